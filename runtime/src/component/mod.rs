@@ -1,0 +1,98 @@
+//! Loading a component: validation and translation into an executable [`plan::Plan`].
+//!
+//! The pipeline is [`parse`] (validate with wasmparser, record each component's definitions) →
+//! [`inline`] (instantiate nested components symbolically, flatten into initializers, intern types and
+//! precompute every function's ABI) → compile each core module once with the backend. Instantiation
+//! (`crate::instance`) then only walks the plan.
+
+pub(crate) mod core_types;
+pub(crate) mod inline;
+pub(crate) mod parse;
+pub(crate) mod plan;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use wasm_runtime_layer::backend::{WasmEngine, WasmModule};
+use wasm_runtime_layer::Engine;
+use wasmparser::WasmFeatures;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{FuncType, TypeBuilder};
+use crate::ResourceType;
+
+pub use parse::default_features;
+
+/// A compiled component, ready to be instantiated any number of times in stores of its engine.
+///
+/// The plan is engine-independent; the compiled core modules belong to the engine type the component was
+/// compiled with.
+#[derive(Clone)]
+pub struct Component {
+    pub(crate) plan: Arc<plan::Plan>,
+    modules: Arc<dyn Any + Send + Sync>,
+    pub(crate) id: u64,
+}
+
+impl Component {
+    /// Validates, translates and compiles a component binary.
+    pub fn new<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8]) -> Result<Component> {
+        Self::new_with_features(engine, bytes, default_features())
+    }
+
+    /// Like [`Component::new`], with an explicit set of wasm features to validate with. Features beyond the
+    /// synchronous component model are still rejected where the runtime cannot execute them.
+    pub fn new_with_features<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8], features: WasmFeatures) -> Result<Component> {
+        let parsed = parse::parse(bytes, features)?;
+        let plan = inline::inline(&parsed)?;
+        let backend = engine.clone().into_backend();
+        let mut modules: Vec<E::Module> = Vec::with_capacity(parsed.modules.len());
+        for (i, m) in parsed.modules.iter().enumerate() {
+            let code = bytes
+                .get(m.range.clone())
+                .ok_or_else(|| Error::invalid("module section out of bounds", m.range.start))?;
+            let module = E::Module::new(&backend, code)
+                .map_err(|e| Error::new(ErrorKind::Compile(format!("{e:#}"))).context(format!("core module {i}")))?;
+            modules.push(module);
+        }
+        Ok(Component { plan: Arc::new(plan), modules: Arc::new(modules), id: crate::store::next_id() })
+    }
+
+    /// The compiled core modules, for engine `E`.
+    pub(crate) fn modules<E: WasmEngine>(&self) -> Result<&[E::Module]> {
+        self.modules
+            .downcast_ref::<Vec<E::Module>>()
+            .map(|v| v.as_slice())
+            .ok_or_else(|| Error::usage("component was compiled for a different engine type"))
+    }
+
+    /// The names of the component's imports, in order.
+    pub fn import_names(&self) -> impl Iterator<Item = &str> {
+        self.plan.imports.iter().map(|i| i.name.as_str())
+    }
+
+    /// The names of the component's root exports, in order.
+    pub fn export_names(&self) -> impl Iterator<Item = &str> {
+        self.plan.exports.keys().map(|k| k.as_str())
+    }
+
+    /// The type of an exported function, found by a path of export names (resources are shown abstractly).
+    pub fn export_func_type(&self, path: &[&str]) -> Option<FuncType> {
+        let mut map = &self.plan.exports;
+        let (last, prefix) = path.split_last()?;
+        for name in prefix {
+            match map.get(*name)? {
+                plan::Export::Instance(m) => map = m,
+                _ => return None,
+            }
+        }
+        let ty = match map.get(*last)? {
+            plan::Export::LiftedFunc(l) => l.ty,
+            plan::Export::ImportFunc(_, ty) => *ty,
+            _ => return None,
+        };
+        let id = self.id;
+        let res = move |i: u32| ResourceType::abstract_(id, i);
+        Some(TypeBuilder { table: &self.plan.types, resources: &res }.func(ty))
+    }
+}

@@ -1,0 +1,419 @@
+//! Phase 1 of loading: validate the binary and record, per (nested) component, the list of definitions it makes.
+//!
+//! The binary is validated by wasmparser with the synchronous component-model feature set. While validating,
+//! every definition that adds to an index space becomes one [`LocalInit`], in binary order, carrying only local
+//! indices and wasmparser type ids (resolved with the validator's view of *that* component, which is only
+//! available while it is being parsed). Nested modules are recorded by byte range and compiled later; nested
+//! components become [`StaticComponent`]s of their own. Phase 2 ([`super::inline`]) instantiates these lists
+//! symbolically.
+//!
+//! A component that fails validation only because it uses a feature outside the synchronous set (async,
+//! threads, GC ABI, maps, fixed-length lists, error-context, custom page sizes, …) is reported as
+//! [`crate::ErrorKind::Unsupported`] rather than invalid: it is validated a second time with every feature on to
+//! tell the two apart.
+
+use std::ops::Range;
+
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentCoreModuleTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId,
+    ResourceId,
+};
+use wasmparser::types::Types;
+use wasmparser::{
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ExternalKind, Parser, Payload, ValidPayload, Validator, WasmFeatures,
+};
+
+use crate::error::{Error, Result};
+
+/// The core and component-model features a component may use: the synchronous component model plus the core
+/// features both backends of `wasm_runtime_layer` support.
+pub fn default_features() -> WasmFeatures {
+    WasmFeatures::WASM2
+        | WasmFeatures::COMPONENT_MODEL
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::EXTENDED_CONST
+}
+
+/// Index of a nested (or the root) component in [`Parsed::components`].
+pub type StaticComponentIdx = usize;
+/// Index of a core module in [`Parsed::modules`].
+pub type StaticModuleIdx = usize;
+
+/// A core module found in the binary.
+pub struct StaticModule {
+    /// Its bytes, as a range of the component binary.
+    pub range: Range<usize>,
+    /// Its imports in order: (module, name).
+    pub imports: Vec<(String, String)>,
+    /// Its type, for checking instantiations of imported modules against it.
+    pub ty: ComponentCoreModuleTypeId,
+}
+
+/// One definition in a component, in binary order.
+#[derive(Debug)]
+pub enum LocalInit {
+    /// `import`: adds to the index space of its kind.
+    Import { name: String, ty: ComponentEntityType },
+    /// A nested core module: adds a core module.
+    ModuleStatic(StaticModuleIdx),
+    /// `core instance (instantiate m (with "name" (instance i))*)`: adds a core instance.
+    ModuleInstantiate { module: u32, args: Vec<(String, u32)> },
+    /// `core instance (export "name" (func f))*`: adds a core instance that is only a name map.
+    ModuleSynthetic(Vec<(String, ExternalKind, u32)>),
+    /// `alias core export i "name" (kind)`: adds to the core space of that kind.
+    AliasCoreExport { instance: u32, kind: ExternalKind, name: String },
+    /// `canon lift`: adds a component function.
+    Lift { ty: ComponentFuncTypeId, core_func: u32, options: LocalOptions },
+    /// `canon lower`: adds a core function.
+    Lower { func: u32, options: LocalOptions },
+    /// `canon resource.new`: adds a core function.
+    ResourceNew(ResourceId),
+    /// `canon resource.rep`: adds a core function.
+    ResourceRep(ResourceId),
+    /// `canon resource.drop`: adds a core function.
+    ResourceDrop(ResourceId),
+    /// A resource type defined here (`(type (resource (rep i32) (dtor f)?))`).
+    Resource { id: ResourceId, dtor: Option<u32> },
+    /// A nested component definition: adds a component.
+    ComponentStatic(StaticComponentIdx),
+    /// `instance (instantiate c (with …)*)`: adds a component instance.
+    ComponentInstantiate { component: u32, args: Vec<(String, Item)>, ty: ComponentInstanceTypeId },
+    /// `instance (export …)*`: adds a component instance that is only a name map.
+    ComponentSynthetic(Vec<(String, Item)>),
+    /// `alias export i "name" (kind)`: adds to the space of that kind.
+    AliasExport { instance: u32, kind: ComponentExternalKind, name: String },
+    /// `alias outer n i (core module)` / `(component)`: adds a module or component.
+    AliasOuter { kind: ComponentOuterAliasKind, count: u32, index: u32 },
+    /// `export`: adds to the space of its kind.
+    Export { name: String, item: Item },
+}
+
+/// A reference to an item in one of a component's index spaces. Types are resolved to wasmparser ids right
+/// away, since type index spaces are not tracked by the inliner.
+#[derive(Debug, Clone, Copy)]
+pub enum Item {
+    Func(u32),
+    Instance(u32),
+    Module(u32),
+    Component(u32),
+    Type(ComponentAnyTypeId),
+}
+
+/// Canonical options with local indices.
+#[derive(Debug, Default, Clone)]
+pub struct LocalOptions {
+    pub encoding: crate::abi::StringEncoding,
+    pub memory: Option<u32>,
+    pub realloc: Option<u32>,
+    pub post_return: Option<u32>,
+}
+
+/// A component's definitions.
+#[derive(Default)]
+pub struct StaticComponent {
+    pub inits: Vec<LocalInit>,
+}
+
+/// The result of phase 1.
+pub struct Parsed {
+    /// All components; the root is the last.
+    pub components: Vec<StaticComponent>,
+    /// All core modules in the binary.
+    pub modules: Vec<StaticModule>,
+    /// The validator's types, resolving every id.
+    pub types: Types,
+}
+
+enum Frame {
+    Component(StaticComponent),
+    Module { range: Range<usize> },
+}
+
+/// Validates `bytes` and records every component's definitions.
+pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed> {
+    match parse_with(bytes, features) {
+        Ok(p) => Ok(p),
+        Err(e) => Err(classify(bytes, features, e)),
+    }
+}
+
+/// A validation failure that goes away with every feature enabled is an unsupported feature, not an invalid
+/// component.
+fn classify(bytes: &[u8], features: WasmFeatures, err: PErr) -> Error {
+    if err.unsupported {
+        return Error::unsupported(format!("{} (at offset {:#x})", err.message, err.offset));
+    }
+    if !bytes.starts_with(b"\0asm") || !is_component(bytes) {
+        return Error::invalid(err.message, err.offset);
+    }
+    let all = WasmFeatures::all();
+    if features != all && Validator::new_with_features(all).validate_all(bytes).is_ok() {
+        return Error::unsupported(format!("{} (at offset {:#x})", err.message, err.offset));
+    }
+    Error::invalid(err.message, err.offset)
+}
+
+/// A parse failure: a validation error, or a construct the runtime does not support.
+struct PErr {
+    message: String,
+    offset: usize,
+    unsupported: bool,
+}
+
+impl From<wasmparser::BinaryReaderError> for PErr {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        PErr { message: e.message().to_owned(), offset: e.offset(), unsupported: false }
+    }
+}
+
+impl PErr {
+    fn new(message: impl Into<String>, offset: usize, unsupported: bool) -> Self {
+        PErr { message: message.into(), offset, unsupported }
+    }
+}
+
+fn is_component(bytes: &[u8]) -> bool {
+    wasmparser::Parser::is_component(bytes)
+}
+
+fn parse_with(bytes: &[u8], features: WasmFeatures) -> std::result::Result<Parsed, PErr> {
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut components = Vec::new();
+    let mut modules = Vec::new();
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let mut root_types = None;
+
+    for payload in parser.parse_all(bytes) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Func(func, body) => {
+                let mut v = func.into_validator(std::mem::take(&mut allocs));
+                v.validate(&body)?;
+                allocs = v.into_allocations();
+            }
+            ValidPayload::End(types) => match stack.pop() {
+                Some(Frame::Module { range }) => {
+                    let imports = types
+                        .as_ref()
+                        .core_imports()
+                        .map(|it| it.map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect())
+                        .unwrap_or_default();
+                    // The module just closed is the newest in its parent's module space.
+                    let parent = validator.types(0).expect("a parent component is being validated");
+                    let ty = parent.module_at(parent.module_count() - 1);
+                    let idx = modules.len();
+                    modules.push(StaticModule { range, imports, ty });
+                    if let Some(Frame::Component(c)) = stack.last_mut() {
+                        c.inits.push(LocalInit::ModuleStatic(idx));
+                    }
+                }
+                Some(Frame::Component(c)) => {
+                    let idx = components.len();
+                    components.push(c);
+                    match stack.last_mut() {
+                        Some(Frame::Component(parent)) => parent.inits.push(LocalInit::ComponentStatic(idx)),
+                        Some(Frame::Module { .. }) => unreachable!("modules cannot contain components"),
+                        None => root_types = Some(types),
+                    }
+                }
+                None => root_types = Some(types),
+            },
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+        }
+        record(&payload, &validator, &mut stack)?;
+    }
+    let types = root_types.ok_or_else(|| PErr::new("not a component", 0, false))?;
+    if components.is_empty() {
+        return Err(PErr::new("expected a component, found a core module", 0, false));
+    }
+    Ok(Parsed { components, modules, types })
+}
+
+/// Records the definitions a (validated) payload makes in the current component.
+fn record(
+    payload: &Payload<'_>,
+    validator: &Validator,
+    stack: &mut Vec<Frame>,
+) -> std::result::Result<(), PErr> {
+    match payload {
+        Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+            stack.push(Frame::Component(StaticComponent::default()));
+            return Ok(());
+        }
+        Payload::ModuleSection { unchecked_range, .. } => {
+            stack.push(Frame::Module { range: unchecked_range.clone() });
+            return Ok(());
+        }
+        _ => {}
+    }
+    let Some(Frame::Component(comp)) = stack.last_mut() else { return Ok(()) };
+    let types = validator.types(0).expect("a component is being validated");
+    let inits = &mut comp.inits;
+    match payload {
+        Payload::ComponentImportSection(s) => {
+            for import in s.clone() {
+                let import = import?;
+                let item = types
+                    .component_item_for_import(import.name.name)
+                    .expect("validated import has a type");
+                inits.push(LocalInit::Import { name: import.name.name.to_owned(), ty: item.ty });
+            }
+        }
+        Payload::InstanceSection(s) => {
+            for inst in s.clone() {
+                inits.push(match inst? {
+                    wasmparser::Instance::Instantiate { module_index, args } => LocalInit::ModuleInstantiate {
+                        module: module_index,
+                        args: args.iter().map(|a| (a.name.to_owned(), a.index)).collect(),
+                    },
+                    wasmparser::Instance::FromExports(exports) => LocalInit::ModuleSynthetic(
+                        exports.iter().map(|e| (e.name.to_owned(), e.kind, e.index)).collect(),
+                    ),
+                });
+            }
+        }
+        Payload::ComponentTypeSection(s) => {
+            // Only resource definitions matter to the runtime; every type adds one index, so find the index of
+            // each resource definition by counting from the end.
+            let defs: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
+            let first = types.component_type_count() - defs.len() as u32;
+            for (i, def) in defs.iter().enumerate() {
+                if let wasmparser::ComponentType::Resource { dtor, .. } = def {
+                    let ComponentAnyTypeId::Resource(r) = types.component_any_type_at(first + i as u32) else {
+                        unreachable!("a resource definition defines a resource")
+                    };
+                    inits.push(LocalInit::Resource { id: r.resource(), dtor: *dtor });
+                }
+            }
+        }
+        Payload::ComponentCanonicalSection(s) => {
+            for canon in s.clone() {
+                inits.push(canonical(canon?, &types)?);
+            }
+        }
+        Payload::ComponentInstanceSection(s) => {
+            let insts: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
+            let first = types.component_instance_count() - insts.len() as u32;
+            for (i, inst) in insts.into_iter().enumerate() {
+                inits.push(match inst {
+                    wasmparser::ComponentInstance::Instantiate { component_index, args } => {
+                        LocalInit::ComponentInstantiate {
+                            component: component_index,
+                            args: args
+                                .iter()
+                                .map(|a| (a.name.to_owned(), item(a.kind, a.index, &types)))
+                                .collect(),
+                            ty: types.component_instance_at(first + i as u32),
+                        }
+                    }
+                    wasmparser::ComponentInstance::FromExports(exports) => LocalInit::ComponentSynthetic(
+                        exports.iter().map(|e| (e.name.name.to_owned(), item(e.kind, e.index, &types))).collect(),
+                    ),
+                });
+            }
+        }
+        Payload::ComponentAliasSection(s) => {
+            for alias in s.clone() {
+                match alias? {
+                    ComponentAlias::InstanceExport { kind, instance_index, name } => {
+                        inits.push(LocalInit::AliasExport { instance: instance_index, kind, name: name.to_owned() })
+                    }
+                    ComponentAlias::CoreInstanceExport { kind, instance_index, name } => inits.push(
+                        LocalInit::AliasCoreExport { instance: instance_index, kind, name: name.to_owned() },
+                    ),
+                    ComponentAlias::Outer { kind, count, index } => match kind {
+                        ComponentOuterAliasKind::CoreModule | ComponentOuterAliasKind::Component => {
+                            inits.push(LocalInit::AliasOuter { kind, count, index })
+                        }
+                        // Types are resolved through wasmparser ids; outer type aliases need no runtime work.
+                        ComponentOuterAliasKind::CoreType | ComponentOuterAliasKind::Type => {}
+                    },
+                }
+            }
+        }
+        Payload::ComponentExportSection(s) => {
+            let exports: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
+            // Each exported type appended one type index, in order.
+            let n_types = exports.iter().filter(|e| e.kind == ComponentExternalKind::Type).count() as u32;
+            let mut next_type = types.component_type_count() - n_types;
+            for export in exports {
+                let item = match export.kind {
+                    ComponentExternalKind::Type => {
+                        next_type += 1;
+                        Item::Type(types.component_any_type_at(next_type - 1))
+                    }
+                    kind => item(kind, export.index, &types),
+                };
+                inits.push(LocalInit::Export { name: export.name.name.to_owned(), item });
+            }
+        }
+        Payload::ComponentStartSection { range, .. } => {
+            return Err(PErr::new("component start functions", range.start, true));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn item(kind: ComponentExternalKind, index: u32, types: &wasmparser::types::TypesRef<'_>) -> Item {
+    match kind {
+        ComponentExternalKind::Func => Item::Func(index),
+        ComponentExternalKind::Instance => Item::Instance(index),
+        ComponentExternalKind::Module => Item::Module(index),
+        ComponentExternalKind::Component => Item::Component(index),
+        ComponentExternalKind::Type => Item::Type(types.component_any_type_at(index)),
+        // Values need the `cm_values` feature, which the validator rejects before we get here.
+        ComponentExternalKind::Value => unreachable!("value items are rejected by validation"),
+    }
+}
+
+fn canonical(
+    canon: CanonicalFunction,
+    types: &wasmparser::types::TypesRef<'_>,
+) -> std::result::Result<LocalInit, PErr> {
+    let resource = |idx: u32| match types.component_any_type_at(idx) {
+        ComponentAnyTypeId::Resource(r) => r.resource(),
+        _ => unreachable!("validated resource built-in names a resource"),
+    };
+    Ok(match canon {
+        CanonicalFunction::Lift { core_func_index, type_index, options } => {
+            let ComponentAnyTypeId::Func(ty) = types.component_any_type_at(type_index) else {
+                unreachable!("validated lift has a function type")
+            };
+            LocalInit::Lift { ty, core_func: core_func_index, options: local_options(&options) }
+        }
+        CanonicalFunction::Lower { func_index, options } => {
+            LocalInit::Lower { func: func_index, options: local_options(&options) }
+        }
+        CanonicalFunction::ResourceNew { resource: r } => LocalInit::ResourceNew(resource(r)),
+        CanonicalFunction::ResourceRep { resource: r } => LocalInit::ResourceRep(resource(r)),
+        CanonicalFunction::ResourceDrop { resource: r } => LocalInit::ResourceDrop(resource(r)),
+        // Everything else needs async, threads, error-context or GC, which validation already rejected.
+        other => {
+            return Err(PErr::new(format!("canonical built-in {other:?}"), 0, true))
+        }
+    })
+}
+
+fn local_options(options: &[CanonicalOption]) -> LocalOptions {
+    use crate::abi::StringEncoding;
+    let mut o = LocalOptions::default();
+    for opt in options {
+        match *opt {
+            CanonicalOption::UTF8 => o.encoding = StringEncoding::Utf8,
+            CanonicalOption::UTF16 => o.encoding = StringEncoding::Utf16,
+            CanonicalOption::CompactUTF16 => o.encoding = StringEncoding::Latin1Utf16,
+            CanonicalOption::Memory(m) => o.memory = Some(m),
+            CanonicalOption::Realloc(r) => o.realloc = Some(r),
+            CanonicalOption::PostReturn(p) => o.post_return = Some(p),
+            // Rejected by validation without the async / GC features.
+            CanonicalOption::Async | CanonicalOption::Callback(_) | CanonicalOption::CoreType(_) | CanonicalOption::Gc => {}
+        }
+    }
+    o
+}
+

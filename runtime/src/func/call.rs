@@ -1,0 +1,434 @@
+//! Crossing the component boundary: `canon lift` (entering a component) and `canon lower` (leaving one).
+//!
+//! [`call_lifted`] is the spec's `Store.lift` + `canon_lift` for a synchronous function: the `may_enter`
+//! check over the `entering_set`, a new task (the borrow scope), lowering the arguments into the callee (with
+//! `may_leave` cleared, so `realloc` cannot call out), the core call, lifting the result, the `task.return`
+//! borrow check, delivering the result to the caller, and `post-return`.
+//!
+//! [`lower_call`] is the body of every `canon lower` trampoline: the `may_leave` check, lifting the arguments
+//! from the caller's memory (lending borrowed handles), calling the callee — a host function, or a function
+//! lifted by another component instance, which is how composition works without generated adapter modules — and
+//! lowering the result back into the caller's memory. When the callee is a component, string-encoding hints
+//! flow through so the callee's `realloc` calls follow the spec's transcoding algorithms.
+//!
+//! The `resource.new`, `resource.rep` and `resource.drop` built-ins live here too, since dropping an owned
+//! handle calls the resource's destructor across the component boundary.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmFunc, WasmStoreContextMut};
+
+use crate::abi::lift::FlatSrc;
+use crate::abi::lower::{add_handle, FlatBuf};
+use crate::abi::resources::Handle;
+use crate::abi::types::{FuncIdx, Ty};
+use crate::abi::{bits_val, val_bits, CallOptions, Cx, StrHint};
+use crate::component::plan::Plan;
+use crate::error::{trap, Error, ErrorKind, Result, Trap};
+use crate::resources::ResourceType;
+use crate::store::{check_not_poisoned, RuntimeState, StoreContextMut, StoreInner, TaskState};
+use crate::values::Value;
+
+/// The backend store context the runtime works with.
+pub(crate) type Ctx<'b, T, E> = <E as WasmEngine>::StoreContextMut<'b, StoreInner<T, E>>;
+
+/// A host function: values in, values out, as wasmtime's `func_new`.
+pub type HostFn<T, E> =
+    Arc<dyn Fn(StoreContextMut<'_, T, E>, &[Value], &mut [Value]) -> anyhow::Result<()> + Send + Sync>;
+
+/// A function lifted by a component instance, with its options resolved.
+pub(crate) struct LiftedFunc<E: WasmEngine> {
+    pub callee: E::Func,
+    pub opts: CallOptions<E>,
+    pub ty: FuncIdx,
+    pub plan: Arc<Plan>,
+    pub resources: Arc<[ResourceType]>,
+}
+
+/// What a lowered import calls.
+pub(crate) enum Target<T: 'static, E: WasmEngine> {
+    Host(HostFn<T, E>),
+    Lifted(Arc<LiftedFunc<E>>),
+}
+
+/// A `canon lower` trampoline's data.
+pub(crate) struct LowerTrampoline<T: 'static, E: WasmEngine> {
+    pub opts: CallOptions<E>,
+    pub ty: FuncIdx,
+    pub plan: Arc<Plan>,
+    pub resources: Arc<[ResourceType]>,
+    pub callee: Target<T, E>,
+}
+
+/// The spec's `entering_set(caller)`: the callee and its ancestors, minus the caller and its ancestors.
+fn entering_set<E: WasmEngine>(rt: &RuntimeState<E>, callee: u32, caller: Option<u32>) -> SmallVec<[u32; 4]> {
+    let chain = |mut i: Option<u32>| {
+        let mut v: SmallVec<[u32; 4]> = SmallVec::new();
+        while let Some(x) = i {
+            v.push(x);
+            i = rt.instances.get(x as usize).and_then(|s| s.parent);
+        }
+        v
+    };
+    let callee_chain = chain(Some(callee));
+    let caller_chain = chain(caller);
+    callee_chain.into_iter().filter(|i| !caller_chain.contains(i)).collect()
+}
+
+fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, value: bool) {
+    if let Some(i) = ctx.data_mut().rt.instances.get_mut(inst as usize) {
+        i.may_leave = value;
+    }
+}
+
+/// Arguments that can be lowered: dynamic [`Value`]s or typed Rust values.
+pub(crate) trait LowerArgs {
+    fn lower_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()>;
+    fn store_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()>;
+}
+
+impl LowerArgs for [Value] {
+    fn lower_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()> {
+        for (t, v) in tys.iter().zip(self) {
+            cx.lower_flat(*t, v, out)?;
+        }
+        Ok(())
+    }
+    fn store_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()> {
+        for ((t, v), o) in tys.iter().zip(self).zip(offs) {
+            cx.store(*t, v, buf, *o as usize)?;
+        }
+        Ok(())
+    }
+}
+
+/// A result that can be lifted: a dynamic [`Value`] or a typed Rust value.
+pub(crate) trait LiftOne: Sized {
+    fn lift_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self>;
+    fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self>;
+}
+
+impl LiftOne for Value {
+    fn lift_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self> {
+        cx.lift_flat(ty, src)
+    }
+    fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self> {
+        cx.load(ty, buf, off)
+    }
+}
+
+/// Calls a lifted function. `on_resolve` receives the lifted result (and string hints, when `want_hints`)
+/// before `post-return` runs, as the spec orders it.
+pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: LiftOne, R>(
+    ctx: &mut Ctx<'_, T, E>,
+    f: &LiftedFunc<E>,
+    caller: Option<u32>,
+    params: &A,
+    hints: Option<Vec<StrHint>>,
+    want_hints: bool,
+    on_resolve: impl FnOnce(&mut Ctx<'_, T, E>, Option<X>, Option<Vec<StrHint>>) -> Result<R>,
+) -> Result<R> {
+    let rt = &mut ctx.data_mut().rt;
+    check_not_poisoned(rt)?;
+    let entering = entering_set(rt, f.opts.instance, caller);
+    if entering.iter().any(|&i| !rt.instances[i as usize].may_enter) {
+        rt.poisoned = true;
+        return trap(Trap::CannotEnter);
+    }
+    for &i in &entering {
+        rt.instances[i as usize].may_enter = false;
+    }
+    rt.tasks.push(TaskState { num_borrows: 0 });
+    let task = (rt.tasks.len() - 1) as u32;
+
+    let r = call_lifted_in_task(ctx, f, task, params, hints, want_hints, on_resolve);
+
+    let rt = &mut ctx.data_mut().rt;
+    rt.tasks.truncate(task as usize);
+    for &i in &entering {
+        rt.instances[i as usize].may_enter = true;
+    }
+    if r.is_err() {
+        rt.poisoned = true;
+    }
+    r
+}
+
+fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: LiftOne, R>(
+    ctx: &mut Ctx<'_, T, E>,
+    f: &LiftedFunc<E>,
+    task: u32,
+    params: &A,
+    hints: Option<Vec<StrHint>>,
+    want_hints: bool,
+    on_resolve: impl FnOnce(&mut Ctx<'_, T, E>, Option<X>, Option<Vec<StrHint>>) -> Result<R>,
+) -> Result<R> {
+    let types = &f.plan.types;
+    let fe = types.func(f.ty);
+    let abi = &fe.abi;
+    let inst = f.opts.instance;
+
+    // Lower the arguments into the callee (`lower_flat_values` clears `may_leave` while it runs).
+    set_may_leave::<T, E>(ctx, inst, false);
+    let mut flat = FlatBuf::new();
+    {
+        let mut cx = Cx::new(ctx, &f.opts, types, &f.resources);
+        cx.task = Some(task);
+        cx.hints = hints;
+        match &abi.params_flat {
+            Some(_) => params.lower_args(&mut cx, &fe.param_tys, &mut flat)?,
+            None => {
+                let lay = &abi.params_tuple;
+                let ptr = cx.alloc(lay.align, lay.size)?;
+                let mut buf = vec![0u8; lay.size as usize];
+                params.store_args(&mut cx, &fe.param_tys, &abi.params_offsets, &mut buf)?;
+                cx.write(ptr, &buf)?;
+                flat.push(u64::from(ptr));
+            }
+        }
+    }
+    set_may_leave::<T, E>(ctx, inst, true);
+
+    // The core call.
+    let (param_tys, result_tys) = abi.lift_core_type();
+    let args: SmallVec<[Val<E>; 16]> = flat.iter().zip(&param_tys).map(|(b, t)| bits_val(*t, *b)).collect();
+    let mut results: SmallVec<[Val<E>; 1]> = result_tys.iter().map(|t| bits_val(*t, 0)).collect();
+    if let Err(e) = f.callee.call::<StoreInner<T, E>>(ctx.as_context_mut(), &args, &mut results) {
+        return Err(ctx.data_mut().rt.take_error(e));
+    }
+    let result_bits: SmallVec<[u64; 1]> = results.iter().map(val_bits).collect();
+
+    // Lift the result.
+    let mut result_hints = None;
+    let result = match fe.def.result {
+        None => None,
+        Some(t) => {
+            let mut cx = Cx::new(ctx, &f.opts, types, &f.resources);
+            if want_hints {
+                cx.hints = Some(Vec::new());
+            }
+            let v = match &abi.result_flat {
+                Some(_) => X::lift_one(&mut cx, t, &mut FlatSrc::new(&result_bits))?,
+                None => {
+                    let ptr = result_bits.first().copied().unwrap_or(0) as u32;
+                    let lay = abi.result_layout.as_ref().expect("a result has a layout");
+                    cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+                    let buf = cx.read(ptr, lay.size as usize)?;
+                    X::load_one(&mut cx, t, &buf, 0)?
+                }
+            };
+            result_hints = cx.hints.take();
+            Some(v)
+        }
+    };
+
+    // `task.return`: every borrow lent to this call must have been dropped.
+    if ctx.data_mut().rt.tasks.get(task as usize).is_some_and(|t| t.num_borrows > 0) {
+        return trap(Trap::BorrowsRemain);
+    }
+
+    let r = on_resolve(ctx, result, result_hints)?;
+
+    if let Some(post_return) = &f.opts.post_return {
+        set_may_leave::<T, E>(ctx, inst, false);
+        if let Err(e) = post_return.call::<StoreInner<T, E>>(ctx.as_context_mut(), &results, &mut []) {
+            return Err(ctx.data_mut().rt.take_error(e));
+        }
+        set_may_leave::<T, E>(ctx, inst, true);
+    }
+    Ok(r)
+}
+
+/// Converts a host function's error: errors of this crate pass through (a trap in a nested call stays that
+/// trap), anything else is a host error.
+pub(crate) fn host_error(e: anyhow::Error) -> Error {
+    match e.downcast::<Error>() {
+        Ok(e) => e,
+        Err(e) => Error::new(ErrorKind::Host(e)),
+    }
+}
+
+/// The body of a `canon lower` trampoline.
+pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    args: &[Val<E>],
+    results: &mut [Val<E>],
+) -> Result<()> {
+    let caller = t.opts.instance;
+    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
+        return trap(Trap::CannotLeave);
+    }
+    let types = &t.plan.types;
+    let fe = types.func(t.ty);
+    let abi = &fe.abi;
+    let bits: SmallVec<[u64; 17]> = args.iter().map(val_bits).collect();
+
+    // Lift the arguments from the caller.
+    let composing = matches!(t.callee, Target::Lifted(_));
+    let mut params: SmallVec<[Value; 4]> = SmallVec::with_capacity(fe.def.params.len());
+    let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+    if composing {
+        cx.hints = Some(Vec::new());
+    }
+    let lifted = (|| -> Result<()> {
+        match &abi.params_flat {
+            Some(flat) => {
+                let mut src = FlatSrc::new(&bits[..flat.len().min(bits.len())]);
+                for (_, ty) in fe.def.params.iter() {
+                    params.push(cx.lift_flat(*ty, &mut src)?);
+                }
+            }
+            None => {
+                let ptr = bits.first().copied().unwrap_or(0) as u32;
+                let lay = &abi.params_tuple;
+                cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+                let buf = cx.read(ptr, lay.size as usize)?;
+                for ((_, ty), o) in fe.def.params.iter().zip(abi.params_offsets.iter()) {
+                    params.push(cx.load(*ty, &buf, *o as usize)?);
+                }
+            }
+        }
+        Ok(())
+    })();
+    let lenders = std::mem::take(&mut cx.lenders);
+    let host_borrows = std::mem::take(&mut cx.host_borrows);
+    let hints = cx.hints.take();
+    drop(cx);
+    let release = |ctx: &mut Ctx<'_, T, E>| {
+        let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+        cx.lenders = lenders;
+        cx.host_borrows = host_borrows;
+        cx.release_lenders();
+    };
+    if let Err(e) = lifted {
+        release(ctx);
+        return Err(e);
+    }
+    let retptr = match abi.result_flat {
+        Some(_) => None,
+        None => Some(bits.last().copied().unwrap_or(0) as u32),
+    };
+
+    // Deliver the result into the caller (`on_resolve` → `lower_flat_values` with the out-param).
+    let mut deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
+        let Some(ty) = fe.def.result else { return Ok(()) };
+        let v = result.ok_or_else(|| Error::usage("host function did not produce a result"))?;
+        set_may_leave::<T, E>(ctx, caller, false);
+        let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+        cx.hints = hints;
+        match retptr {
+            None => {
+                let mut out = FlatBuf::new();
+                cx.lower_flat(ty, &v, &mut out)?;
+                let flat = abi.result_flat.as_ref().expect("flat result");
+                for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
+                    *slot = bits_val(*ft, *b);
+                }
+            }
+            Some(ptr) => {
+                let lay = abi.result_layout.as_ref().expect("a result has a layout");
+                cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+                cx.store_values(&[ty], &[0], std::slice::from_ref(&v), ptr, lay.size)?;
+            }
+        }
+        set_may_leave::<T, E>(ctx, caller, true);
+        Ok(())
+    };
+
+    let r = match &t.callee {
+        Target::Host(h) => {
+            let mut res: SmallVec<[Value; 1]> = SmallVec::new();
+            if fe.def.result.is_some() {
+                res.push(Value::Bool(false));
+            }
+            let out = h(StoreContextMut { inner: ctx.as_context_mut() }, &params, &mut res).map_err(host_error);
+            match out {
+                Ok(()) => {
+                    let v = res.pop();
+                    deliver(ctx, if fe.def.result.is_some() { v } else { None }, None)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Target::Lifted(f) => call_lifted(ctx, f, Some(caller), &params[..], hints, true, deliver),
+    };
+    release(ctx);
+    r
+}
+
+/// `canon resource.new`.
+pub(crate) fn resource_new<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, rep: u32) -> Result<u32> {
+    let state = &mut ctx.data_mut().rt;
+    if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
+        return trap(Trap::CannotLeave);
+    }
+    add_handle(state, inst, Handle { rt: rt.clone(), rep, own: true, borrow_scope: None, num_lends: 0 })
+}
+
+/// `canon resource.rep`.
+pub(crate) fn resource_rep<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, i: u32) -> Result<u32> {
+    let state = &mut ctx.data_mut().rt;
+    let h = state.instances[inst as usize].handles.get(i)?;
+    if h.rt != *rt {
+        return trap(Trap::HandleType);
+    }
+    Ok(h.rep)
+}
+
+/// `canon resource.drop`: removes the handle; an owning handle's destructor runs in the resource's instance.
+pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, i: u32) -> Result<()> {
+    let state = &mut ctx.data_mut().rt;
+    if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
+        return trap(Trap::CannotLeave);
+    }
+    let table = &mut state.instances[inst as usize].handles;
+    let h = table.get(i)?;
+    if h.rt != *rt {
+        return trap(Trap::HandleType);
+    }
+    if h.num_lends != 0 {
+        return trap(Trap::HandleLent);
+    }
+    let h = table.remove(i)?;
+    state.live_handles = state.live_handles.saturating_sub(1);
+    if !h.own {
+        if let Some(t) = h.borrow_scope.and_then(|s| state.tasks.get_mut(s as usize)) {
+            t.num_borrows = t.num_borrows.saturating_sub(1);
+        }
+        return Ok(());
+    }
+    run_dtor::<T, E>(ctx, Some(inst), &h.rt, h.rep)
+}
+
+/// Calls a resource's destructor, entering its defining instance from `caller` (`None` = the host).
+pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, caller: Option<u32>, rt: &ResourceType, rep: u32) -> Result<()> {
+    let Some(impl_inst) = rt.guest_instance() else {
+        return crate::linker::run_host_dtor::<T, E>(ctx, rt, rep);
+    };
+    let state = &mut ctx.data_mut().rt;
+    let dtor = match rt_id(rt).and_then(|id| state.host.dtors.get(&id)) {
+        Some(Some(f)) => f.clone(),
+        _ => return Ok(()),
+    };
+    check_not_poisoned(state)?;
+    let entering = entering_set(state, impl_inst, caller);
+    if entering.iter().any(|&i| !state.instances[i as usize].may_enter) {
+        return trap(Trap::CannotEnter);
+    }
+    for &i in &entering {
+        state.instances[i as usize].may_enter = false;
+    }
+    let r = dtor.call::<StoreInner<T, E>>(ctx.as_context_mut(), &[Val::I32(rep as i32)], &mut []);
+    let state = &mut ctx.data_mut().rt;
+    for &i in &entering {
+        state.instances[i as usize].may_enter = true;
+    }
+    r.map_err(|e| state.take_error(e))
+}
+
+/// The unique id of a guest resource type (the key of its destructor).
+pub(crate) fn rt_id(rt: &ResourceType) -> Option<u64> {
+    rt.guest_id()
+}

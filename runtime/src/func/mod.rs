@@ -1,0 +1,113 @@
+//! Component functions: calling them with dynamic [`Value`]s or typed Rust values.
+
+pub(crate) mod call;
+pub mod typed;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use wasm_runtime_layer::backend::WasmEngine;
+
+use crate::error::{Error, Result};
+use crate::store::{check_store, AsContextMut};
+use crate::types::{FuncType, TypeBuilder};
+use crate::values::Value;
+use call::LiftedFunc;
+
+pub use call::HostFn;
+pub use typed::{ComponentType, TypedFunc};
+
+/// A function exported by a component instance.
+///
+/// `Func` is cheap to clone; it is bound to the store its instance lives in.
+#[derive(Clone)]
+pub struct Func {
+    pub(crate) store: u64,
+    pub(crate) inner: Arc<dyn ErasedFunc>,
+}
+
+/// The engine-independent view of a lifted function.
+pub(crate) trait ErasedFunc: Any + Send + Sync {
+    fn ty(&self) -> FuncType;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<E: WasmEngine> ErasedFunc for LiftedFunc<E> {
+    fn ty(&self) -> FuncType {
+        let res = |i: u32| self.resources[i as usize].clone();
+        TypeBuilder { table: &self.plan.types, resources: &res }.func(self.ty)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Func {
+    pub(crate) fn lifted<E: WasmEngine>(store: u64, f: Arc<LiftedFunc<E>>) -> Func {
+        Func { store, inner: f }
+    }
+
+    pub(crate) fn data<E: WasmEngine>(&self) -> Result<&LiftedFunc<E>> {
+        self.inner
+            .as_any()
+            .downcast_ref::<LiftedFunc<E>>()
+            .ok_or_else(|| Error::usage("function used with a store of a different engine type"))
+    }
+
+    pub(crate) fn arc<E: WasmEngine>(&self) -> Result<Arc<LiftedFunc<E>>> {
+        self.data::<E>()?;
+        let any: Arc<dyn Any + Send + Sync> = self.inner.clone().into_any_arc();
+        any.downcast::<LiftedFunc<E>>().map_err(|_| Error::usage("function of a different engine type"))
+    }
+
+    /// The function's type.
+    pub fn ty(&self) -> FuncType {
+        self.inner.ty()
+    }
+
+    /// Calls the function with `params`, writing its result (if any) into `results[0]`.
+    ///
+    /// `params` must match the parameter types (records field by field in declaration order, variants by case
+    /// name); `results` must have one slot per result. A wrong number of arguments or results is reported
+    /// before anything runs and leaves the store usable; any failure after the call has started — a trap, or a
+    /// value of the wrong type found while lowering — poisons the store, as in wasmtime.
+    pub fn call<S: AsContextMut>(&self, mut store: S, params: &[Value], results: &mut [Value]) -> Result<()> {
+        let f = self.data::<S::Engine>()?;
+        let mut ctx = store.as_context_mut();
+        check_store(ctx.rt(), self.store)?;
+        let def = &f.plan.types.func(f.ty).def;
+        if params.len() != def.params.len() {
+            return Err(Error::usage(format!(
+                "expected {} argument(s), got {}",
+                def.params.len(),
+                params.len()
+            )));
+        }
+        let n_results = usize::from(def.result.is_some());
+        if results.len() != n_results {
+            return Err(Error::usage(format!("expected {n_results} result slot(s), got {}", results.len())));
+        }
+        call::call_lifted(&mut ctx.inner, f, None, params, None, false, |_, result, _| {
+            if let (Some(v), Some(slot)) = (result, results.first_mut()) {
+                *slot = v;
+            }
+            Ok(())
+        })
+    }
+
+    /// A typed view of this function, checked once against `P` and `R`.
+    pub fn typed<P: typed::ComponentParams, R: typed::ComponentResults>(&self) -> Result<TypedFunc<P, R>> {
+        TypedFunc::new(self.clone())
+    }
+}
+
+/// Helper to turn `Arc<dyn ErasedFunc>` into `Arc<dyn Any>`.
+trait IntoAnyArc {
+    fn into_any_arc(self) -> Arc<dyn Any + Send + Sync>;
+}
+
+impl IntoAnyArc for Arc<dyn ErasedFunc> {
+    fn into_any_arc(self) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}

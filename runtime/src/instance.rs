@@ -1,0 +1,573 @@
+//! Instantiation: running a component's plan in a store.
+//!
+//! [`instantiate`] resolves every import against the linker and type-checks it, creates the component
+//! instances' runtime state (flags and handle tables) in the store, fresh resource types for the resources the
+//! component defines, and then walks the plan's initializers in order: each core module is instantiated with
+//! its imports wired to earlier core instances' exports, `canon lower` trampolines and `resource.*` built-ins
+//! (created on first use), so start functions run in binary order with everything they may call in place.
+//! Finally the exports become [`Func`]s, nested [`ExportInstance`]s, resource types and modules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use wasm_runtime_layer::backend::{
+    AsContextMut as _, Extern, Imports, WasmEngine, WasmFunc, WasmInstance, WasmStoreContextMut,
+};
+
+use crate::abi::resources::HandleTable;
+use crate::abi::CallOptions;
+use crate::component::core_types::flat_func_type;
+use crate::component::plan::{
+    Callee, CoreDef, Export as PlanExport, ImportKind, ImportPath, Initializer, LiftDef, ModuleRef, Options,
+    ResourceDef,
+};
+use crate::component::Component;
+use crate::error::{Error, Result};
+use crate::func::call::{lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target};
+use crate::func::Func;
+use crate::linker::{Definition, Linker, LinkerInstance};
+use crate::module::Module;
+use crate::resources::ResourceType;
+use crate::store::{check_not_poisoned, AsContextMut, InstanceState, StoreInner};
+use crate::types::TypeBuilder;
+
+/// An instantiated component.
+#[derive(Clone)]
+pub struct Instance {
+    pub(crate) store: u64,
+    exports: Arc<IndexMap<String, Export>>,
+    component: Component,
+}
+
+/// An item an instance exports.
+#[derive(Clone)]
+pub enum Export {
+    /// A function.
+    Func(Func),
+    /// A nested instance (an exported interface).
+    Instance(ExportInstance),
+    /// A core module.
+    Module(Module),
+    /// A type; resource types carry their runtime identity.
+    Type(Option<ResourceType>),
+}
+
+/// An exported instance: a named set of exports.
+#[derive(Clone)]
+pub struct ExportInstance {
+    exports: Arc<IndexMap<String, Export>>,
+}
+
+impl ExportInstance {
+    /// The export `name`.
+    pub fn get_export(&self, name: &str) -> Option<&Export> {
+        self.exports.get(name)
+    }
+
+    /// The function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.exports.get(name)? {
+            Export::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The nested instance `name`.
+    pub fn get_instance(&self, name: &str) -> Option<&ExportInstance> {
+        match self.exports.get(name)? {
+            Export::Instance(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// All exports, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, &Export)> {
+        self.exports.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl Instance {
+    /// The component this is an instance of.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// The root export `name`.
+    pub fn get_export(&self, name: &str) -> Option<&Export> {
+        self.exports.get(name)
+    }
+
+    /// The root function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.exports.get(name)? {
+            Export::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The exported instance `name` (e.g. an interface `ns:pkg/iface@1.0.0`).
+    pub fn get_instance(&self, name: &str) -> Option<&ExportInstance> {
+        match self.exports.get(name)? {
+            Export::Instance(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// A function found by a path of export names: `["ns:pkg/iface@1.0.0", "f"]`.
+    pub fn get_func_by_path(&self, path: &[&str]) -> Option<Func> {
+        let (last, prefix) = path.split_last()?;
+        let mut map = &self.exports;
+        for name in prefix {
+            match map.get(*name)? {
+                Export::Instance(i) => map = &i.exports,
+                _ => return None,
+            }
+        }
+        match map.get(*last)? {
+            Export::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The resource type exported as `name` at the root.
+    pub fn get_resource(&self, name: &str) -> Option<ResourceType> {
+        match self.exports.get(name)? {
+            Export::Type(Some(r)) => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    /// All root exports, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, &Export)> {
+        self.exports.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Instantiates a component.
+pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, Engine = E>>(
+    linker: &Linker<T, E>,
+    mut store: S,
+    component: &Component,
+) -> Result<Instance> {
+    let modules = component.modules::<E>()?;
+    let plan = component.plan.clone();
+    let mut sc = store.as_context_mut();
+    let ctx = &mut sc.inner;
+    check_not_poisoned(&ctx.data_mut().rt)?;
+
+    // Resolve the imports.
+    let mut imports: Vec<Option<Definition<T, E>>> = Vec::with_capacity(plan.imports.len());
+    for decl in &plan.imports {
+        let def = linker.root_ref().get(&decl.name).cloned();
+        if def.is_none() && requires(&decl.kind) {
+            return Err(Error::link(format!(
+                "component imports {} `{}`, but the linker does not define it",
+                kind_name(&decl.kind),
+                decl.name
+            )));
+        }
+        imports.push(def);
+    }
+
+    // Runtime state of the component instances, and resource types.
+    let rt = &mut ctx.data_mut().rt;
+    let base = rt.instances.len() as u32;
+    let store_id = rt.id;
+    let mut resources = Vec::with_capacity(plan.resources.len());
+    for r in &plan.resources {
+        resources.push(match r {
+            ResourceDef::Defined { instance } => ResourceType::guest(base + instance),
+            ResourceDef::Imported(path) => match def_at(&imports, path) {
+                Some(Definition::Resource { ty, .. }) => ty.clone(),
+                Some(other) => {
+                    return Err(Error::link(format!(
+                        "import `{}` must be a resource type, found a {}",
+                        path_name(&plan, path),
+                        other.kind_name()
+                    )))
+                }
+                None => {
+                    return Err(Error::link(format!(
+                        "resource type `{}` is not defined in the linker",
+                        path_name(&plan, path)
+                    )))
+                }
+            },
+        });
+    }
+    let resources: Arc<[ResourceType]> = resources.into();
+
+    // Type-check every import now that resource types are known.
+    for (i, decl) in plan.imports.iter().enumerate() {
+        if let Some(def) = &imports[i] {
+            check_import(&plan, &resources, &decl.kind, def, &decl.name, store_id)?;
+        }
+    }
+
+    for parent in &plan.instance_parents {
+        rt.instances.push(InstanceState {
+            parent: parent.map(|p| base + p),
+            may_enter: true,
+            may_leave: true,
+            handles: HandleTable::default(),
+        });
+    }
+    // Host destructors of imported host resources.
+    register_host_dtors(ctx, linker.root_ref());
+
+    let mut inst = Instantiator {
+        plan: plan.clone(),
+        component: component.clone(),
+        modules,
+        imports: &imports,
+        resources,
+        base,
+        store_id,
+        core_instances: Vec::with_capacity(plan.num_core_instances as usize),
+        lowers: vec![None; plan.lowers.len()],
+        builtins: HashMap::new(),
+    };
+    for init in &plan.initializers {
+        inst.run(ctx, init)?;
+    }
+    let mut exports = IndexMap::new();
+    for (name, e) in &plan.exports {
+        if let Some(x) = inst.export(ctx, e)? {
+            exports.insert(name.clone(), x);
+        }
+    }
+    Ok(Instance { store: store_id, exports: Arc::new(exports), component: component.clone() })
+}
+
+struct Instantiator<'a, T: 'static, E: WasmEngine> {
+    plan: Arc<crate::component::plan::Plan>,
+    component: Component,
+    modules: &'a [E::Module],
+    imports: &'a [Option<Definition<T, E>>],
+    resources: Arc<[ResourceType]>,
+    base: u32,
+    store_id: u64,
+    core_instances: Vec<E::Instance>,
+    lowers: Vec<Option<E::Func>>,
+    builtins: HashMap<CoreDef, E::Func>,
+}
+
+impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
+    fn run(&mut self, ctx: &mut Ctx<'_, T, E>, init: &Initializer) -> Result<()> {
+        match init {
+            Initializer::InstantiateModule { module, args, .. } => {
+                let module = match module {
+                    ModuleRef::Static(i) => self.modules[*i].clone(),
+                    ModuleRef::Import(path) => match def_at(self.imports, path) {
+                        Some(Definition::Module(m)) => m.backend::<E>()?.clone(),
+                        _ => return Err(Error::link("imported module is not defined")),
+                    },
+                };
+                let mut imports = Imports::new();
+                for (m, n, def) in args {
+                    let ext = self.resolve(ctx, def)?;
+                    imports.define(m, n, ext);
+                }
+                match E::Instance::new(ctx.as_context_mut(), &module, &imports) {
+                    Ok(i) => self.core_instances.push(i),
+                    Err(e) => return Err(ctx.data_mut().rt.take_error(e).context("while instantiating a core module")),
+                }
+            }
+            Initializer::DefineResource { resource, dtor } => {
+                let dtor = match dtor {
+                    Some(d) => Some(self.func(ctx, d)?),
+                    None => None,
+                };
+                if let Some(id) = self.resources[*resource as usize].guest_id() {
+                    ctx.data_mut().rt.host.dtors.insert(id, dtor);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The backend object a core definition stands for.
+    fn resolve(&mut self, ctx: &mut Ctx<'_, T, E>, def: &CoreDef) -> Result<Extern<E>> {
+        match def {
+            CoreDef::Export { instance, name } => {
+                let inst = self
+                    .core_instances
+                    .get(*instance as usize)
+                    .ok_or_else(|| Error::usage("core instance used before it was created"))?;
+                inst.get_export(wasm_runtime_layer::backend::AsContext::as_context(ctx), name)
+                    .ok_or_else(|| Error::link(format!("core instance has no export `{name}`")))
+            }
+            CoreDef::Lower(i) => Ok(Extern::Func(self.lower(ctx, *i)?)),
+            builtin => Ok(Extern::Func(self.builtin(ctx, builtin)?)),
+        }
+    }
+
+    fn func(&mut self, ctx: &mut Ctx<'_, T, E>, def: &CoreDef) -> Result<E::Func> {
+        match self.resolve(ctx, def)? {
+            Extern::Func(f) => Ok(f),
+            _ => Err(Error::link("expected a core function")),
+        }
+    }
+
+    fn options(&mut self, ctx: &mut Ctx<'_, T, E>, o: &Options) -> Result<CallOptions<E>> {
+        let memory = match &o.memory {
+            Some(d) => match self.resolve(ctx, d)? {
+                Extern::Memory(m) => Some(m),
+                _ => return Err(Error::link("canonical option `memory` is not a memory")),
+            },
+            None => None,
+        };
+        let realloc = o.realloc.as_ref().map(|d| self.func(ctx, d)).transpose()?;
+        let post_return = o.post_return.as_ref().map(|d| self.func(ctx, d)).transpose()?;
+        Ok(CallOptions { memory, realloc, post_return, encoding: o.encoding, instance: self.base + o.instance })
+    }
+
+    fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef) -> Result<LiftedFunc<E>> {
+        Ok(LiftedFunc {
+            callee: self.func(ctx, &l.core)?,
+            opts: self.options(ctx, &l.options)?,
+            ty: l.ty,
+            plan: self.plan.clone(),
+            resources: self.resources.clone(),
+        })
+    }
+
+    /// The trampoline of a `canon lower`, created on first use.
+    fn lower(&mut self, ctx: &mut Ctx<'_, T, E>, i: u32) -> Result<E::Func> {
+        if let Some(f) = &self.lowers[i as usize] {
+            return Ok(f.clone());
+        }
+        let plan = self.plan.clone();
+        let def = &plan.lowers[i as usize];
+        let opts = self.options(ctx, &def.options)?;
+        let callee = match &def.callee {
+            Callee::Import(path) => match def_at(self.imports, path) {
+                Some(Definition::Func { f, .. }) => Target::Host(f.clone()),
+                Some(Definition::ComponentFunc(func)) => {
+                    if func.store != self.store_id {
+                        return Err(Error::link("function from another store"));
+                    }
+                    Target::Lifted(func.arc::<E>()?)
+                }
+                _ => return Err(Error::link(format!("function `{}` is not defined", path_name(&plan, path)))),
+            },
+            Callee::Lifted(l) => Target::Lifted(Arc::new(self.lifted(ctx, l)?)),
+        };
+        let tramp = Arc::new(LowerTrampoline {
+            opts,
+            ty: def.ty,
+            plan: plan.clone(),
+            resources: self.resources.clone(),
+            callee,
+        });
+        let (params, results) = plan.types.func(def.ty).abi.lower_core_type();
+        let f = <E::Func as WasmFunc<E>>::new(
+            ctx.as_context_mut(),
+            flat_func_type(&params, &results),
+            move |mut c: Ctx<'_, T, E>, args, results| {
+                lower_call::<T, E>(&mut c, &tramp, args, results).map_err(|e| c.data_mut().rt.raise(e))
+            },
+        );
+        self.lowers[i as usize] = Some(f.clone());
+        Ok(f)
+    }
+
+    /// A `resource.new`, `resource.rep` or `resource.drop` built-in, created on first use.
+    fn builtin(&mut self, ctx: &mut Ctx<'_, T, E>, def: &CoreDef) -> Result<E::Func> {
+        if let Some(f) = self.builtins.get(def) {
+            return Ok(f.clone());
+        }
+        use wasm_runtime_layer::backend::Val;
+        use wasm_runtime_layer::{FuncType, ValType};
+        let (resource, instance) = match def {
+            CoreDef::ResourceNew { resource, instance }
+            | CoreDef::ResourceRep { resource, instance }
+            | CoreDef::ResourceDrop { resource, instance } => (*resource, self.base + instance),
+            _ => unreachable!("not a built-in"),
+        };
+        let rt = self.resources[resource as usize].clone();
+        let arg = |args: &[Val<E>]| match args.first() {
+            Some(Val::I32(x)) => *x as u32,
+            _ => 0,
+        };
+        let f = match def {
+            CoreDef::ResourceNew { .. } => <E::Func as WasmFunc<E>>::new(
+                ctx.as_context_mut(),
+                FuncType::new([ValType::I32], [ValType::I32]),
+                move |mut c: Ctx<'_, T, E>, args, results| {
+                    let r = resource_new::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
+                    results[0] = Val::I32(r as i32);
+                    Ok(())
+                },
+            ),
+            CoreDef::ResourceRep { .. } => <E::Func as WasmFunc<E>>::new(
+                ctx.as_context_mut(),
+                FuncType::new([ValType::I32], [ValType::I32]),
+                move |mut c: Ctx<'_, T, E>, args, results| {
+                    let r = resource_rep::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
+                    results[0] = Val::I32(r as i32);
+                    Ok(())
+                },
+            ),
+            _ => <E::Func as WasmFunc<E>>::new(
+                ctx.as_context_mut(),
+                FuncType::new([ValType::I32], []),
+                move |mut c: Ctx<'_, T, E>, args, _| {
+                    resource_drop::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))
+                },
+            ),
+        };
+        self.builtins.insert(def.clone(), f.clone());
+        Ok(f)
+    }
+
+    fn export(&mut self, ctx: &mut Ctx<'_, T, E>, e: &PlanExport) -> Result<Option<Export>> {
+        Ok(Some(match e {
+            PlanExport::LiftedFunc(l) => Export::Func(Func::lifted(self.store_id, Arc::new(self.lifted(ctx, l)?))),
+            PlanExport::ImportFunc(path, _) => match def_at(self.imports, path) {
+                Some(Definition::ComponentFunc(f)) => Export::Func(f.clone()),
+                // Re-exporting a host function: callers can call the host function directly.
+                _ => return Ok(None),
+            },
+            PlanExport::Instance(map) => {
+                let mut out = IndexMap::new();
+                for (name, e) in map {
+                    if let Some(x) = self.export(ctx, e)? {
+                        out.insert(name.clone(), x);
+                    }
+                }
+                Export::Instance(ExportInstance { exports: Arc::new(out) })
+            }
+            PlanExport::Module(ModuleRef::Static(i)) => Export::Module(Module::from_backend::<E>(self.modules[*i].clone())),
+            PlanExport::Module(ModuleRef::Import(path)) => match def_at(self.imports, path) {
+                Some(Definition::Module(m)) => Export::Module(m.clone()),
+                _ => return Ok(None),
+            },
+            PlanExport::Type(r) => Export::Type(r.map(|r| self.resources[r as usize].clone())),
+            PlanExport::Component => return Ok(None),
+        }))
+    }
+}
+
+/// The definition at an import path.
+fn def_at<'a, T: 'static, E: WasmEngine>(imports: &'a [Option<Definition<T, E>>], path: &ImportPath) -> Option<&'a Definition<T, E>> {
+    let mut def = imports.get(path.import as usize)?.as_ref()?;
+    for name in &path.path {
+        match def {
+            Definition::Instance(i) => def = i.get(name)?,
+            _ => return None,
+        }
+    }
+    Some(def)
+}
+
+fn path_name(plan: &crate::component::plan::Plan, path: &ImportPath) -> String {
+    let mut s = plan.imports[path.import as usize].name.clone();
+    for p in &path.path {
+        s.push_str(" → ");
+        s.push_str(p);
+    }
+    s
+}
+
+/// Whether an import must be provided (types need not be; instances only if something in them is needed).
+fn requires(kind: &ImportKind) -> bool {
+    match kind {
+        ImportKind::Type => false,
+        ImportKind::Instance(map) => map.values().any(requires),
+        _ => true,
+    }
+}
+
+fn kind_name(kind: &ImportKind) -> &'static str {
+    match kind {
+        ImportKind::Func(_) => "function",
+        ImportKind::Instance(_) => "instance",
+        ImportKind::Module(_) => "module",
+        ImportKind::Resource(_) => "resource type",
+        ImportKind::Type => "type",
+    }
+}
+
+fn check_import<T: 'static, E: WasmEngine>(
+    plan: &crate::component::plan::Plan,
+    resources: &[ResourceType],
+    kind: &ImportKind,
+    def: &Definition<T, E>,
+    name: &str,
+    store_id: u64,
+) -> Result<()> {
+    let wrong = || Error::link(format!("import `{name}` must be a {}, found a {}", kind_name(kind), def.kind_name()));
+    match (kind, def) {
+        (ImportKind::Type, _) => Ok(()),
+        (ImportKind::Func(ty), Definition::Func { check, .. }) => match check {
+            Some(check) => {
+                let res = |i: u32| resources[i as usize].clone();
+                check(&TypeBuilder { table: &plan.types, resources: &res }.func(*ty))
+                    .map_err(|e| Error::link(format!("import `{name}`: {e}")))
+            }
+            None => Ok(()),
+        },
+        (ImportKind::Func(ty), Definition::ComponentFunc(f)) => {
+            if f.store != store_id {
+                return Err(Error::link(format!("import `{name}`: function belongs to another store")));
+            }
+            let res = |i: u32| resources[i as usize].clone();
+            let want = TypeBuilder { table: &plan.types, resources: &res }.func(*ty);
+            let have = f.ty();
+            if want != have {
+                return Err(Error::link(format!("import `{name}`: expected `{want}`, found `{have}`")));
+            }
+            Ok(())
+        }
+        (ImportKind::Instance(map), Definition::Instance(inst)) => check_instance(plan, resources, map, inst, name, store_id),
+        (ImportKind::Module(mt), Definition::Module(m)) => {
+            m.check(mt).map_err(|e| Error::link(format!("import `{name}`: {e}")))
+        }
+        (ImportKind::Resource(r), Definition::Resource { ty, .. }) => {
+            if resources[*r as usize] != *ty {
+                return Err(Error::link(format!("import `{name}`: mismatched resource types")));
+            }
+            Ok(())
+        }
+        _ => Err(wrong()),
+    }
+}
+
+fn check_instance<T: 'static, E: WasmEngine>(
+    plan: &crate::component::plan::Plan,
+    resources: &[ResourceType],
+    map: &IndexMap<String, ImportKind>,
+    inst: &LinkerInstance<T, E>,
+    name: &str,
+    store_id: u64,
+) -> Result<()> {
+    for (n, k) in map {
+        let full = format!("{name} → {n}");
+        match inst.get(n) {
+            Some(d) => check_import(plan, resources, k, d, &full, store_id)?,
+            None if requires(k) => {
+                return Err(Error::link(format!("instance `{name}` has no {} `{n}`", kind_name(k))));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Makes the host destructors of the linker's resource types available to `resource.drop` in this store.
+fn register_host_dtors<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: &LinkerInstance<T, E>) {
+    for def in inst.items.values() {
+        match def {
+            Definition::Resource { ty, dtor: Some(d) } => {
+                ctx.data_mut().host_dtors.entry(ty.clone()).or_insert_with(|| d.clone());
+            }
+            Definition::Instance(i) => register_host_dtors(ctx, i),
+            _ => {}
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _store_inner<T: 'static, E: WasmEngine>(_: &StoreInner<T, E>) {}

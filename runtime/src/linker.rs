@@ -1,0 +1,331 @@
+//! The linker: definitions of a component's imports.
+//!
+//! A [`Linker`] holds named definitions — host functions (dynamic or typed), nested instances (for interface
+//! imports like `wasi:cli/environment@0.2.0`), host resource types with their destructors, core modules, and
+//! functions or whole instances exported by other component instances in the same store. Lookup by name is
+//! semver-aware, as in wasmtime: an import of `a:b/c@1.2.0` is satisfied by a definition of `a:b/c@1.2.5`.
+//!
+//! Type checking happens once, at instantiation: functions defined with a type ([`LinkerInstance::func_new_typed`],
+//! [`LinkerInstance::func_wrap`]) or taken from another instance must match the import exactly; resources,
+//! instances and modules are checked structurally. Failures are [`crate::ErrorKind::Link`] errors that name the
+//! import.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
+
+use crate::error::{Error, Result};
+use crate::func::call::{host_error, Ctx, HostFn};
+use crate::func::typed::{ComponentParams, ComponentResults};
+use crate::func::Func;
+use crate::instance::{Export, Instance};
+use crate::module::Module;
+use crate::resources::ResourceType;
+use crate::store::StoreContextMut;
+use crate::types::FuncType;
+use crate::values::Value;
+
+/// A host destructor: receives the resource's representation.
+pub type HostDtor<T, E> = Arc<dyn Fn(StoreContextMut<'_, T, E>, u32) -> anyhow::Result<()> + Send + Sync>;
+
+type TypeCheck = Arc<dyn Fn(&FuncType) -> Result<()> + Send + Sync>;
+
+/// One definition in a linker.
+pub(crate) enum Definition<T: 'static, E: WasmEngine> {
+    /// A host function, with an optional type check.
+    Func { check: Option<TypeCheck>, f: HostFn<T, E> },
+    /// A function exported by a component instance.
+    ComponentFunc(Func),
+    /// A nested instance.
+    Instance(LinkerInstance<T, E>),
+    /// A resource type, with its destructor if the host implements it.
+    Resource { ty: ResourceType, dtor: Option<HostDtor<T, E>> },
+    /// A core module.
+    Module(Module),
+}
+
+impl<T: 'static, E: WasmEngine> Clone for Definition<T, E> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Func { check, f } => Definition::Func { check: check.clone(), f: f.clone() },
+            Definition::ComponentFunc(f) => Definition::ComponentFunc(f.clone()),
+            Definition::Instance(i) => Definition::Instance(i.clone()),
+            Definition::Resource { ty, dtor } => Definition::Resource { ty: ty.clone(), dtor: dtor.clone() },
+            Definition::Module(m) => Definition::Module(m.clone()),
+        }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> Definition<T, E> {
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Definition::Func { .. } | Definition::ComponentFunc(_) => "function",
+            Definition::Instance(_) => "instance",
+            Definition::Resource { .. } => "resource type",
+            Definition::Module(_) => "module",
+        }
+    }
+}
+
+/// A set of named definitions: the root of a [`Linker`] or a nested instance.
+pub struct LinkerInstance<T: 'static, E: WasmEngine> {
+    pub(crate) items: IndexMap<String, Definition<T, E>>,
+    allow_shadowing: bool,
+}
+
+impl<T: 'static, E: WasmEngine> Clone for LinkerInstance<T, E> {
+    fn clone(&self) -> Self {
+        LinkerInstance { items: self.items.clone(), allow_shadowing: self.allow_shadowing }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> Default for LinkerInstance<T, E> {
+    fn default() -> Self {
+        LinkerInstance { items: IndexMap::new(), allow_shadowing: false }
+    }
+}
+
+/// Definitions for a component's imports.
+pub struct Linker<T: 'static, E: WasmEngine> {
+    root: LinkerInstance<T, E>,
+}
+
+impl<T: 'static, E: WasmEngine> Clone for Linker<T, E> {
+    fn clone(&self) -> Self {
+        Linker { root: self.root.clone() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> Default for Linker<T, E> {
+    fn default() -> Self {
+        Linker { root: LinkerInstance::default() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> Linker<T, E> {
+    /// An empty linker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The root definitions (for root function imports like `host-fn`).
+    pub fn root(&mut self) -> &mut LinkerInstance<T, E> {
+        &mut self.root
+    }
+
+    /// The nested instance `name` at the root, created if missing.
+    pub fn instance(&mut self, name: &str) -> Result<&mut LinkerInstance<T, E>> {
+        self.root.instance(name)
+    }
+
+    /// Lets later definitions replace earlier ones with the same name instead of failing.
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.root.allow_shadowing = allow;
+        self
+    }
+
+    pub(crate) fn root_ref(&self) -> &LinkerInstance<T, E> {
+        &self.root
+    }
+
+    /// Instantiates `component` in `store` with this linker's definitions.
+    pub fn instantiate<S>(&self, store: S, component: &crate::Component) -> Result<Instance>
+    where
+        S: crate::AsContextMut<Data = T, Engine = E>,
+    {
+        crate::instance::instantiate(self, store, component)
+    }
+}
+
+impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
+    fn insert(&mut self, name: &str, def: Definition<T, E>) -> Result<()> {
+        if !self.allow_shadowing && self.items.contains_key(name) {
+            return Err(Error::link(format!("`{name}` is already defined")));
+        }
+        self.items.insert(name.to_owned(), def);
+        Ok(())
+    }
+
+    /// Defines a host function taking and returning dynamic values; its values are checked against the
+    /// import's type when they are lowered.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T, E>, &[Value], &mut [Value]) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.insert(name, Definition::Func { check: None, f: Arc::new(f) })
+    }
+
+    /// Defines a host function with a declared type; the import must have exactly this type.
+    pub fn func_new_typed(
+        &mut self,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(StoreContextMut<'_, T, E>, &[Value], &mut [Value]) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let check: TypeCheck = Arc::new(move |want: &FuncType| {
+            if *want == ty {
+                Ok(())
+            } else {
+                Err(Error::link(format!("expected function of type `{want}`, defined with `{ty}`")))
+            }
+        });
+        self.insert(name, Definition::Func { check: Some(check), f: Arc::new(f) })
+    }
+
+    /// Defines a host function with Rust parameter and result types (`P` a tuple, `R` `()` or a 1-tuple),
+    /// checked against the import at instantiation.
+    pub fn func_wrap<P, R, F>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        P: ComponentParams,
+        R: ComponentResults,
+        F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R> + Send + Sync + 'static,
+    {
+        let check: TypeCheck = Arc::new(|want: &FuncType| {
+            let params: Vec<_> = want.params().iter().map(|(_, t)| t.clone()).collect();
+            P::typecheck(&params).map_err(|e| Error::link(e.to_string()))?;
+            R::typecheck(want.result()).map_err(|e| Error::link(e.to_string()))
+        });
+        let host: HostFn<T, E> = Arc::new(move |ctx, params, results| {
+            let p = P::from_values(params)?;
+            let r = f(ctx, p)?;
+            if let (Some(v), Some(slot)) = (r.into_one(), results.first_mut()) {
+                *slot = crate::func::typed::ComponentType::into_value(v);
+            }
+            Ok(())
+        });
+        self.insert(name, Definition::Func { check: Some(check), f: host })
+    }
+
+    /// Defines a function exported by another component instance.
+    pub fn func(&mut self, name: &str, func: Func) -> Result<()> {
+        self.insert(name, Definition::ComponentFunc(func))
+    }
+
+    /// The nested instance `name`, created if missing.
+    pub fn instance(&mut self, name: &str) -> Result<&mut LinkerInstance<T, E>> {
+        if !self.items.contains_key(name) {
+            let allow = self.allow_shadowing;
+            self.items.insert(name.to_owned(), Definition::Instance(LinkerInstance { items: IndexMap::new(), allow_shadowing: allow }));
+        }
+        match self.items.get_mut(name) {
+            Some(Definition::Instance(i)) => Ok(i),
+            Some(other) => Err(Error::link(format!("`{name}` is already defined as a {}", other.kind_name()))),
+            None => unreachable!("inserted above"),
+        }
+    }
+
+    /// Defines a resource type implemented by the host; `dtor` runs when a component drops an owning handle.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        ty: ResourceType,
+        dtor: impl Fn(StoreContextMut<'_, T, E>, u32) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.insert(name, Definition::Resource { ty, dtor: Some(Arc::new(dtor)) })
+    }
+
+    /// Defines a resource type exported by another component instance (no host destructor).
+    pub fn resource_type(&mut self, name: &str, ty: ResourceType) -> Result<()> {
+        self.insert(name, Definition::Resource { ty, dtor: None })
+    }
+
+    /// Defines a core module.
+    pub fn module(&mut self, name: &str, module: &Module) -> Result<()> {
+        self.insert(name, Definition::Module(module.clone()))
+    }
+
+    /// Defines everything an instance exports (functions, nested instances, resource types, modules) under this
+    /// linker instance, so another component can import them.
+    pub fn instance_exports(&mut self, instance: &Instance) -> Result<()> {
+        for (name, export) in instance.exports() {
+            self.export_item(name, export)?;
+        }
+        Ok(())
+    }
+
+    fn export_item(&mut self, name: &str, export: &Export) -> Result<()> {
+        match export {
+            Export::Func(f) => self.func(name, f.clone()),
+            Export::Instance(i) => {
+                let inner = self.instance(name)?;
+                for (n, e) in i.exports() {
+                    inner.export_item(n, e)?;
+                }
+                Ok(())
+            }
+            Export::Type(Some(rt)) => self.resource_type(name, rt.clone()),
+            Export::Type(None) => Ok(()),
+            Export::Module(m) => self.module(name, m),
+        }
+    }
+
+    /// Looks up a definition by name; an exact match wins, otherwise the highest semver-compatible version.
+    pub(crate) fn get(&self, name: &str) -> Option<&Definition<T, E>> {
+        if let Some(d) = self.items.get(name) {
+            return Some(d);
+        }
+        let (base, version) = split_version(name)?;
+        let mut best: Option<(Version, &Definition<T, E>)> = None;
+        for (k, d) in &self.items {
+            let Some((kb, kv)) = split_version(k) else { continue };
+            if kb == base && compatible(&version, &kv) && best.as_ref().is_none_or(|(bv, _)| kv > *bv) {
+                best = Some((kv, d));
+            }
+        }
+        best.map(|(_, d)| d)
+    }
+}
+
+type Version = (u64, u64, u64, String);
+
+fn split_version(name: &str) -> Option<(&str, Version)> {
+    let (base, v) = name.rsplit_once('@')?;
+    let (core, pre) = match v.split_once(['-', '+']) {
+        Some((c, p)) => (c, p.to_owned()),
+        None => (v, String::new()),
+    };
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next()??, pre);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((base, version))
+}
+
+/// Semver compatibility as wasmtime applies it: the same major (≥ 1), or the same minor (0.x, x ≥ 1); no
+/// pre-releases.
+fn compatible(a: &Version, b: &Version) -> bool {
+    if !a.3.is_empty() || !b.3.is_empty() {
+        return a == b;
+    }
+    match (a.0, b.0) {
+        (0, 0) => a.1 == b.1 && a.1 != 0,
+        (x, y) => x == y,
+    }
+}
+
+/// Runs the host destructor of a host resource type, if the linker gave one.
+pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, rt: &ResourceType, rep: u32) -> Result<()> {
+    let Some(dtor) = ctx.data_mut().host_dtors.get(rt).cloned() else { return Ok(()) };
+    dtor(StoreContextMut { inner: wasm_runtime_layer::backend::AsContextMut::as_context_mut(ctx) }, rep).map_err(host_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_matching() {
+        let v = |s: &str| split_version(s).unwrap().1;
+        assert!(compatible(&v("a:b/c@1.2.0"), &v("a:b/c@1.3.1")));
+        assert!(!compatible(&v("a:b/c@1.2.0"), &v("a:b/c@2.0.0")));
+        assert!(compatible(&v("a:b/c@0.2.0"), &v("a:b/c@0.2.7")));
+        assert!(!compatible(&v("a:b/c@0.2.0"), &v("a:b/c@0.3.0")));
+        assert!(!compatible(&v("a:b/c@0.0.1"), &v("a:b/c@0.0.2")));
+        assert!(!compatible(&v("a:b/c@1.0.0-rc1"), &v("a:b/c@1.0.0")));
+        assert!(split_version("plain").is_none());
+    }
+}
+

@@ -1,0 +1,228 @@
+//! Resource types and the host's resource handles.
+//!
+//! A [`ResourceType`] is a runtime identity: each instantiation of a component makes fresh types for the
+//! resources it defines; host resource types are identified by a Rust type (or a number, for dynamic hosts).
+//!
+//! When a resource handle leaves a component for the host (an `own` result, or a `borrow` parameter of a host
+//! function), the host receives a [`ResourceAny`]: an entry in the store's host table, like wasmtime's. Passing
+//! an owned `ResourceAny` back into a component moves it out of the host table; dropping the last clone of a
+//! `ResourceAny` frees its table entry (without running a destructor — call [`ResourceAny::resource_drop`] for
+//! that), so a forgotten handle can never leak a table slot or keep its owner borrowed.
+
+use std::any::TypeId;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Weak};
+
+use wasm_runtime_layer::backend::WasmEngine;
+
+/// The identity of a resource type.
+#[derive(Clone)]
+pub struct ResourceType {
+    kind: ResourceKind,
+    name: Option<Arc<str>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ResourceKind {
+    /// Implemented by the host with Rust type `T` (its `TypeId`).
+    Host(TypeId),
+    /// Implemented by the host, identified by a number chosen at run time.
+    HostDynamic(u32),
+    /// Defined by a component instance: unique id, and the store-level index of the defining instance.
+    Guest { id: u64, instance: u32 },
+    /// A resource of a component that has not been instantiated (for reflection on a `Component`).
+    Abstract { component: u64, index: u32 },
+}
+
+impl ResourceType {
+    /// The resource type implemented by the host with Rust type `T`.
+    pub fn host<T: 'static>() -> Self {
+        ResourceType { kind: ResourceKind::Host(TypeId::of::<T>()), name: Some(std::any::type_name::<T>().into()) }
+    }
+
+    /// A host resource type identified by a number, for hosts that choose their types at run time.
+    pub fn host_dynamic(id: u32) -> Self {
+        ResourceType { kind: ResourceKind::HostDynamic(id), name: None }
+    }
+
+    pub(crate) fn guest(instance: u32) -> Self {
+        ResourceType { kind: ResourceKind::Guest { id: crate::store::next_id(), instance }, name: None }
+    }
+
+    pub(crate) fn abstract_(component: u64, index: u32) -> Self {
+        ResourceType { kind: ResourceKind::Abstract { component, index }, name: None }
+    }
+
+    /// The store-level component instance that defines this resource, for guest resources.
+    pub(crate) fn guest_instance(&self) -> Option<u32> {
+        match self.kind {
+            ResourceKind::Guest { instance, .. } => Some(instance),
+            _ => None,
+        }
+    }
+
+    /// The unique id of a guest-defined resource type.
+    pub(crate) fn guest_id(&self) -> Option<u64> {
+        match self.kind {
+            ResourceKind::Guest { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether the host implements this resource type.
+    pub fn is_host(&self) -> bool {
+        matches!(self.kind, ResourceKind::Host(_) | ResourceKind::HostDynamic(_))
+    }
+}
+
+impl PartialEq for ResourceType {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
+}
+impl Eq for ResourceType {}
+impl Hash for ResourceType {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state)
+    }
+}
+
+impl fmt::Debug for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.kind, &self.name) {
+            (_, Some(n)) => write!(f, "{n}"),
+            (ResourceKind::Host(_), None) => f.write_str("host"),
+            (ResourceKind::HostDynamic(i), None) => write!(f, "host#{i}"),
+            (ResourceKind::Guest { id, .. }, None) => write!(f, "resource#{id}"),
+            (ResourceKind::Abstract { index, .. }, None) => write!(f, "resource{index}"),
+        }
+    }
+}
+
+/// A resource handle held by the host: an `own` (which the host must pass on or drop) or a `borrow` (valid
+/// only during the host call that received it).
+#[derive(Clone)]
+pub struct ResourceAny {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+    pub(crate) ty: ResourceType,
+    pub(crate) own: bool,
+    pub(crate) token: Arc<()>,
+}
+
+impl ResourceAny {
+    /// The resource's type.
+    pub fn ty(&self) -> &ResourceType {
+        &self.ty
+    }
+
+    /// Whether this is an owning handle.
+    pub fn owned(&self) -> bool {
+        self.own
+    }
+
+    /// The index of the handle in the store's host table (stable while the handle lives; useful to compare
+    /// handle numbering across engines).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+}
+
+impl PartialEq for ResourceAny {
+    fn eq(&self, other: &Self) -> bool {
+        self.store == other.store && self.index == other.index && Arc::ptr_eq(&self.token, &other.token)
+    }
+}
+
+impl fmt::Debug for ResourceAny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({}#{})", if self.own { "own" } else { "borrow" }, self.ty, self.index)
+    }
+}
+
+/// An entry of the host table.
+pub(crate) struct HostEntry {
+    pub rt: ResourceType,
+    pub rep: u32,
+    pub own: bool,
+    /// Borrows lent from this handle to calls in progress.
+    pub lends: u32,
+    /// Alive while some `ResourceAny` clone refers to this entry.
+    pub token: Weak<()>,
+}
+
+/// The host's resource table, plus the destructors of the store's resource types.
+pub(crate) struct HostTable<E: WasmEngine> {
+    slots: Vec<Option<HostEntry>>,
+    free: Vec<u32>,
+    /// Destructors of guest-defined resource types, by type id: the core function and the defining instance.
+    pub dtors: std::collections::HashMap<u64, Option<E::Func>>,
+}
+
+impl<E: WasmEngine> Default for HostTable<E> {
+    fn default() -> Self {
+        HostTable { slots: Vec::new(), free: Vec::new(), dtors: Default::default() }
+    }
+}
+
+impl<E: WasmEngine> HostTable<E> {
+    /// Adds an entry, reclaiming entries whose `ResourceAny`s were all dropped.
+    pub fn insert(&mut self, store: u64, rt: ResourceType, rep: u32, own: bool) -> ResourceAny {
+        if self.free.is_empty() && self.slots.len() >= 64 && self.slots.len().is_power_of_two() {
+            self.sweep();
+        }
+        let token = Arc::new(());
+        let entry = HostEntry { rt: rt.clone(), rep, own, lends: 0, token: Arc::downgrade(&token) };
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(entry);
+                i
+            }
+            None => {
+                self.slots.push(Some(entry));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        ResourceAny { store, index, ty: rt, own, token }
+    }
+
+    /// The live entry a handle refers to.
+    pub fn get(&self, r: &ResourceAny) -> Option<&HostEntry> {
+        self.slots
+            .get(r.index as usize)?
+            .as_ref()
+            .filter(|e| e.token.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &r.token)))
+    }
+
+    pub fn get_mut(&mut self, r: &ResourceAny) -> Option<&mut HostEntry> {
+        self.slots
+            .get_mut(r.index as usize)?
+            .as_mut()
+            .filter(|e| e.token.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &r.token)))
+    }
+
+    /// Removes the entry a handle refers to.
+    pub fn remove(&mut self, r: &ResourceAny) -> Option<HostEntry> {
+        self.get(r)?;
+        let e = self.slots[r.index as usize].take();
+        self.free.push(r.index);
+        e
+    }
+
+    /// Frees entries no `ResourceAny` refers to any more.
+    fn sweep(&mut self) {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|e| e.token.strong_count() == 0 && e.lends == 0) {
+                *slot = None;
+                self.free.push(i as u32);
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The store: user data plus the Component Model's runtime state.
+//!
+//! A [`Store`] wraps a `wasm_runtime_layer` store whose data is [`StoreInner`]: the user's `T` and the
+//! [`RuntimeState`] every component instance in the store shares — the per-instance flags and handle tables the
+//! canonical ABI checks (`may_enter`, `may_leave`, `handles`), the stack of active tasks (for borrow scopes), the
+//! host's own resource table, and the poisoned flag. Host trampolines reach this state through the backend's
+//! store context, so nothing needs interior mutability or locking.
+//!
+//! After any trap, the store is poisoned and refuses every further call into any of its component instances,
+//! as wasmtime does: a trap can leave instances in a state the component cannot recover from, and comparing
+//! engines call for call needs the same behaviour everywhere.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wasm_runtime_layer::backend::{AsContext as _, AsContextMut as _, WasmEngine, WasmStore, WasmStoreContext, WasmStoreContextMut};
+use wasm_runtime_layer::Engine;
+
+use crate::abi::resources::HandleTable;
+use crate::error::{Error, Result, Trap};
+use crate::resources::HostTable;
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_id() -> u64 {
+    NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A collection of component instances and the host state `T` they share.
+pub struct Store<T: 'static, E: WasmEngine> {
+    pub(crate) inner: E::Store<StoreInner<T, E>>,
+}
+
+/// The data of the underlying `wasm_runtime_layer` store.
+pub struct StoreInner<T: 'static, E: WasmEngine> {
+    pub(crate) data: T,
+    pub(crate) rt: RuntimeState<E>,
+    /// Destructors of host resource types, registered from the linkers used to instantiate.
+    pub(crate) host_dtors: std::collections::HashMap<crate::ResourceType, crate::linker::HostDtor<T, E>>,
+}
+
+/// Per-component-instance state the canonical ABI checks.
+pub(crate) struct InstanceState {
+    /// The enclosing component instance, for `entering_set`.
+    pub parent: Option<u32>,
+    pub may_enter: bool,
+    pub may_leave: bool,
+    pub handles: HandleTable,
+}
+
+/// A call in progress into a component instance (a synchronous task).
+pub(crate) struct TaskState {
+    /// Borrow handles lent to this task that it has not dropped yet.
+    pub num_borrows: u32,
+}
+
+/// State shared by all component instances of a store.
+pub struct RuntimeState<E: WasmEngine> {
+    pub(crate) id: u64,
+    pub(crate) instances: Vec<InstanceState>,
+    pub(crate) tasks: Vec<TaskState>,
+    pub(crate) poisoned: bool,
+    /// The structured error of a trap raised inside a host trampoline, waiting to be picked up when the core call
+    /// that led to it returns (wasmi keeps only the message of host errors).
+    pub(crate) pending: Option<Error>,
+    pub(crate) host: HostTable<E>,
+    /// The maximum number of live handles in the store.
+    pub(crate) max_handles: usize,
+    pub(crate) live_handles: usize,
+}
+
+impl<E: WasmEngine> RuntimeState<E> {
+    fn new() -> Self {
+        RuntimeState {
+            id: next_id(),
+            instances: Vec::new(),
+            tasks: Vec::new(),
+            poisoned: false,
+            pending: None,
+            host: HostTable::default(),
+            max_handles: DEFAULT_MAX_HANDLES,
+            live_handles: 0,
+        }
+    }
+
+    /// Records a trap: the store refuses further entry, and the structured error waits for the core call that
+    /// raised it to return.
+    pub(crate) fn raise(&mut self, err: Error) -> anyhow::Error {
+        self.poisoned = true;
+        let msg = err.to_string();
+        self.pending = Some(err);
+        anyhow::Error::msg(msg)
+    }
+
+    /// Turns the error of a failed core call back into the structured error raised by a trampoline, if any.
+    pub(crate) fn take_error(&mut self, err: anyhow::Error) -> Error {
+        self.poisoned = true;
+        match self.pending.take() {
+            Some(e) => e,
+            None => Error::from_core(err),
+        }
+    }
+}
+
+/// The default limit on live resource handles in a store, as in wasmtime.
+pub const DEFAULT_MAX_HANDLES: usize = 100_000;
+
+impl<T: 'static, E: WasmEngine> Store<T, E> {
+    /// Creates a store with user data `data`.
+    pub fn new(engine: &Engine<E>, data: T) -> Self {
+        let backend = engine.clone().into_backend();
+        Store { inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(&backend, StoreInner { data, rt: RuntimeState::new(), host_dtors: Default::default() }) }
+    }
+
+    /// The user data.
+    pub fn data(&self) -> &T {
+        &self.inner.data().data
+    }
+
+    /// The user data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data_mut().data
+    }
+
+    /// Consumes the store, returning the user data.
+    pub fn into_data(self) -> T {
+        self.inner.into_data().data
+    }
+
+    /// Whether a trap has poisoned this store (no component in it can be entered any more).
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.data().rt.poisoned
+    }
+
+    /// Sets the maximum number of live resource handles across all instances in this store (default
+    /// [`DEFAULT_MAX_HANDLES`]). Exceeding it traps.
+    pub fn set_max_handles(&mut self, max: usize) {
+        self.inner.data_mut().rt.max_handles = max;
+    }
+
+    /// The underlying `wasm_runtime_layer` backend store, e.g. to configure fuel on wasmi.
+    pub fn backend_mut(&mut self) -> &mut E::Store<StoreInner<T, E>> {
+        &mut self.inner
+    }
+}
+
+/// A shared borrow of a store, as host functions and accessors see it.
+pub struct StoreContext<'a, T: 'static, E: WasmEngine> {
+    pub(crate) inner: E::StoreContext<'a, StoreInner<T, E>>,
+}
+
+/// An exclusive borrow of a store, as host functions see it.
+pub struct StoreContextMut<'a, T: 'static, E: WasmEngine> {
+    pub(crate) inner: E::StoreContextMut<'a, StoreInner<T, E>>,
+}
+
+impl<T: 'static, E: WasmEngine> StoreContext<'_, T, E> {
+    /// The user data.
+    pub fn data(&self) -> &T {
+        &self.inner.data().data
+    }
+}
+
+impl<'a, T: 'static, E: WasmEngine> StoreContextMut<'a, T, E> {
+    /// The user data.
+    pub fn data(&self) -> &T {
+        &self.inner.data().data
+    }
+
+    /// The user data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data_mut().data
+    }
+
+    pub(crate) fn rt(&mut self) -> &mut RuntimeState<E> {
+        &mut self.inner.data_mut().rt
+    }
+}
+
+/// Types that give shared access to a store: [`Store`], [`StoreContext`], [`StoreContextMut`] and references
+/// to them.
+pub trait AsContext {
+    /// The user data type.
+    type Data: 'static;
+    /// The backend.
+    type Engine: WasmEngine;
+    /// Borrows the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data, Self::Engine>;
+}
+
+/// Types that give exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// Borrows the store mutably.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data, Self::Engine>;
+}
+
+impl<T: 'static, E: WasmEngine> AsContext for Store<T, E> {
+    type Data = T;
+    type Engine = E;
+    fn as_context(&self) -> StoreContext<'_, T, E> {
+        StoreContext { inner: self.inner.as_context() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> AsContextMut for Store<T, E> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T, E> {
+        StoreContextMut { inner: self.inner.as_context_mut() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> AsContext for StoreContext<'_, T, E> {
+    type Data = T;
+    type Engine = E;
+    fn as_context(&self) -> StoreContext<'_, T, E> {
+        StoreContext { inner: self.inner.as_context() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> AsContext for StoreContextMut<'_, T, E> {
+    type Data = T;
+    type Engine = E;
+    fn as_context(&self) -> StoreContext<'_, T, E> {
+        StoreContext { inner: self.inner.as_context() }
+    }
+}
+
+impl<T: 'static, E: WasmEngine> AsContextMut for StoreContextMut<'_, T, E> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T, E> {
+        StoreContextMut { inner: self.inner.as_context_mut() }
+    }
+}
+
+impl<C: AsContext> AsContext for &C {
+    type Data = C::Data;
+    type Engine = C::Engine;
+    fn as_context(&self) -> StoreContext<'_, C::Data, C::Engine> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContext> AsContext for &mut C {
+    type Data = C::Data;
+    type Engine = C::Engine;
+    fn as_context(&self) -> StoreContext<'_, C::Data, C::Engine> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContextMut> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data, C::Engine> {
+        (**self).as_context_mut()
+    }
+}
+
+/// Checks that a handle belongs to this store.
+pub(crate) fn check_store<E: WasmEngine>(rt: &RuntimeState<E>, id: u64) -> Result<()> {
+    if rt.id != id {
+        return Err(Error::usage("object used with a different store than the one it was created in"));
+    }
+    Ok(())
+}
+
+/// Refuses entry into a poisoned store.
+pub(crate) fn check_not_poisoned<E: WasmEngine>(rt: &RuntimeState<E>) -> Result<()> {
+    if rt.poisoned {
+        return Err(Error::trap(Trap::Poisoned));
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Dynamic component values.
+//!
+//! [`Value`] is the dynamic representation of any synchronous component-model value, in the spirit of
+//! wasmtime's `component::Val`: values carry no type, and are checked against the function's type while they are
+//! lowered (so a record must list its fields in declaration order, a variant names its case, flags are a set of
+//! labels). Lifted values always come back in canonical form: record fields in declaration order, flags in bit
+//! order.
+//!
+//! Lists of numbers are kept in specialised vectors ([`List`]) rather than one `Value` per element, so that
+//! bulk data crosses the canonical ABI with one memory copy and no per-element allocation.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::resources::ResourceAny;
+
+/// A component-model value.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub enum Value {
+    Bool(bool),
+    S8(i8),
+    U8(u8),
+    S16(i16),
+    U16(u16),
+    S32(i32),
+    U32(u32),
+    S64(i64),
+    U64(u64),
+    F32(f32),
+    F64(f64),
+    Char(char),
+    String(String),
+    List(List),
+    /// Fields in declaration order, with their names.
+    Record(Vec<(Arc<str>, Value)>),
+    Tuple(Vec<Value>),
+    /// The case name and its payload, if the case has one.
+    Variant(Arc<str>, Option<Box<Value>>),
+    Enum(Arc<str>),
+    Option(Option<Box<Value>>),
+    Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
+    /// The set flags, by label. Lifted flags are in declaration (bit) order.
+    Flags(Vec<Arc<str>>),
+    /// An `own` or `borrow` handle to a resource.
+    Resource(ResourceAny),
+}
+
+/// The elements of a `list<T>` value.
+///
+/// Numeric lists are stored in typed vectors; everything else as a vector of [`Value`]s. Equality is by
+/// elements, so a `U8` list equals a `Values` list of `Value::U8`s.
+#[derive(Clone)]
+#[allow(missing_docs)]
+pub enum List {
+    Values(Vec<Value>),
+    U8(Vec<u8>),
+    S8(Vec<i8>),
+    U16(Vec<u16>),
+    S16(Vec<i16>),
+    U32(Vec<u32>),
+    S32(Vec<i32>),
+    U64(Vec<u64>),
+    S64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+macro_rules! list_dispatch {
+    ($self:expr, $v:ident => $e:expr) => {
+        match $self {
+            List::Values($v) => $e,
+            List::U8($v) => $e,
+            List::S8($v) => $e,
+            List::U16($v) => $e,
+            List::S16($v) => $e,
+            List::U32($v) => $e,
+            List::S32($v) => $e,
+            List::U64($v) => $e,
+            List::S64($v) => $e,
+            List::F32($v) => $e,
+            List::F64($v) => $e,
+        }
+    };
+}
+
+impl List {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        list_dispatch!(self, v => v.len())
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element at `i` as a [`Value`].
+    pub fn get(&self, i: usize) -> Option<Value> {
+        Some(match self {
+            List::Values(v) => v.get(i)?.clone(),
+            List::U8(v) => Value::U8(*v.get(i)?),
+            List::S8(v) => Value::S8(*v.get(i)?),
+            List::U16(v) => Value::U16(*v.get(i)?),
+            List::S16(v) => Value::S16(*v.get(i)?),
+            List::U32(v) => Value::U32(*v.get(i)?),
+            List::S32(v) => Value::S32(*v.get(i)?),
+            List::U64(v) => Value::U64(*v.get(i)?),
+            List::S64(v) => Value::S64(*v.get(i)?),
+            List::F32(v) => Value::F32(*v.get(i)?),
+            List::F64(v) => Value::F64(*v.get(i)?),
+        })
+    }
+
+    /// Iterates over the elements as [`Value`]s.
+    pub fn iter(&self) -> impl Iterator<Item = Value> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Converts into a vector of [`Value`]s.
+    pub fn into_values(self) -> Vec<Value> {
+        match self {
+            List::Values(v) => v,
+            other => other.iter().collect(),
+        }
+    }
+}
+
+impl fmt::Debug for List {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        list_dispatch!(self, v => f.debug_list().entries(v.iter()).finish())
+    }
+}
+
+impl PartialEq for List {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl From<Vec<Value>> for List {
+    fn from(v: Vec<Value>) -> Self {
+        List::Values(v)
+    }
+}
+
+macro_rules! list_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<Vec<$t>> for List {
+            fn from(v: Vec<$t>) -> Self {
+                List::$v(v)
+            }
+        }
+    )*};
+}
+list_from!(u8 => U8, i8 => S8, u16 => U16, i16 => S16, u32 => U32, i32 => S32, u64 => U64, i64 => S64, f32 => F32, f64 => F64);
+
+/// Equality as a differential tester wants it: floats compare by value except that any NaN equals any NaN (and
+/// `0.0 == -0.0` is false, as in wasmtime); flags compare as sets; resources by identity.
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Bool(a), Bool(b)) => a == b,
+            (S8(a), S8(b)) => a == b,
+            (U8(a), U8(b)) => a == b,
+            (S16(a), S16(b)) => a == b,
+            (U16(a), U16(b)) => a == b,
+            (S32(a), S32(b)) => a == b,
+            (U32(a), U32(b)) => a == b,
+            (S64(a), S64(b)) => a == b,
+            (U64(a), U64(b)) => a == b,
+            (F32(a), F32(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (F64(a), F64(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (Char(a), Char(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Record(a), Record(b)) => a == b,
+            (Tuple(a), Tuple(b)) => a == b,
+            (Variant(a, x), Variant(b, y)) => a == b && x == y,
+            (Enum(a), Enum(b)) => a == b,
+            (Option(a), Option(b)) => a == b,
+            (Result(a), Result(b)) => a == b,
+            (Flags(a), Flags(b)) => {
+                let mut a: Vec<_> = a.iter().map(|s| &**s).collect();
+                let mut b: Vec<_> = b.iter().map(|s| &**s).collect();
+                a.sort_unstable();
+                a.dedup();
+                b.sort_unstable();
+                b.dedup();
+                a == b
+            }
+            (Resource(a), Resource(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$v(v)
+            }
+        }
+    )*};
+}
+value_from!(bool => Bool, i8 => S8, u8 => U8, i16 => S16, u16 => U16, i32 => S32, u32 => U32, i64 => S64,
+    u64 => U64, f32 => F32, f64 => F64, char => Char, String => String, List => List);
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_owned())
+    }
+}
+
+impl Value {
+    /// A short name of the value's kind, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Bool(_) => "bool",
+            Value::S8(_) => "s8",
+            Value::U8(_) => "u8",
+            Value::S16(_) => "s16",
+            Value::U16(_) => "u16",
+            Value::S32(_) => "s32",
+            Value::U32(_) => "u32",
+            Value::S64(_) => "s64",
+            Value::U64(_) => "u64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::Char(_) => "char",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Record(_) => "record",
+            Value::Tuple(_) => "tuple",
+            Value::Variant(..) => "variant",
+            Value::Enum(_) => "enum",
+            Value::Option(_) => "option",
+            Value::Result(_) => "result",
+            Value::Flags(_) => "flags",
+            Value::Resource(_) => "resource",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_equals_nan_but_zeros_differ() {
+        assert_eq!(Value::F32(f32::NAN), Value::F32(f32::from_bits(0x7fc0_0001)));
+        assert_ne!(Value::F64(0.0), Value::F64(-0.0));
+    }
+
+    #[test]
+    fn flags_compare_as_sets() {
+        let a = Value::Flags(vec!["a".into(), "b".into()]);
+        let b = Value::Flags(vec!["b".into(), "a".into(), "a".into()]);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn specialised_lists_equal_generic_lists() {
+        let a = Value::List(List::U8(vec![1, 2]));
+        let b = Value::List(List::Values(vec![Value::U8(1), Value::U8(2)]));
+        assert_eq!(a, b);
+        assert_ne!(a, Value::List(List::U16(vec![1, 2])));
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the runtime: hand-written components for every canonical-ABI rule, each run on both
+//! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
+
+mod common;
+mod smoke;
