@@ -177,7 +177,7 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
     let mut resources = Vec::with_capacity(plan.resources.len());
     for r in &plan.resources {
         resources.push(match r {
-            ResourceDef::Defined { instance } => ResourceType::guest(base + instance),
+            ResourceDef::Defined { instance } => ResourceType::guest(store_id, base + instance),
             ResourceDef::Imported(path) => match def_at(&imports, path) {
                 Some(Definition::Resource { ty, .. }) => ty.clone(),
                 Some(other) => {
@@ -474,7 +474,7 @@ fn path_name(plan: &crate::component::plan::Plan, path: &ImportPath) -> String {
 /// Whether an import must be provided (types need not be; instances only if something in them is needed).
 fn requires(kind: &ImportKind) -> bool {
     match kind {
-        ImportKind::Type => false,
+        ImportKind::Type | ImportKind::ResourceAlias(_) => false,
         ImportKind::Instance(map) => map.values().any(requires),
         _ => true,
     }
@@ -485,7 +485,7 @@ fn kind_name(kind: &ImportKind) -> &'static str {
         ImportKind::Func(_) => "function",
         ImportKind::Instance(_) => "instance",
         ImportKind::Module(_) => "module",
-        ImportKind::Resource(_) => "resource type",
+        ImportKind::Resource(_) | ImportKind::ResourceAlias(_) => "resource type",
         ImportKind::Type => "type",
     }
 }
@@ -525,7 +525,7 @@ fn check_import<T: 'static, E: WasmEngine>(
         (ImportKind::Module(mt), Definition::Module(m)) => {
             m.check(mt).map_err(|e| Error::link(format!("import `{name}`: {e}")))
         }
-        (ImportKind::Resource(r), Definition::Resource { ty, .. }) => {
+        (ImportKind::Resource(r) | ImportKind::ResourceAlias(r), Definition::Resource { ty, .. }) => {
             if resources[*r as usize] != *ty {
                 return Err(Error::link(format!("import `{name}`: mismatched resource types")));
             }

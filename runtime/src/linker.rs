@@ -157,7 +157,8 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         self.insert(name, Definition::Func { check: None, f: Arc::new(f) })
     }
 
-    /// Defines a host function with a declared type; the import must have exactly this type.
+    /// Defines a host function with a declared type; the import must have the same parameter and result types
+    /// (parameter names are not compared).
     pub fn func_new_typed(
         &mut self,
         name: &str,
@@ -165,7 +166,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         f: impl Fn(StoreContextMut<'_, T, E>, &[Value], &mut [Value]) -> anyhow::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         let check: TypeCheck = Arc::new(move |want: &FuncType| {
-            if *want == ty {
+            if want.same_signature(&ty) {
                 Ok(())
             } else {
                 Err(Error::link(format!("expected function of type `{want}`, defined with `{ty}`")))

@@ -16,6 +16,9 @@ use std::sync::{Arc, Weak};
 
 use wasm_runtime_layer::backend::WasmEngine;
 
+use crate::error::{Error, Result, Trap};
+use crate::store::AsContextMut;
+
 /// The identity of a resource type.
 #[derive(Clone)]
 pub struct ResourceType {
@@ -29,8 +32,9 @@ pub(crate) enum ResourceKind {
     Host(TypeId),
     /// Implemented by the host, identified by a number chosen at run time.
     HostDynamic(u32),
-    /// Defined by a component instance: unique id, and the store-level index of the defining instance.
-    Guest { id: u64, instance: u32 },
+    /// Defined by a component instance: unique id, and the store and store-level index of the defining
+    /// instance.
+    Guest { id: u64, store: u64, instance: u32 },
     /// A resource of a component that has not been instantiated (for reflection on a `Component`).
     Abstract { component: u64, index: u32 },
 }
@@ -46,18 +50,18 @@ impl ResourceType {
         ResourceType { kind: ResourceKind::HostDynamic(id), name: None }
     }
 
-    pub(crate) fn guest(instance: u32) -> Self {
-        ResourceType { kind: ResourceKind::Guest { id: crate::store::next_id(), instance }, name: None }
+    pub(crate) fn guest(store: u64, instance: u32) -> Self {
+        ResourceType { kind: ResourceKind::Guest { id: crate::store::next_id(), store, instance }, name: None }
     }
 
     pub(crate) fn abstract_(component: u64, index: u32) -> Self {
         ResourceType { kind: ResourceKind::Abstract { component, index }, name: None }
     }
 
-    /// The store-level component instance that defines this resource, for guest resources.
-    pub(crate) fn guest_instance(&self) -> Option<u32> {
+    /// The component instance (of store `store`) that defines this resource, for guest resources.
+    pub(crate) fn guest_instance(&self, store: u64) -> Option<u32> {
         match self.kind {
-            ResourceKind::Guest { instance, .. } => Some(instance),
+            ResourceKind::Guest { instance, store: s, .. } if s == store => Some(instance),
             _ => None,
         }
     }
@@ -126,6 +130,53 @@ impl ResourceAny {
     /// Whether this is an owning handle.
     pub fn owned(&self) -> bool {
         self.own
+    }
+
+    /// Creates an owning handle to a host-implemented resource with representation `rep`, held by the host (as
+    /// wasmtime's `Resource::new_own`). Passing it to a component moves it into the component's table.
+    pub fn new_own<S: AsContextMut>(mut store: S, ty: ResourceType, rep: u32) -> Result<ResourceAny> {
+        Self::new_host(&mut store, ty, rep, true)
+    }
+
+    /// Creates a borrowed handle to a host-implemented resource with representation `rep`.
+    pub fn new_borrow<S: AsContextMut>(mut store: S, ty: ResourceType, rep: u32) -> Result<ResourceAny> {
+        Self::new_host(&mut store, ty, rep, false)
+    }
+
+    fn new_host<S: AsContextMut>(store: &mut S, ty: ResourceType, rep: u32, own: bool) -> Result<ResourceAny> {
+        if !ty.is_host() {
+            return Err(Error::usage("only host resource types can be created by the host"));
+        }
+        let mut ctx = store.as_context_mut();
+        let rt = ctx.rt();
+        Ok(rt.host.insert(rt.id, ty, rep, own))
+    }
+
+    /// The representation of a host-implemented resource (guest resources keep theirs private).
+    pub fn rep<S: AsContextMut>(&self, mut store: S) -> Result<u32> {
+        if !self.ty.is_host() {
+            return Err(Error::usage("the representation of a guest resource is private to its component"));
+        }
+        let mut ctx = store.as_context_mut();
+        let rt = ctx.rt();
+        rt.host.get(self).map(|e| e.rep).ok_or_else(|| Error::trap(Trap::ResourceGone))
+    }
+
+    /// Drops the handle: an owning handle's destructor runs (in the defining component instance, or the host's
+    /// destructor for host resources); a borrow simply ends.
+    pub fn resource_drop<S: AsContextMut>(self, mut store: S) -> Result<()> {
+        let mut ctx = store.as_context_mut();
+        let rt = ctx.rt();
+        crate::store::check_store(rt, self.store)?;
+        let entry = rt.host.get(&self).ok_or_else(|| Error::trap(Trap::ResourceGone))?;
+        if entry.lends != 0 {
+            return Err(Error::trap(Trap::HandleLent));
+        }
+        let entry = rt.host.remove(&self).expect("checked above");
+        if !entry.own {
+            return Ok(());
+        }
+        crate::func::call::run_dtor::<S::Data, S::Engine>(&mut ctx.inner, None, &entry.rt, entry.rep)
     }
 
     /// The index of the handle in the store's host table (stable while the handle lives; useful to compare

@@ -62,6 +62,14 @@ impl FuncType {
     pub fn result(&self) -> Option<&ValueType> {
         self.result.as_ref()
     }
+
+    /// Whether two function types have the same parameter and result types, ignoring parameter names (host
+    /// functions have no parameter names to compare).
+    pub fn same_signature(&self, other: &FuncType) -> bool {
+        self.params.len() == other.params.len()
+            && self.params.iter().zip(other.params.iter()).all(|((_, a), (_, b))| a == b)
+            && self.result == other.result
+    }
 }
 
 impl fmt::Display for FuncType {

@@ -254,7 +254,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             return trap(Trap::HandleType);
         }
         let rep = entry.rep;
-        if expected.guest_instance() == Some(inst) {
+        if expected.guest_instance(rt.id) == Some(inst) {
             return Ok(rep);
         }
         let h = add_handle(rt, inst, Handle { rt: expected, rep, own: false, borrow_scope: task, num_lends: 0 })?;

@@ -329,6 +329,10 @@ impl<'a> Inliner<'a> {
         match ty {
             ComponentEntityType::Type { created, referenced } => {
                 if let ComponentAnyTypeId::Resource(r) = created {
+                    // `(eq $r)` re-exports a resource already seen: it is an alias, not a new import.
+                    if self.import_resources.contains_key(&r.resource()) {
+                        return;
+                    }
                     let idx = self.plan.resources.len() as ResourceIdx;
                     self.plan.resources.push(ResourceDef::Imported(path.clone()));
                     self.import_resources.insert(r.resource(), idx);
@@ -360,7 +364,11 @@ impl<'a> Inliner<'a> {
             }
             ComponentEntityType::Module(id) => ImportKind::Module(Arc::new(self.module_import_type(id)?)),
             ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
-                ImportKind::Resource(self.import_resources[&r.resource()])
+                let idx = self.import_resources[&r.resource()];
+                match &self.plan.resources[idx as usize] {
+                    ResourceDef::Imported(p) if p == path => ImportKind::Resource(idx),
+                    _ => ImportKind::ResourceAlias(idx),
+                }
             }
             ComponentEntityType::Type { .. } => ImportKind::Type,
             ComponentEntityType::Component(_) => return Err(Error::unsupported("importing a component")),

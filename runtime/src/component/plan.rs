@@ -155,6 +155,9 @@ pub enum ImportKind {
     Module(Arc<ModuleImportType>),
     /// A resource type.
     Resource(ResourceIdx),
+    /// A resource type declared equal to another (`(eq $r)`): it need not be provided, but if it is, it must be
+    /// that type.
+    ResourceAlias(ResourceIdx),
     /// A non-resource type: nothing needs to be provided.
     Type,
 }

@@ -404,10 +404,12 @@ pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, 
 
 /// Calls a resource's destructor, entering its defining instance from `caller` (`None` = the host).
 pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, caller: Option<u32>, rt: &ResourceType, rep: u32) -> Result<()> {
-    let Some(impl_inst) = rt.guest_instance() else {
+    if rt.is_host() {
         return crate::linker::run_host_dtor::<T, E>(ctx, rt, rep);
-    };
+    }
     let state = &mut ctx.data_mut().rt;
+    // A guest resource of another store (only reachable through a linker definition): nothing to run here.
+    let Some(impl_inst) = rt.guest_instance(state.id) else { return Ok(()) };
     let dtor = match rt_id(rt).and_then(|id| state.host.dtors.get(&id)) {
         Some(Some(f)) => f.clone(),
         _ => return Ok(()),

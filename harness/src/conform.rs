@@ -1,0 +1,230 @@
+//! The conformance suite: which files, run on which engines, and how results are reported.
+//!
+//! The default set is every `.wast` (and CLI `.wat`) file of `../shared/conformance` — the upstream
+//! component-model, wasmtime and wasm-tools suites — plus `corpus/**`. Files or directives that need features the
+//! synchronous component model does not have are skipped by rules in `corpus/expectations.txt`, each with its
+//! reason, so every skip is visible in the report.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::engines::{self, Engine};
+use crate::expectations::Expectations;
+use crate::wast::{run_file, FileRun};
+
+/// A file of the suite.
+#[derive(Debug, Clone)]
+pub struct SuiteFile {
+    /// Its label: the path relative to the conformance root, or `corpus/…`.
+    pub label: String,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness is inside the workspace").to_path_buf()
+}
+
+/// The upstream conformance data: `$COMPONENT_LAYER_CONFORMANCE`, or `../shared/conformance` beside the
+/// workspace.
+pub fn conformance_root() -> PathBuf {
+    match std::env::var_os("COMPONENT_LAYER_CONFORMANCE") {
+        Some(p) => PathBuf::from(p),
+        None => workspace_root().join("../shared/conformance"),
+    }
+}
+
+/// The corpus directory.
+pub fn corpus_root() -> PathBuf {
+    workspace_root().join("corpus")
+}
+
+/// The expectations file.
+pub fn expectations() -> anyhow::Result<Expectations> {
+    Expectations::load(&corpus_root().join("expectations.txt"))
+}
+
+/// The upstream suites the runner covers (the wit-component components are run by their own trials).
+const SUITES: [&str; 3] = ["component-model", "wasmtime-misc", "wasm-tools"];
+
+/// The default set of files: every upstream suite file and the corpus.
+pub fn default_files() -> Vec<SuiteFile> {
+    let root = conformance_root();
+    let mut files = Vec::new();
+    for suite in SUITES {
+        collect(&root, &root.join(suite), &mut files, "");
+    }
+    let corpus = corpus_root();
+    collect(&corpus, &corpus, &mut files, "corpus/");
+    files.sort_by(|a, b| a.label.cmp(&b.label));
+    files
+}
+
+/// Files under the given paths (files or directories), labelled relative to the conformance root or corpus.
+pub fn files_under(paths: &[PathBuf]) -> Vec<SuiteFile> {
+    let root = conformance_root();
+    let corpus = corpus_root();
+    let mut files = Vec::new();
+    for p in paths {
+        let (base, prefix) = if p.canonicalize().ok().zip(corpus.canonicalize().ok()).is_some_and(|(p, c)| p.starts_with(c)) {
+            (corpus.clone(), "corpus/")
+        } else {
+            (root.clone(), "")
+        };
+        if p.is_dir() {
+            collect(&base, p, &mut files, prefix);
+        } else {
+            files.push(SuiteFile { label: label(&base, p, prefix), path: p.clone() });
+        }
+    }
+    files.sort_by(|a, b| a.label.cmp(&b.label));
+    files
+}
+
+fn label(base: &Path, path: &Path, prefix: &str) -> String {
+    let rel = match (path.canonicalize(), base.canonicalize()) {
+        (Ok(p), Ok(b)) => p.strip_prefix(&b).map(Path::to_path_buf).unwrap_or(p),
+        _ => path.to_path_buf(),
+    };
+    format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"))
+}
+
+fn collect(base: &Path, dir: &Path, out: &mut Vec<SuiteFile>, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(base, &p, out, prefix);
+        } else if p.extension().is_some_and(|e| e == "wast" || e == "wat") {
+            out.push(SuiteFile { label: label(base, &p, prefix), path: p });
+        }
+    }
+}
+
+/// Runs one file on one engine.
+pub fn run_one(file: &SuiteFile, engine: &dyn Engine, exp: &Expectations) -> FileRun {
+    if let Some(reason) = exp.file_skip(&file.label, engine.name()) {
+        return FileRun {
+            path: file.label.clone(),
+            engine: engine.name().to_owned(),
+            skipped: Some(reason.to_owned()),
+            error: None,
+            directives: Vec::new(),
+        };
+    }
+    match std::fs::read_to_string(&file.path) {
+        Ok(text) => run_file(&file.label, &text, engine, exp),
+        Err(e) => FileRun {
+            path: file.label.clone(),
+            engine: engine.name().to_owned(),
+            skipped: None,
+            error: Some(format!("cannot read {}: {e}", file.path.display())),
+            directives: Vec::new(),
+        },
+    }
+}
+
+/// Runs every file on every named engine, `jobs` at a time; `progress` is called after each run.
+pub fn run_all(
+    files: &[SuiteFile],
+    engine_names: &[String],
+    exp: &Expectations,
+    jobs: usize,
+    progress: &(dyn Fn(&FileRun) + Sync),
+) -> anyhow::Result<Vec<FileRun>> {
+    let mut engs = Vec::new();
+    for n in engine_names {
+        engs.push(engines::by_name(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?);
+    }
+    let work: Vec<(usize, usize)> = (0..files.len()).flat_map(|f| (0..engs.len()).map(move |e| (f, e))).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; work.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(f, e)) = work.get(i) else { break };
+                let run = run_one(&files[f], engs[e].as_ref(), exp);
+                progress(&run);
+                results.lock().expect("no panics while holding the lock")[i] = Some(run);
+            });
+        }
+    });
+    Ok(results.into_inner().expect("threads joined").into_iter().flatten().collect())
+}
+
+/// Totals for one suite and engine.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Tally {
+    /// Files that passed.
+    pub passed: usize,
+    /// Files that failed.
+    pub failed: usize,
+    /// Files skipped entirely.
+    pub skipped: usize,
+    /// Directives passed, failed, skipped (in files that ran).
+    pub directives: (usize, usize, usize),
+}
+
+/// The suite a file belongs to, for the table: its first two path components.
+pub fn suite_of(label: &str) -> String {
+    label.split('/').take(2).collect::<Vec<_>>().join("/")
+}
+
+/// Tallies per (suite, engine).
+pub fn tally(runs: &[FileRun]) -> Vec<(String, String, Tally)> {
+    let mut out: Vec<(String, String, Tally)> = Vec::new();
+    for r in runs {
+        let suite = suite_of(&r.path);
+        let idx = match out.iter().position(|(s, e, _)| *s == suite && *e == r.engine) {
+            Some(i) => i,
+            None => {
+                out.push((suite, r.engine.clone(), Tally::default()));
+                out.len() - 1
+            }
+        };
+        let t = &mut out[idx].2;
+        if r.skipped.is_some() {
+            t.skipped += 1;
+        } else if r.passed() {
+            t.passed += 1;
+        } else {
+            t.failed += 1;
+        }
+        let (p, f, s) = r.counts();
+        t.directives.0 += p;
+        t.directives.1 += f;
+        t.directives.2 += s;
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(engine_rank(&a.1).cmp(&engine_rank(&b.1))));
+    out
+}
+
+fn engine_rank(e: &str) -> usize {
+    engines::ENGINE_NAMES.iter().position(|n| *n == e).unwrap_or(usize::MAX)
+}
+
+/// The Markdown table of pass/fail/skip per suite and engine.
+pub fn markdown_table(runs: &[FileRun]) -> String {
+    let mut s = String::from(
+        "| suite | engine | files passed | failed | skipped | directives passed | failed | skipped |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (suite, engine, t) in tally(runs) {
+        s.push_str(&format!(
+            "| {suite} | {engine} | {} | {} | {} | {} | {} | {} |\n",
+            t.passed, t.failed, t.skipped, t.directives.0, t.directives.1, t.directives.2
+        ));
+    }
+    s
+}
+
+/// The closing line: `N passed, M failed, K skipped` over (file, engine) runs.
+pub fn summary_line(runs: &[FileRun]) -> String {
+    let passed = runs.iter().filter(|r| r.passed()).count();
+    let skipped = runs.iter().filter(|r| r.skipped.is_some()).count();
+    let failed = runs.len() - passed - skipped;
+    format!("{passed} passed, {failed} failed, {skipped} skipped")
+}
