@@ -12,4 +12,5 @@
 pub mod conform;
 pub mod engines;
 pub mod expectations;
+pub mod toolchain;
 pub mod wast;

@@ -1,10 +1,11 @@
 //! The conformance suites as libtest-mimic trials: one per (file, engine), named
 //! `component-model/values/strings.wast::layer-wasmi`. Files skipped by `corpus/expectations.txt` are reported
-//! as ignored trials.
+//! as ignored trials. The components wit-component emits are trials too, named
+//! `wit-component/<name>.wat::<engine>`: each must load, be refused, instantiate or trap as wasmtime 48 does.
 
 use std::sync::Arc;
 
-use component_harness::{conform, engines};
+use component_harness::{conform, engines, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
@@ -28,6 +29,19 @@ fn main() {
                     } else {
                         Err(Failed::from(run.failure_summary()))
                     }
+                })
+                .with_ignored_flag(skipped),
+            );
+        }
+    }
+    for case in toolchain::cases().expect("wit-component/index.tsv is readable") {
+        for engine in &engines {
+            let label = format!("wit-component/{}", case.name);
+            let skipped = exp.file_skip(&label, engine.name()).is_some();
+            let (case, engine) = (case.clone(), engine.clone());
+            trials.push(
+                Trial::test(format!("{label}::{}", engine.name()), move || {
+                    toolchain::run_case(&case, engine.as_ref()).map_err(Failed::from)
                 })
                 .with_ignored_flag(skipped),
             );

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 
+use crate::component::plan::ImportKind;
 use crate::error::{Error, Result};
 use crate::func::call::{host_error, Ctx, HostFn};
 use crate::func::typed::{ComponentParams, ComponentResults};
@@ -127,6 +128,16 @@ impl<T: 'static, E: WasmEngine> Linker<T, E> {
 
     pub(crate) fn root_ref(&self) -> &LinkerInstance<T, E> {
         &self.root
+    }
+
+    /// Defines every import of `component` that this linker does not define yet as a stub: functions trap when
+    /// called, instances are filled recursively, resource types become fresh host types. Useful to instantiate a
+    /// component whose imports are never exercised (as wasmtime's method of the same name).
+    pub fn define_unknown_imports_as_traps(&mut self, component: &crate::Component) -> Result<()> {
+        for decl in &component.plan.imports {
+            stub(&mut self.root, &decl.name, &decl.kind)?;
+        }
+        Ok(())
     }
 
     /// Instantiates `component` in `store` with this linker's definitions.
@@ -278,6 +289,38 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         best.map(|(_, d)| d)
     }
 }
+
+/// Defines a trapping stub for an import kind, unless the name is already defined.
+fn stub<T: 'static, E: WasmEngine>(inst: &mut LinkerInstance<T, E>, name: &str, kind: &ImportKind) -> Result<()> {
+    match kind {
+        ImportKind::Func(_) => {
+            if inst.get(name).is_none() {
+                let msg = format!("unknown import `{name}` has not been defined");
+                inst.insert(name, Definition::Func { check: None, f: Arc::new(move |_, _, _| Err(anyhow::anyhow!("{msg}"))) })?;
+            }
+        }
+        ImportKind::Instance(map) => {
+            if matches!(inst.get(name), None | Some(Definition::Instance(_))) {
+                let child = inst.instance(name)?;
+                for (n, k) in map {
+                    stub(child, n, k)?;
+                }
+            }
+        }
+        ImportKind::Resource(_) => {
+            if inst.get(name).is_none() {
+                let id = STUB_RESOURCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                inst.insert(name, Definition::Resource { ty: ResourceType::host_dynamic(id), dtor: None })?;
+            }
+        }
+        ImportKind::Module(_) | ImportKind::ResourceAlias(_) | ImportKind::Type => {}
+    }
+    Ok(())
+}
+
+/// Numbers for the fresh host resource types of stubbed resource imports (kept away from small numbers a host
+/// might choose).
+static STUB_RESOURCES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1 << 31);
 
 type Version = (u64, u64, u64, String);
 

@@ -74,6 +74,9 @@ pub trait Session {
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure>;
     /// Instantiates a component in a new store.
     fn instantiate(&mut self, component: ComponentId) -> Result<InstanceId, Failure>;
+    /// Instantiates a component in a new store, with every import the host environment lacks defined as a stub
+    /// that traps when called.
+    fn instantiate_stubbed(&mut self, component: ComponentId) -> Result<InstanceId, Failure>;
     /// Makes an instance's exported modules and resource types importable as instance `name` (wasmtime's
     /// implicit registration of named components).
     fn register(&mut self, instance: InstanceId, name: &str) -> Result<(), Failure>;

@@ -14,9 +14,12 @@ pub struct NativeEngine {
 }
 
 impl NativeEngine {
-    /// A wasmtime engine with the default configuration.
+    /// A wasmtime engine with the synchronous component model: the default configuration with component-model
+    /// async off (concurrency support stays on, which is what makes wasmtime trap on reentrance).
     pub fn new() -> Self {
-        Self::with_config(Config::new())
+        let mut config = Config::new();
+        config.wasm_component_model_async(false);
+        Self::with_config(config)
     }
 
     /// A wasmtime engine with a given configuration (component model always on).
@@ -70,7 +73,8 @@ impl Session for NativeSession {
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure> {
         let c = Component::new(&self.engine, bytes).map_err(|e| {
             let msg = format!("{e:?}");
-            if msg.contains("feature") && (msg.contains("not enabled") || msg.contains("not active") || msg.contains("requires")) {
+            let feature = msg.contains("feature") || msg.contains("proposal");
+            if feature && (msg.contains("not enabled") || msg.contains("not active") || msg.contains("require") || msg.contains("must be enabled")) {
                 Failure::Unsupported(msg)
             } else {
                 Failure::Invalid(msg)
@@ -84,6 +88,21 @@ impl Session for NativeSession {
         let mut store = Store::new(&self.engine, ());
         let c = self.components[component].clone();
         match self.linker.instantiate(&mut store, &c) {
+            Ok(i) => {
+                self.instances.push(Some((store, i, c)));
+                Ok(self.instances.len() - 1)
+            }
+            Err(e) if is_trap(&e) => Err(Failure::Trap(format!("{e:?}"))),
+            Err(e) => Err(Failure::Link(format!("{e:?}"))),
+        }
+    }
+
+    fn instantiate_stubbed(&mut self, component: ComponentId) -> Result<InstanceId, Failure> {
+        let mut linker = self.linker.clone();
+        let c = self.components[component].clone();
+        linker.define_unknown_imports_as_traps(&c).map_err(|e| Failure::Link(format!("{e:?}")))?;
+        let mut store = Store::new(&self.engine, ());
+        match linker.instantiate(&mut store, &c) {
             Ok(i) => {
                 self.instances.push(Some((store, i, c)));
                 Ok(self.instances.len() - 1)
