@@ -1,0 +1,786 @@
+//! Core wasm for generated guests, emitted with wasm-encoder.
+//!
+//! Every guest has two core modules:
+//!
+//! * **libc** — the linear memory and a bump `realloc` that logs every call `(old ptr, old size, align,
+//!   new size)`, fills new blocks with `0xde` (so reads of uninitialised memory show up), shrinks in place and
+//!   copies on growth, like wasmtime's fuzz allocator. `reset` rewinds the heap and the log; it is every export's
+//!   `post-return`, so each call starts from the same heap and pointers are deterministic across engines.
+//!   In fault cases `realloc` can misbehave on a chosen call.
+//! * **main** — the export bodies ([`Body`]) and, for transforms, one in-memory transform function per type.
+//!
+//! Memory map: `[0, 64)` scratch, `[64, 4096)` return area, `[4096, 65536)` realloc log, `[65536, 196608)` the
+//! raw area lift probes copy their image to, `[196608, …)` the heap.
+
+use std::collections::HashMap;
+
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, Instruction as I, MemArg, MemorySection, MemoryType, Module,
+    TypeSection, ValType,
+};
+
+use crate::ty::{Def, Flat, Ty, TypeSet, MAX_FLAT};
+
+/// Start of the return area.
+pub const RET_AREA: u32 = 64;
+/// Where the number of realloc calls is kept.
+pub const LOG_COUNT: u32 = 16;
+/// Where the probe stores its flat parameters (as u64s), inside the return area's tail.
+pub const FLAT_AREA: u32 = 2048;
+/// Start of the realloc log.
+pub const LOG: u32 = 4096;
+/// Maximum realloc log entries.
+pub const LOG_MAX: u32 = (65536 - LOG) / 16;
+/// Where lift probes copy their image.
+pub const RAW_BASE: u32 = 65536;
+/// Start of the heap.
+pub const HEAP_BASE: u32 = 3 * 65536;
+/// Initial memory size in pages.
+pub const INITIAL_PAGES: u64 = 4;
+
+/// A string encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// `utf8`
+    Utf8,
+    /// `utf16`
+    Utf16,
+    /// `latin1+utf16`
+    Latin1Utf16,
+}
+
+impl Encoding {
+    /// All encodings.
+    pub const ALL: [Encoding; 3] = [Encoding::Utf8, Encoding::Utf16, Encoding::Latin1Utf16];
+
+    /// The canonical option.
+    pub fn option(self) -> wasm_encoder::CanonicalOption {
+        match self {
+            Encoding::Utf8 => wasm_encoder::CanonicalOption::UTF8,
+            Encoding::Utf16 => wasm_encoder::CanonicalOption::UTF16,
+            Encoding::Latin1Utf16 => wasm_encoder::CanonicalOption::CompactUTF16,
+        }
+    }
+
+    /// The text-format spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf8",
+            Encoding::Utf16 => "utf16",
+            Encoding::Latin1Utf16 => "latin1+utf16",
+        }
+    }
+}
+
+/// How `realloc` behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReallocMode {
+    /// A correct bump allocator.
+    Good,
+    /// On the n-th call (0-based), return a pointer off by one (misaligned when align > 1).
+    Misaligned(u32),
+    /// On the n-th call, return a pointer past the end of memory.
+    OutOfBounds(u32),
+    /// On the n-th call, call the host import `trap-if-called` (which the runtime must refuse: `may_leave`).
+    CallsImport(u32),
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sig {
+    /// Named parameters.
+    pub params: Vec<(String, Ty)>,
+    /// The result.
+    pub result: Option<Ty>,
+}
+
+impl Sig {
+    /// (flat params, or None if spilled; flat result, or None if returned through memory).
+    pub fn flat(&self, set: &TypeSet) -> (Option<Vec<Flat>>, Option<Vec<Flat>>) {
+        let params = set.record_layout(self.params.iter().map(|(_, t)| t)).0.flat;
+        let result = match &self.result {
+            None => Some(Vec::new()),
+            Some(t) => set.layout(t).flat.filter(|f| f.len() <= 1),
+        };
+        (params.filter(|p| p.len() <= MAX_FLAT), result)
+    }
+
+    /// The core signature of a `canon lift` of this function.
+    pub fn lift_core(&self, set: &TypeSet) -> (Vec<ValType>, Vec<ValType>) {
+        let (p, r) = self.flat(set);
+        (vals(p.unwrap_or_else(|| vec![Flat::I32])), vals(r.unwrap_or_else(|| vec![Flat::I32])))
+    }
+
+    /// The core signature of a `canon lower` of this function.
+    pub fn lower_core(&self, set: &TypeSet) -> (Vec<ValType>, Vec<ValType>) {
+        let (p, r) = self.flat(set);
+        let mut params = vals(p.unwrap_or_else(|| vec![Flat::I32]));
+        let results = match r {
+            Some(r) => vals(r),
+            None => {
+                params.push(ValType::I32);
+                Vec::new()
+            }
+        };
+        (params, results)
+    }
+}
+
+fn vals(f: Vec<Flat>) -> Vec<ValType> {
+    f.into_iter()
+        .map(|t| match t {
+            Flat::I32 => ValType::I32,
+            Flat::I64 => ValType::I64,
+            Flat::F32 => ValType::F32,
+            Flat::F64 => ValType::F64,
+        })
+        .collect()
+}
+
+/// What an export's core body does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// Passes its core arguments to import `import` (same signature) and returns what it returns.
+    Forward { import: usize },
+    /// The export is `f(x: list<T>) -> list<T>`: transforms the list in place (each element, then reverses the
+    /// order), passes it to import `import` (same signature) and returns its result.
+    TransformList { import: usize, elem: Ty },
+    /// Returns `tuple<list<u8>, list<u32>, list<u64>>`: the heap bytes lowered for this call, the realloc log,
+    /// and its flat core arguments.
+    Probe,
+    /// The export is `f(image: list<u8>) -> R` with `R` passed through memory: copies the image to the raw area
+    /// and returns a pointer to it, so the runtime lifts `R` from bytes the host chose.
+    LiftRaw,
+}
+
+/// A lowered import as the main module sees it.
+#[derive(Clone, Debug)]
+pub struct CoreImport {
+    /// The import's name in the `host` namespace.
+    pub name: String,
+    /// Its core signature.
+    pub sig: (Vec<ValType>, Vec<ValType>),
+}
+
+/// An export of the main module.
+#[derive(Clone, Debug)]
+pub struct CoreExport {
+    /// The export name.
+    pub name: String,
+    /// The component-level signature.
+    pub sig: Sig,
+    /// The string encoding of its `canon lift` (transforms of strings depend on it).
+    pub encoding: Encoding,
+    /// The body.
+    pub body: Body,
+}
+
+fn mem(offset: u64, align: u32) -> MemArg {
+    MemArg { offset, align, memory_index: 0 }
+}
+
+/// The libc module: memory, `realloc`, `reset`, `heap-top`.
+pub fn libc(mode: ReallocMode) -> Module {
+    let mut m = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32; 4], [ValType::I32]); // 0 realloc
+    types.ty().function([], []); // 1 reset / trap-if-called
+    types.ty().function([], [ValType::I32]); // 2 heap-top
+    m.section(&types);
+    let calls_import = matches!(mode, ReallocMode::CallsImport(_));
+    if calls_import {
+        let mut imports = ImportSection::new();
+        imports.import("host", "trap-if-called", EntityType::Function(1));
+        m.section(&imports);
+    }
+    let base = u32::from(calls_import);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0);
+    funcs.function(1);
+    funcs.function(2);
+    m.section(&funcs);
+    let mut mems = MemorySection::new();
+    mems.memory(MemoryType { minimum: INITIAL_PAGES, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    m.section(&mems);
+    let mut globals = GlobalSection::new();
+    globals.global(
+        GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+        &ConstExpr::i32_const(HEAP_BASE as i32),
+    );
+    m.section(&globals);
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export("realloc", ExportKind::Func, base);
+    exports.export("reset", ExportKind::Func, base + 1);
+    exports.export("heap-top", ExportKind::Func, base + 2);
+    m.section(&exports);
+
+    let mut code = CodeSection::new();
+    code.function(&realloc_body(mode));
+    let mut reset = Function::new([]);
+    reset.instruction(&I::I32Const(HEAP_BASE as i32)).instruction(&I::GlobalSet(0));
+    reset.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Const(0)).instruction(&I::I32Store(mem(0, 2)));
+    reset.instruction(&I::End);
+    code.function(&reset);
+    let mut top = Function::new([]);
+    top.instruction(&I::GlobalGet(0)).instruction(&I::End);
+    code.function(&top);
+    m.section(&code);
+    m
+}
+
+/// The bump allocator. Params: 0 old, 1 old_size, 2 align, 3 new; locals: 4 p, 5 end, 6 n.
+fn realloc_body(mode: ReallocMode) -> Function {
+    let mut f = Function::new([(3, ValType::I32)]);
+    let (old, old_size, align, new, p, end, n) = (0, 1, 2, 3, 4, 5, 6);
+    // Log the call.
+    f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2))).instruction(&I::LocalSet(n));
+    f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(LOG_MAX as i32)).instruction(&I::I32LtU);
+    f.instruction(&I::If(BlockType::Empty));
+    for (k, arg) in [old, old_size, align, new].into_iter().enumerate() {
+        f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(16)).instruction(&I::I32Mul);
+        f.instruction(&I::LocalGet(arg)).instruction(&I::I32Store(mem(u64::from(LOG) + 4 * k as u64, 2)));
+    }
+    f.instruction(&I::End);
+    f.instruction(&I::I32Const(LOG_COUNT as i32));
+    f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
+    f.instruction(&I::I32Store(mem(0, 2)));
+    // Misbehaviour on the chosen call.
+    match mode {
+        ReallocMode::Good => {}
+        ReallocMode::Misaligned(k) | ReallocMode::OutOfBounds(k) | ReallocMode::CallsImport(k) => {
+            f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32Eq);
+            f.instruction(&I::If(BlockType::Empty));
+            match mode {
+                ReallocMode::Misaligned(_) => {
+                    f.instruction(&I::GlobalGet(0)).instruction(&I::I32Const(1)).instruction(&I::I32Or).instruction(&I::Return);
+                }
+                ReallocMode::OutOfBounds(_) => {
+                    f.instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
+                    f.instruction(&I::I32Const(8)).instruction(&I::I32Sub).instruction(&I::Return);
+                }
+                _ => {
+                    f.instruction(&I::Call(0));
+                }
+            }
+            f.instruction(&I::End);
+        }
+    }
+    // Shrink in place.
+    f.instruction(&I::LocalGet(old)).instruction(&I::I32Const(0)).instruction(&I::I32Ne);
+    f.instruction(&I::LocalGet(new)).instruction(&I::LocalGet(old_size)).instruction(&I::I32LeU);
+    f.instruction(&I::I32And).instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::LocalGet(old)).instruction(&I::Return).instruction(&I::End);
+    // p = align_up(bump, align)
+    f.instruction(&I::GlobalGet(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Add);
+    f.instruction(&I::I32Const(1)).instruction(&I::I32Sub);
+    f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Sub).instruction(&I::I32And);
+    f.instruction(&I::LocalSet(p));
+    f.instruction(&I::LocalGet(p)).instruction(&I::LocalGet(new)).instruction(&I::I32Add).instruction(&I::LocalSet(end));
+    // Grow memory if needed.
+    f.instruction(&I::LocalGet(end)).instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
+    f.instruction(&I::I32GtU).instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::LocalGet(end)).instruction(&I::I32Const(65535)).instruction(&I::I32Add);
+    f.instruction(&I::I32Const(16)).instruction(&I::I32ShrU);
+    f.instruction(&I::MemorySize(0)).instruction(&I::I32Sub).instruction(&I::MemoryGrow(0));
+    f.instruction(&I::I32Const(-1)).instruction(&I::I32Eq).instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::Unreachable).instruction(&I::End);
+    f.instruction(&I::End);
+    // Fill with 0xde, copy the old block.
+    f.instruction(&I::LocalGet(p)).instruction(&I::I32Const(0xde)).instruction(&I::LocalGet(new));
+    f.instruction(&I::MemoryFill(0));
+    f.instruction(&I::LocalGet(old)).instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::LocalGet(p)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old_size));
+    f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
+    f.instruction(&I::End);
+    f.instruction(&I::LocalGet(end)).instruction(&I::GlobalSet(0));
+    f.instruction(&I::LocalGet(p)).instruction(&I::End);
+    f
+}
+
+/// Builds the main module: imports `libc` (`memory`, `reset`, `heap-top`) and the lowered `host` functions,
+/// exports each [`CoreExport`] and its post-return `post-<name>`.
+pub fn main_module(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport]) -> Module {
+    let mut b = ModuleBuilder::default();
+    let reset_ty = b.ty(vec![], vec![]);
+    let top_ty = b.ty(vec![], vec![ValType::I32]);
+    let mut import_sec = ImportSection::new();
+    import_sec.import(
+        "libc",
+        "memory",
+        EntityType::Memory(MemoryType { minimum: INITIAL_PAGES, maximum: None, memory64: false, shared: false, page_size_log2: None }),
+    );
+    import_sec.import("libc", "reset", EntityType::Function(reset_ty));
+    import_sec.import("libc", "heap-top", EntityType::Function(top_ty));
+    let (reset, heap_top) = (0u32, 1u32);
+    let mut host_funcs = Vec::new();
+    for (i, imp) in imports.iter().enumerate() {
+        let t = b.ty(imp.sig.0.clone(), imp.sig.1.clone());
+        import_sec.import("host", &imp.name, EntityType::Function(t));
+        host_funcs.push(2 + i as u32);
+    }
+    let n_imported = 2 + imports.len() as u32;
+    let swap = n_imported;
+    b.next_func = n_imported + 1;
+
+    // Transform helpers for every type reachable from a TransformList body.
+    let mut tf = Transforms { set, funcs: HashMap::new(), order: Vec::new(), first: 0 };
+    for e in exports {
+        if let Body::TransformList { elem, .. } = &e.body {
+            tf.request(&Ty::List(Box::new(elem.clone())), e.encoding, &mut b.next_func);
+        }
+    }
+
+    let mut bodies: Vec<(u32, Function)> = Vec::new();
+    let swap_ty = b.ty(vec![ValType::I32; 3], vec![]);
+    bodies.push((swap_ty, swap_body()));
+    let tf_ty = b.ty(vec![ValType::I32], vec![]);
+    for (ty, enc) in tf.order.clone() {
+        bodies.push((tf_ty, tf.body(&ty, enc, swap)));
+    }
+    let mut export_sec = ExportSection::new();
+    for e in exports {
+        let (params, results) = e.sig.lift_core(set);
+        let t = b.ty(params.clone(), results.clone());
+        let idx = n_imported + bodies.len() as u32;
+        let body = export_body(set, e, &params, &host_funcs, imports, heap_top, &tf);
+        bodies.push((t, body));
+        export_sec.export(&e.name, ExportKind::Func, idx);
+        let pt = b.ty(results, vec![]);
+        let mut post = Function::new([]);
+        post.instruction(&I::Call(reset)).instruction(&I::End);
+        let pidx = n_imported + bodies.len() as u32;
+        bodies.push((pt, post));
+        export_sec.export(&format!("post-{}", e.name), ExportKind::Func, pidx);
+    }
+
+    let mut m = Module::new();
+    m.section(&b.types);
+    m.section(&import_sec);
+    let mut funcs = FunctionSection::new();
+    for (t, _) in &bodies {
+        funcs.function(*t);
+    }
+    m.section(&funcs);
+    m.section(&export_sec);
+    let mut code = CodeSection::new();
+    for (_, f) in &bodies {
+        code.function(f);
+    }
+    m.section(&code);
+    m
+}
+
+#[derive(Default)]
+struct ModuleBuilder {
+    types: TypeSection,
+    type_map: HashMap<(Vec<ValType>, Vec<ValType>), u32>,
+    next_func: u32,
+}
+
+impl ModuleBuilder {
+    fn ty(&mut self, params: Vec<ValType>, results: Vec<ValType>) -> u32 {
+        let key = (params, results);
+        if let Some(&i) = self.type_map.get(&key) {
+            return i;
+        }
+        let i = self.types.len();
+        self.types.ty().function(key.0.iter().copied(), key.1.iter().copied());
+        self.type_map.insert(key, i);
+        i
+    }
+}
+
+fn export_body(
+    set: &TypeSet,
+    e: &CoreExport,
+    params: &[ValType],
+    host_funcs: &[u32],
+    imports: &[CoreImport],
+    heap_top: u32,
+    tf: &Transforms<'_>,
+) -> Function {
+    match &e.body {
+        Body::Forward { import } => {
+            let mut f = Function::new([]);
+            for i in 0..params.len() {
+                f.instruction(&I::LocalGet(i as u32));
+            }
+            let via_memory = imports[*import].sig.0.len() > params.len();
+            if via_memory {
+                f.instruction(&I::I32Const(RET_AREA as i32));
+            }
+            f.instruction(&I::Call(host_funcs[*import]));
+            if via_memory {
+                f.instruction(&I::I32Const(RET_AREA as i32));
+            }
+            f.instruction(&I::End);
+            f
+        }
+        Body::TransformList { import, elem } => {
+            let mut f = Function::new([]);
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
+            let list_fn = tf.func(&Ty::List(Box::new(elem.clone())), e.encoding);
+            // The list helper takes the address of a (ptr, len) pair: put the pair in scratch memory.
+            f.instruction(&I::Drop).instruction(&I::Drop);
+            f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(0)).instruction(&I::I32Store(mem(0, 2)));
+            f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(1)).instruction(&I::I32Store(mem(4, 2)));
+            f.instruction(&I::I32Const(0)).instruction(&I::Call(list_fn));
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::I32Const(RET_AREA as i32));
+            f.instruction(&I::Call(host_funcs[*import]));
+            f.instruction(&I::I32Const(RET_AREA as i32));
+            f.instruction(&I::End);
+            f
+        }
+        Body::Probe => {
+            let mut f = Function::new([]);
+            // Flat arguments as u64s.
+            for (i, t) in params.iter().enumerate() {
+                f.instruction(&I::I32Const(0));
+                f.instruction(&I::LocalGet(i as u32));
+                match t {
+                    ValType::I32 => {
+                        f.instruction(&I::I64ExtendI32U);
+                    }
+                    ValType::F32 => {
+                        f.instruction(&I::I32ReinterpretF32).instruction(&I::I64ExtendI32U);
+                    }
+                    ValType::F64 => {
+                        f.instruction(&I::I64ReinterpretF64);
+                    }
+                    _ => {}
+                }
+                f.instruction(&I::I64Store(mem(u64::from(FLAT_AREA) + 8 * i as u64, 3)));
+            }
+            let store = |f: &mut Function, off: u64, push: &dyn Fn(&mut Function)| {
+                f.instruction(&I::I32Const(RET_AREA as i32));
+                push(f);
+                f.instruction(&I::I32Store(mem(off, 2)));
+            };
+            store(&mut f, 0, &|f| {
+                f.instruction(&I::I32Const(HEAP_BASE as i32));
+            });
+            store(&mut f, 4, &|f| {
+                f.instruction(&I::Call(heap_top)).instruction(&I::I32Const(HEAP_BASE as i32)).instruction(&I::I32Sub);
+            });
+            store(&mut f, 8, &|f| {
+                f.instruction(&I::I32Const(LOG as i32));
+            });
+            store(&mut f, 12, &|f| {
+                f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
+                f.instruction(&I::I32Const(LOG_MAX as i32));
+                f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
+                f.instruction(&I::I32Const(LOG_MAX as i32)).instruction(&I::I32LtU);
+                f.instruction(&I::Select).instruction(&I::I32Const(4)).instruction(&I::I32Mul);
+            });
+            store(&mut f, 16, &|f| {
+                f.instruction(&I::I32Const(FLAT_AREA as i32));
+            });
+            let n = params.len() as i32;
+            store(&mut f, 20, &|f| {
+                f.instruction(&I::I32Const(n));
+            });
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::End);
+            let _ = set;
+            f
+        }
+        Body::LiftRaw => {
+            let mut f = Function::new([]);
+            f.instruction(&I::I32Const(RAW_BASE as i32)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
+            f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
+            f.instruction(&I::I32Const(RAW_BASE as i32)).instruction(&I::End);
+            f
+        }
+    }
+}
+
+/// `swap(a, b, n)`: exchanges `n` bytes at `a` and `b`. Locals: 3 i, 4 tmp.
+fn swap_body() -> Function {
+    let mut f = Function::new([(2, ValType::I32)]);
+    f.instruction(&I::Block(BlockType::Empty)).instruction(&I::Loop(BlockType::Empty));
+    f.instruction(&I::LocalGet(3)).instruction(&I::LocalGet(2)).instruction(&I::I32GeU).instruction(&I::BrIf(1));
+    // tmp = a[i]; a[i] = b[i]; b[i] = tmp
+    f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
+    f.instruction(&I::I32Load8U(mem(0, 0))).instruction(&I::LocalSet(4));
+    f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
+    f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(3)).instruction(&I::I32Add).instruction(&I::I32Load8U(mem(0, 0)));
+    f.instruction(&I::I32Store8(mem(0, 0)));
+    f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
+    f.instruction(&I::LocalGet(4)).instruction(&I::I32Store8(mem(0, 0)));
+    f.instruction(&I::LocalGet(3)).instruction(&I::I32Const(1)).instruction(&I::I32Add).instruction(&I::LocalSet(3));
+    f.instruction(&I::Br(0)).instruction(&I::End).instruction(&I::End).instruction(&I::End);
+    f
+}
+
+/// One in-memory transform function per (type, encoding): `tf(addr)` transforms the value stored at `addr`,
+/// as [`crate::values::transform`] describes.
+struct Transforms<'a> {
+    set: &'a TypeSet,
+    funcs: HashMap<(Ty, Encoding), u32>,
+    order: Vec<(Ty, Encoding)>,
+    first: u32,
+}
+
+impl Transforms<'_> {
+    fn request(&mut self, ty: &Ty, enc: Encoding, next: &mut u32) {
+        let key = (ty.clone(), enc);
+        if self.funcs.contains_key(&key) {
+            return;
+        }
+        if self.order.is_empty() {
+            self.first = *next;
+        }
+        self.funcs.insert(key.clone(), *next);
+        *next += 1;
+        self.order.push(key);
+        for child in children(self.set, ty) {
+            self.request(&child, enc, next);
+        }
+    }
+
+    fn func(&self, ty: &Ty, enc: Encoding) -> u32 {
+        self.funcs[&(ty.clone(), enc)]
+    }
+
+    fn body(&self, ty: &Ty, enc: Encoding, swap: u32) -> Function {
+        // Locals: 0 addr, 1 ptr, 2 len, 3 i, 4 v (i32), 5 w (i64).
+        let mut f = Function::new([(4, ValType::I32), (1, ValType::I64)]);
+        let (addr, ptr, len, i, v) = (0u32, 1u32, 2u32, 3u32, 4u32);
+        let set = self.set;
+        let add = crate::values::TRANSFORM_ADD;
+        let load_store = |f: &mut Function, load: I<'static>, konst: I<'static>, op: I<'static>, store: I<'static>| {
+            f.instruction(&I::LocalGet(addr));
+            f.instruction(&I::LocalGet(addr)).instruction(&load).instruction(&konst).instruction(&op);
+            f.instruction(&store);
+        };
+        match set.resolve(ty) {
+            Ty::Bool => load_store(&mut f, I::I32Load8U(mem(0, 0)), I::I32Const(1), I::I32Xor, I::I32Store8(mem(0, 0))),
+            Ty::U8 | Ty::S8 => {
+                load_store(&mut f, I::I32Load8U(mem(0, 0)), I::I32Const(add as i32), I::I32Add, I::I32Store8(mem(0, 0)))
+            }
+            Ty::U16 | Ty::S16 => {
+                load_store(&mut f, I::I32Load16U(mem(0, 1)), I::I32Const(add as i32), I::I32Add, I::I32Store16(mem(0, 1)))
+            }
+            Ty::U32 | Ty::S32 => {
+                load_store(&mut f, I::I32Load(mem(0, 2)), I::I32Const(add as i32), I::I32Add, I::I32Store(mem(0, 2)))
+            }
+            Ty::U64 | Ty::S64 => {
+                load_store(&mut f, I::I64Load(mem(0, 3)), I::I64Const(add as i64), I::I64Add, I::I64Store(mem(0, 3)))
+            }
+            Ty::F32 => load_store(
+                &mut f,
+                I::I32Load(mem(0, 2)),
+                I::I32Const(0x8000_0000u32 as i32),
+                I::I32Xor,
+                I::I32Store(mem(0, 2)),
+            ),
+            Ty::F64 => load_store(&mut f, I::I64Load(mem(0, 3)), I::I64Const(i64::MIN), I::I64Xor, I::I64Store(mem(0, 3))),
+            Ty::Char => {
+                // v = c == 0xd7ff ? 0xe000 : c == 0x10ffff ? 0 : c + 1
+                f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(0, 2))).instruction(&I::LocalSet(v));
+                f.instruction(&I::LocalGet(addr));
+                f.instruction(&I::I32Const(0xe000));
+                f.instruction(&I::I32Const(0));
+                f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
+                f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(0x10ffff)).instruction(&I::I32Eq);
+                f.instruction(&I::Select);
+                f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(0xd7ff)).instruction(&I::I32Eq);
+                f.instruction(&I::Select);
+                f.instruction(&I::I32Store(mem(0, 2)));
+            }
+            Ty::String => string_body(&mut f, enc),
+            Ty::List(elem) => {
+                let size = set.layout(elem).size;
+                let elem_fn = self.func(elem, enc);
+                f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(0, 2))).instruction(&I::LocalSet(ptr));
+                f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(4, 2))).instruction(&I::LocalSet(len));
+                // Transform every element.
+                counted_loop(&mut f, i, len, |f| {
+                    f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(i));
+                    f.instruction(&I::I32Const(size as i32)).instruction(&I::I32Mul).instruction(&I::I32Add);
+                    f.instruction(&I::Call(elem_fn));
+                });
+                // Reverse: swap element i with element len-1-i for i < len/2.
+                f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(1)).instruction(&I::I32ShrU).instruction(&I::LocalSet(v));
+                counted_loop(&mut f, i, v, |f| {
+                    f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(i));
+                    f.instruction(&I::I32Const(size as i32)).instruction(&I::I32Mul).instruction(&I::I32Add);
+                    f.instruction(&I::LocalGet(ptr));
+                    f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(1)).instruction(&I::I32Sub);
+                    f.instruction(&I::LocalGet(i)).instruction(&I::I32Sub);
+                    f.instruction(&I::I32Const(size as i32)).instruction(&I::I32Mul).instruction(&I::I32Add);
+                    f.instruction(&I::I32Const(size as i32)).instruction(&I::Call(swap));
+                });
+            }
+            Ty::Tuple(ts) => {
+                let (_, offs) = set.record_layout(ts.iter());
+                for (t, o) in ts.iter().zip(offs) {
+                    self.call_at(&mut f, t, enc, o);
+                }
+            }
+            Ty::Option(t) => {
+                let (_, off) = set.variant_layout(&[None, Some(t)]);
+                f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load8U(mem(0, 0)));
+                f.instruction(&I::I32Const(1)).instruction(&I::I32Eq).instruction(&I::If(BlockType::Empty));
+                self.call_at(&mut f, t, enc, off);
+                f.instruction(&I::End);
+            }
+            Ty::Result(ok, err) => {
+                let (_, off) = set.variant_layout(&[ok.as_deref(), err.as_deref()]);
+                f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load8U(mem(0, 0))).instruction(&I::LocalSet(v));
+                for (case, t) in [ok, err].into_iter().enumerate() {
+                    if let Some(t) = t {
+                        f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(case as i32)).instruction(&I::I32Eq);
+                        f.instruction(&I::If(BlockType::Empty));
+                        self.call_at(&mut f, t, enc, off);
+                        f.instruction(&I::End);
+                    }
+                }
+                if ok == err {
+                    f.instruction(&I::LocalGet(addr)).instruction(&I::LocalGet(v)).instruction(&I::I32Const(1));
+                    f.instruction(&I::I32Xor).instruction(&I::I32Store8(mem(0, 0)));
+                }
+            }
+            Ty::Named(n) => match &set.defs[*n].1 {
+                Def::Record(fs) => {
+                    let (_, offs) = set.record_layout(fs.iter().map(|(_, t)| t));
+                    for ((_, t), o) in fs.iter().zip(offs) {
+                        self.call_at(&mut f, t, enc, o);
+                    }
+                }
+                Def::Variant(cs) => {
+                    let cases: Vec<Option<&Ty>> = cs.iter().map(|(_, t)| t.as_ref()).collect();
+                    let (_, off) = set.variant_layout(&cases);
+                    load_disc(&mut f, addr, cs.len());
+                    f.instruction(&I::LocalSet(v));
+                    for (case, (_, t)) in cs.iter().enumerate() {
+                        if let Some(t) = t {
+                            f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(case as i32)).instruction(&I::I32Eq);
+                            f.instruction(&I::If(BlockType::Empty));
+                            self.call_at(&mut f, t, enc, off);
+                            f.instruction(&I::End);
+                        }
+                    }
+                }
+                Def::Enum(cs) => {
+                    // d = (d + 1) % n
+                    f.instruction(&I::LocalGet(addr));
+                    load_disc(&mut f, addr, cs.len());
+                    f.instruction(&I::I32Const(1)).instruction(&I::I32Add);
+                    f.instruction(&I::I32Const(cs.len() as i32)).instruction(&I::I32RemU);
+                    store_disc(&mut f, cs.len());
+                }
+                Def::Flags(ls) => {
+                    let mask = if ls.len() == 32 { u32::MAX } else { (1u32 << ls.len()) - 1 };
+                    let (load, store) = match set.layout(ty).size {
+                        1 => (I::I32Load8U(mem(0, 0)), I::I32Store8(mem(0, 0))),
+                        2 => (I::I32Load16U(mem(0, 1)), I::I32Store16(mem(0, 1))),
+                        _ => (I::I32Load(mem(0, 2)), I::I32Store(mem(0, 2))),
+                    };
+                    load_store(&mut f, load, I::I32Const(mask as i32), I::I32Xor, store);
+                }
+                Def::Alias(_) => unreachable!("resolved above"),
+            },
+            Ty::Own(_) | Ty::Borrow(_) => {}
+        }
+        f.instruction(&I::End);
+        f
+    }
+
+    /// Calls the transform of `t` on the value at `addr + off`.
+    fn call_at(&self, f: &mut Function, t: &Ty, enc: Encoding, off: u32) {
+        f.instruction(&I::LocalGet(0)).instruction(&I::I32Const(off as i32)).instruction(&I::I32Add);
+        f.instruction(&I::Call(self.func(t, enc)));
+    }
+}
+
+/// The types whose transforms `ty`'s transform calls.
+fn children(set: &TypeSet, ty: &Ty) -> Vec<Ty> {
+    match set.resolve(ty) {
+        Ty::List(t) | Ty::Option(t) => vec![(**t).clone()],
+        Ty::Tuple(ts) => ts.clone(),
+        Ty::Result(o, e) => o.iter().chain(e.iter()).map(|t| (**t).clone()).collect(),
+        Ty::Named(n) => match &set.defs[*n].1 {
+            Def::Record(fs) => fs.iter().map(|(_, t)| t.clone()).collect(),
+            Def::Variant(cs) => cs.iter().filter_map(|(_, t)| t.clone()).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn load_disc(f: &mut Function, addr: u32, cases: usize) {
+    f.instruction(&I::LocalGet(addr));
+    match crate::ty::disc_size(cases) {
+        1 => f.instruction(&I::I32Load8U(mem(0, 0))),
+        2 => f.instruction(&I::I32Load16U(mem(0, 1))),
+        _ => f.instruction(&I::I32Load(mem(0, 2))),
+    };
+}
+
+fn store_disc(f: &mut Function, cases: usize) {
+    match crate::ty::disc_size(cases) {
+        1 => f.instruction(&I::I32Store8(mem(0, 0))),
+        2 => f.instruction(&I::I32Store16(mem(0, 1))),
+        _ => f.instruction(&I::I32Store(mem(0, 2))),
+    };
+}
+
+/// `for (i = 0; i < n; i++) body` with `i` and `n` locals.
+fn counted_loop(f: &mut Function, i: u32, n: u32, body: impl Fn(&mut Function)) {
+    f.instruction(&I::I32Const(0)).instruction(&I::LocalSet(i));
+    f.instruction(&I::Block(BlockType::Empty)).instruction(&I::Loop(BlockType::Empty));
+    f.instruction(&I::LocalGet(i)).instruction(&I::LocalGet(n)).instruction(&I::I32GeU).instruction(&I::BrIf(1));
+    body(f);
+    f.instruction(&I::LocalGet(i)).instruction(&I::I32Const(1)).instruction(&I::I32Add).instruction(&I::LocalSet(i));
+    f.instruction(&I::Br(0)).instruction(&I::End).instruction(&I::End);
+}
+
+/// Swaps the case of ASCII letters of the string whose (ptr, len) is at `addr`, in the function's encoding.
+fn string_body(f: &mut Function, enc: Encoding) {
+    let (addr, ptr, len, i, v) = (0u32, 1u32, 2u32, 3u32, 4u32);
+    f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(0, 2))).instruction(&I::LocalSet(ptr));
+    f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(4, 2))).instruction(&I::LocalSet(len));
+    // unit size 1 or 2 (latin1+utf16 decides by the tag bit)
+    let wide = |f: &mut Function| {
+        f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(i32::MIN)).instruction(&I::I32And);
+    };
+    match enc {
+        Encoding::Utf8 => case_loop(f, false),
+        Encoding::Utf16 => case_loop(f, true),
+        Encoding::Latin1Utf16 => {
+            wide(f);
+            f.instruction(&I::If(BlockType::Empty));
+            f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(i32::MAX)).instruction(&I::I32And).instruction(&I::LocalSet(len));
+            case_loop(f, true);
+            f.instruction(&I::Else);
+            case_loop(f, false);
+            f.instruction(&I::End);
+        }
+    }
+    let _ = (i, v);
+}
+
+/// Loops over the string's code units, flipping bit 0x20 of ASCII letters.
+fn case_loop(f: &mut Function, wide: bool) {
+    let (ptr, len, i, v) = (1u32, 2u32, 3u32, 4u32);
+    let unit = if wide { 2 } else { 1 };
+    counted_loop(f, i, len, |f| {
+        // v = unit at ptr + i*unit
+        f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(i));
+        f.instruction(&I::I32Const(unit)).instruction(&I::I32Mul).instruction(&I::I32Add);
+        f.instruction(&if wide { I::I32Load16U(mem(0, 1)) } else { I::I32Load8U(mem(0, 0)) });
+        f.instruction(&I::LocalSet(v));
+        // if (v | 0x20) - 'a' < 26: v ^= 0x20
+        f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(0x20)).instruction(&I::I32Or);
+        f.instruction(&I::I32Const(b'a' as i32)).instruction(&I::I32Sub);
+        f.instruction(&I::I32Const(26)).instruction(&I::I32LtU);
+        f.instruction(&I::If(BlockType::Empty));
+        f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(i));
+        f.instruction(&I::I32Const(unit)).instruction(&I::I32Mul).instruction(&I::I32Add);
+        f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(0x20)).instruction(&I::I32Xor);
+        f.instruction(&if wide { I::I32Store16(mem(0, 1)) } else { I::I32Store8(mem(0, 0)) });
+        f.instruction(&I::End);
+    });
+}

@@ -1,0 +1,271 @@
+//! Memory images of values: what a value of a type looks like in linear memory at a given address, built on the
+//! host from the spec's layout rules. Lift probes copy an image into a guest and let the runtime lift it, so the
+//! expected value is known without trusting any runtime's lowering; fault cases corrupt one [`Site`] of an image
+//! so that lifting must trap.
+
+use component_layer::Value;
+
+use crate::guest::Encoding;
+use crate::ty::{disc_size, Def, Ty, TypeSet};
+
+/// A place in an image where a corruption makes lifting trap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// A discriminant of a type with `cases` cases, `size` bytes wide.
+    Discriminant { offset: u32, size: u32, cases: u32 },
+    /// A `char`.
+    Char { offset: u32 },
+    /// A string's (ptr, len) pair; `bytes` is the encoded data's absolute address and length in bytes, `align`
+    /// its required alignment, `enc` how it is encoded (`None` for Latin-1, which cannot be invalid).
+    String { offset: u32, data: u32, bytes: u32, align: u32, utf16: Option<bool> },
+    /// A list's (ptr, len) pair whose elements need alignment `align`.
+    List { offset: u32, align: u32 },
+}
+
+/// An image and the corruptible sites in it.
+#[derive(Clone, Debug, Default)]
+pub struct Image {
+    /// The bytes; `bytes[0]` lives at the base address.
+    pub bytes: Vec<u8>,
+    /// Corruptible places (offsets relative to the base).
+    pub sites: Vec<Site>,
+}
+
+/// Builds the image of `value` (of type `ty`) placed at address `base`, with strings in `enc`.
+pub fn build(set: &TypeSet, ty: &Ty, value: &Value, base: u32, enc: Encoding) -> Image {
+    let layout = set.layout(ty);
+    let mut img = Image { bytes: vec![0; layout.size as usize], sites: Vec::new() };
+    let mut w = Writer { set, base, enc, img: &mut img };
+    w.store(ty, value, 0);
+    img
+}
+
+struct Writer<'a> {
+    set: &'a TypeSet,
+    base: u32,
+    enc: Encoding,
+    img: &'a mut Image,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, off: u32, bytes: &[u8]) {
+        let o = off as usize;
+        self.img.bytes[o..o + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// Appends `n` zero bytes aligned to `align`; returns the offset.
+    fn alloc(&mut self, n: usize, align: u32) -> u32 {
+        let a = align.max(1) as usize;
+        let start = self.img.bytes.len().div_ceil(a) * a;
+        self.img.bytes.resize(start + n, 0);
+        start as u32
+    }
+
+    fn store(&mut self, ty: &Ty, v: &Value, off: u32) {
+        let set = self.set;
+        match (set.resolve(ty), v) {
+            (_, Value::Bool(b)) => self.put(off, &[u8::from(*b)]),
+            (_, Value::U8(x)) => self.put(off, &[*x]),
+            (_, Value::S8(x)) => self.put(off, &[*x as u8]),
+            (_, Value::U16(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::S16(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::U32(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::S32(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::U64(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::S64(x)) => self.put(off, &x.to_le_bytes()),
+            (_, Value::F32(x)) => self.put(off, &x.to_bits().to_le_bytes()),
+            (_, Value::F64(x)) => self.put(off, &x.to_bits().to_le_bytes()),
+            (_, Value::Char(c)) => {
+                self.img.sites.push(Site::Char { offset: off });
+                self.put(off, &(*c as u32).to_le_bytes());
+            }
+            (_, Value::String(s)) => {
+                let (data, units, align, utf16) = match self.enc {
+                    Encoding::Utf8 => (s.as_bytes().to_vec(), s.len() as u32, 1, Some(false)),
+                    Encoding::Utf16 => {
+                        let d = utf16(s);
+                        let n = d.len() as u32 / 2;
+                        (d, n, 2, Some(true))
+                    }
+                    Encoding::Latin1Utf16 if s.chars().all(|c| (c as u32) < 256) => {
+                        (s.chars().map(|c| c as u32 as u8).collect(), s.chars().count() as u32, 2, None)
+                    }
+                    Encoding::Latin1Utf16 => {
+                        let d = utf16(s);
+                        let n = (d.len() as u32 / 2) | (1 << 31);
+                        (d, n, 2, Some(true))
+                    }
+                };
+                let at = self.alloc(data.len(), align);
+                self.put(at, &data);
+                self.put(off, &(self.base + at).to_le_bytes());
+                self.put(off + 4, &units.to_le_bytes());
+                self.img.sites.push(Site::String { offset: off, data: self.base + at, bytes: data.len() as u32, align, utf16 });
+            }
+            (Ty::List(elem), Value::List(l)) => {
+                let lay = set.layout(elem);
+                let at = self.alloc(lay.size as usize * l.len(), lay.align);
+                for (k, e) in l.iter().enumerate() {
+                    self.store(elem, &e, at + k as u32 * lay.size);
+                }
+                self.put(off, &(self.base + at).to_le_bytes());
+                self.put(off + 4, &(l.len() as u32).to_le_bytes());
+                self.img.sites.push(Site::List { offset: off, align: lay.align });
+            }
+            (Ty::Tuple(ts), Value::Tuple(vs)) => {
+                let (_, offs) = set.record_layout(ts.iter());
+                for ((t, v), o) in ts.iter().zip(vs).zip(offs) {
+                    self.store(t, v, off + o);
+                }
+            }
+            (Ty::Option(t), Value::Option(p)) => {
+                let (_, po) = set.variant_layout(&[None, Some(t)]);
+                self.disc(off, 2, u32::from(p.is_some()));
+                if let Some(p) = p {
+                    self.store(t, p, off + po);
+                }
+            }
+            (Ty::Result(ok, err), Value::Result(r)) => {
+                let (_, po) = set.variant_layout(&[ok.as_deref(), err.as_deref()]);
+                let (case, t, p) = match r {
+                    Ok(p) => (0, ok, p),
+                    Err(p) => (1, err, p),
+                };
+                self.disc(off, 2, case);
+                if let (Some(t), Some(p)) = (t, p) {
+                    self.store(t, p, off + po);
+                }
+            }
+            (Ty::Named(n), v) => match (&set.defs[*n].1, v) {
+                (Def::Record(fs), Value::Record(vs)) => {
+                    let (_, offs) = set.record_layout(fs.iter().map(|(_, t)| t));
+                    for (((_, t), (_, v)), o) in fs.iter().zip(vs).zip(offs) {
+                        self.store(t, v, off + o);
+                    }
+                }
+                (Def::Variant(cs), Value::Variant(name, p)) => {
+                    let cases: Vec<Option<&Ty>> = cs.iter().map(|(_, t)| t.as_ref()).collect();
+                    let (_, po) = set.variant_layout(&cases);
+                    let i = cs.iter().position(|(n, _)| **n == **name).unwrap_or(0);
+                    self.disc(off, cs.len() as u32, i as u32);
+                    if let (Some(t), Some(p)) = (&cs[i].1, p) {
+                        self.store(t, p, off + po);
+                    }
+                }
+                (Def::Enum(cs), Value::Enum(name)) => {
+                    let i = cs.iter().position(|c| **c == **name).unwrap_or(0);
+                    self.disc(off, cs.len() as u32, i as u32);
+                }
+                (Def::Flags(ls), Value::Flags(set_flags)) => {
+                    let mut bits = 0u32;
+                    for (i, l) in ls.iter().enumerate() {
+                        if set_flags.iter().any(|f| **f == **l) {
+                            bits |= 1 << i;
+                        }
+                    }
+                    let size = set.layout(ty).size as usize;
+                    self.put(off, &bits.to_le_bytes()[..size]);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn disc(&mut self, off: u32, cases: u32, value: u32) {
+        let size = disc_size(cases as usize);
+        self.put(off, &value.to_le_bytes()[..size as usize]);
+        self.img.sites.push(Site::Discriminant { offset: off, size, cases });
+    }
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// A corruption of one site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// Discriminant set to the number of cases (out of range).
+    BadDiscriminant,
+    /// A char set to a surrogate.
+    Surrogate,
+    /// A char set beyond U+10FFFF.
+    CharTooBig,
+    /// Invalid UTF-8 (or an unpaired surrogate in UTF-16) in a non-empty string.
+    InvalidString,
+    /// A pointer moved past the end of memory.
+    OutOfBounds,
+    /// A pointer moved off its alignment.
+    Misaligned,
+    /// A length so large the byte length exceeds the canonical ABI limit.
+    HugeLength,
+}
+
+impl Corruption {
+    /// The corruptions applicable to a site.
+    pub fn applicable(site: &Site) -> Vec<Corruption> {
+        match site {
+            Site::Discriminant { .. } => vec![Corruption::BadDiscriminant],
+            Site::Char { .. } => vec![Corruption::Surrogate, Corruption::CharTooBig],
+            Site::String { bytes, align, utf16, .. } => {
+                let mut v = vec![Corruption::OutOfBounds, Corruption::HugeLength];
+                if *align > 1 {
+                    v.push(Corruption::Misaligned);
+                }
+                if *bytes > 0 && utf16.is_some() {
+                    v.push(Corruption::InvalidString);
+                }
+                v
+            }
+            Site::List { align, .. } => {
+                let mut v = vec![Corruption::OutOfBounds, Corruption::HugeLength];
+                if *align > 1 {
+                    v.push(Corruption::Misaligned);
+                }
+                v
+            }
+        }
+    }
+
+    /// Applies the corruption to an image placed at `base`.
+    pub fn apply(self, img: &mut Image, site: &Site, base: u32) {
+        let put = |img: &mut Image, off: u32, bytes: &[u8]| {
+            let o = off as usize;
+            if let Some(dst) = img.bytes.get_mut(o..o + bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+        };
+        let get32 = |img: &Image, off: u32| {
+            let o = off as usize;
+            u32::from_le_bytes(img.bytes[o..o + 4].try_into().unwrap_or_default())
+        };
+        match (self, site) {
+            (Corruption::BadDiscriminant, Site::Discriminant { offset, size, cases }) => {
+                put(img, *offset, &cases.to_le_bytes()[..*size as usize])
+            }
+            (Corruption::Surrogate, Site::Char { offset }) => put(img, *offset, &0xd800u32.to_le_bytes()),
+            (Corruption::CharTooBig, Site::Char { offset }) => put(img, *offset, &0x11_0000u32.to_le_bytes()),
+            (Corruption::InvalidString, Site::String { data, bytes, utf16, .. }) => {
+                let at = data - base;
+                if *utf16 == Some(true) {
+                    // An unpaired high surrogate as the last code unit.
+                    put(img, at + bytes - 2, &0xd800u16.to_le_bytes());
+                } else {
+                    put(img, at, &[0xff]);
+                }
+            }
+            (Corruption::OutOfBounds, Site::String { offset, .. } | Site::List { offset, .. }) => {
+                put(img, *offset, &0xffff_fff0u32.to_le_bytes())
+            }
+            (Corruption::Misaligned, Site::String { offset, .. } | Site::List { offset, .. }) => {
+                let p = get32(img, *offset);
+                put(img, *offset, &(p | 1).to_le_bytes());
+            }
+            (Corruption::HugeLength, Site::String { offset, .. } | Site::List { offset, .. }) => {
+                put(img, *offset + 4, &0x7fff_ffffu32.to_le_bytes())
+            }
+            _ => {}
+        }
+    }
+}

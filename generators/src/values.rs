@@ -1,0 +1,286 @@
+//! Values of generated types, biased to the edges the canonical ABI gets wrong: NaN payloads, ±0, integer
+//! extremes, chars next to the surrogate range, empty and long strings and lists, non-Latin-1 text and strings
+//! that change encoding partway. Also the host-side mirror of the transform guests ([`transform`]).
+
+use std::sync::Arc;
+
+use arbitrary::{Result, Unstructured};
+use component_layer::{List, Value};
+
+use crate::ty::{Def, Ty, TypeSet};
+
+/// Limits for value generation.
+#[derive(Clone, Debug)]
+pub struct ValueConfig {
+    /// Total budget, roughly in bytes of lowered data.
+    pub budget: usize,
+    /// Maximum list length.
+    pub max_list: usize,
+    /// Maximum string length in chars.
+    pub max_string: usize,
+}
+
+impl Default for ValueConfig {
+    fn default() -> Self {
+        ValueConfig { budget: 4096, max_list: 16, max_string: 48 }
+    }
+}
+
+/// Edge values of `f32`, as bits: zeros, NaNs with payloads (quiet and signalling, both signs), infinities,
+/// subnormals, extremes.
+pub const F32_EDGES: [u32; 12] = [
+    0x0000_0000, 0x8000_0000, 0x7fc0_0000, 0x7fc0_0001, 0xffb0_0000, 0x7f80_0001, 0x7f80_0000, 0xff80_0000,
+    0x0000_0001, 0x7f7f_ffff, 0x3fc0_0000, 0xbf80_0000,
+];
+
+/// Edge values of `f64`, as bits.
+pub const F64_EDGES: [u64; 11] = [
+    0x0000_0000_0000_0000,
+    0x8000_0000_0000_0000,
+    0x7ff8_0000_0000_0000,
+    0x7ff8_0000_0000_0001,
+    0xfff4_0000_0000_0000,
+    0x7ff0_0000_0000_0001,
+    0x7ff0_0000_0000_0000,
+    0xfff0_0000_0000_0000,
+    0x0000_0000_0000_0001,
+    0x7fef_ffff_ffff_ffff,
+    0x3ff8_0000_0000_0000,
+];
+
+/// Chars at the edges: around the surrogate range, the Latin-1 and BMP boundaries, the maximum.
+pub const CHAR_EDGES: [char; 12] = [
+    '\0', 'a', '\u{7f}', '\u{80}', '\u{ff}', '\u{100}', '\u{d7ff}', '\u{e000}', '\u{fffd}', '\u{ffff}', '\u{10000}',
+    '\u{10ffff}',
+];
+
+/// Pieces of text that exercise every string encoding and transcoding path.
+const STRING_PIECES: [&str; 10] = ["", "a", "hello", "héllo", "aé", "a日b", "😀", "ÿ", "\u{100}", "Zz09 -_"];
+
+/// Generates values, calling `resource` for each `own`/`borrow` (the host creates the handle).
+pub struct ValueGen<'a> {
+    /// The types.
+    pub set: &'a TypeSet,
+    /// Limits.
+    pub config: ValueConfig,
+    budget: usize,
+}
+
+impl<'a> ValueGen<'a> {
+    /// A generator for types in `set`.
+    pub fn new(set: &'a TypeSet, config: ValueConfig) -> Self {
+        let budget = config.budget;
+        ValueGen { set, config, budget }
+    }
+
+    /// A value of type `ty`.
+    pub fn value(
+        &mut self,
+        u: &mut Unstructured<'_>,
+        ty: &Ty,
+        resource: &mut dyn FnMut(usize, bool) -> Value,
+    ) -> Result<Value> {
+        self.budget = self.budget.saturating_sub(1);
+        let edge = u.ratio(1, 2)?;
+        Ok(match ty {
+            Ty::Bool => Value::Bool(u.arbitrary()?),
+            Ty::U8 => Value::U8(if edge { *u.choose(&[0, 1, 0x7f, 0x80, u8::MAX])? } else { u.arbitrary()? }),
+            Ty::S8 => Value::S8(if edge { *u.choose(&[0, -1, 1, i8::MIN, i8::MAX])? } else { u.arbitrary()? }),
+            Ty::U16 => Value::U16(if edge { *u.choose(&[0, 1, 0x7fff, 0x8000, u16::MAX])? } else { u.arbitrary()? }),
+            Ty::S16 => Value::S16(if edge { *u.choose(&[0, -1, i16::MIN, i16::MAX])? } else { u.arbitrary()? }),
+            Ty::U32 => Value::U32(if edge { *u.choose(&[0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX])? } else { u.arbitrary()? }),
+            Ty::S32 => Value::S32(if edge { *u.choose(&[0, -1, i32::MIN, i32::MAX])? } else { u.arbitrary()? }),
+            Ty::U64 => Value::U64(if edge { *u.choose(&[0, 1, 1 << 32, 1 << 63, u64::MAX])? } else { u.arbitrary()? }),
+            Ty::S64 => Value::S64(if edge { *u.choose(&[0, -1, i64::MIN, i64::MAX, 1 << 32])? } else { u.arbitrary()? }),
+            Ty::F32 => Value::F32(f32::from_bits(if edge { *u.choose(&F32_EDGES)? } else { u.arbitrary()? })),
+            Ty::F64 => Value::F64(f64::from_bits(if edge { *u.choose(&F64_EDGES)? } else { u.arbitrary()? })),
+            Ty::Char => Value::Char(if edge { *u.choose(&CHAR_EDGES)? } else { self.char(u)? }),
+            Ty::String => Value::String(self.string(u)?),
+            Ty::List(t) => Value::List(self.list(u, t, resource)?),
+            Ty::Tuple(ts) => Value::Tuple(ts.iter().map(|t| self.value(u, t, resource)).collect::<Result<_>>()?),
+            Ty::Option(t) => Value::Option(if u.arbitrary()? { Some(Box::new(self.value(u, t, resource)?)) } else { None }),
+            Ty::Result(ok, err) => {
+                let is_ok: bool = u.arbitrary()?;
+                let arm = if is_ok { ok } else { err };
+                let payload = match arm {
+                    Some(t) => Some(Box::new(self.value(u, t, resource)?)),
+                    None => None,
+                };
+                Value::Result(if is_ok { Ok(payload) } else { Err(payload) })
+            }
+            Ty::Own(r) => resource(*r, true),
+            Ty::Borrow(r) => resource(*r, false),
+            Ty::Named(i) => match &self.set.defs[*i].1 {
+                Def::Record(fs) => Value::Record(
+                    fs.iter().map(|(n, t)| Ok((Arc::from(n.as_str()), self.value(u, t, resource)?))).collect::<Result<_>>()?,
+                ),
+                Def::Variant(cs) => {
+                    let (name, t) = &cs[u.choose_index(cs.len())?];
+                    let payload = match t {
+                        Some(t) => Some(Box::new(self.value(u, t, resource)?)),
+                        None => None,
+                    };
+                    Value::Variant(Arc::from(name.as_str()), payload)
+                }
+                Def::Enum(cs) => {
+                    let i = if edge { *u.choose(&[0, cs.len() - 1])? } else { u.choose_index(cs.len())? };
+                    Value::Enum(Arc::from(cs[i].as_str()))
+                }
+                Def::Flags(ls) => {
+                    let mut set = Vec::new();
+                    for l in ls {
+                        if u.arbitrary()? {
+                            set.push(Arc::from(l.as_str()));
+                        }
+                    }
+                    Value::Flags(set)
+                }
+                Def::Alias(t) => self.value(u, t, resource)?,
+            },
+        })
+    }
+
+    fn char(&mut self, u: &mut Unstructured<'_>) -> Result<char> {
+        let c: u32 = match u.int_in_range(0..=3)? {
+            0 => u.int_in_range(0..=0x7f)?,
+            1 => u.int_in_range(0x80..=0xff)?,
+            2 => u.int_in_range(0x100..=0xffff)?,
+            _ => u.int_in_range(0x10000..=0x10ffff)?,
+        };
+        Ok(char::from_u32(c).unwrap_or('\u{fffd}'))
+    }
+
+    fn string(&mut self, u: &mut Unstructured<'_>) -> Result<String> {
+        let mut s = String::new();
+        let pieces = if self.budget == 0 { 0 } else { u.int_in_range(0..=4)? };
+        for _ in 0..pieces {
+            if u.arbitrary()? {
+                s.push_str(u.choose(&STRING_PIECES)?);
+            } else {
+                let n = u.int_in_range(0..=self.config.max_string.min(self.budget))?;
+                for _ in 0..n {
+                    s.push(self.char(u)?);
+                }
+            }
+        }
+        self.budget = self.budget.saturating_sub(s.len());
+        Ok(s)
+    }
+
+    fn list(&mut self, u: &mut Unstructured<'_>, elem: &Ty, resource: &mut dyn FnMut(usize, bool) -> Value) -> Result<List> {
+        let size = self.set.layout(elem).size.max(1) as usize;
+        let max = self.config.max_list.min(self.budget / size);
+        let n = if max == 0 { 0 } else { u.int_in_range(0..=max)? };
+        self.budget = self.budget.saturating_sub(n * size);
+        let vals = (0..n).map(|_| self.value(u, elem, resource)).collect::<Result<Vec<_>>>()?;
+        Ok(List::Values(vals))
+    }
+}
+
+/// The transform guests apply to values in memory, mirrored on the host: integers get a constant added
+/// (wrapping), bools and flags are inverted, floats have their sign flipped, chars move to the next valid char,
+/// ASCII letters in strings swap case, lists are reversed, enums rotate to the next case, `result`s whose two arms
+/// have the same type swap arms. Handles are left alone.
+pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
+    match (set.resolve(ty), v) {
+        (_, Value::Bool(b)) => Value::Bool(!b),
+        (_, Value::U8(x)) => Value::U8(x.wrapping_add(TRANSFORM_ADD as u8)),
+        (_, Value::S8(x)) => Value::S8(x.wrapping_add(TRANSFORM_ADD as i8)),
+        (_, Value::U16(x)) => Value::U16(x.wrapping_add(TRANSFORM_ADD as u16)),
+        (_, Value::S16(x)) => Value::S16(x.wrapping_add(TRANSFORM_ADD as i16)),
+        (_, Value::U32(x)) => Value::U32(x.wrapping_add(TRANSFORM_ADD as u32)),
+        (_, Value::S32(x)) => Value::S32(x.wrapping_add(TRANSFORM_ADD as i32)),
+        (_, Value::U64(x)) => Value::U64(x.wrapping_add(TRANSFORM_ADD)),
+        (_, Value::S64(x)) => Value::S64(x.wrapping_add(TRANSFORM_ADD as i64)),
+        (_, Value::F32(x)) => Value::F32(f32::from_bits(x.to_bits() ^ 0x8000_0000)),
+        (_, Value::F64(x)) => Value::F64(f64::from_bits(x.to_bits() ^ (1 << 63))),
+        (_, Value::Char(c)) => Value::Char(next_char(*c)),
+        (_, Value::String(s)) => Value::String(swap_ascii_case(s)),
+        (Ty::List(elem), Value::List(l)) => {
+            {
+            let items: Vec<Value> = l.iter().collect();
+            Value::List(List::Values(items.iter().rev().map(|e| transform(set, elem, e)).collect()))
+        }
+        }
+        (Ty::Tuple(ts), Value::Tuple(vs)) => Value::Tuple(ts.iter().zip(vs).map(|(t, v)| transform(set, t, v)).collect()),
+        (Ty::Option(t), Value::Option(p)) => Value::Option(p.as_ref().map(|p| Box::new(transform(set, t, p)))),
+        (Ty::Result(ok, err), Value::Result(r)) => {
+            let tp = |t: &Option<Box<Ty>>, p: &Option<Box<Value>>| match (t, p) {
+                (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
+                _ => None,
+            };
+            let swap = ok == err;
+            match (r, swap) {
+                (Ok(p), false) => Value::Result(Ok(tp(ok, p))),
+                (Err(p), false) => Value::Result(Err(tp(err, p))),
+                (Ok(p), true) => Value::Result(Err(tp(ok, p))),
+                (Err(p), true) => Value::Result(Ok(tp(err, p))),
+            }
+        }
+        (Ty::Named(i), v) => match (&set.defs[*i].1, v) {
+            (Def::Record(fs), Value::Record(vs)) => Value::Record(
+                fs.iter().zip(vs).map(|((_, t), (n, v))| (n.clone(), transform(set, t, v))).collect(),
+            ),
+            (Def::Variant(cs), Value::Variant(name, p)) => {
+                let t = cs.iter().find(|(n, _)| **n == **name).and_then(|(_, t)| t.as_ref());
+                Value::Variant(name.clone(), match (t, p) {
+                    (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
+                    _ => None,
+                })
+            }
+            (Def::Enum(cs), Value::Enum(name)) => {
+                let i = cs.iter().position(|c| **c == **name).unwrap_or(0);
+                Value::Enum(Arc::from(cs[(i + 1) % cs.len()].as_str()))
+            }
+            (Def::Flags(ls), Value::Flags(set_flags)) => Value::Flags(
+                ls.iter().filter(|l| !set_flags.iter().any(|f| **f == ***l)).map(|l| Arc::from(l.as_str())).collect(),
+            ),
+            _ => v.clone(),
+        },
+        _ => v.clone(),
+    }
+}
+
+/// The constant transform guests add to integers.
+pub const TRANSFORM_ADD: u64 = 0x1234_5678_9abc_def1;
+
+/// The next Unicode scalar value, wrapping from U+10FFFF to U+0000 and skipping surrogates.
+pub fn next_char(c: char) -> char {
+    match c as u32 {
+        0xd7ff => '\u{e000}',
+        0x10ffff => '\0',
+        x => char::from_u32(x + 1).unwrap_or('\0'),
+    }
+}
+
+/// Swaps the case of ASCII letters.
+pub fn swap_ascii_case(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                (c as u8 ^ 0x20) as char
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transforms_are_type_preserving_and_invertible_where_expected() {
+        assert_eq!(next_char('\u{d7ff}'), '\u{e000}');
+        assert_eq!(next_char('\u{10ffff}'), '\0');
+        assert_eq!(swap_ascii_case("aZé1"), "Az\u{e9}1");
+        let set = TypeSet::default();
+        assert_eq!(transform(&set, &Ty::U8, &Value::U8(255)), Value::U8(255u8.wrapping_add(0xf1)));
+        let l = Value::List(List::Values(vec![Value::Bool(true), Value::Bool(false), Value::Bool(false)]));
+        assert_eq!(
+            transform(&set, &Ty::List(Box::new(Ty::Bool)), &l),
+            Value::List(List::Values(vec![Value::Bool(true), Value::Bool(true), Value::Bool(false)]))
+        );
+    }
+}
