@@ -216,29 +216,34 @@ impl Gen<'_, '_, '_> {
         let mut imports = Vec::new();
         let mut host = Vec::new();
         let mut exports = Vec::new();
+        // A forwarding body passes its core arguments through untouched, so the export and the import it calls
+        // must use the same string encoding; transcoding happens between the host and the guest, and between
+        // composed components (which each pick their own).
         for (i, sig) in sigs.iter().enumerate() {
-            imports.push(ImportDecl { name: format!("i{i}"), sig: sig.clone(), encoding: self.encoding()? });
+            let encoding = self.encoding()?;
+            imports.push(ImportDecl { name: format!("i{i}"), sig: sig.clone(), encoding });
             host.push(HostImport { name: format!("i{i}"), sig: sig.clone(), behaviour: HostBehaviour::ReturnQueued });
-            exports.push(ExportDecl {
-                name: format!("e{i}"),
-                sig: sig.clone(),
-                encoding: self.encoding()?,
-                body: Body::Forward { import: i },
-            });
+            exports.push(ExportDecl { name: format!("e{i}"), sig: sig.clone(), encoding, body: Body::Forward { import: i } });
         }
         let (component, note) = if compose {
             // The caller's imports are the callee's exports.
+            let encodings: Vec<Encoding> = exports.iter().map(|_| self.encoding()).collect::<Result<_>>()?;
             let caller_imports: Vec<ImportDecl> = exports
                 .iter()
-                .map(|e| Ok(ImportDecl { name: e.name.clone(), sig: e.sig.clone(), encoding: self.encoding()? }))
-                .collect::<Result<_>>()?;
+                .zip(&encodings)
+                .map(|(e, enc)| ImportDecl { name: e.name.clone(), sig: e.sig.clone(), encoding: *enc })
+                .collect();
             let caller_exports: Vec<ExportDecl> = exports
                 .iter()
+                .zip(&encodings)
                 .enumerate()
-                .map(|(i, e)| {
-                    Ok(ExportDecl { name: e.name.clone(), sig: e.sig.clone(), encoding: self.encoding()?, body: Body::Forward { import: i } })
+                .map(|(i, (e, enc))| ExportDecl {
+                    name: e.name.clone(),
+                    sig: e.sig.clone(),
+                    encoding: *enc,
+                    body: Body::Forward { import: i },
                 })
-                .collect::<Result<_>>()?;
+                .collect();
             let note = describe_encodings(&caller_exports, &caller_imports, &exports, &imports);
             let callee = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
             let caller = Design { set: self.set.clone(), imports: caller_imports, exports: caller_exports, realloc: ReallocMode::Good };
@@ -280,7 +285,7 @@ impl Gen<'_, '_, '_> {
         let list = Ty::List(Box::new(elem.clone()));
         let sig = Sig { params: vec![("x".into(), list.clone())], result: Some(list.clone()) };
         let enc = self.encoding()?;
-        let imports = vec![ImportDecl { name: "i".into(), sig: sig.clone(), encoding: self.encoding()? }];
+        let imports = vec![ImportDecl { name: "i".into(), sig: sig.clone(), encoding: enc }];
         let exports = vec![ExportDecl { name: "t".into(), sig: sig.clone(), encoding: enc, body: Body::TransformList { import: 0, elem } }];
         let note = describe_encodings(&exports, &imports, &[], &[]);
         let d = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
@@ -333,7 +338,6 @@ impl Gen<'_, '_, '_> {
     fn lift(mut self, seed: u64, fault: bool) -> Result<Case> {
         let t = self.ty()?;
         let result = Ty::Tuple(vec![t.clone(), Ty::U8]);
-        let sig = Sig { params: vec![("image".into(), Ty::List(Box::new(Ty::U8)))], result: Some(result.clone()) };
         let enc = self.encoding()?;
         // Some fault cases break `realloc` instead of the image.
         let realloc = if fault && self.u.ratio(1, 4)? {
@@ -345,6 +349,12 @@ impl Gen<'_, '_, '_> {
         } else {
             ReallocMode::Good
         };
+        let mut params = vec![("image".into(), Ty::List(Box::new(Ty::U8)))];
+        if realloc != ReallocMode::Good {
+            // A list that needs 4-byte alignment, so a misaligning realloc is caught too (the image is bytes).
+            params.push(("pad".into(), Ty::List(Box::new(Ty::U32))));
+        }
+        let sig = Sig { params, result: Some(result.clone()) };
         let exports = vec![ExportDecl { name: "l".into(), sig: sig.clone(), encoding: enc, body: Body::LiftRaw }];
         let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc };
         let component = encode::encode(&d);
@@ -384,9 +394,13 @@ impl Gen<'_, '_, '_> {
                     Expect::Trap
                 }
             };
+            let mut args = vec![Value::List(List::U8(img.bytes))];
+            if realloc != ReallocMode::Good {
+                args.push(Value::List(List::U32(Vec::new())));
+            }
             calls.push(Call {
                 export: "l".into(),
-                args: vec![Value::List(List::U8(img.bytes))],
+                args,
                 host_returns: Vec::new(),
                 expect_import_args: None,
                 expect,

@@ -77,7 +77,7 @@ pub fn encode(d: &Design) -> Vec<u8> {
         let ft = types.func(&mut b, &Sig { params: Vec::new(), result: None });
         b.import(TRAP_IF_CALLED, ComponentTypeRef::Func(ft))
     });
-    let exported = body(&mut b, &mut types, d, &funcs, trap_fn);
+    let exported = body(&mut b, &mut types, d, &funcs, trap_fn, &[]);
     for (e, f) in d.exports.iter().zip(exported) {
         b.export(e.name.as_str(), ComponentExportKind::Func, f, None);
     }
@@ -85,7 +85,14 @@ pub fn encode(d: &Design) -> Vec<u8> {
 }
 
 /// Everything inside a guest after its imports: core modules, lowerings, lifts. Returns the lifted functions.
-fn body(b: &mut ComponentBuilder, types: &mut TypeEncoder<'_>, d: &Design, funcs: &[u32], trap_fn: Option<u32>) -> Vec<u32> {
+fn body(
+    b: &mut ComponentBuilder,
+    types: &mut TypeEncoder<'_>,
+    d: &Design,
+    funcs: &[u32],
+    trap_fn: Option<u32>,
+    data: &[(u32, Vec<u8>)],
+) -> Vec<u32> {
     let libc = b.core_module(Some("libc"), &guest::libc(d.realloc));
     let libc_args: Vec<(&str, ModuleArg)> = match trap_fn {
         Some(f) => {
@@ -116,7 +123,7 @@ fn body(b: &mut ComponentBuilder, types: &mut TypeEncoder<'_>, d: &Design, funcs
         .iter()
         .map(|e| CoreExport { name: e.name.clone(), sig: e.sig.clone(), encoding: e.encoding, body: e.body.clone() })
         .collect();
-    let main = b.core_module(Some("main"), &guest::main_module(&d.set, &core_imports, &core_exports));
+    let main = b.core_module(Some("main"), &guest::main_module_with_data(&d.set, &core_imports, &core_exports, data));
     let main_inst = b.core_instantiate(
         Some("main"),
         main,
@@ -154,26 +161,8 @@ pub fn encode_composed(set: &TypeSet, caller: &Design, callee: &Design) -> Vec<u
         })
         .collect();
 
-    let inner = |d: &Design| -> ComponentBuilder {
-        let mut b = ComponentBuilder::default();
-        let mut t = TypeEncoder::new(set);
-        t.declare(&mut b, true);
-        let funcs: Vec<u32> = d
-            .imports
-            .iter()
-            .map(|i| {
-                let ft = t.func(&mut b, &i.sig);
-                b.import(i.name.as_str(), ComponentTypeRef::Func(ft))
-            })
-            .collect();
-        let lifted = body(&mut b, &mut t, d, &funcs, None);
-        for (e, f) in d.exports.iter().zip(lifted) {
-            b.export(e.name.as_str(), ComponentExportKind::Func, f, None);
-        }
-        b
-    };
-    let callee_c = outer.component(Some("callee"), inner(callee));
-    let caller_c = outer.component(Some("caller"), inner(caller));
+    let callee_c = outer.component(Some("callee"), inner_with_data(set, callee, &[]));
+    let caller_c = outer.component(Some("caller"), inner_with_data(set, caller, &[]));
 
     let type_args: Vec<(String, ComponentExportKind, u32)> =
         types.imported.iter().map(|(n, i)| (n.clone(), ComponentExportKind::Type, *i)).collect();
@@ -193,8 +182,29 @@ pub fn encode_composed(set: &TypeSet, caller: &Design, callee: &Design) -> Vec<u
     outer.finish()
 }
 
+/// A guest as a nested component: it imports the named types (to be passed by its parent) and its functions,
+/// and its main module carries the given data segments.
+pub(crate) fn inner_with_data(set: &TypeSet, d: &Design, data: &[(u32, Vec<u8>)]) -> ComponentBuilder {
+    let mut b = ComponentBuilder::default();
+    let mut t = TypeEncoder::new(set);
+    t.declare(&mut b, true);
+    let funcs: Vec<u32> = d
+        .imports
+        .iter()
+        .map(|i| {
+            let ft = t.func(&mut b, &i.sig);
+            b.import(i.name.as_str(), ComponentTypeRef::Func(ft))
+        })
+        .collect();
+    let lifted = body(&mut b, &mut t, d, &funcs, None, data);
+    for (e, f) in d.exports.iter().zip(lifted) {
+        b.export(e.name.as_str(), ComponentExportKind::Func, f, None);
+    }
+    b
+}
+
 /// Emits component types for a [`TypeSet`], remembering indices.
-struct TypeEncoder<'a> {
+pub(crate) struct TypeEncoder<'a> {
     set: &'a TypeSet,
     /// Imported (externally visible) index of each named type.
     named: Vec<u32>,
@@ -203,16 +213,16 @@ struct TypeEncoder<'a> {
     /// Anonymous types already emitted.
     anon: HashMap<Ty, u32>,
     /// (name, index) of every type import, for instantiation arguments.
-    imported: Vec<(String, u32)>,
+    pub(crate) imported: Vec<(String, u32)>,
 }
 
 impl<'a> TypeEncoder<'a> {
-    fn new(set: &'a TypeSet) -> Self {
+    pub(crate) fn new(set: &'a TypeSet) -> Self {
         TypeEncoder { set, named: Vec::new(), resources: Vec::new(), anon: HashMap::new(), imported: Vec::new() }
     }
 
     /// Imports every resource and named type (named types with `(eq …)` bounds).
-    fn declare(&mut self, b: &mut ComponentBuilder, _root: bool) {
+    pub(crate) fn declare(&mut self, b: &mut ComponentBuilder, _root: bool) {
         for r in &self.set.resources {
             let i = b.import(r.name.as_str(), ComponentTypeRef::Type(TypeBounds::SubResource));
             self.resources.push(i);

@@ -78,9 +78,9 @@ impl Encoding {
 pub enum ReallocMode {
     /// A correct bump allocator.
     Good,
-    /// On the n-th call (0-based), return a pointer off by one (misaligned when align > 1).
+    /// From the n-th call (0-based) on, return a pointer off by one for every allocation that needs alignment.
     Misaligned(u32),
-    /// On the n-th call, return a pointer past the end of memory.
+    /// On the n-th call, return a pointer just past the end of memory.
     OutOfBounds(u32),
     /// On the n-th call, call the host import `trap-if-called` (which the runtime must refuse: `may_leave`).
     CallsImport(u32),
@@ -152,6 +152,13 @@ pub enum Body {
     /// The export is `f(image: list<u8>) -> R` with `R` passed through memory: copies the image to the raw area
     /// and returns a pointer to it, so the runtime lifts `R` from bytes the host chose.
     LiftRaw,
+    /// Returns a constant: the image at address `at` (placed by a data segment) when the result goes through
+    /// memory, or the given flat core value.
+    Constant { at: u32, flat: Option<(Flat, u64)> },
+    /// `f(x: list<T>) -> list<T>` returning its argument.
+    EchoFirstList,
+    /// Traps.
+    Trap,
 }
 
 /// A lowered import as the main module sees it.
@@ -250,15 +257,22 @@ fn realloc_body(mode: ReallocMode) -> Function {
     match mode {
         ReallocMode::Good => {}
         ReallocMode::Misaligned(k) | ReallocMode::OutOfBounds(k) | ReallocMode::CallsImport(k) => {
-            f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32Eq);
+            f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32GeU);
+            if let ReallocMode::Misaligned(_) = mode {
+                // Only an allocation that needs alignment can be misaligned.
+                f.instruction(&I::LocalGet(align)).instruction(&I::I32Const(1)).instruction(&I::I32GtU).instruction(&I::I32And);
+            } else {
+                f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32Eq).instruction(&I::I32And);
+            }
             f.instruction(&I::If(BlockType::Empty));
             match mode {
                 ReallocMode::Misaligned(_) => {
                     f.instruction(&I::GlobalGet(0)).instruction(&I::I32Const(1)).instruction(&I::I32Or).instruction(&I::Return);
                 }
                 ReallocMode::OutOfBounds(_) => {
+                    // Just past the end: out of bounds whatever the size, even 0.
                     f.instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
-                    f.instruction(&I::I32Const(8)).instruction(&I::I32Sub).instruction(&I::Return);
+                    f.instruction(&I::I32Const(8)).instruction(&I::I32Add).instruction(&I::Return);
                 }
                 _ => {
                     f.instruction(&I::Call(0));
@@ -302,6 +316,11 @@ fn realloc_body(mode: ReallocMode) -> Function {
 /// Builds the main module: imports `libc` (`memory`, `reset`, `heap-top`) and the lowered `host` functions,
 /// exports each [`CoreExport`] and its post-return `post-<name>`.
 pub fn main_module(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport]) -> Module {
+    main_module_with_data(set, imports, exports, &[])
+}
+
+/// [`main_module`] with active data segments `(address, bytes)`.
+pub fn main_module_with_data(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport], data: &[(u32, Vec<u8>)]) -> Module {
     let mut b = ModuleBuilder::default();
     let reset_ty = b.ty(vec![], vec![]);
     let top_ty = b.ty(vec![], vec![ValType::I32]);
@@ -369,6 +388,13 @@ pub fn main_module(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport]
         code.function(f);
     }
     m.section(&code);
+    if !data.is_empty() {
+        let mut ds = wasm_encoder::DataSection::new();
+        for (at, bytes) in data {
+            ds.active(0, &ConstExpr::i32_const(*at as i32), bytes.iter().copied());
+        }
+        m.section(&ds);
+    }
     m
 }
 
@@ -490,6 +516,31 @@ fn export_body(
             f.instruction(&I::I32Const(RAW_BASE as i32)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
             f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
             f.instruction(&I::I32Const(RAW_BASE as i32)).instruction(&I::End);
+            f
+        }
+        Body::Constant { at, flat } => {
+            let mut f = Function::new([]);
+            match flat {
+                Some((Flat::I32, bits)) => f.instruction(&I::I32Const(*bits as u32 as i32)),
+                Some((Flat::I64, bits)) => f.instruction(&I::I64Const(*bits as i64)),
+                Some((Flat::F32, bits)) => f.instruction(&I::F32Const(wasm_encoder::Ieee32::new(*bits as u32))),
+                Some((Flat::F64, bits)) => f.instruction(&I::F64Const(wasm_encoder::Ieee64::new(*bits))),
+                None if e.sig.result.is_some() => f.instruction(&I::I32Const(*at as i32)),
+                None => &mut f,
+            };
+            f.instruction(&I::End);
+            f
+        }
+        Body::EchoFirstList => {
+            let mut f = Function::new([]);
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::LocalGet(0)).instruction(&I::I32Store(mem(0, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::LocalGet(1)).instruction(&I::I32Store(mem(4, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::End);
+            f
+        }
+        Body::Trap => {
+            let mut f = Function::new([]);
+            f.instruction(&I::Unreachable).instruction(&I::End);
             f
         }
     }

@@ -20,12 +20,15 @@
 //! ```
 
 pub mod case;
+pub mod coverage;
 pub mod encode;
 pub mod guest;
 pub mod image;
 pub mod rng;
+pub mod standalone;
 pub mod ty;
 pub mod values;
+pub mod wave;
 
 pub use case::{Call, Case, CaseConfig, Expect, HostBehaviour, HostImport, Tier};
 

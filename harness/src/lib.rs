@@ -10,7 +10,10 @@
 //! * [`conform`] — the conformance suite as a whole: discovery, reports, the Markdown table.
 
 pub mod conform;
+pub mod diff;
 pub mod engines;
 pub mod expectations;
+pub mod fuzz;
 pub mod toolchain;
 pub mod wast;
+pub mod wave;

@@ -51,8 +51,10 @@ pub use func::{Func, HostFn};
 pub use instance::{Export, ExportInstance, Instance};
 pub use linker::{HostDtor, Linker, LinkerInstance};
 pub use module::Module;
-pub use resources::{ResourceAny, ResourceType};
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreInner, DEFAULT_MAX_HANDLES};
+pub use resources::{Resource, ResourceAny, ResourceType};
+pub use store::{
+    AsContext, AsContextMut, RuntimeAccess, RuntimeState, Store, StoreContext, StoreContextMut, StoreInner, DEFAULT_MAX_HANDLES,
+};
 pub use values::{List, Value};
 pub use wasm_runtime_layer::Engine;
 pub use wasmparser::WasmFeatures;

@@ -238,6 +238,24 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         self.insert(name, Definition::Resource { ty, dtor: Some(Arc::new(dtor)) })
     }
 
+    /// Defines the host resource type of Rust type `R` (see [`crate::Resource`]); when a component drops an owning
+    /// handle, the resource's state is taken out of the store and passed to `dtor`.
+    pub fn resource_typed<R: std::any::Any + Send>(
+        &mut self,
+        name: &str,
+        dtor: impl Fn(StoreContextMut<'_, T, E>, R) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let ty = ResourceType::host::<R>();
+        let host_dtor: HostDtor<T, E> = Arc::new(move |mut ctx, rep| {
+            let value = ctx.rt().host.values.take(std::any::TypeId::of::<R>(), rep);
+            match value.map(|v| v.downcast::<R>()) {
+                Some(Ok(v)) => dtor(ctx, *v),
+                _ => Ok(()),
+            }
+        });
+        self.insert(name, Definition::Resource { ty, dtor: Some(host_dtor) })
+    }
+
     /// Defines a resource type exported by another component instance (no host destructor).
     pub fn resource_type(&mut self, name: &str, ty: ResourceType) -> Result<()> {
         self.insert(name, Definition::Resource { ty, dtor: None })
@@ -352,7 +370,13 @@ fn compatible(a: &Version, b: &Version) -> bool {
 
 /// Runs the host destructor of a host resource type, if the linker gave one.
 pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, rt: &ResourceType, rep: u32) -> Result<()> {
-    let Some(dtor) = ctx.data_mut().host_dtors.get(rt).cloned() else { return Ok(()) };
+    let Some(dtor) = ctx.data_mut().host_dtors.get(rt).cloned() else {
+        // No destructor registered in this store: still free the state of a typed host resource.
+        if let Some(t) = rt.host_type_id() {
+            ctx.data_mut().rt.host.values.take(t, rep);
+        }
+        return Ok(());
+    };
     dtor(StoreContextMut { inner: wasm_runtime_layer::backend::AsContextMut::as_context_mut(ctx) }, rep).map_err(host_error)
 }
 

@@ -9,7 +9,8 @@
 //! `ResourceAny` frees its table entry (without running a destructor — call [`ResourceAny::resource_drop`] for
 //! that), so a forgotten handle can never leak a table slot or keep its owner borrowed.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
+use std::marker::PhantomData;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Weak};
@@ -17,7 +18,7 @@ use std::sync::{Arc, Weak};
 use wasm_runtime_layer::backend::WasmEngine;
 
 use crate::error::{Error, Result, Trap};
-use crate::store::AsContextMut;
+use crate::store::{AsContextMut, RuntimeAccess};
 
 /// The identity of a resource type.
 #[derive(Clone)]
@@ -70,6 +71,14 @@ impl ResourceType {
     pub(crate) fn guest_id(&self) -> Option<u64> {
         match self.kind {
             ResourceKind::Guest { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The Rust type of a typed host resource.
+    pub(crate) fn host_type_id(&self) -> Option<TypeId> {
+        match self.kind {
+            ResourceKind::Host(t) => Some(t),
             _ => None,
         }
     }
@@ -215,11 +224,51 @@ pub(crate) struct HostTable<E: WasmEngine> {
     free: Vec<u32>,
     /// Destructors of guest-defined resource types, by type id: the core function and the defining instance.
     pub dtors: std::collections::HashMap<u64, Option<E::Func>>,
+    /// The host state of typed host resources ([`Resource<R>`]); a resource's rep is its index here.
+    pub values: HostValues,
 }
 
 impl<E: WasmEngine> Default for HostTable<E> {
     fn default() -> Self {
-        HostTable { slots: Vec::new(), free: Vec::new(), dtors: Default::default() }
+        HostTable { slots: Vec::new(), free: Vec::new(), dtors: Default::default(), values: HostValues::default() }
+    }
+}
+
+/// Host state of typed host resources, indexed by rep.
+#[derive(Default)]
+pub(crate) struct HostValues {
+    slots: Vec<Option<(TypeId, Box<dyn Any + Send>)>>,
+    free: Vec<u32>,
+}
+
+impl HostValues {
+    fn insert<R: Any + Send>(&mut self, value: R) -> Result<u32> {
+        let v: (TypeId, Box<dyn Any + Send>) = (TypeId::of::<R>(), Box::new(value));
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(v);
+            return Ok(i);
+        }
+        let i = u32::try_from(self.slots.len()).map_err(|_| Error::trap(Trap::TableFull))?;
+        self.slots.push(Some(v));
+        Ok(i)
+    }
+
+    fn get<R: Any>(&self, rep: u32) -> Option<&R> {
+        self.slots.get(rep as usize)?.as_ref().filter(|(t, _)| *t == TypeId::of::<R>())?.1.downcast_ref()
+    }
+
+    fn get_mut<R: Any>(&mut self, rep: u32) -> Option<&mut R> {
+        self.slots.get_mut(rep as usize)?.as_mut().filter(|(t, _)| *t == TypeId::of::<R>())?.1.downcast_mut()
+    }
+
+    /// Takes the value of type `type_id` at `rep` out, if there is one.
+    pub(crate) fn take(&mut self, type_id: TypeId, rep: u32) -> Option<Box<dyn Any + Send>> {
+        let slot = self.slots.get_mut(rep as usize)?;
+        if slot.as_ref().is_some_and(|(t, _)| *t == type_id) {
+            self.free.push(rep);
+            return slot.take().map(|(_, v)| v);
+        }
+        None
     }
 }
 
@@ -271,9 +320,89 @@ impl<E: WasmEngine> HostTable<E> {
     fn sweep(&mut self) {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if slot.as_ref().is_some_and(|e| e.token.strong_count() == 0 && e.lends == 0) {
-                *slot = None;
+                let e = slot.take().expect("checked above");
+                // An owned typed host resource nobody can reach any more: its state goes too.
+                if let (true, ResourceKind::Host(t)) = (e.own, &e.rt.kind) {
+                    self.values.take(*t, e.rep);
+                }
                 self.free.push(i as u32);
             }
         }
+    }
+}
+
+/// A host resource of Rust type `R` whose state lives in the store: an owning handle held by the host.
+///
+/// Create one with [`Resource::new`], pass it to a component (as `own<R>` or `borrow<R>`), read its state with
+/// [`Resource::get`]. When a component drops its owning handle, the destructor given to
+/// [`crate::LinkerInstance::resource_typed`] receives the state. Dropping the last host handle without passing it
+/// on frees the state (without calling the destructor); [`Resource::resource_drop`] calls it.
+pub struct Resource<R> {
+    any: ResourceAny,
+    _marker: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Resource<R> {
+    fn clone(&self) -> Self {
+        Resource { any: self.any.clone(), _marker: PhantomData }
+    }
+}
+
+impl<R> std::fmt::Debug for Resource<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.any.fmt(f)
+    }
+}
+
+impl<R: Any + Send> Resource<R> {
+    /// Moves `value` into the store and returns an owning handle to it.
+    pub fn new<S: AsContextMut>(mut store: S, value: R) -> Result<Resource<R>> {
+        let mut ctx = store.as_context_mut();
+        let rt = ctx.rt();
+        let rep = rt.host.values.insert(value)?;
+        let any = rt.host.insert(rt.id, ResourceType::host::<R>(), rep, true);
+        Ok(Resource { any, _marker: PhantomData })
+    }
+
+    /// The resource's state (from a store or, in a host function, its context).
+    pub fn get<'a, S: RuntimeAccess>(&self, store: &'a S) -> Result<&'a R> {
+        let rt = store.runtime();
+        let rep = rt.host.get(&self.any).ok_or_else(|| Error::trap(Trap::ResourceGone))?.rep;
+        rt.host.values.get(rep).ok_or_else(|| Error::trap(Trap::ResourceGone))
+    }
+
+    /// The resource's state, mutably.
+    pub fn get_mut<'a, S: RuntimeAccess>(&self, store: &'a mut S) -> Result<&'a mut R> {
+        let rt = store.runtime_mut();
+        let rep = rt.host.get(&self.any).ok_or_else(|| Error::trap(Trap::ResourceGone))?.rep;
+        rt.host.values.get_mut(rep).ok_or_else(|| Error::trap(Trap::ResourceGone))
+    }
+
+    /// Runs the destructor (through a component's `resource.drop` semantics) and frees the state.
+    pub fn resource_drop<S: AsContextMut>(self, store: S) -> Result<()> {
+        self.any.resource_drop(store)
+    }
+
+    /// The dynamic handle.
+    pub fn into_any(self) -> ResourceAny {
+        self.any
+    }
+
+    /// The dynamic handle, borrowed.
+    pub fn as_any(&self) -> &ResourceAny {
+        &self.any
+    }
+
+    /// A typed view of a dynamic handle, if it is a resource of type `R`.
+    pub fn try_from_any(any: ResourceAny) -> Result<Resource<R>> {
+        if any.ty != ResourceType::host::<R>() {
+            return Err(Error::usage(format!("resource of type {} is not a {}", any.ty, std::any::type_name::<R>())));
+        }
+        Ok(Resource { any, _marker: PhantomData })
+    }
+
+    /// Whether this handle owns the resource.
+    pub fn owned(&self) -> bool {
+        self.any.own
     }
 }

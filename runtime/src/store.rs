@@ -54,6 +54,7 @@ pub(crate) struct TaskState {
 }
 
 /// State shared by all component instances of a store.
+#[doc(hidden)]
 pub struct RuntimeState<E: WasmEngine> {
     pub(crate) id: u64,
     pub(crate) instances: Vec<InstanceState>,
@@ -265,4 +266,45 @@ pub(crate) fn check_not_poisoned<E: WasmEngine>(rt: &RuntimeState<E>) -> Result<
         return Err(Error::trap(Trap::Poisoned));
     }
     Ok(())
+}
+
+/// Types with direct access to a store's runtime state ([`Store`] and [`StoreContextMut`]), for borrowing the state
+/// of host resources ([`crate::Resource::get`]).
+pub trait RuntimeAccess {
+    /// The backend.
+    type Engine: WasmEngine;
+    #[doc(hidden)]
+    fn runtime(&self) -> &RuntimeState<Self::Engine>;
+    #[doc(hidden)]
+    fn runtime_mut(&mut self) -> &mut RuntimeState<Self::Engine>;
+}
+
+impl<T: 'static, E: WasmEngine> RuntimeAccess for Store<T, E> {
+    type Engine = E;
+    fn runtime(&self) -> &RuntimeState<E> {
+        &self.inner.data().rt
+    }
+    fn runtime_mut(&mut self) -> &mut RuntimeState<E> {
+        &mut self.inner.data_mut().rt
+    }
+}
+
+impl<T: 'static, E: WasmEngine> RuntimeAccess for StoreContextMut<'_, T, E> {
+    type Engine = E;
+    fn runtime(&self) -> &RuntimeState<E> {
+        &self.inner.data().rt
+    }
+    fn runtime_mut(&mut self) -> &mut RuntimeState<E> {
+        &mut self.inner.data_mut().rt
+    }
+}
+
+impl<S: RuntimeAccess> RuntimeAccess for &mut S {
+    type Engine = S::Engine;
+    fn runtime(&self) -> &RuntimeState<S::Engine> {
+        (**self).runtime()
+    }
+    fn runtime_mut(&mut self) -> &mut RuntimeState<S::Engine> {
+        (**self).runtime_mut()
+    }
 }

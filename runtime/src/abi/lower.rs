@@ -201,7 +201,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             Some(bytes) => self.write(ptr, &bytes)?,
             None => {
                 let List::Values(vals) = list else { unreachable!("bulk lists handled above") };
-                let mut buf = vec![0u8; byte_len as usize];
+                // Start from the memory as it is, so padding bytes keep their contents (the spec writes fields only).
+                let mut buf = self.read(ptr, byte_len as usize)?;
                 for (k, v) in vals.iter().enumerate() {
                     self.store(elem, v, &mut buf, k * size as usize)?;
                 }
@@ -213,7 +214,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
 
     /// Writes a spilled parameter tuple or a result into memory at `ptr` (already allocated and checked).
     pub fn store_values(&mut self, tys: &[Ty], offsets: &[u32], vals: &[Value], ptr: u32, size: u32) -> Result<()> {
-        let mut buf = vec![0u8; size as usize];
+        let mut buf = self.read(ptr, size as usize)?;
         for ((t, v), o) in tys.iter().zip(vals).zip(offsets) {
             self.store(*t, v, &mut buf, *o as usize)?;
         }

@@ -181,7 +181,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
             None => {
                 let lay = &abi.params_tuple;
                 let ptr = cx.alloc(lay.align, lay.size)?;
-                let mut buf = vec![0u8; lay.size as usize];
+                let mut buf = cx.read(ptr, lay.size as usize)?;
                 params.store_args(&mut cx, &fe.param_tys, &abi.params_offsets, &mut buf)?;
                 cx.write(ptr, &buf)?;
                 flat.push(u64::from(ptr));

@@ -66,7 +66,7 @@ pub trait ComponentType: Sized + 'static {
         let len = u32::try_from(items.len()).map_err(|_| Error::trap(crate::Trap::TooLong))?;
         let bytes = u32::try_from(u64::from(len) * u64::from(size)).map_err(|_| Error::trap(crate::Trap::TooLong))?;
         let ptr = cx.alloc(align, bytes)?;
-        let mut buf = vec![0u8; bytes as usize];
+        let mut buf = cx.read(ptr, bytes as usize)?;
         for (k, item) in items.iter().enumerate() {
             item.store(cx, elem, &mut buf, k * size as usize)?;
         }
@@ -736,4 +736,36 @@ fn get4(buf: &[u8], off: usize) -> [u8; 4] {
         b.copy_from_slice(s);
     }
     b
+}
+
+/// `own<R>` or `borrow<R>` of a typed host resource.
+impl<R: std::any::Any + Send> ComponentType for crate::resources::Resource<R> {
+    fn typecheck(ty: &ValueType) -> Result<()> {
+        let want = crate::ResourceType::host::<R>();
+        match ty {
+            ValueType::Own(r) | ValueType::Borrow(r) if *r == want => Ok(()),
+            other => mismatch(std::any::type_name::<R>(), other),
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Resource(self.into_any())
+    }
+    fn from_value(v: Value) -> Result<Self> {
+        match v {
+            Value::Resource(any) => Self::try_from_any(any),
+            other => Err(Error::usage(format!("expected a resource, found {}", other.kind_name()))),
+        }
+    }
+    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()> {
+        cx.lower_flat(ty, &Value::Resource(self.as_any().clone()), out)
+    }
+    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+        cx.store(ty, &Value::Resource(self.as_any().clone()), buf, off)
+    }
+    fn lift_flat<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self> {
+        Self::from_value(cx.lift_flat(ty, src)?)
+    }
+    fn load<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self> {
+        Self::from_value(cx.load(ty, buf, off)?)
+    }
 }

@@ -2,4 +2,12 @@
 //! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
 
 mod common;
+mod flags;
+mod imports;
+mod lists;
+mod numerics;
+mod realloc_post_return;
+mod records_variants;
 mod smoke;
+mod spill;
+mod strings;

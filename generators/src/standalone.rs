@@ -1,0 +1,107 @@
+//! Self-contained versions of cases, for regression files that any `.wast` runner can execute.
+//!
+//! A case's host imports are implemented by the test host in the fuzzer; a `.wast` file has no such host. So
+//! [`wrap`] builds an outer component that instantiates a *stand-in* component — a guest whose exports behave
+//! as the case's host imports do for one call (return the queued value from a data segment, echo the argument,
+//! or trap) — and the case's component with its imports wired to the stand-in, and re-exports the case's
+//! exports.
+
+use wasm_encoder::{ComponentBuilder, ComponentExportKind};
+
+use crate::case::{Call, Case, HostBehaviour};
+use crate::encode::{self, Design, ExportDecl};
+use crate::guest::{Body, Encoding, ReallocMode, RAW_BASE};
+use crate::image;
+use crate::ty::{Def, Flat, Ty, TypeSet};
+
+/// The case as one component with no imports, behaving as the fuzzer's host does for `call`.
+pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
+    if case.imports.is_empty() {
+        return Ok(case.component.clone());
+    }
+    let mut queued = call.host_returns.iter();
+    let mut exports = Vec::new();
+    let mut data = Vec::new();
+    let mut next = RAW_BASE;
+    for imp in &case.imports {
+        let body = match &imp.behaviour {
+            HostBehaviour::Trap => Body::Trap,
+            HostBehaviour::EchoFirst => match (&imp.sig.params.first(), &imp.sig.result) {
+                (Some((_, Ty::List(_))), Some(Ty::List(_))) => Body::EchoFirstList,
+                _ => return Err(format!("cannot stand in for echoing import `{}`", imp.name)),
+            },
+            HostBehaviour::ReturnQueued => match &imp.sig.result {
+                None => Body::Constant { at: 0, flat: None },
+                Some(ty) => {
+                    let v = queued.next().cloned().ok_or("no queued value for the stand-in")?;
+                    match single_flat(&case.set, ty) {
+                        Some((off, size, flat)) => {
+                            let img = image::build(&case.set, ty, &v, 0, Encoding::Utf8);
+                            let mut bits = [0u8; 8];
+                            bits[..size as usize].copy_from_slice(&img.bytes[off as usize..(off + size) as usize]);
+                            Body::Constant { at: 0, flat: Some((flat, u64::from_le_bytes(bits))) }
+                        }
+                        None => {
+                            let img = image::build(&case.set, ty, &v, next, Encoding::Utf8);
+                            let at = next;
+                            next += (img.bytes.len() as u32).div_ceil(8) * 8 + 8;
+                            data.push((at, img.bytes));
+                            Body::Constant { at, flat: None }
+                        }
+                    }
+                }
+            },
+        };
+        exports.push(ExportDecl { name: imp.name.clone(), sig: imp.sig.clone(), encoding: Encoding::Utf8, body });
+    }
+    if next > 3 * 65536 {
+        return Err("stand-in constants are too large".into());
+    }
+    let standin = Design { set: case.set.clone(), imports: Vec::new(), exports, realloc: ReallocMode::Good };
+    Ok(outer(&case.set, &standin, &data, case))
+}
+
+fn outer(set: &TypeSet, standin: &Design, data: &[(u32, Vec<u8>)], case: &Case) -> Vec<u8> {
+    let mut b = ComponentBuilder::default();
+    let mut types = encode::TypeEncoder::new(set);
+    types.declare(&mut b, true);
+    let standin_c = b.component(Some("host"), encode::inner_with_data(set, standin, data));
+    let case_c = b.component_raw(Some("case"), &case.component);
+    let type_args: Vec<(String, ComponentExportKind, u32)> =
+        types.imported.iter().map(|(n, i)| (n.clone(), ComponentExportKind::Type, *i)).collect();
+    let host_i = b.instantiate(Some("host"), standin_c, type_args.clone());
+    let mut args = type_args;
+    for imp in &case.imports {
+        let f = b.alias_export(host_i, &imp.name, ComponentExportKind::Func);
+        args.push((imp.name.clone(), ComponentExportKind::Func, f));
+    }
+    let case_i = b.instantiate(Some("case"), case_c, args);
+    for (name, _) in &case.exports {
+        let f = b.alias_export(case_i, name, ComponentExportKind::Func);
+        b.export(name.as_str(), ComponentExportKind::Func, f, None);
+    }
+    b.finish()
+}
+
+/// For a type with exactly one flat core value: where that value's scalar lives in its memory image (offset,
+/// size) and its flat type.
+fn single_flat(set: &TypeSet, ty: &Ty) -> Option<(u32, u32, Flat)> {
+    let flat = set.layout(ty).flat?;
+    if flat.len() != 1 {
+        return None;
+    }
+    match set.resolve(ty) {
+        Ty::Tuple(ts) => {
+            let (_, offs) = set.record_layout(ts.iter());
+            ts.iter().zip(offs).find_map(|(t, o)| single_flat(set, t).map(|(x, s, f)| (o + x, s, f)))
+        }
+        Ty::Named(i) => match &set.defs[*i].1 {
+            Def::Record(fs) => {
+                let (_, offs) = set.record_layout(fs.iter().map(|(_, t)| t));
+                fs.iter().zip(offs).find_map(|((_, t), o)| single_flat(set, t).map(|(x, s, f)| (o + x, s, f)))
+            }
+            _ => Some((0, set.layout(ty).size, flat[0])),
+        },
+        _ => Some((0, set.layout(ty).size, flat[0])),
+    }
+}

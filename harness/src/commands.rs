@@ -1,0 +1,184 @@
+//! The `fuzz`, `repro`, `shrink` and `gen` commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use component_gen::{generate_case, CaseConfig, Tier};
+use component_harness::diff::exec::{executor, Executor};
+use component_harness::diff::run_case;
+use component_harness::fuzz::{self, FuzzConfig, Progress};
+use component_harness::{conform, engines};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{FuzzArgs, GenArgs, ReproArgs, ShrinkArgs};
+
+fn engine_names(given: Vec<String>) -> Vec<String> {
+    if given.is_empty() {
+        engines::ENGINE_NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        given
+    }
+}
+
+fn tiers(given: &[String]) -> anyhow::Result<Vec<Tier>> {
+    if given.is_empty() {
+        return Ok(Tier::ALL.to_vec());
+    }
+    given.iter().map(|t| Tier::from_name(t).ok_or_else(|| anyhow::anyhow!("unknown tier `{t}`"))).collect()
+}
+
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn update(&self, cases: u64, calls: u64, divergences: u64, elapsed: Duration) {
+        if let Some(b) = &self.0 {
+            b.set_position(elapsed.as_secs());
+            let rate = calls as f64 / elapsed.as_secs_f64().max(1e-9);
+            b.set_message(format!("{cases} cases, {calls} calls, {rate:.0} execs/s, {divergences} divergences"));
+        }
+    }
+
+    fn finding(&self, f: &fuzz::Finding) {
+        let line = format!(
+            "divergence: seed {} tier {}: {} (wrong: {}){}",
+            f.seed,
+            f.tier,
+            f.divergence.what,
+            f.divergence.wrong.join(", "),
+            f.file.as_ref().map(|p| format!(" -> {p}")).unwrap_or_default()
+        );
+        match &self.0 {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) << 20
+    });
+    let config = FuzzConfig {
+        duration: Duration::from_secs(args.seconds),
+        seed,
+        jobs: crate::jobs(args.jobs),
+        engines: engine_names(args.engines),
+        tiers: tiers(&args.tiers)?,
+        regressions: (!args.no_write).then(|| args.out.clone()),
+        max_cases: None,
+        case_config: CaseConfig::default(),
+    };
+    println!(
+        "fuzzing {} for {}s from seed {seed} with {} jobs, tiers: {}",
+        config.engines.join(", "),
+        args.seconds,
+        config.jobs,
+        config.tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+    );
+    let bar = (!args.quiet).then(|| {
+        let b = ProgressBar::new(args.seconds);
+        b.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len}s {msg}").expect("valid template"));
+        b
+    });
+    let progress = Bar(bar);
+    let summary = fuzz::run(&config, &progress)?;
+    if let Some(b) = &progress.0 {
+        b.finish_and_clear();
+    }
+    println!("{}", summary.table());
+    for f in &summary.findings {
+        println!("- seed {} ({}): {} — wrong: {}", f.seed, f.tier, f.divergence.what, f.divergence.wrong.join(", "));
+        for (e, o) in &f.divergence.outcomes {
+            println!("    {e}: {o}");
+        }
+    }
+    println!("{} divergences", summary.findings.len());
+    println!("execs/s: {:.1}", summary.execs_per_sec);
+    if let Some(path) = args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
+    }
+    Ok(if summary.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn executors(names: &[String]) -> anyhow::Result<Vec<Box<dyn Executor>>> {
+    names.iter().map(|n| executor(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))).collect()
+}
+
+pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
+    let names = engine_names(args.engines);
+    if let Ok(seed) = args.target.parse::<u64>() {
+        let mut execs = executors(&names)?;
+        let mut diverged = false;
+        let ts = match &args.tier {
+            Some(t) => tiers(std::slice::from_ref(t))?,
+            None => Tier::ALL.to_vec(),
+        };
+        for tier in ts {
+            let case = generate_case(seed, tier);
+            println!("seed {seed} tier {tier}: {}", case.note);
+            print!("{}", case.wit());
+            print!("{}", component_gen::coverage::calls_text(&case));
+            let report = run_case(&case, &mut execs);
+            for d in &report.divergences {
+                diverged = true;
+                println!("  DIVERGENCE {} (wrong: {})", d.what, d.wrong.join(", "));
+                for (e, o) in &d.outcomes {
+                    println!("    {e}: {o}");
+                }
+            }
+            if report.divergences.is_empty() {
+                println!("  all {} calls agree{}", report.calls, report.discarded.map(|r| format!(" (discarded: {r})")).unwrap_or_default());
+            }
+        }
+        return Ok(if diverged { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    let files = conform::files_under(&[PathBuf::from(&args.target)]);
+    let exp = conform::expectations()?;
+    let runs = conform::run_all(&files, &names, &exp, 1, &|_| {})?;
+    for r in &runs {
+        println!("{} [{}]: {}", r.path, r.engine, if r.passed() { "pass" } else { "FAIL" });
+        print!("{}", r.failure_summary());
+    }
+    Ok(if runs.iter().all(|r| r.passed() || r.skipped.is_some()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
+    let tier = Tier::from_name(&args.tier).ok_or_else(|| anyhow::anyhow!("unknown tier `{}`", args.tier))?;
+    let mut execs = executors(&engine_names(args.engines))?;
+    let case = generate_case(args.seed, tier);
+    let report = run_case(&case, &mut execs);
+    let Some(d) = report.divergences.first() else {
+        println!("seed {} tier {tier}: no divergence in {} calls", args.seed, report.calls);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let shrunk = fuzz::shrink::shrink(&case, d, &mut execs, &CaseConfig::default());
+    println!("{}", fuzz::regress::render(&shrunk.case, &shrunk.divergence)?);
+    if let Some(dir) = args.out {
+        println!("written to {}", fuzz::regress::write(&dir, &shrunk.case, &shrunk.divergence)?);
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+pub fn gen(args: GenArgs) -> anyhow::Result<ExitCode> {
+    let ts = tiers(&args.tiers)?;
+    let mut coverage = component_gen::coverage::Coverage::default();
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)?;
+    }
+    for seed in args.seed..args.seed + args.count {
+        for &tier in &ts {
+            let case = generate_case(seed, tier);
+            coverage.add(&case);
+            if let Some(dir) = &args.out {
+                let stem = dir.join(format!("{tier}-{seed}"));
+                std::fs::write(stem.with_extension("wasm"), &case.component)?;
+                std::fs::write(stem.with_extension("wat"), wasmprinter::print_bytes(&case.component)?)?;
+                std::fs::write(stem.with_extension("wit"), case.wit())?;
+                std::fs::write(stem.with_extension("values.txt"), component_gen::coverage::calls_text(&case))?;
+            }
+        }
+    }
+    print!("{}", coverage.report());
+    Ok(ExitCode::SUCCESS)
+}

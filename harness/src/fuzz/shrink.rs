@@ -1,0 +1,181 @@
+//! Shrinking a diverging case: fewer calls, a smaller type, smaller values — while the same engines still
+//! disagree.
+//!
+//! 1. Keep only the call that diverged (calls are independent: every export's post-return resets the guest heap,
+//!    and a trap gets a fresh instance).
+//! 2. Regenerate the case from the same seed with smaller type and value budgets.
+//! 3. Simplify the arguments greedily (shorter lists and strings, zeros), recomputing what the case expects.
+
+use component_gen::values::transform;
+use component_gen::{generate_case_with, Call, Case, CaseConfig, Expect, Tier};
+use component_layer::{List, Value};
+
+use crate::diff::exec::Executor;
+use crate::diff::{run_case, Divergence};
+
+/// A shrunk case and its divergence.
+pub struct Shrunk {
+    /// The case (one call).
+    pub case: Case,
+    /// Its divergence.
+    pub divergence: Divergence,
+}
+
+/// At most this many candidate runs per shrink.
+const MAX_ATTEMPTS: usize = 300;
+
+/// Shrinks `case`, whose first divergence is `d`.
+pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], config: &CaseConfig) -> Shrunk {
+    let mut best = Shrunk { case: case.clone(), divergence: d.clone() };
+    let mut attempts = 0;
+    let mut still = |c: &Case, execs: &mut [Box<dyn Executor>], attempts: &mut usize| -> Option<Divergence> {
+        *attempts += 1;
+        let r = run_case(c, execs);
+        r.divergences.into_iter().find(|x| x.wrong == d.wrong)
+    };
+
+    // 1. Only the diverging call.
+    if let Some(i) = d.call {
+        let mut c = case.clone();
+        c.calls = vec![case.calls[i].clone()];
+        if let Some(dd) = still(&c, executors, &mut attempts) {
+            best = Shrunk { case: c, divergence: dd };
+        }
+    }
+
+    // 2. Smaller budgets, same seed.
+    let schedule = [(2u32, 10u32, 4usize, 512usize), (2, 4, 3, 128), (1, 2, 2, 64), (1, 1, 1, 16)];
+    for (depth, fuel, parts, budget) in schedule {
+        if attempts >= MAX_ATTEMPTS {
+            break;
+        }
+        let mut cfg = config.clone();
+        cfg.types.max_depth = cfg.types.max_depth.min(depth);
+        cfg.types.fuel = cfg.types.fuel.min(fuel);
+        cfg.types.max_parts = cfg.types.max_parts.min(parts);
+        cfg.values.budget = cfg.values.budget.min(budget);
+        let candidate = generate_case_with(case.seed, case.tier, &cfg);
+        let r = run_case(&candidate, executors);
+        attempts += 1;
+        if let Some(dd) = r.divergences.into_iter().find(|x| x.wrong == d.wrong) {
+            let mut c = candidate.clone();
+            if let Some(i) = dd.call {
+                c.calls = vec![candidate.calls[i].clone()];
+            }
+            if let Some(d2) = still(&c, executors, &mut attempts) {
+                best = Shrunk { case: c, divergence: d2 };
+            } else {
+                best = Shrunk { case: candidate, divergence: dd };
+            }
+        }
+    }
+
+    // 3. Simpler arguments, for tiers whose expectations can be recomputed from them.
+    if best.case.calls.len() == 1 && matches!(best.case.tier, Tier::Echo | Tier::Compose | Tier::Transform | Tier::Probe) {
+        let mut improved = true;
+        while improved && attempts < MAX_ATTEMPTS {
+            improved = false;
+            let call = best.case.calls[0].clone();
+            'args: for k in 0..call.args.len() {
+                for smaller in smaller(&call.args[k]) {
+                    if attempts >= MAX_ATTEMPTS {
+                        break 'args;
+                    }
+                    let mut c = best.case.clone();
+                    c.calls[0] = with_arg(&best.case, &call, k, smaller);
+                    if let Some(dd) = still(&c, executors, &mut attempts) {
+                        best = Shrunk { case: c, divergence: dd };
+                        improved = true;
+                        break 'args;
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+/// The call with argument `k` replaced, and the expectations recomputed.
+fn with_arg(case: &Case, call: &Call, k: usize, v: Value) -> Call {
+    let mut c = call.clone();
+    c.args[k] = v;
+    match case.tier {
+        Tier::Echo | Tier::Compose => c.expect_import_args = Some(vec![c.args.clone()]),
+        Tier::Transform => {
+            let ty = &case.exports[0].1.params[0].1;
+            let t = transform(&case.set, ty, &c.args[0]);
+            c.expect_import_args = Some(vec![vec![t.clone()]]);
+            c.expect = Expect::Returns(Some(t));
+        }
+        _ => {}
+    }
+    c
+}
+
+/// Simpler values of the same type.
+pub fn smaller(v: &Value) -> Vec<Value> {
+    match v {
+        Value::List(l) if !l.is_empty() => {
+            let items: Vec<Value> = l.iter().collect();
+            let mut out = vec![Value::List(List::Values(Vec::new()))];
+            if items.len() > 1 {
+                out.push(Value::List(List::Values(items[..items.len() / 2].to_vec())));
+                out.push(Value::List(List::Values(items[1..].to_vec())));
+            }
+            for s in smaller(&items[0]) {
+                let mut it = items.clone();
+                it[0] = s;
+                out.push(Value::List(List::Values(it)));
+            }
+            out
+        }
+        Value::String(s) if !s.is_empty() => {
+            let chars: Vec<char> = s.chars().collect();
+            let mut out = vec![Value::String(String::new())];
+            if chars.len() > 1 {
+                out.push(Value::String(chars[..chars.len() / 2].iter().collect()));
+                out.push(Value::String(chars[1..].iter().collect()));
+            }
+            out
+        }
+        Value::Record(fs) => (0..fs.len())
+            .flat_map(|i| {
+                smaller(&fs[i].1).into_iter().map(move |s| {
+                    let mut f = fs.clone();
+                    f[i].1 = s;
+                    Value::Record(f)
+                })
+            })
+            .collect(),
+        Value::Tuple(vs) => (0..vs.len())
+            .flat_map(|i| {
+                smaller(&vs[i]).into_iter().map(move |s| {
+                    let mut t = vs.clone();
+                    t[i] = s;
+                    Value::Tuple(t)
+                })
+            })
+            .collect(),
+        Value::Option(Some(p)) => {
+            let mut out = vec![Value::Option(None)];
+            out.extend(smaller(p).into_iter().map(|s| Value::Option(Some(Box::new(s)))));
+            out
+        }
+        Value::Variant(c, Some(p)) => smaller(p).into_iter().map(|s| Value::Variant(c.clone(), Some(Box::new(s)))).collect(),
+        Value::Result(Ok(Some(p))) => smaller(p).into_iter().map(|s| Value::Result(Ok(Some(Box::new(s))))).collect(),
+        Value::Result(Err(Some(p))) => smaller(p).into_iter().map(|s| Value::Result(Err(Some(Box::new(s))))).collect(),
+        Value::Flags(fs) if !fs.is_empty() => vec![Value::Flags(Vec::new())],
+        Value::U8(x) if *x != 0 => vec![Value::U8(0)],
+        Value::S8(x) if *x != 0 => vec![Value::S8(0)],
+        Value::U16(x) if *x != 0 => vec![Value::U16(0)],
+        Value::S16(x) if *x != 0 => vec![Value::S16(0)],
+        Value::U32(x) if *x != 0 => vec![Value::U32(0)],
+        Value::S32(x) if *x != 0 => vec![Value::S32(0)],
+        Value::U64(x) if *x != 0 => vec![Value::U64(0)],
+        Value::S64(x) if *x != 0 => vec![Value::S64(0)],
+        Value::F32(x) if x.to_bits() != 0 => vec![Value::F32(0.0)],
+        Value::F64(x) if x.to_bits() != 0 => vec![Value::F64(0.0)],
+        Value::Char(c) if *c != 'a' => vec![Value::Char('a')],
+        _ => Vec::new(),
+    }
+}
