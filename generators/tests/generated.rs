@@ -8,7 +8,7 @@ fn validate(bytes: &[u8]) -> Result<(), String> {
 }
 
 fn seeds() -> u64 {
-    std::env::var("GEN_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300)
+    std::env::var("GEN_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
 }
 
 #[test]

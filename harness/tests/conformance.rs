@@ -2,9 +2,13 @@
 //! `component-model/values/strings.wast::layer-wasmi`. Files skipped by `corpus/expectations.txt` are reported
 //! as ignored trials. The components wit-component emits are trials too, named
 //! `wit-component/<name>.wat::<engine>`: each must load, be refused, instantiate or trap as wasmtime 48 does.
+//! Generated cases are trials too, `generated/<tier>::seeds-0-<n>`: every call on every engine must match the
+//! case's expected outcome and the other engines (the quick form of `component-harness fuzz`).
 
 use std::sync::Arc;
 
+use component_gen::{generate_case, Tier};
+use component_harness::diff::{exec::executor, run_case};
 use component_harness::{conform, engines, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -46,6 +50,21 @@ fn main() {
                 .with_ignored_flag(skipped),
             );
         }
+    }
+    let seeds: u64 = std::env::var("GENERATED_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    for tier in Tier::ALL {
+        trials.push(Trial::test(format!("generated/{tier}::seeds-0-{seeds}"), move || {
+            let mut execs: Vec<_> = engines::ENGINE_NAMES.iter().map(|n| executor(n).expect("known engine")).collect();
+            let mut failures = Vec::new();
+            for seed in 0..seeds {
+                let case = generate_case(seed, tier);
+                let report = run_case(&case, &mut execs);
+                for d in report.divergences {
+                    failures.push(format!("seed {seed}: {} (wrong: {}) {:?}", d.what, d.wrong.join(", "), d.outcomes));
+                }
+            }
+            if failures.is_empty() { Ok(()) } else { Err(Failed::from(failures.join("\n"))) }
+        }));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -59,6 +59,29 @@ pub struct ExportInstance {
     exports: Arc<IndexMap<String, Export>>,
 }
 
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").field("exports", &self.exports.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl std::fmt::Debug for ExportInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportInstance").field("exports", &self.exports.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Export::Func(x) => x.fmt(f),
+            Export::Instance(x) => x.fmt(f),
+            Export::Module(_) => f.write_str("Module"),
+            Export::Type(t) => write!(f, "Type({t:?})"),
+        }
+    }
+}
+
 impl ExportInstance {
     /// The export `name`.
     pub fn get_export(&self, name: &str) -> Option<&Export> {

@@ -317,6 +317,15 @@ impl<E: WasmEngine> HostTable<E> {
     }
 
     /// Frees entries no `ResourceAny` refers to any more.
+    pub fn reclaim(&mut self) {
+        self.sweep();
+    }
+
+    /// The number of live entries.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
     fn sweep(&mut self) {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if slot.as_ref().is_some_and(|e| e.token.strong_count() == 0 && e.lends == 0) {

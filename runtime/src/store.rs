@@ -138,6 +138,14 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
         self.inner.data_mut().rt.max_handles = max;
     }
 
+    /// The number of resource handles the host holds in this store (handles whose every [`crate::ResourceAny`]
+    /// was dropped are reclaimed first).
+    pub fn host_handles(&mut self) -> usize {
+        let host = &mut self.inner.data_mut().rt.host;
+        host.reclaim();
+        host.len()
+    }
+
     /// The underlying `wasm_runtime_layer` backend store, e.g. to configure fuel on wasmi.
     pub fn backend_mut(&mut self) -> &mut E::Store<StoreInner<T, E>> {
         &mut self.inner

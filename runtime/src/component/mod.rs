@@ -34,6 +34,15 @@ pub struct Component {
     pub(crate) id: u64,
 }
 
+impl std::fmt::Debug for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Component")
+            .field("imports", &self.import_names().collect::<Vec<_>>())
+            .field("exports", &self.export_names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl Component {
     /// Validates, translates and compiles a component binary.
     pub fn new<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8]) -> Result<Component> {

@@ -42,6 +42,12 @@ impl<E: WasmEngine> ErasedFunc for LiftedFunc<E> {
     }
 }
 
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Func({})", self.ty())
+    }
+}
+
 impl Func {
     pub(crate) fn lifted<E: WasmEngine>(store: u64, f: Arc<LiftedFunc<E>>) -> Func {
         Func { store, inner: f }
