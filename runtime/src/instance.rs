@@ -24,7 +24,9 @@ use crate::component::plan::{
 };
 use crate::component::Component;
 use crate::error::{Error, Result};
-use crate::func::call::{lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target};
+use crate::func::call::{
+    lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target,
+};
 use crate::func::Func;
 use crate::linker::{Definition, Linker, LinkerInstance};
 use crate::module::Module;
@@ -35,7 +37,6 @@ use crate::types::TypeBuilder;
 /// An instantiated component.
 #[derive(Clone)]
 pub struct Instance {
-    pub(crate) store: u64,
     exports: Arc<IndexMap<String, Export>>,
     component: Component,
 }
@@ -241,7 +242,6 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
 
     let mut inst = Instantiator {
         plan: plan.clone(),
-        component: component.clone(),
         modules,
         imports: &imports,
         resources,
@@ -260,12 +260,11 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
             exports.insert(name.clone(), x);
         }
     }
-    Ok(Instance { store: store_id, exports: Arc::new(exports), component: component.clone() })
+    Ok(Instance { exports: Arc::new(exports), component: component.clone() })
 }
 
 struct Instantiator<'a, T: 'static, E: WasmEngine> {
     plan: Arc<crate::component::plan::Plan>,
-    component: Component,
     modules: &'a [E::Module],
     imports: &'a [Option<Definition<T, E>>],
     resources: Arc<[ResourceType]>,
@@ -419,7 +418,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 ctx.as_context_mut(),
                 FuncType::new([ValType::I32], [ValType::I32]),
                 move |mut c: Ctx<'_, T, E>, args, results| {
-                    let r = resource_new::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
+                    let r =
+                        resource_new::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
                     results[0] = Val::I32(r as i32);
                     Ok(())
                 },
@@ -428,7 +428,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 ctx.as_context_mut(),
                 FuncType::new([ValType::I32], [ValType::I32]),
                 move |mut c: Ctx<'_, T, E>, args, results| {
-                    let r = resource_rep::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
+                    let r =
+                        resource_rep::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
                     results[0] = Val::I32(r as i32);
                     Ok(())
                 },
@@ -462,7 +463,9 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 }
                 Export::Instance(ExportInstance { exports: Arc::new(out) })
             }
-            PlanExport::Module(ModuleRef::Static(i)) => Export::Module(Module::from_backend::<E>(self.modules[*i].clone())),
+            PlanExport::Module(ModuleRef::Static(i)) => {
+                Export::Module(Module::from_backend::<E>(self.modules[*i].clone()))
+            }
             PlanExport::Module(ModuleRef::Import(path)) => match def_at(self.imports, path) {
                 Some(Definition::Module(m)) => Export::Module(m.clone()),
                 _ => return Ok(None),
@@ -474,7 +477,10 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
 }
 
 /// The definition at an import path.
-fn def_at<'a, T: 'static, E: WasmEngine>(imports: &'a [Option<Definition<T, E>>], path: &ImportPath) -> Option<&'a Definition<T, E>> {
+fn def_at<'a, T: 'static, E: WasmEngine>(
+    imports: &'a [Option<Definition<T, E>>],
+    path: &ImportPath,
+) -> Option<&'a Definition<T, E>> {
     let mut def = imports.get(path.import as usize)?.as_ref()?;
     for name in &path.path {
         match def {
@@ -544,7 +550,9 @@ fn check_import<T: 'static, E: WasmEngine>(
             }
             Ok(())
         }
-        (ImportKind::Instance(map), Definition::Instance(inst)) => check_instance(plan, resources, map, inst, name, store_id),
+        (ImportKind::Instance(map), Definition::Instance(inst)) => {
+            check_instance(plan, resources, map, inst, name, store_id)
+        }
         (ImportKind::Module(mt), Definition::Module(m)) => {
             m.check(mt).map_err(|e| Error::link(format!("import `{name}`: {e}")))
         }

@@ -53,7 +53,8 @@ pub use linker::{HostDtor, Linker, LinkerInstance};
 pub use module::Module;
 pub use resources::{Resource, ResourceAny, ResourceType};
 pub use store::{
-    AsContext, AsContextMut, RuntimeAccess, RuntimeState, Store, StoreContext, StoreContextMut, StoreInner, DEFAULT_MAX_HANDLES,
+    AsContext, AsContextMut, RuntimeAccess, RuntimeState, Store, StoreContext, StoreContextMut, StoreInner,
+    DEFAULT_MAX_HANDLES,
 };
 pub use values::{List, Value};
 pub use wasm_runtime_layer::Engine;

@@ -219,7 +219,10 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
     pub fn instance(&mut self, name: &str) -> Result<&mut LinkerInstance<T, E>> {
         if !self.items.contains_key(name) {
             let allow = self.allow_shadowing;
-            self.items.insert(name.to_owned(), Definition::Instance(LinkerInstance { items: IndexMap::new(), allow_shadowing: allow }));
+            self.items.insert(
+                name.to_owned(),
+                Definition::Instance(LinkerInstance { items: IndexMap::new(), allow_shadowing: allow }),
+            );
         }
         match self.items.get_mut(name) {
             Some(Definition::Instance(i)) => Ok(i),
@@ -314,7 +317,10 @@ fn stub<T: 'static, E: WasmEngine>(inst: &mut LinkerInstance<T, E>, name: &str, 
         ImportKind::Func(_) => {
             if inst.get(name).is_none() {
                 let msg = format!("unknown import `{name}` has not been defined");
-                inst.insert(name, Definition::Func { check: None, f: Arc::new(move |_, _, _| Err(anyhow::anyhow!("{msg}"))) })?;
+                inst.insert(
+                    name,
+                    Definition::Func { check: None, f: Arc::new(move |_, _, _| Err(anyhow::anyhow!("{msg}"))) },
+                )?;
             }
         }
         ImportKind::Instance(map) => {
@@ -369,7 +375,11 @@ fn compatible(a: &Version, b: &Version) -> bool {
 }
 
 /// Runs the host destructor of a host resource type, if the linker gave one.
-pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, rt: &ResourceType, rep: u32) -> Result<()> {
+pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    rt: &ResourceType,
+    rep: u32,
+) -> Result<()> {
     let Some(dtor) = ctx.data_mut().host_dtors.get(rt).cloned() else {
         // No destructor registered in this store: still free the state of a typed host resource.
         if let Some(t) = rt.host_type_id() {
@@ -377,7 +387,8 @@ pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, 
         }
         return Ok(());
     };
-    dtor(StoreContextMut { inner: wasm_runtime_layer::backend::AsContextMut::as_context_mut(ctx) }, rep).map_err(host_error)
+    dtor(StoreContextMut { inner: wasm_runtime_layer::backend::AsContextMut::as_context_mut(ctx) }, rep)
+        .map_err(host_error)
 }
 
 #[cfg(test)]
@@ -396,4 +407,3 @@ mod tests {
         assert!(split_version("plain").is_none());
     }
 }
-

@@ -53,7 +53,11 @@ impl Module {
             match provided {
                 Some((_, _, wt)) if extern_matches(wt, ty) => {}
                 Some(_) => return Err(Error::link(format!("module import `{m}` `{n}` has the wrong type"))),
-                None => return Err(Error::link(format!("module imports `{m}` `{n}`, which the component does not provide"))),
+                None => {
+                    return Err(Error::link(format!(
+                        "module imports `{m}` `{n}`, which the component does not provide"
+                    )))
+                }
             }
         }
         for (n, wt) in want.exports.iter() {

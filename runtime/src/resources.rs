@@ -10,9 +10,9 @@
 //! that), so a forgotten handle can never leak a table slot or keep its owner borrowed.
 
 use std::any::{Any, TypeId};
-use std::marker::PhantomData;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::{Arc, Weak};
 
 use wasm_runtime_layer::backend::WasmEngine;
@@ -298,13 +298,6 @@ impl<E: WasmEngine> HostTable<E> {
         self.slots
             .get(r.index as usize)?
             .as_ref()
-            .filter(|e| e.token.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &r.token)))
-    }
-
-    pub fn get_mut(&mut self, r: &ResourceAny) -> Option<&mut HostEntry> {
-        self.slots
-            .get_mut(r.index as usize)?
-            .as_mut()
             .filter(|e| e.token.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &r.token)))
     }
 

@@ -12,7 +12,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wasm_runtime_layer::backend::{AsContext as _, AsContextMut as _, WasmEngine, WasmStore, WasmStoreContext, WasmStoreContextMut};
+use wasm_runtime_layer::backend::{
+    AsContext as _, AsContextMut as _, WasmEngine, WasmStore, WasmStoreContext, WasmStoreContextMut,
+};
 use wasm_runtime_layer::Engine;
 
 use crate::abi::resources::HandleTable;
@@ -109,7 +111,12 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
     /// Creates a store with user data `data`.
     pub fn new(engine: &Engine<E>, data: T) -> Self {
         let backend = engine.clone().into_backend();
-        Store { inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(&backend, StoreInner { data, rt: RuntimeState::new(), host_dtors: Default::default() }) }
+        Store {
+            inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(
+                &backend,
+                StoreInner { data, rt: RuntimeState::new(), host_dtors: Default::default() },
+            ),
+        }
     }
 
     /// The user data.

@@ -206,7 +206,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let buf = self.read(ptr, byte_len as usize)?;
         macro_rules! prim {
             ($variant:ident, $t:ty, $n:expr) => {
-                List::$variant(buf.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default())).collect())
+                List::$variant(
+                    buf.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default())).collect(),
+                )
             };
         }
         Ok(match elem {
@@ -268,10 +270,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
     }
 
     pub(crate) fn resource_type(&self, r: u32) -> Result<crate::ResourceType> {
-        self.resources
-            .get(r as usize)
-            .cloned()
-            .ok_or_else(|| Error::usage("resource type index out of range"))
+        self.resources.get(r as usize).cloned().ok_or_else(|| Error::usage("resource type index out of range"))
     }
 }
 

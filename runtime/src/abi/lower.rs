@@ -328,7 +328,10 @@ fn disc_size(def: &TypeDef) -> u32 {
     super::layout::discriminant_size(n)
 }
 
-fn check_fields<'a>(names: impl ExactSizeIterator<Item = &'a str>, vals: &[(std::sync::Arc<str>, Value)]) -> Result<()> {
+fn check_fields<'a>(
+    names: impl ExactSizeIterator<Item = &'a str>,
+    vals: &[(std::sync::Arc<str>, Value)],
+) -> Result<()> {
     if names.len() != vals.len() {
         return Err(Error::usage(format!("expected {} record fields, got {}", names.len(), vals.len())));
     }
@@ -360,7 +363,10 @@ fn match_case<'v>(def: &TypeDef, v: &'v Value) -> Result<(u32, Option<(Ty, &'v V
             Ok((i as u32, payload(cases[i].1, p)?))
         }
         (TypeDef::Enum(cases), Value::Enum(name)) => {
-            let i = cases.iter().position(|n| n == name).ok_or_else(|| Error::usage(format!("unknown enum case `{name}`")))?;
+            let i = cases
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| Error::usage(format!("unknown enum case `{name}`")))?;
             Ok((i as u32, None))
         }
         (TypeDef::Option(t), Value::Option(p)) => match p {

@@ -19,7 +19,9 @@ pub mod resources;
 pub mod strings;
 pub mod types;
 
-use wasm_runtime_layer::backend::{AsContext as _, AsContextMut as _, Val, WasmEngine, WasmFunc, WasmMemory, WasmStoreContextMut};
+use wasm_runtime_layer::backend::{
+    AsContext as _, AsContextMut as _, Val, WasmEngine, WasmFunc, WasmMemory, WasmStoreContextMut,
+};
 
 use crate::error::{trap, Error, Result, Trap};
 use crate::resources::{ResourceAny, ResourceType};
@@ -139,10 +141,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
     }
 
     fn memory(&self) -> Result<&'a E::Memory> {
-        self.opts
-            .memory
-            .as_ref()
-            .ok_or_else(|| Error::trap(Trap::Core("canonical option `memory` is required".into())))
+        self.opts.memory.as_ref().ok_or_else(|| Error::trap(Trap::Core("canonical option `memory` is required".into())))
     }
 
     /// The size of linear memory in bytes (cached until the next `realloc`).
@@ -158,7 +157,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
 
     /// Checks that `[ptr, ptr + len)` is inside memory and `ptr` is aligned.
     pub fn check_range(&mut self, ptr: u32, len: u64, align: u32) -> Result<()> {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return trap(Trap::Misaligned);
         }
         if u64::from(ptr) + len > self.mem_size()? {
@@ -179,9 +178,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         if buf.is_empty() {
             return Ok(());
         }
-        self.memory()?
-            .read(self.store.as_context(), ptr as usize, buf)
-            .map_err(|_| Error::trap(Trap::OutOfBounds))
+        self.memory()?.read(self.store.as_context(), ptr as usize, buf).map_err(|_| Error::trap(Trap::OutOfBounds))
     }
 
     /// Writes `bytes` at `ptr` in one copy.
@@ -202,12 +199,8 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
             .realloc
             .as_ref()
             .ok_or_else(|| Error::trap(Trap::Core("canonical option `realloc` is required".into())))?;
-        let args = [
-            Val::I32(old_ptr as i32),
-            Val::I32(old_size as i32),
-            Val::I32(align as i32),
-            Val::I32(new_size as i32),
-        ];
+        let args =
+            [Val::I32(old_ptr as i32), Val::I32(old_size as i32), Val::I32(align as i32), Val::I32(new_size as i32)];
         let mut res = [Val::I32(0)];
         self.mem_size = None;
         if let Err(e) = realloc.call::<StoreInner<T, E>>(self.store.as_context_mut(), &args, &mut res) {
@@ -228,7 +221,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
 
     /// The checks the spec applies to a pointer returned by realloc.
     pub fn check_alloc(&mut self, ptr: u32, align: u32, size: u32) -> Result<()> {
-        if ptr % align != 0 || u64::from(ptr) + u64::from(size) > self.mem_size()? {
+        if !ptr.is_multiple_of(align) || u64::from(ptr) + u64::from(size) > self.mem_size()? {
             return trap(Trap::BadRealloc);
         }
         Ok(())

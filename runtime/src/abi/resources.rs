@@ -88,11 +88,6 @@ impl HandleTable {
         let Slot::Used(h) = slot else { unreachable!("checked above") };
         Ok(h)
     }
-
-    /// The number of live handles.
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| matches!(s, Slot::Used(_))).count()
-    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,10 @@ pub struct FuncAbi {
     pub result_layout: Option<Layout>,
     /// Whether any parameter contains a borrow.
     pub params_contain_borrow: bool,
+    /// The core parameter types of a `canon lift` (precomputed: a call must not allocate).
+    pub lift_params: Box<[FlatType]>,
+    /// The core result types of a `canon lift`.
+    pub lift_results: Box<[FlatType]>,
 }
 
 impl FuncAbi {
@@ -205,11 +209,7 @@ impl TypeTable {
         }
         let too_big = || Error::unsupported("a value type whose size exceeds 4 GiB");
         let (layout, offsets, contains_borrow) = match &def {
-            TypeDef::List(elem) => (
-                STRING_LAYOUT.clone(),
-                Box::default(),
-                self.contains_borrow(*elem),
-            ),
+            TypeDef::List(elem) => (STRING_LAYOUT.clone(), Box::default(), self.contains_borrow(*elem)),
             TypeDef::Record(fields) => {
                 let (lay, offs) = layout::record(fields.iter().map(|(_, t)| self.layout(*t))).ok_or_else(too_big)?;
                 (lay, offs.into(), fields.iter().any(|(_, t)| self.contains_borrow(*t)))
@@ -219,8 +219,8 @@ impl TypeTable {
                 (lay, offs.into(), types.iter().any(|t| self.contains_borrow(*t)))
             }
             TypeDef::Variant(cases) => {
-                let (lay, off) = layout::variant(cases.iter().map(|(_, t)| t.map(|t| self.layout(t))))
-                    .ok_or_else(too_big)?;
+                let (lay, off) =
+                    layout::variant(cases.iter().map(|(_, t)| t.map(|t| self.layout(t)))).ok_or_else(too_big)?;
                 let cb = cases.iter().any(|(_, t)| t.is_some_and(|t| self.contains_borrow(t)));
                 (lay, Box::from([off]), cb)
             }
@@ -233,8 +233,8 @@ impl TypeTable {
                 (lay, Box::from([off]), self.contains_borrow(*t))
             }
             TypeDef::Result { ok, err } => {
-                let (lay, off) = layout::variant([ok.map(|t| self.layout(t)), err.map(|t| self.layout(t))])
-                    .ok_or_else(too_big)?;
+                let (lay, off) =
+                    layout::variant([ok.map(|t| self.layout(t)), err.map(|t| self.layout(t))]).ok_or_else(too_big)?;
                 let cb = ok.is_some_and(|t| self.contains_borrow(t)) || err.is_some_and(|t| self.contains_borrow(t));
                 (lay, Box::from([off]), cb)
             }
@@ -269,14 +269,19 @@ impl TypeTable {
             }
         };
         debug_assert!(params_flat.as_ref().is_none_or(|f| f.len() <= MAX_FLAT_PARAMS));
-        let abi = FuncAbi {
+        let mut abi = FuncAbi {
             params_flat,
             params_tuple,
             params_offsets: offsets.into(),
             result_flat,
             result_layout,
             params_contain_borrow: def.params.iter().any(|(_, t)| self.contains_borrow(*t)),
+            lift_params: Box::default(),
+            lift_results: Box::default(),
         };
+        let (lp, lr) = abi.lift_core_type();
+        abi.lift_params = lp.into();
+        abi.lift_results = lr.into();
         let idx = FuncIdx::try_from(self.funcs.len()).map_err(|_| too_big())?;
         self.funcs.push(FuncEntry { def: def.clone(), param_tys: def.params.iter().map(|(_, t)| *t).collect(), abi });
         self.func_map.insert(def, idx);

@@ -312,9 +312,11 @@ impl<'a> Inliner<'a> {
             self.plan.imports.push(ImportDecl { name: name.to_owned(), kind });
             self.import_def(&path, ty)?
         } else {
-            let def = f.args.get(name).cloned().ok_or_else(|| {
-                Error::invalid(format!("missing instantiation argument `{name}`"), 0)
-            })?;
+            let def = f
+                .args
+                .get(name)
+                .cloned()
+                .ok_or_else(|| Error::invalid(format!("missing instantiation argument `{name}`"), 0))?;
             self.register(&mut f.resources, ty, &def)?;
             def
         };
@@ -327,18 +329,16 @@ impl<'a> Inliner<'a> {
     /// Gives every resource found in a root import's type an imported resource index.
     fn register_import_resources(&mut self, path: &ImportPath, ty: ComponentEntityType) {
         match ty {
-            ComponentEntityType::Type { created, referenced } => {
-                if let ComponentAnyTypeId::Resource(r) = created {
-                    // `(eq $r)` re-exports a resource already seen: it is an alias, not a new import.
-                    if self.import_resources.contains_key(&r.resource()) {
-                        return;
-                    }
-                    let idx = self.plan.resources.len() as ResourceIdx;
-                    self.plan.resources.push(ResourceDef::Imported(path.clone()));
-                    self.import_resources.insert(r.resource(), idx);
-                    if let ComponentAnyTypeId::Resource(r2) = referenced {
-                        self.import_resources.insert(r2.resource(), idx);
-                    }
+            ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), referenced } => {
+                // `(eq $r)` re-exports a resource already seen: it is an alias, not a new import.
+                if self.import_resources.contains_key(&r.resource()) {
+                    return;
+                }
+                let idx = self.plan.resources.len() as ResourceIdx;
+                self.plan.resources.push(ResourceDef::Imported(path.clone()));
+                self.import_resources.insert(r.resource(), idx);
+                if let ComponentAnyTypeId::Resource(r2) = referenced {
+                    self.import_resources.insert(r2.resource(), idx);
                 }
             }
             ComponentEntityType::Instance(id) => {
@@ -419,7 +419,12 @@ impl<'a> Inliner<'a> {
     }
 
     /// Maps the resources in `ty` (a type in the frame's view) to the resources of the definition `def`.
-    fn register(&self, map: &mut HashMap<ResourceId, ResourceIdx>, ty: ComponentEntityType, def: &ItemDef) -> Result<()> {
+    fn register(
+        &self,
+        map: &mut HashMap<ResourceId, ResourceIdx>,
+        ty: ComponentEntityType,
+        def: &ItemDef,
+    ) -> Result<()> {
         match (ty, def) {
             (ComponentEntityType::Type { created, referenced }, ItemDef::Type(TypeRef::Resource(idx))) => {
                 for t in [created, referenced] {
@@ -477,7 +482,9 @@ impl<'a> Inliner<'a> {
             Item::Instance(i) => ItemDef::Instance(f.instances[i as usize].clone()),
             Item::Module(i) => ItemDef::Module(f.modules[i as usize].clone()),
             Item::Component(i) => ItemDef::Component(f.components[i as usize].clone()),
-            Item::Type(ComponentAnyTypeId::Resource(r)) => ItemDef::Type(TypeRef::Resource(self.resource(f, r.resource())?)),
+            Item::Type(ComponentAnyTypeId::Resource(r)) => {
+                ItemDef::Type(TypeRef::Resource(self.resource(f, r.resource())?))
+            }
             Item::Type(_) => ItemDef::Type(TypeRef::Other),
         })
     }
@@ -510,11 +517,7 @@ impl<'a> Inliner<'a> {
         }
         let instance = self.plan.num_core_instances;
         self.plan.num_core_instances += 1;
-        self.plan.initializers.push(Initializer::InstantiateModule {
-            module: module_ref,
-            args: resolved,
-            instance: f.instance,
-        });
+        self.plan.initializers.push(Initializer::InstantiateModule { module: module_ref, args: resolved });
         f.core_instances.push(CoreInstanceDef::Instantiated(instance));
         Ok(())
     }
@@ -601,7 +604,11 @@ impl<'a> Inliner<'a> {
         }
     }
 
-    fn defined_type(&mut self, f: &mut Frame<'a>, id: wasmparser::component_types::ComponentDefinedTypeId) -> Result<Ty> {
+    fn defined_type(
+        &mut self,
+        f: &mut Frame<'a>,
+        id: wasmparser::component_types::ComponentDefinedTypeId,
+    ) -> Result<Ty> {
         let types = self.types;
         let def = match &types[id] {
             ComponentDefinedType::Primitive(p) => return primitive(*p),
@@ -633,9 +640,7 @@ impl<'a> Inliner<'a> {
                 }
                 TypeDef::Flags(labels.iter().map(|l| Arc::from(l.as_str())).collect())
             }
-            ComponentDefinedType::Enum(labels) => {
-                TypeDef::Enum(labels.iter().map(|l| Arc::from(l.as_str())).collect())
-            }
+            ComponentDefinedType::Enum(labels) => TypeDef::Enum(labels.iter().map(|l| Arc::from(l.as_str())).collect()),
             ComponentDefinedType::Option { ty, .. } => TypeDef::Option(self.val_type(f, *ty)?),
             ComponentDefinedType::Result { ok, err, .. } => TypeDef::Result {
                 ok: ok.map(|t| self.val_type(f, t)).transpose()?,

@@ -51,7 +51,11 @@ impl Component {
 
     /// Like [`Component::new`], with an explicit set of wasm features to validate with. Features beyond the
     /// synchronous component model are still rejected where the runtime cannot execute them.
-    pub fn new_with_features<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8], features: WasmFeatures) -> Result<Component> {
+    pub fn new_with_features<E: WasmEngine>(
+        engine: &Engine<E>,
+        bytes: &[u8],
+        features: WasmFeatures,
+    ) -> Result<Component> {
         let parsed = parse::parse(bytes, features)?;
         let plan = inline::inline(&parsed)?;
         let backend = engine.clone().into_backend();

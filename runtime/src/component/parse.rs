@@ -15,12 +15,12 @@
 use std::ops::Range;
 
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentCoreModuleTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId,
-    ResourceId,
+    ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId, ResourceId,
 };
 use wasmparser::types::Types;
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ExternalKind, Parser, Payload, ValidPayload, Validator, WasmFeatures,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ExternalKind,
+    Parser, Payload, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::error::{Error, Result};
@@ -46,8 +46,6 @@ pub struct StaticModule {
     pub range: Range<usize>,
     /// Its imports in order: (module, name).
     pub imports: Vec<(String, String)>,
-    /// Its type, for checking instantiations of imported modules against it.
-    pub ty: ComponentCoreModuleTypeId,
 }
 
 /// One definition in a component, in binary order.
@@ -202,11 +200,8 @@ fn parse_with(bytes: &[u8], features: WasmFeatures) -> std::result::Result<Parse
                         .core_imports()
                         .map(|it| it.map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect())
                         .unwrap_or_default();
-                    // The module just closed is the newest in its parent's module space.
-                    let parent = validator.types(0).expect("a parent component is being validated");
-                    let ty = parent.module_at(parent.module_count() - 1);
                     let idx = modules.len();
-                    modules.push(StaticModule { range, imports, ty });
+                    modules.push(StaticModule { range, imports });
                     if let Some(Frame::Component(c)) = stack.last_mut() {
                         c.inits.push(LocalInit::ModuleStatic(idx));
                     }
@@ -234,11 +229,7 @@ fn parse_with(bytes: &[u8], features: WasmFeatures) -> std::result::Result<Parse
 }
 
 /// Records the definitions a (validated) payload makes in the current component.
-fn record(
-    payload: &Payload<'_>,
-    validator: &Validator,
-    stack: &mut Vec<Frame>,
-) -> std::result::Result<(), PErr> {
+fn record(payload: &Payload<'_>, validator: &Validator, stack: &mut Vec<Frame>) -> std::result::Result<(), PErr> {
     match payload {
         Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
             stack.push(Frame::Component(StaticComponent::default()));
@@ -257,9 +248,7 @@ fn record(
         Payload::ComponentImportSection(s) => {
             for import in s.clone() {
                 let import = import?;
-                let item = types
-                    .component_item_for_import(import.name.name)
-                    .expect("validated import has a type");
+                let item = types.component_item_for_import(import.name.name).expect("validated import has a type");
                 inits.push(LocalInit::Import { name: import.name.name.to_owned(), ty: item.ty });
             }
         }
@@ -303,10 +292,7 @@ fn record(
                     wasmparser::ComponentInstance::Instantiate { component_index, args } => {
                         LocalInit::ComponentInstantiate {
                             component: component_index,
-                            args: args
-                                .iter()
-                                .map(|a| (a.name.to_owned(), item(a.kind, a.index, &types)))
-                                .collect(),
+                            args: args.iter().map(|a| (a.name.to_owned(), item(a.kind, a.index, &types))).collect(),
                             ty: types.component_instance_at(first + i as u32),
                         }
                     }
@@ -322,9 +308,9 @@ fn record(
                     ComponentAlias::InstanceExport { kind, instance_index, name } => {
                         inits.push(LocalInit::AliasExport { instance: instance_index, kind, name: name.to_owned() })
                     }
-                    ComponentAlias::CoreInstanceExport { kind, instance_index, name } => inits.push(
-                        LocalInit::AliasCoreExport { instance: instance_index, kind, name: name.to_owned() },
-                    ),
+                    ComponentAlias::CoreInstanceExport { kind, instance_index, name } => {
+                        inits.push(LocalInit::AliasCoreExport { instance: instance_index, kind, name: name.to_owned() })
+                    }
                     ComponentAlias::Outer { kind, count, index } => match kind {
                         ComponentOuterAliasKind::CoreModule | ComponentOuterAliasKind::Component => {
                             inits.push(LocalInit::AliasOuter { kind, count, index })
@@ -393,9 +379,7 @@ fn canonical(
         CanonicalFunction::ResourceRep { resource: r } => LocalInit::ResourceRep(resource(r)),
         CanonicalFunction::ResourceDrop { resource: r } => LocalInit::ResourceDrop(resource(r)),
         // Everything else needs async, threads, error-context or GC, which validation already rejected.
-        other => {
-            return Err(PErr::new(format!("canonical built-in {other:?}"), 0, true))
-        }
+        other => return Err(PErr::new(format!("canonical built-in {other:?}"), 0, true)),
     })
 }
 
@@ -411,9 +395,11 @@ fn local_options(options: &[CanonicalOption]) -> LocalOptions {
             CanonicalOption::Realloc(r) => o.realloc = Some(r),
             CanonicalOption::PostReturn(p) => o.post_return = Some(p),
             // Rejected by validation without the async / GC features.
-            CanonicalOption::Async | CanonicalOption::Callback(_) | CanonicalOption::CoreType(_) | CanonicalOption::Gc => {}
+            CanonicalOption::Async
+            | CanonicalOption::Callback(_)
+            | CanonicalOption::CoreType(_)
+            | CanonicalOption::Gc => {}
         }
     }
     o
 }
-

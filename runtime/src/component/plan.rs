@@ -113,7 +113,7 @@ pub enum ModuleRef {
 #[derive(Debug)]
 pub enum Initializer {
     /// Instantiate a core module; `args` are its imports in declaration order, each as (module, name, def).
-    InstantiateModule { module: ModuleRef, args: Vec<(String, String, CoreDef)>, instance: ComponentInstanceIdx },
+    InstantiateModule { module: ModuleRef, args: Vec<(String, String, CoreDef)> },
     /// A resource type defined by a component instance; its destructor is resolved at this point.
     DefineResource { resource: ResourceIdx, dtor: Option<CoreDef> },
 }

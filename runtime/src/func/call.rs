@@ -84,18 +84,40 @@ fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, 
 
 /// Arguments that can be lowered: dynamic [`Value`]s or typed Rust values.
 pub(crate) trait LowerArgs {
-    fn lower_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()>;
-    fn store_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()>;
+    fn lower_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        out: &mut FlatBuf,
+    ) -> Result<()>;
+    fn store_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        offs: &[u32],
+        buf: &mut [u8],
+    ) -> Result<()>;
 }
 
 impl LowerArgs for [Value] {
-    fn lower_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()> {
+    fn lower_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         for (t, v) in tys.iter().zip(self) {
             cx.lower_flat(*t, v, out)?;
         }
         Ok(())
     }
-    fn store_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()> {
+    fn store_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        offs: &[u32],
+        buf: &mut [u8],
+    ) -> Result<()> {
         for ((t, v), o) in tys.iter().zip(self).zip(offs) {
             cx.store(*t, v, buf, *o as usize)?;
         }
@@ -191,9 +213,8 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     set_may_leave::<T, E>(ctx, inst, true);
 
     // The core call.
-    let (param_tys, result_tys) = abi.lift_core_type();
-    let args: SmallVec<[Val<E>; 16]> = flat.iter().zip(&param_tys).map(|(b, t)| bits_val(*t, *b)).collect();
-    let mut results: SmallVec<[Val<E>; 1]> = result_tys.iter().map(|t| bits_val(*t, 0)).collect();
+    let args: SmallVec<[Val<E>; 16]> = flat.iter().zip(abi.lift_params.iter()).map(|(b, t)| bits_val(*t, *b)).collect();
+    let mut results: SmallVec<[Val<E>; 1]> = abi.lift_results.iter().map(|t| bits_val(*t, 0)).collect();
     if let Err(e) = f.callee.call::<StoreInner<T, E>>(ctx.as_context_mut(), &args, &mut results) {
         return Err(ctx.data_mut().rt.take_error(e));
     }
@@ -359,7 +380,12 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
 }
 
 /// `canon resource.new`.
-pub(crate) fn resource_new<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, rep: u32) -> Result<u32> {
+pub(crate) fn resource_new<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    inst: u32,
+    rt: &ResourceType,
+    rep: u32,
+) -> Result<u32> {
     let state = &mut ctx.data_mut().rt;
     if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
         return trap(Trap::CannotLeave);
@@ -368,7 +394,12 @@ pub(crate) fn resource_new<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, i
 }
 
 /// `canon resource.rep`.
-pub(crate) fn resource_rep<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, i: u32) -> Result<u32> {
+pub(crate) fn resource_rep<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    inst: u32,
+    rt: &ResourceType,
+    i: u32,
+) -> Result<u32> {
     let state = &mut ctx.data_mut().rt;
     let h = state.instances[inst as usize].handles.get(i)?;
     if h.rt != *rt {
@@ -378,7 +409,12 @@ pub(crate) fn resource_rep<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, i
 }
 
 /// `canon resource.drop`: removes the handle; an owning handle's destructor runs in the resource's instance.
-pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, rt: &ResourceType, i: u32) -> Result<()> {
+pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    inst: u32,
+    rt: &ResourceType,
+    i: u32,
+) -> Result<()> {
     let state = &mut ctx.data_mut().rt;
     if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
         return trap(Trap::CannotLeave);
@@ -403,7 +439,12 @@ pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, 
 }
 
 /// Calls a resource's destructor, entering its defining instance from `caller` (`None` = the host).
-pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, caller: Option<u32>, rt: &ResourceType, rep: u32) -> Result<()> {
+pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    caller: Option<u32>,
+    rt: &ResourceType,
+    rep: u32,
+) -> Result<()> {
     if rt.is_host() {
         return crate::linker::run_host_dtor::<T, E>(ctx, rt, rep);
     }

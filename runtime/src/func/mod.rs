@@ -83,11 +83,7 @@ impl Func {
         check_store(ctx.rt(), self.store)?;
         let def = &f.plan.types.func(f.ty).def;
         if params.len() != def.params.len() {
-            return Err(Error::usage(format!(
-                "expected {} argument(s), got {}",
-                def.params.len(),
-                params.len()
-            )));
+            return Err(Error::usage(format!("expected {} argument(s), got {}", def.params.len(), params.len())));
         }
         let n_results = usize::from(def.result.is_some());
         if results.len() != n_results {

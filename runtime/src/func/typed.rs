@@ -50,9 +50,16 @@ pub trait ComponentType: Sized + 'static {
     fn from_value(v: Value) -> Result<Self>;
 
     #[doc(hidden)]
-    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()>;
+    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf)
+        -> Result<()>;
     #[doc(hidden)]
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()>;
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()>;
     #[doc(hidden)]
     fn lift_flat<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self>;
     #[doc(hidden)]
@@ -60,7 +67,11 @@ pub trait ComponentType: Sized + 'static {
 
     /// Lowers a slice as a list (overridden by numbers for a bulk copy).
     #[doc(hidden)]
-    fn store_list<T: 'static, E: WasmEngine>(items: &[Self], cx: &mut Cx<'_, '_, T, E>, elem: Ty) -> Result<(u32, u32)> {
+    fn store_list<T: 'static, E: WasmEngine>(
+        items: &[Self],
+        cx: &mut Cx<'_, '_, T, E>,
+        elem: Ty,
+    ) -> Result<(u32, u32)> {
         let lay = cx.types.layout(elem);
         let (size, align) = (lay.size, lay.align);
         let len = u32::try_from(items.len()).map_err(|_| Error::trap(crate::Trap::TooLong))?;
@@ -76,7 +87,12 @@ pub trait ComponentType: Sized + 'static {
 
     /// Lifts a list (overridden by numbers for a bulk copy).
     #[doc(hidden)]
-    fn load_list<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, elem: Ty, ptr: u32, len: u32) -> Result<Vec<Self>> {
+    fn load_list<T: 'static, E: WasmEngine>(
+        cx: &mut Cx<'_, '_, T, E>,
+        elem: Ty,
+        ptr: u32,
+        len: u32,
+    ) -> Result<Vec<Self>> {
         let lay = cx.types.layout(elem);
         let (size, align) = (lay.size, lay.align);
         let byte_len = u64::from(len) * u64::from(size);
@@ -98,7 +114,7 @@ fn ty_mismatch(cx_name: String) -> Error {
 }
 
 macro_rules! scalar {
-    ($t:ty, $vt:ident, $ty:ident, |$x:ident| $to_bits:expr, |$b:ident| $from_bits:expr, $n:expr) => {
+    ($t:ty, $vt:ident, $ty:ident, |$x:ident| $to_bits:expr, |$b:ident| $from_bits:expr, $n:expr $(, $bytes:ident)?) => {
         impl ComponentType for $t {
             fn typecheck(ty: &ValueType) -> Result<()> {
                 match ty {
@@ -140,42 +156,83 @@ macro_rules! scalar {
                 let $b = u64::from_le_bytes(bytes);
                 $from_bits
             }
-            fn store_list<T: 'static, E: WasmEngine>(items: &[Self], cx: &mut Cx<'_, '_, T, E>, elem: Ty) -> Result<(u32, u32)> {
-                let len = u32::try_from(items.len()).map_err(|_| Error::trap(crate::Trap::TooLong))?;
-                let bytes = u32::try_from(u64::from(len) * $n).map_err(|_| Error::trap(crate::Trap::TooLong))?;
-                let ptr = cx.alloc(cx.types.layout(elem).align, bytes)?;
-                let mut buf = Vec::with_capacity(bytes as usize);
-                for &$x in items {
-                    let bits: u64 = $to_bits;
-                    buf.extend_from_slice(&bits.to_le_bytes()[..$n]);
-                }
-                cx.write(ptr, &buf)?;
-                Ok((ptr, len))
-            }
-            fn load_list<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, elem: Ty, ptr: u32, len: u32) -> Result<Vec<Self>> {
-                let byte_len = u64::from(len) * $n;
-                if byte_len > crate::abi::layout::MAX_BYTE_LENGTH {
-                    return Err(Error::trap(crate::Trap::TooLong));
-                }
-                cx.check_range(ptr, byte_len, cx.types.layout(elem).align)?;
-                let buf = cx.read(ptr, byte_len as usize)?;
-                buf.chunks_exact($n)
-                    .map(|c| {
-                        let mut bytes = [0u8; 8];
-                        bytes[..$n].copy_from_slice(c);
-                        let $b = u64::from_le_bytes(bytes);
-                        $from_bits
-                    })
-                    .collect()
-            }
+            scalar_lists!($t, |$x| $to_bits, |$b| $from_bits, $n $(, $bytes)?);
         }
     };
 }
 
-scalar!(u8, U8, U8, |x| u64::from(x), |b| Ok(b as u8), 1);
-scalar!(i8, S8, S8, |x| u64::from(x as u8), |b| Ok(b as u8 as i8), 1);
+/// The bulk list paths of the numbers: one write (or read) of the whole region, converted element by element in
+/// host memory — or, for `u8`, no conversion at all.
+macro_rules! scalar_lists {
+    ($t:ty, |$x:ident| $to_bits:expr, |$b:ident| $from_bits:expr, $n:expr, bytes) => {
+        fn store_list<T: 'static, E: WasmEngine>(
+            items: &[Self],
+            cx: &mut Cx<'_, '_, T, E>,
+            _: Ty,
+        ) -> Result<(u32, u32)> {
+            let len = u32::try_from(items.len()).map_err(|_| Error::trap(crate::Trap::TooLong))?;
+            let ptr = cx.alloc(1, len)?;
+            cx.write(ptr, items)?;
+            Ok((ptr, len))
+        }
+        fn load_list<T: 'static, E: WasmEngine>(
+            cx: &mut Cx<'_, '_, T, E>,
+            _: Ty,
+            ptr: u32,
+            len: u32,
+        ) -> Result<Vec<Self>> {
+            if u64::from(len) > crate::abi::layout::MAX_BYTE_LENGTH {
+                return Err(Error::trap(crate::Trap::TooLong));
+            }
+            cx.check_range(ptr, u64::from(len), 1)?;
+            cx.read(ptr, len as usize)
+        }
+    };
+    ($t:ty, |$x:ident| $to_bits:expr, |$b:ident| $from_bits:expr, $n:expr) => {
+        fn store_list<T: 'static, E: WasmEngine>(
+            items: &[Self],
+            cx: &mut Cx<'_, '_, T, E>,
+            elem: Ty,
+        ) -> Result<(u32, u32)> {
+            let len = u32::try_from(items.len()).map_err(|_| Error::trap(crate::Trap::TooLong))?;
+            let bytes = u32::try_from(u64::from(len) * $n).map_err(|_| Error::trap(crate::Trap::TooLong))?;
+            let ptr = cx.alloc(cx.types.layout(elem).align, bytes)?;
+            let mut buf = vec![0u8; bytes as usize];
+            for (dst, &$x) in buf.chunks_exact_mut($n).zip(items) {
+                let bits: u64 = $to_bits;
+                dst.copy_from_slice(&bits.to_le_bytes()[..$n]);
+            }
+            cx.write(ptr, &buf)?;
+            Ok((ptr, len))
+        }
+        fn load_list<T: 'static, E: WasmEngine>(
+            cx: &mut Cx<'_, '_, T, E>,
+            elem: Ty,
+            ptr: u32,
+            len: u32,
+        ) -> Result<Vec<Self>> {
+            let byte_len = u64::from(len) * $n;
+            if byte_len > crate::abi::layout::MAX_BYTE_LENGTH {
+                return Err(Error::trap(crate::Trap::TooLong));
+            }
+            cx.check_range(ptr, byte_len, cx.types.layout(elem).align)?;
+            let buf = cx.read(ptr, byte_len as usize)?;
+            buf.chunks_exact($n)
+                .map(|c| {
+                    let mut bytes = [0u8; 8];
+                    bytes[..$n].copy_from_slice(c);
+                    let $b = u64::from_le_bytes(bytes);
+                    $from_bits
+                })
+                .collect()
+        }
+    };
+}
+
+scalar!(u8, U8, U8, |x| u64::from(x), |b| Ok(b as u8), 1, bytes);
+scalar!(i8, S8, S8, |x| u64::from(x as i32 as u32), |b| Ok(b as u8 as i8), 1);
 scalar!(u16, U16, U16, |x| u64::from(x), |b| Ok(b as u16), 2);
-scalar!(i16, S16, S16, |x| u64::from(x as u16), |b| Ok(b as u16 as i16), 2);
+scalar!(i16, S16, S16, |x| u64::from(x as i32 as u32), |b| Ok(b as u16 as i16), 2);
 scalar!(u32, U32, U32, |x| u64::from(x), |b| Ok(b as u32), 4);
 scalar!(i32, S32, S32, |x| u64::from(x as u32), |b| Ok(b as u32 as i32), 4);
 scalar!(u64, U64, U64, |x| x, |b| Ok(b), 8);
@@ -208,7 +265,13 @@ impl ComponentType for String {
         out.push(u64::from(l));
         Ok(())
     }
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, _: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        _: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()> {
         let hint = cx.next_hint(self);
         let (p, l) = cx.store_string(self, hint)?;
         put(buf, off, &p.to_le_bytes());
@@ -243,13 +306,24 @@ impl<C: ComponentType> ComponentType for Vec<C> {
             other => Err(Error::usage(format!("expected list, found {}", other.kind_name()))),
         }
     }
-    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()> {
+    fn lower_flat<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         let (p, l) = C::store_list(self, cx, list_elem(cx, ty)?)?;
         out.push(u64::from(p));
         out.push(u64::from(l));
         Ok(())
     }
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()> {
         let (p, l) = C::store_list(self, cx, list_elem(cx, ty)?)?;
         put(buf, off, &p.to_le_bytes());
         put(buf, off + 4, &l.to_le_bytes());
@@ -345,10 +419,21 @@ impl<C: ComponentType> ComponentType for Option<C> {
             other => Err(Error::usage(format!("expected option, found {}", other.kind_name()))),
         }
     }
-    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()> {
+    fn lower_flat<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         lower_case(cx, ty, u32::from(self.is_some()), self.as_ref(), out)
     }
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()> {
         store_case(cx, ty, u32::from(self.is_some()), self.as_ref(), buf, off)
     }
     fn lift_flat<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self> {
@@ -408,13 +493,24 @@ impl<A: ComponentType, B: ComponentType> ComponentType for std::result::Result<A
             other => Err(Error::usage(format!("expected result, found {}", other.kind_name()))),
         }
     }
-    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()> {
+    fn lower_flat<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         match self {
             Ok(a) => lower_case(cx, ty, 0, Some(a), out),
             Err(b) => lower_case(cx, ty, 1, Some(b), out),
         }
     }
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()> {
         match self {
             Ok(a) => store_case(cx, ty, 0, Some(a), buf, off),
             Err(b) => store_case(cx, ty, 1, Some(b), buf, off),
@@ -443,14 +539,23 @@ impl<A: ComponentType, B: ComponentType> ComponentType for std::result::Result<A
     }
 }
 
-fn lift_payload<P: ComponentType, T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, t: Option<Ty>, src: &mut FlatSrc<'_>) -> Result<P> {
+fn lift_payload<P: ComponentType, T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    t: Option<Ty>,
+    src: &mut FlatSrc<'_>,
+) -> Result<P> {
     match t {
         Some(t) => P::lift_flat(cx, t, src),
         None => P::from_value(Value::Tuple(Vec::new())),
     }
 }
 
-fn load_payload<P: ComponentType, T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, t: Option<Ty>, buf: &[u8], off: usize) -> Result<P> {
+fn load_payload<P: ComponentType, T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    t: Option<Ty>,
+    buf: &[u8],
+    off: usize,
+) -> Result<P> {
     match t {
         Some(t) => P::load(cx, t, buf, off),
         None => P::from_value(Value::Tuple(Vec::new())),
@@ -577,9 +682,20 @@ pub trait ComponentParams: Sized + 'static {
     /// Converts from dynamic values.
     fn from_values(vs: &[Value]) -> Result<Self>;
     #[doc(hidden)]
-    fn lower_each<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()>;
+    fn lower_each<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        out: &mut FlatBuf,
+    ) -> Result<()>;
     #[doc(hidden)]
-    fn store_each<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()>;
+    fn store_each<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        offs: &[u32],
+        buf: &mut [u8],
+    ) -> Result<()>;
 }
 
 impl ComponentParams for () {
@@ -601,7 +717,13 @@ impl ComponentParams for () {
     fn lower_each<T: 'static, E: WasmEngine>(&self, _: &mut Cx<'_, '_, T, E>, _: &[Ty], _: &mut FlatBuf) -> Result<()> {
         Ok(())
     }
-    fn store_each<T: 'static, E: WasmEngine>(&self, _: &mut Cx<'_, '_, T, E>, _: &[Ty], _: &[u32], _: &mut [u8]) -> Result<()> {
+    fn store_each<T: 'static, E: WasmEngine>(
+        &self,
+        _: &mut Cx<'_, '_, T, E>,
+        _: &[Ty],
+        _: &[u32],
+        _: &mut [u8],
+    ) -> Result<()> {
         Ok(())
     }
 }
@@ -696,9 +818,10 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
         let f = self.func.data::<S::Engine>()?;
         let mut ctx = store.as_context_mut();
         check_store(ctx.rt(), self.func.store)?;
-        let one = call::call_lifted(&mut ctx.inner, f, None, &TypedArgs(&params), None, false, |_, r: Option<R::One>, _| {
-            Ok(r)
-        })?;
+        let one =
+            call::call_lifted(&mut ctx.inner, f, None, &TypedArgs(&params), None, false, |_, r: Option<R::One>, _| {
+                Ok(r)
+            })?;
         R::wrap(one)
     }
 }
@@ -707,10 +830,21 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
 struct TypedArgs<'a, P>(&'a P);
 
 impl<P: ComponentParams> LowerArgs for TypedArgs<'_, P> {
-    fn lower_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], out: &mut FlatBuf) -> Result<()> {
+    fn lower_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         self.0.lower_each(cx, tys, out)
     }
-    fn store_args<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, tys: &[Ty], offs: &[u32], buf: &mut [u8]) -> Result<()> {
+    fn store_args<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        tys: &[Ty],
+        offs: &[u32],
+        buf: &mut [u8],
+    ) -> Result<()> {
         self.0.store_each(cx, tys, offs, buf)
     }
 }
@@ -756,10 +890,21 @@ impl<R: std::any::Any + Send> ComponentType for crate::resources::Resource<R> {
             other => Err(Error::usage(format!("expected a resource, found {}", other.kind_name()))),
         }
     }
-    fn lower_flat<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, out: &mut FlatBuf) -> Result<()> {
+    fn lower_flat<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        out: &mut FlatBuf,
+    ) -> Result<()> {
         cx.lower_flat(ty, &Value::Resource(self.as_any().clone()), out)
     }
-    fn store<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &mut [u8], off: usize) -> Result<()> {
+    fn store<T: 'static, E: WasmEngine>(
+        &self,
+        cx: &mut Cx<'_, '_, T, E>,
+        ty: Ty,
+        buf: &mut [u8],
+        off: usize,
+    ) -> Result<()> {
         cx.store(ty, &Value::Resource(self.as_any().clone()), buf, off)
     }
     fn lift_flat<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self> {

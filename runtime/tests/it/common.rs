@@ -21,7 +21,8 @@
 //! * `poke: func(ptr: u32, bytes: list<u8>)` — writes raw memory (its argument is itself allocated with
 //!   `realloc`, so it adds a log entry);
 //! * `set-fill: func(b: u8)` — the byte `realloc` fills new blocks with;
-//! * `force-realloc: func(ptr: u32)` — makes every later `realloc` return `ptr` (still logging the call).
+//! * `force-realloc: func(from-call: u32, ptr: u32)` — makes `realloc` calls number `from-call` and later
+//!   (counted from 0 over the instance's life) return `ptr`, still logging them.
 //!
 //! Memory map: 0x00–0xff scratch for `$m` (0x80 is `ret2`'s area), 0x100–0x10f `$libc` return areas,
 //! 0x200–0xfff free for test data, 0x1000–0x3fff the realloc log, 0x4000– the bump heap ([`HEAP`]).
@@ -81,7 +82,9 @@ pub const LIBC: &str = r#"
     (global $bump (mut i32) (i32.const 0x4000))
     (global $n (mut i32) (i32.const 0))
     (global $fill (mut i32) (i32.const 0))
-    (global $force (mut i32) (i32.const -1))
+    (global $force (mut i32) (i32.const 0))
+    (global $forced (mut i32) (i32.const 0))
+    (global $force-from (mut i32) (i32.const 0))
     (func (export "realloc") (param $old i32) (param $osz i32) (param $align i32) (param $nsz i32) (result i32)
       (local $p i32) (local $e i32)
       (local.set $e (i32.add (i32.const 0x1000) (i32.shl (global.get $n) (i32.const 4))))
@@ -90,7 +93,8 @@ pub const LIBC: &str = r#"
       (i32.store offset=8 (local.get $e) (local.get $align))
       (i32.store offset=12 (local.get $e) (local.get $nsz))
       (global.set $n (i32.add (global.get $n) (i32.const 1)))
-      (if (i32.ne (global.get $force) (i32.const -1)) (then (return (global.get $force))))
+      (if (i32.and (global.get $forced) (i32.gt_u (global.get $n) (global.get $force-from)))
+        (then (return (global.get $force))))
       (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
                              (i32.sub (i32.const 0) (local.get $align))))
       (global.set $bump (i32.add (local.get $p) (local.get $nsz)))
@@ -110,7 +114,8 @@ pub const LIBC: &str = r#"
     (func (export "poke") (param $dst i32) (param $src i32) (param $len i32)
       (memory.copy (local.get $dst) (local.get $src) (local.get $len)))
     (func (export "set-fill") (param i32) (global.set $fill (local.get 0)))
-    (func (export "force-realloc") (param i32) (global.set $force (local.get 0))))
+    (func (export "force-realloc") (param i32 i32)
+      (global.set $force-from (local.get 0)) (global.set $force (local.get 1)) (global.set $forced (i32.const 1))))
   (core instance $libc (instantiate $libc))
   (alias core export $libc "mem" (core memory $mem))
   (alias core export $libc "realloc" (core func $realloc))
@@ -124,7 +129,7 @@ const LIBC_EXPORTS: &str = r#"
   (func (export "poke") (param "ptr" u32) (param "bytes" (list u8))
     (canon lift (core func $libc "poke") (memory $mem) (realloc $realloc)))
   (func (export "set-fill") (param "b" u8) (canon lift (core func $libc "set-fill")))
-  (func (export "force-realloc") (param "ptr" u32) (canon lift (core func $libc "force-realloc")))
+  (func (export "force-realloc") (param "from-call" u32) (param "ptr" u32) (canon lift (core func $libc "force-realloc")))
 "#;
 
 /// A guest component without imports: `core` goes into `$m` (after the prelude), `items` after the core
@@ -242,7 +247,14 @@ impl<E: WasmEngine> Guest<E> {
 
     /// Makes every later `realloc` call return `ptr`.
     pub fn force_realloc(&mut self, ptr: u32) {
-        self.call0("force-realloc", &[Value::U32(ptr)]);
+        let n = self.log().len() as u32;
+        self.force_realloc_from(n, ptr);
+    }
+
+    /// Makes `realloc` return `ptr` from its call number `call` on (counting from 0 over the instance's life,
+    /// as in [`Guest::log`]); earlier calls allocate normally.
+    pub fn force_realloc_from(&mut self, call: u32, ptr: u32) {
+        self.call0("force-realloc", &[Value::U32(call), Value::U32(ptr)]);
     }
 }
 

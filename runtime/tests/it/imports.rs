@@ -23,6 +23,7 @@ fn wat() -> String {
         (import "join" (func $join (param "xs" (list string)) (result string)))
         (import "len" (func $len (param "s" string) (result u32)))
         (import "widen" (func $widen (param "xs" (list u16)) (result (list u32))))
+        (import "greet" (func $greet (param "s" string) (result string)))
         (import "{IFACE}" (instance $iface
           (export "echo" (func (param "s" string) (result string)))
           (export "twice" (func (param "x" u64) (result u64)))))
@@ -37,6 +38,8 @@ fn wat() -> String {
         (core func $widen-c (canon lower (func $widen) (memory $mem) (realloc $realloc)))
         (core func $echo-c (canon lower (func $echo) (memory $mem) (realloc $realloc)))
         (core func $twice-c (canon lower (func $twice)))
+        (core func $greet16-c (canon lower (func $greet) (memory $mem) (realloc $realloc) string-encoding=utf16))
+        (core func $greet-l1-c (canon lower (func $greet) (memory $mem) (realloc $realloc) string-encoding=latin1+utf16))
         (core instance $host
           (export "upper" (func $upper-c))
           (export "upper16" (func $upper16-c))
@@ -46,7 +49,9 @@ fn wat() -> String {
           (export "len" (func $len-c))
           (export "widen" (func $widen-c))
           (export "echo" (func $echo-c))
-          (export "twice" (func $twice-c)))
+          (export "twice" (func $twice-c))
+          (export "greet16" (func $greet16-c))
+          (export "greet-l1" (func $greet-l1-c)))
         "#
     );
     let core_imports = r#"
@@ -59,6 +64,8 @@ fn wat() -> String {
         (import "host" "widen" (func $widen (param i32 i32 i32)))
         (import "host" "echo" (func $echo (param i32 i32 i32)))
         (import "host" "twice" (func $twice (param i64) (result i64)))
+        (import "host" "greet16" (func $greet16 (param i32 i32 i32)))
+        (import "host" "greet-l1" (func $greet-l1 (param i32 i32 i32)))
     "#;
     let core = r#"
         (func (export "shout") (param i32 i32) (result i32)
@@ -77,6 +84,10 @@ fn wat() -> String {
         (func (export "echo") (param i32 i32) (result i32)
           (call $echo (local.get 0) (local.get 1) (i32.const 0x40)) (i32.const 0x40))
         (func (export "twice") (param i64) (result i64) (call $twice (local.get 0)))
+        (func (export "greet16") (param i32 i32) (result i32)
+          (call $greet16 (local.get 0) (local.get 1) (i32.const 0x40)) (i32.const 0x40))
+        (func (export "greet-l1") (param i32 i32) (result i32)
+          (call $greet-l1 (local.get 0) (local.get 1) (i32.const 0x40)) (i32.const 0x40))
     "#;
     let items = r#"
         (func (export "shout") (param "s" string) (result string)
@@ -96,6 +107,10 @@ fn wat() -> String {
         (func (export "echo") (param "s" string) (result string)
           (canon lift (core func $i "echo") (memory $mem) (realloc $realloc)))
         (func (export "twice") (param "x" u64) (result u64) (canon lift (core func $i "twice")))
+        (func (export "greet16") (param "s" string) (result string)
+          (canon lift (core func $i "greet16") (memory $mem) (realloc $realloc) string-encoding=utf16))
+        (func (export "greet-l1") (param "s" string) (result string)
+          (canon lift (core func $i "greet-l1") (memory $mem) (realloc $realloc) string-encoding=latin1+utf16))
     "#;
     guest_with_imports(&pre, core_imports, core, items)
 }
@@ -149,6 +164,14 @@ fn host_linker<E: WasmEngine>(skip: &[&str], iface_name: &str) -> (Linker<(), E>
                 .collect();
             results[0] = Value::List(List::U32(out));
             Ok(())
+        })
+        .unwrap();
+    }
+    if !skip.contains(&"greet") {
+        let seen = seen.clone();
+        root.func_wrap("greet", move |_, (x,): (String,)| {
+            seen.lock().unwrap().push(Value::String(x.clone()));
+            Ok((format!("hi {x}"),))
         })
         .unwrap();
     }
@@ -222,6 +245,28 @@ fn host_strings_transcoded_into_latin1_guest() {
     });
 }
 
+/// `func_wrap` with `(String,) -> (String,)` behind imports lowered with utf16 and latin1+utf16: the typed
+/// host path lifts the guest's encoding and lowers its result with the spec's realloc sequences.
+#[test]
+fn func_wrap_strings_transcoded() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let (l, seen) = host_linker(&[], IFACE);
+        let mut g = instantiate(&engine, &c, &l);
+        assert_eq!(g.call("greet16", &[s("日")]), s("hi 日"));
+        // Param "日" (3 UTF-8 bytes → 1 code unit), then the result "hi 日" (6 bytes → 4 code units).
+        assert_eq!(g.log(), vec![[0, 0, 2, 6], [HEAP, 6, 2, 2], [0, 0, 2, 12], [HEAP + 8, 12, 2, 8]]);
+        let mut g = instantiate(&engine, &c, &l);
+        assert_eq!(g.call("greet-l1", &[s("é")]), s("hi é"));
+        // Param "é" (2 bytes → 1 Latin-1 byte), then "hi é" (5 bytes → 4 Latin-1 bytes).
+        assert_eq!(g.log(), vec![[0, 0, 2, 2], [HEAP, 2, 2, 1], [0, 0, 2, 5], [HEAP + 4, 5, 2, 4]]);
+        assert_eq!(g.peek(HEAP + 10, 4), [b'h', b'i', b' ', 0xe9]);
+        let mut g = instantiate(&engine, &c, &l);
+        assert_eq!(g.call("greet-l1", &[s("a日")]), s("hi a日"));
+        assert_eq!(*seen.lock().unwrap(), [s("日"), s("é"), s("a日")]);
+    });
+}
+
 /// `func_wrap` with Rust types: scalars, and `list<string>` → `string`.
 #[test]
 fn func_wrap_typed_host_functions() {
@@ -259,7 +304,7 @@ fn lists_both_directions() {
         let (l, seen) = host_linker(&[], IFACE);
         let mut g = instantiate(&engine, &c, &l);
         let xs = Value::List(List::U16(vec![1, 0xffff, 0]));
-        let back = g.call("widen", &[xs.clone()]);
+        let back = g.call("widen", std::slice::from_ref(&xs));
         assert_eq!(back, Value::List(List::U32(vec![0x1_0001, 0xffff_ffff, 0])));
         assert_eq!(*seen.lock().unwrap(), [xs]);
         assert_eq!(g.log(), vec![[0, 0, 2, 6], [0, 0, 4, 12]]);
@@ -301,7 +346,7 @@ fn missing_or_mistyped_imports_are_link_errors() {
         let mut st = store(&engine);
         assert!(l.instantiate(&mut st, &c).is_ok(), "the complete linker works");
 
-        for skip in ["upper", "add", "len", "widen", "iface", "iface.echo", "iface.twice"] {
+        for skip in ["upper", "add", "join", "len", "widen", "greet", "iface", "iface.echo", "iface.twice"] {
             let (l, _) = host_linker(&[skip], IFACE);
             link_err(&l, &format!("missing {skip}"));
         }
@@ -341,7 +386,9 @@ fn host_error_fails_the_call_and_poisons() {
     both!(|engine| {
         let c = component(&engine, &wat());
         let (mut l, _) = host_linker(&["add"], IFACE);
-        l.root().func_wrap("add", |_, (_a, _b): (u32, u32)| -> anyhow::Result<(u32,)> { anyhow::bail!("nope") }).unwrap();
+        l.root()
+            .func_wrap("add", |_, (_a, _b): (u32, u32)| -> anyhow::Result<(u32,)> { anyhow::bail!("nope") })
+            .unwrap();
         let mut g = instantiate(&engine, &c, &l);
         let e = g.try_call("add3", &[Value::U32(1), Value::U32(2), Value::U32(3)]).unwrap_err();
         assert!(e.is_trap(), "{e} ({:?})", e.kind());

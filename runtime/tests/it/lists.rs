@@ -90,9 +90,9 @@ fn list_u8_round_trip() {
         let xs = list(vec![1u8, 2, 3, 255]);
         assert_eq!(probe(&engine, &c, "u8", xs.clone(), 4), (vec![[0, 0, 1, 4]], (HEAP, 4), vec![1, 2, 3, 255]));
         let mut g = Guest::new(&engine, &c);
-        assert_eq!(g.call("echo-u8", &[xs.clone()]), xs);
+        assert_eq!(g.call("echo-u8", std::slice::from_ref(&xs)), xs);
         let big = list((0..5000u32).map(|i| i as u8).collect::<Vec<u8>>());
-        assert_eq!(g.call("echo-u8", &[big.clone()]), big);
+        assert_eq!(g.call("echo-u8", std::slice::from_ref(&big)), big);
     });
 }
 
@@ -117,7 +117,10 @@ fn numeric_lists_raw_bytes() {
         let bools = Value::List(List::Values(vec![Value::Bool(true), Value::Bool(false), Value::Bool(true)]));
         assert_eq!(probe(&engine, &c, "bool", bools, 3), (vec![[0, 0, 1, 3]], (HEAP, 3), vec![1, 0, 1]));
         let chars = Value::List(List::Values(vec![Value::Char('a'), Value::Char('日'), Value::Char('😀')]));
-        assert_eq!(probe(&engine, &c, "char", chars, 12), (vec![[0, 0, 4, 12]], (HEAP, 3), le32(&[0x61, 0x65e5, 0x1_f600])));
+        assert_eq!(
+            probe(&engine, &c, "char", chars, 12),
+            (vec![[0, 0, 4, 12]], (HEAP, 3), le32(&[0x61, 0x65e5, 0x1_f600]))
+        );
     });
 }
 
@@ -139,7 +142,7 @@ fn numeric_lists_round_trip() {
                 Value::List(List::U64(_)) => "echo-u64",
                 _ => "echo-s8",
             };
-            assert_eq!(g.call(name, &[xs.clone()]), xs, "{name}");
+            assert_eq!(g.call(name, std::slice::from_ref(&xs)), xs, "{name}");
         }
         let bits = [0x7fc0_0001_u32, 0xffb0_0000, 0x3fc0_0000, 0x8000_0000];
         let back = g.call("echo-f32", &[list(bits.iter().map(|b| f32::from_bits(*b)).collect::<Vec<_>>())]);
@@ -195,7 +198,7 @@ fn list_of_strings() {
         assert_eq!(pl, (HEAP, 3));
         assert_eq!(b, le32(&[HEAP + 24, 2, HEAP + 26, 0, HEAP + 26, 3]));
         let mut g = Guest::new(&engine, &c);
-        assert_eq!(g.call("echo-string", &[xs.clone()]), xs);
+        assert_eq!(g.call("echo-string", std::slice::from_ref(&xs)), xs);
     });
 }
 
@@ -210,7 +213,7 @@ fn list_of_lists() {
         assert_eq!(pl, (HEAP, 3));
         assert_eq!(b, le32(&[HEAP + 24, 1, HEAP + 25, 0, HEAP + 25, 2]));
         let mut g = Guest::new(&engine, &c);
-        assert_eq!(g.call("echo-list", &[xs.clone()]), xs);
+        assert_eq!(g.call("echo-list", std::slice::from_ref(&xs)), xs);
     });
 }
 
@@ -226,11 +229,12 @@ fn list_of_records() {
         let xs = Value::List(List::Values(vec![rec(1, u64::MAX, 0x1234), rec(0xff, 2, 3)]));
         let (log, pl, b) = probe(&engine, &c, "rec", xs.clone(), 48);
         assert_eq!((log, pl), (vec![[0, 0, 8, 48]], (HEAP, 2)));
-        let fields = |e: &[u8]| (e[0], u64::from_le_bytes(e[8..16].try_into().unwrap()), u16::from_le_bytes([e[16], e[17]]));
+        let fields =
+            |e: &[u8]| (e[0], u64::from_le_bytes(e[8..16].try_into().unwrap()), u16::from_le_bytes([e[16], e[17]]));
         assert_eq!(fields(&b[0..24]), (1, u64::MAX, 0x1234));
         assert_eq!(fields(&b[24..48]), (0xff, 2, 3));
         let mut g = Guest::new(&engine, &c);
-        assert_eq!(g.call("echo-rec", &[xs.clone()]), xs);
+        assert_eq!(g.call("echo-rec", std::slice::from_ref(&xs)), xs);
     });
 }
 
@@ -321,7 +325,11 @@ fn out_of_bounds_lists_trap() {
             ("u64", 0xffff_fff8, 2),
             ("rec", MEM - 24, 2),
         ] {
-            assert_eq!(lift_trap(&engine, &c, &[], 0, elem, ptr, len), Trap::OutOfBounds, "list<{elem}> ({ptr:#x}, {len})");
+            assert_eq!(
+                lift_trap(&engine, &c, &[], 0, elem, ptr, len),
+                Trap::OutOfBounds,
+                "list<{elem}> ({ptr:#x}, {len})"
+            );
         }
         let t = lift_trap(&engine, &c, &le32(&[MEM - 1, 2]), 0x200, "string", 0x200, 1);
         assert_eq!(t, Trap::OutOfBounds);

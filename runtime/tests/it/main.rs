@@ -8,6 +8,7 @@ mod lists;
 mod numerics;
 mod realloc_post_return;
 mod records_variants;
+mod resources;
 mod smoke;
 mod spill;
 mod strings;

@@ -146,13 +146,13 @@ fn float_nan_bits_preserved() {
         let mut g = Guest::new(&engine, &c);
         for bits in [0x7fc0_0001_u32, 0xffb0_0000, 0x7f80_0001, 0x8000_0000, 0x7f80_0000, 0x3fc0_0000] {
             let f = Value::F32(f32::from_bits(bits));
-            assert_eq!(f32_bits(&g.call("id-f32", &[f.clone()])), bits, "f32 identity {bits:#x}");
+            assert_eq!(f32_bits(&g.call("id-f32", std::slice::from_ref(&f))), bits, "f32 identity {bits:#x}");
             assert_eq!(g.call("f32-bits", &[f]), Value::U32(bits), "f32 lowered {bits:#x}");
             assert_eq!(f32_bits(&g.call("bits-f32", &[Value::U32(bits)])), bits, "f32 lifted {bits:#x}");
         }
         for bits in [0x7ff8_0000_0000_0001_u64, 0xfff4_0000_0000_0000, 0x7ff0_0000_0000_0001, 0x8000_0000_0000_0000] {
             let f = Value::F64(f64::from_bits(bits));
-            assert_eq!(f64_bits(&g.call("id-f64", &[f.clone()])), bits, "f64 identity {bits:#x}");
+            assert_eq!(f64_bits(&g.call("id-f64", std::slice::from_ref(&f))), bits, "f64 identity {bits:#x}");
             assert_eq!(g.call("f64-bits", &[f]), Value::U64(bits), "f64 lowered {bits:#x}");
             assert_eq!(f64_bits(&g.call("bits-f64", &[Value::U64(bits)])), bits, "f64 lifted {bits:#x}");
         }
@@ -165,7 +165,8 @@ fn char_valid_values() {
     both!(|engine| {
         let c = component(&engine, &wat());
         let mut g = Guest::new(&engine, &c);
-        for (x, want) in [(0, '\0'), (0x61, 'a'), (0xd7ff, '\u{d7ff}'), (0xe000, '\u{e000}'), (0x10_ffff, '\u{10ffff}')] {
+        for (x, want) in [(0, '\0'), (0x61, 'a'), (0xd7ff, '\u{d7ff}'), (0xe000, '\u{e000}'), (0x10_ffff, '\u{10ffff}')]
+        {
             assert_eq!(g.call("u32-to-char", &[Value::U32(x)]), Value::Char(want), "char from {x:#x}");
         }
     });

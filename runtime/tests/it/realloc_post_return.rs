@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::both;
 use crate::common::*;
-use component_layer::{ErrorKind, Trap, Value};
+use component_layer::{ErrorKind, List, Trap, Value};
 
 /// Post-return functions append what they receive to a log at 0x600 (`post-log` returns it). `post-str`
 /// also clobbers the result area and the string bytes, which must not matter: results are lifted before
@@ -58,6 +58,8 @@ fn wat() -> String {
           (canon lift (core func $i "len") (memory $mem) (realloc $realloc) string-encoding=utf16))
         (func (export "take-latin1") (param "s" string) (result u32)
           (canon lift (core func $i "len") (memory $mem) (realloc $realloc) string-encoding=latin1+utf16))
+        (func (export "take-strs") (param "xs" (list string)) (result u32)
+          (canon lift (core func $i "len") (memory $mem) (realloc $realloc)))
         (func (export "take17") {p17} (result u32)
           (canon lift (core func $i "id32") (memory $mem) (realloc $realloc)))
         (func (export "boom") (canon lift (core func $i "boom")))
@@ -158,6 +160,50 @@ fn bad_realloc_results_trap() {
     });
 }
 
+/// The grow and shrink `realloc` calls of the transcoding algorithms (`store_utf8_to_utf16`,
+/// `store_string_to_latin1_or_utf16`) and the per-element calls of a list are checked like the first one: a
+/// misaligned or out-of-bounds result traps with `BadRealloc`.
+#[test]
+fn bad_realloc_in_later_calls_trap() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        // (export, argument, realloc call number to corrupt, pointer it returns). Sequences:
+        // utf16 "héllo": #0 (0,0,2,12), #1 shrink to 10; latin1 "a日b": #0 (0,0,2,5), #1 grow to 10,
+        // #2 shrink to 6; latin1 "héllo": #0 (0,0,2,6), #1 shrink to 5; list<string>: #0 the array, #1 "ab".
+        let cases = [
+            ("take-utf16", s("héllo"), 1, HEAP + 1),
+            ("take-utf16", s("héllo"), 1, MEM - 8),
+            ("take-latin1", s("a日b"), 1, HEAP + 1),
+            ("take-latin1", s("a日b"), 1, MEM - 8),
+            ("take-latin1", s("a日b"), 2, HEAP + 1),
+            ("take-latin1", s("a日b"), 2, MEM - 4),
+            ("take-latin1", s("héllo"), 1, HEAP + 1),
+            ("take-latin1", s("héllo"), 1, MEM - 4),
+            ("take-strs", Value::List(List::Values(vec![s("ab")])), 1, MEM - 1),
+        ];
+        let mut wrong = vec![];
+        for (f, arg, call, ptr) in cases {
+            let mut g = Guest::new(&engine, &c);
+            g.force_realloc_from(call, ptr);
+            let got = g.try_call(f, std::slice::from_ref(&arg)).map_err(|e| e.as_trap().cloned());
+            if got != Err(Some(Trap::BadRealloc)) {
+                wrong.push(format!("{f}({arg:?}) with realloc #{call} -> {ptr:#x}: {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "expected BadRealloc:\n{}", wrong.join("\n"));
+        // The same steps returning fitting blocks succeed (the code-unit count reaches the core function).
+        for (f, arg, call, ptr, want) in [
+            ("take-utf16", s("héllo"), 1, MEM - 10, 5),
+            ("take-latin1", s("a日b"), 2, MEM - 6, 3 | 1 << 31),
+            ("take-latin1", s("héllo"), 1, MEM - 6, 5),
+        ] {
+            let mut g = Guest::new(&engine, &c);
+            g.force_realloc_from(call, ptr);
+            assert_eq!(g.call(f, &[arg]), Value::U32(want), "{f} with realloc #{call} -> {ptr:#x}");
+        }
+    });
+}
+
 /// A component that calls the host import `ping` from its `realloc`, from a post-return function, and
 /// (allowed) from an ordinary export.
 const LEAVE_WAT: &str = r#"
@@ -231,7 +277,12 @@ fn trap_poisons_the_store() {
         let e = a.get_func("boom").unwrap().call(&mut st, &[], &mut []).unwrap_err();
         assert!(matches!(e.as_trap(), Some(Trap::Core(_))), "{e}");
         assert!(st.is_poisoned());
-        for (inst, f, args) in [(&a, "get42", vec![]), (&a, "boom", vec![]), (&b, "get42", vec![]), (&b, "to-char", vec![Value::U32(0x61)])] {
+        for (inst, f, args) in [
+            (&a, "get42", vec![]),
+            (&a, "boom", vec![]),
+            (&b, "get42", vec![]),
+            (&b, "to-char", vec![Value::U32(0x61)]),
+        ] {
             let mut res = vec![Value::Bool(false); usize::from(f != "boom")];
             let e = inst.get_func(f).unwrap().call(&mut st, &args, &mut res).unwrap_err();
             assert_eq!(e.as_trap(), Some(&Trap::Poisoned), "{f}: {e}");

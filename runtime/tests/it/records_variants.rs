@@ -45,6 +45,8 @@ fn types() -> String {
         (export $v5 "v5" (type $v5'))
         (type $v6' (variant (case "a" u8) (case "b" u64)))
         (export $v6 "v6" (type $v6'))
+        (type $v7' (variant (case "bo" bool) (case "ch" char) (case "sb" s8) (case "ub" u8) (case "si" s32) (case "wide" u64)))
+        (export $v7 "v7" (type $v7'))
         "#,
         labels(256),
         labels(257)
@@ -112,6 +114,7 @@ fn wat() -> String {
         (func (export "flat-v3") (param "v" $v3) (result (tuple u32 u32)) (canon lift (core func $i "ret2") (memory $mem)))
         (func (export "flat-v4") (param "v" $v4) (result (tuple u32 u64 u32))
           (canon lift (core func $i "ret-i32-i64-i32") (memory $mem)))
+        (func (export "flat-v7") (param "v" $v7) (result (tuple u32 u64)) (canon lift (core func $i "ret-i32-i64") (memory $mem)))
         (func (export "flat-optf32") (param "o" (option f32)) (result (tuple u32 u32))
           (canon lift (core func $i "ret-i32-f32") (memory $mem)))
         (func (export "echo-v1") (param "v" $v1) (result $v1) (canon lift (core func $i "ret-i32-i64") (memory $mem)))
@@ -127,6 +130,10 @@ fn wat() -> String {
         (func (export "echo-res-err") (param "r" (result (error u8))) (result (result (error u8)))
           (canon lift (core func $i "store-b2") (memory $mem)))
         (func (export "echo-res-none") (param "r" (result)) (result (result)) (canon lift (core func $i "id32")))
+        (func (export "echo-opt-str") (param "o" (option string)) (result (option string))
+          (canon lift (core func $i "ret3") (memory $mem) (realloc $realloc)))
+        (func (export "probe-v6") (param "xs" (list $v6)) (result (tuple u32 u32))
+          (canon lift (core func $i "ret2") (memory $mem) (realloc $realloc)))
         "#,
         types()
     );
@@ -220,8 +227,9 @@ fn record_round_trip() {
         let c = component(&engine, &wat());
         let mut g = Guest::new(&engine, &c);
         for (a, b, cc) in [(200u8, u64::MAX - 1, -2.5f32), (0, 0, 0.0), (255, 1 << 63, f32::INFINITY)] {
-            let r = Value::Record(vec![field("a", Value::U8(a)), field("b", Value::U64(b)), field("c", Value::F32(cc))]);
-            assert_eq!(g.call("echo-r2", &[r.clone()]), r);
+            let r =
+                Value::Record(vec![field("a", Value::U8(a)), field("b", Value::U64(b)), field("c", Value::F32(cc))]);
+            assert_eq!(g.call("echo-r2", std::slice::from_ref(&r)), r);
         }
     });
 }
@@ -236,7 +244,8 @@ fn tuple_offsets() {
         let t = tuple(g.call("load-tuple", &[Value::U32(0x200)]));
         assert_eq!(t, vec![Value::U8(0x11), Value::U16(0x3322), Value::U8(0x44), Value::U64(0x0807_0605_0403_0201)]);
         let mut g = Guest::new(&engine, &c);
-        let v = Value::Tuple(vec![Value::U8(0x11), Value::U16(0x3322), Value::U8(0x44), Value::U64(0x0807_0605_0403_0201)]);
+        let v =
+            Value::Tuple(vec![Value::U8(0x11), Value::U16(0x3322), Value::U8(0x44), Value::U64(0x0807_0605_0403_0201)]);
         let (ptr, _) = pair(g.call("probe-tuple", &[list(vec![v])]));
         assert_eq!(g.log(), vec![[0, 0, 8, 16]]);
         let b = g.peek(ptr, 16);
@@ -341,14 +350,20 @@ fn variant_join_lowering() {
         let nan = Value::F32(f32::from_bits(0x7fc0_0001));
         assert_eq!(t(g.call("flat-v1", &[case("a", nan)])), [Value::U32(0), Value::U64(0x7fc0_0001)]);
         assert_eq!(t(g.call("flat-v1", &[case("b", Value::S64(-1))])), [Value::U32(1), Value::U64(u64::MAX)]);
-        assert_eq!(t(g.call("flat-v2", &[case("a", Value::F64(1.0))])), [Value::U32(0), Value::U64(0x3ff0_0000_0000_0000)]);
+        assert_eq!(
+            t(g.call("flat-v2", &[case("a", Value::F64(1.0))])),
+            [Value::U32(0), Value::U64(0x3ff0_0000_0000_0000)]
+        );
         assert_eq!(t(g.call("flat-v2", &[case("b", Value::U32(u32::MAX))])), [Value::U32(1), Value::U64(0xffff_ffff)]);
         // i32 join f32 = i32: the f32 goes as its bits.
         assert_eq!(t(g.call("flat-v3", &[case("b", Value::F32(1.5))])), [Value::U32(1), Value::U32(0x3fc0_0000)]);
         assert_eq!(t(g.call("flat-v3", &[case("a", Value::U32(7))])), [Value::U32(0), Value::U32(7)]);
         let ab = Value::Tuple(vec![Value::U32(1), Value::U32(2)]);
         assert_eq!(t(g.call("flat-v4", &[case("a", ab)])), [Value::U32(0), Value::U64(1), Value::U32(2)]);
-        assert_eq!(t(g.call("flat-v4", &[case("b", Value::U64(u64::MAX))])), [Value::U32(1), Value::U64(u64::MAX), Value::U32(0)]);
+        assert_eq!(
+            t(g.call("flat-v4", &[case("b", Value::U64(u64::MAX))])),
+            [Value::U32(1), Value::U64(u64::MAX), Value::U32(0)]
+        );
         // option<f32> needs no join: [i32, f32], the f32 slot is 0.0 for none.
         assert_eq!(t(g.call("flat-optf32", &[some(Value::F32(1.5))])), [Value::U32(1), Value::U32(0x3fc0_0000)]);
         assert_eq!(t(g.call("flat-optf32", &[Value::Option(None)])), [Value::U32(0), Value::U32(0)]);
@@ -363,17 +378,18 @@ fn variant_round_trip() {
         let c = component(&engine, &wat());
         let mut g = Guest::new(&engine, &c);
         for v in [case("a", Value::F32(1.5)), case("a", Value::F32(-0.0)), case("b", Value::S64(i64::MIN))] {
-            assert_eq!(g.call("echo-v1", &[v.clone()]), v);
+            assert_eq!(g.call("echo-v1", std::slice::from_ref(&v)), v);
         }
         for v in [case("a", Value::F64(-1e300)), case("b", Value::U32(u32::MAX))] {
-            assert_eq!(g.call("echo-v2", &[v.clone()]), v);
+            assert_eq!(g.call("echo-v2", std::slice::from_ref(&v)), v);
         }
-        let Value::Variant(_, Some(p)) = g.call("echo-v1", &[case("a", Value::F32(f32::from_bits(0xffb0_0000)))]) else {
+        let Value::Variant(_, Some(p)) = g.call("echo-v1", &[case("a", Value::F32(f32::from_bits(0xffb0_0000)))])
+        else {
             panic!("expected variant with payload")
         };
         assert_eq!(f32_bits(&p), 0xffb0_0000);
         for v in [some(Value::F32(-2.25)), Value::Option(None)] {
-            assert_eq!(g.call("echo-optf32", &[v.clone()]), v);
+            assert_eq!(g.call("echo-optf32", std::slice::from_ref(&v)), v);
         }
     });
 }
@@ -386,16 +402,16 @@ fn results_all_shapes() {
         let c = component(&engine, &wat());
         let mut g = Guest::new(&engine, &c);
         for v in [ok(Some(Value::U32(7))), ok(Some(Value::U32(u32::MAX))), err(Some(s("boom"))), err(Some(s("")))] {
-            assert_eq!(g.call("echo-res-both", &[v.clone()]), v);
+            assert_eq!(g.call("echo-res-both", std::slice::from_ref(&v)), v);
         }
         for v in [ok(Some(Value::U32(0xdead_beef))), err(None)] {
-            assert_eq!(g.call("echo-res-ok", &[v.clone()]), v);
+            assert_eq!(g.call("echo-res-ok", std::slice::from_ref(&v)), v);
         }
         for v in [ok(None), err(Some(Value::U8(255)))] {
-            assert_eq!(g.call("echo-res-err", &[v.clone()]), v);
+            assert_eq!(g.call("echo-res-err", std::slice::from_ref(&v)), v);
         }
         for v in [ok(None), err(None)] {
-            assert_eq!(g.call("echo-res-none", &[v.clone()]), v);
+            assert_eq!(g.call("echo-res-none", std::slice::from_ref(&v)), v);
         }
         let mut g = Guest::new(&engine, &c);
         let t = tuple(g.call("flat-res-both", &[ok(Some(Value::U32(7)))]));
@@ -403,6 +419,78 @@ fn results_all_shapes() {
         let t = tuple(g.call("flat-res-both", &[err(Some(s("boom")))]));
         assert_eq!(t, [Value::U32(1), Value::U32(HEAP), Value::U32(4)]);
         assert_eq!(g.log(), vec![[0, 0, 1, 4]]);
+    });
+}
+
+/// Only the active case is lowered: `option<string>` calls realloc for `some` and not for `none`.
+#[test]
+fn option_string_allocates_only_for_some() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::new(&engine, &c);
+        assert_eq!(g.call("echo-opt-str", &[Value::Option(None)]), Value::Option(None));
+        assert_eq!(g.log(), Vec::<[u32; 4]>::new());
+        assert_eq!(g.call("echo-opt-str", &[some(s("hé"))]), some(s("hé")));
+        assert_eq!(g.log(), vec![[0, 0, 1, 3]]);
+    });
+}
+
+/// `store_variant`: the discriminant at 0, the payload at `align_to(disc_size, max_case_alignment)` (8 for
+/// `variant { a(u8), b(u64) }`), element size 16.
+#[test]
+fn variant_memory_layout() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::new(&engine, &c);
+        let (ptr, _) =
+            pair(g.call("probe-v6", &[list(vec![case("a", Value::U8(5)), case("b", Value::U64(u64::MAX))])]));
+        assert_eq!(g.log(), vec![[0, 0, 8, 32]]);
+        let b = g.peek(ptr, 32);
+        assert_eq!((b[0], b[8]), (0, 5));
+        assert_eq!((b[16], &b[24..32]), (1, &[0xff; 8][..]));
+    });
+}
+
+/// `store_variant` writes only the discriminant and the active case's payload: the bytes between them and
+/// after a smaller payload keep whatever `realloc` left there (here 0xde).
+#[test]
+fn variant_padding_untouched() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::new(&engine, &c);
+        g.set_fill(0xde);
+        let (ptr, _) = pair(g.call("probe-v6", &[list(vec![case("a", Value::U8(5))])]));
+        assert_eq!(
+            g.peek(ptr, 16),
+            [0, 0xde, 0xde, 0xde, 0xde, 0xde, 0xde, 0xde, 5, 0xde, 0xde, 0xde, 0xde, 0xde, 0xde, 0xde]
+        );
+    });
+}
+
+/// The typed API (Rust `Option`, `Result`, tuples) follows the same variant rules: joins when lowering flat,
+/// payload offsets when loading, discriminant checks.
+#[test]
+fn typed_api_variants() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::new(&engine, &c);
+        let f = |g: &Guest<_>, n: &str| g.inst.get_func(n).unwrap();
+        let flat = f(&g, "flat-optf32").typed::<(Option<f32>,), ((u32, u32),)>().unwrap();
+        assert_eq!(flat.call(&mut g.store, (Some(1.5),)).unwrap(), ((1, 0x3fc0_0000),));
+        assert_eq!(flat.call(&mut g.store, (None,)).unwrap(), ((0, 0),));
+        let echo = f(&g, "echo-optf32").typed::<(Option<f32>,), (Option<f32>,)>().unwrap();
+        assert_eq!(echo.call(&mut g.store, (Some(-2.25),)).unwrap(), (Some(-2.25),));
+        let flat = f(&g, "flat-res-both").typed::<(Result<u32, String>,), ((u32, u32, u32),)>().unwrap();
+        assert_eq!(flat.call(&mut g.store, (Ok(7),)).unwrap(), ((0, 7, 0),));
+        assert_eq!(flat.call(&mut g.store, (Err("boom".to_owned()),)).unwrap(), ((1, HEAP, 4),));
+        let echo = f(&g, "echo-res-both").typed::<(Result<u32, String>,), (Result<u32, String>,)>().unwrap();
+        assert_eq!(echo.call(&mut g.store, (Err("x".to_owned()),)).unwrap(), (Err("x".to_owned()),));
+        assert_eq!(echo.call(&mut g.store, (Ok(u32::MAX),)).unwrap(), (Ok(u32::MAX),));
+        let load = f(&g, "load-opt").typed::<(u32,), (Option<u8>,)>().unwrap();
+        g.poke(0x200, &[1, 0xff]);
+        assert_eq!(load.call(&mut g.store, (0x200,)).unwrap(), (Some(0xff),));
+        g.poke(0x200, &[2, 0]);
+        assert_eq!(load.call(&mut g.store, (0x200,)).unwrap_err().as_trap(), Some(&Trap::InvalidDiscriminant));
     });
 }
 
@@ -415,6 +503,14 @@ fn import_wat() -> String {
         (import "v2" (type $v2 (eq $v2')))
         (type $e3' (enum "a" "b" "c"))
         (import "e3" (type $e3 (eq $e3')))
+        (type $v3' (variant (case "a" u32) (case "b" f32)))
+        (import "v3" (type $v3 (eq $v3')))
+        (type $v7' (variant (case "bo" bool) (case "ch" char) (case "sb" s8) (case "ub" u8) (case "si" s32) (case "wide" u64)))
+        (import "v7" (type $v7 (eq $v7')))
+        (import "take-v3" (func $take-v3 (param "v" $v3)))
+        (import "take-v7" (func $take-v7 (param "v" $v7)))
+        (core func $take-v3-c (canon lower (func $take-v3)))
+        (core func $take-v7-c (canon lower (func $take-v7)))
         (import "take-v1" (func $take-v1 (param "v" $v1)))
         (import "take-v2" (func $take-v2 (param "v" $v2)))
         (import "take-optf32" (func $take-optf32 (param "o" (option f32))))
@@ -430,7 +526,9 @@ fn import_wat() -> String {
           (export "take-v2" (func $take-v2-c))
           (export "take-optf32" (func $take-optf32-c))
           (export "take-opt" (func $take-opt-c))
-          (export "take-e3" (func $take-e3-c)))
+          (export "take-e3" (func $take-e3-c))
+          (export "take-v3" (func $take-v3-c))
+          (export "take-v7" (func $take-v7-c)))
     "#;
     let core_imports = r#"
         (import "host" "take-v1" (func $take-v1 (param i32 i64)))
@@ -438,6 +536,8 @@ fn import_wat() -> String {
         (import "host" "take-optf32" (func $take-optf32 (param i32 f32)))
         (import "host" "take-opt" (func $take-opt (param i32 i32)))
         (import "host" "take-e3" (func $take-e3 (param i32)))
+        (import "host" "take-v3" (func $take-v3 (param i32 i32)))
+        (import "host" "take-v7" (func $take-v7 (param i32 i64)))
     "#;
     let core = r#"
         (func (export "call-v1") (param i32 i64) (call $take-v1 (local.get 0) (local.get 1)))
@@ -445,6 +545,8 @@ fn import_wat() -> String {
         (func (export "call-optf32") (param i32 i32) (call $take-optf32 (local.get 0) (f32.reinterpret_i32 (local.get 1))))
         (func (export "call-opt") (param i32 i32) (call $take-opt (local.get 0) (local.get 1)))
         (func (export "call-e3") (param i32) (call $take-e3 (local.get 0)))
+        (func (export "call-v3") (param i32 i32) (call $take-v3 (local.get 0) (local.get 1)))
+        (func (export "call-v7") (param i32 i64) (call $take-v7 (local.get 0) (local.get 1)))
     "#;
     let items = r#"
         (func (export "call-v1") (param "d" u32) (param "payload" u64) (canon lift (core func $i "call-v1")))
@@ -452,15 +554,18 @@ fn import_wat() -> String {
         (func (export "call-optf32") (param "d" u32) (param "bits" u32) (canon lift (core func $i "call-optf32")))
         (func (export "call-opt") (param "d" u32) (param "x" u32) (canon lift (core func $i "call-opt")))
         (func (export "call-e3") (param "d" u32) (canon lift (core func $i "call-e3")))
+        (func (export "call-v3") (param "d" u32) (param "payload" u32) (canon lift (core func $i "call-v3")))
+        (func (export "call-v7") (param "d" u32) (param "payload" u64) (canon lift (core func $i "call-v7")))
     "#;
     guest_with_imports(pre, core_imports, core, items)
 }
 
 /// A linker whose `take-*` functions record what they receive.
-fn recording_linker<E: wasm_runtime_layer::backend::WasmEngine>() -> (component_layer::Linker<(), E>, Arc<Mutex<Vec<Value>>>) {
+fn recording_linker<E: wasm_runtime_layer::backend::WasmEngine>(
+) -> (component_layer::Linker<(), E>, Arc<Mutex<Vec<Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut l = linker::<E>();
-    for name in ["take-v1", "take-v2", "take-optf32", "take-opt", "take-e3"] {
+    for name in ["take-v1", "take-v2", "take-optf32", "take-opt", "take-e3", "take-v3", "take-v7"] {
         let seen = seen.clone();
         l.root()
             .func_new(name, move |_, params, _| {
@@ -503,6 +608,123 @@ fn variant_join_lifting() {
                 en("c"),
             ]
         );
+    });
+}
+
+/// `func_wrap` host functions taking Rust `Option`s lift the guest's flat option arguments with the same
+/// rules (unused payload slot ignored, u8 payload truncated, bad discriminant trapping).
+#[test]
+fn typed_host_functions_lift_options() {
+    both!(|engine| {
+        let c = component(&engine, &import_wat());
+        let make = || {
+            let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+            let mut l = linker();
+            for name in ["take-v1", "take-v2", "take-e3", "take-v3", "take-v7"] {
+                l.root().func_new(name, |_, _, _| Ok(())).unwrap();
+            }
+            let s1 = seen.clone();
+            l.root()
+                .func_wrap("take-optf32", move |_, (o,): (Option<f32>,)| {
+                    s1.lock().unwrap().push(format!("{o:?}"));
+                    Ok(())
+                })
+                .unwrap();
+            let s2 = seen.clone();
+            l.root()
+                .func_wrap("take-opt", move |_, (o,): (Option<u8>,)| {
+                    s2.lock().unwrap().push(format!("{o:?}"));
+                    Ok(())
+                })
+                .unwrap();
+            (l, seen)
+        };
+        let (l, seen) = make();
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        g.call0("call-optf32", &[Value::U32(1), Value::U32(0x3fc0_0000)]);
+        g.call0("call-optf32", &[Value::U32(0), Value::U32(0x1234_5678)]);
+        g.call0("call-opt", &[Value::U32(1), Value::U32(0x1ff)]);
+        assert_eq!(*seen.lock().unwrap(), ["Some(1.5)", "None", "Some(255)"]);
+        let (l, seen) = make();
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        assert_eq!(g.trap("call-opt", &[Value::U32(2), Value::U32(0)]), Trap::InvalidDiscriminant);
+        assert!(seen.lock().unwrap().is_empty());
+    });
+}
+
+/// `lower_flat_variant` with an `i32` payload in an `i64` slot (`v7 = variant { bo(bool), ch(char), sb(s8),
+/// ub(u8), si(s32), wide(u64) }`): the payload is the lowered i32 *zero*-extended — s8 -1 is 0xffffffff,
+/// not all ones.
+#[test]
+fn variant_small_payloads_in_wide_slot_lowering() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::new(&engine, &c);
+        let mut got = vec![];
+        for v in [
+            case("bo", Value::Bool(true)),
+            case("ch", Value::Char('😀')),
+            case("sb", Value::S8(-1)),
+            case("sb", Value::S8(-128)),
+            case("ub", Value::U8(255)),
+            case("si", Value::S32(-1)),
+            case("wide", Value::U64(u64::MAX)),
+        ] {
+            got.push(tuple(g.call("flat-v7", &[v])));
+        }
+        let want: Vec<Vec<Value>> =
+            [(0, 1), (1, 0x1_f600), (2, 0xffff_ffff), (2, 0xffff_ff80), (3, 0xff), (4, 0xffff_ffff), (5, u64::MAX)]
+                .iter()
+                .map(|(d, p)| vec![Value::U32(*d), Value::U64(*p)])
+                .collect();
+        assert_eq!(got, want);
+    });
+}
+
+/// `lift_flat_variant`'s `('i64', 'i32')` coercion: an i32-typed payload in an i64 slot is
+/// `wrap_i64_to_i32` first, then lifted as its type — so high bits never make a bool true, a char invalid or
+/// a u8/s8 different; and `('i32', 'f32')` reinterprets bits.
+#[test]
+fn variant_small_payloads_in_wide_slot_lifting() {
+    both!(|engine| {
+        let c = component(&engine, &import_wat());
+        let (l, seen) = recording_linker();
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        for (d, payload) in [
+            (0, 0x1_0000_0000u64),
+            (0, 0x1_0000_0002),
+            (1, 0x1_0000_0061),
+            (1, 0xffff_ffff_0001_f600),
+            (2, 0xffff_ffff_ffff_ff80),
+            (2, 0x1_0000_007f),
+            (3, 0x1_0000_0105),
+            (4, 0x7fff_ffff_ffff_ffff),
+            (5, u64::MAX),
+        ] {
+            g.call0("call-v7", &[Value::U32(d), Value::U64(payload)]);
+        }
+        g.call0("call-v3", &[Value::U32(1), Value::U32(0x3fc0_0000)]);
+        g.call0("call-v3", &[Value::U32(0), Value::U32(0xffff_ffff)]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                case("bo", Value::Bool(false)),
+                case("bo", Value::Bool(true)),
+                case("ch", Value::Char('a')),
+                case("ch", Value::Char('😀')),
+                case("sb", Value::S8(-128)),
+                case("sb", Value::S8(127)),
+                case("ub", Value::U8(5)),
+                case("si", Value::S32(-1)),
+                case("wide", Value::U64(u64::MAX)),
+                case("b", Value::F32(1.5)),
+                case("a", Value::U32(u32::MAX)),
+            ]
+        );
+        // After wrapping, a surrogate is still an invalid char.
+        let (l, _) = recording_linker();
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        assert_eq!(g.trap("call-v7", &[Value::U32(1), Value::U64(0x1_0000_d800)]), Trap::InvalidChar);
     });
 }
 

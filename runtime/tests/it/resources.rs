@@ -101,7 +101,7 @@ fn guest_resources_move_and_drop() {
         let mut s = store(&engine);
         let inst = linker().instantiate(&mut s, &c).unwrap();
         let r = call1(&mut s, &inst, "[constructor]r", &[Value::U32(7)]).unwrap();
-        call1(&mut s, &inst, "consume", &[r.clone()]).unwrap();
+        call1(&mut s, &inst, "consume", std::slice::from_ref(&r)).unwrap();
         assert_eq!(call1(&mut s, &inst, "drops", &[]).unwrap(), Value::U32(1));
         assert_eq!(call1(&mut s, &inst, "last", &[]).unwrap(), Value::U32(7));
         // Moved out of the host: passing it again fails.
@@ -160,9 +160,7 @@ fn host_linker<E: wasm_runtime_layer::backend::WasmEngine>(
             Ok(())
         })
         .unwrap();
-    l.root()
-        .func_wrap("make", |ctx, (v,): (u32,)| Ok((Resource::new(ctx, Counter(v))?,)))
-        .unwrap();
+    l.root().func_wrap("make", |ctx, (v,): (u32,)| Ok((Resource::new(ctx, Counter(v))?,))).unwrap();
     l.root()
         .func_wrap("peek", |ctx, (x,): (Resource<Counter>,)| {
             assert!(!x.owned(), "a borrow");

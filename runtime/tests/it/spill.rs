@@ -139,7 +139,10 @@ fn results_through_pointer() {
         let c = component(&engine, &wat());
         let mut g = Guest::new(&engine, &c);
         g.poke(0x200, &[7, 0, 0, 0, 0xaa, 0xaa, 0xaa, 0xaa, 1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(tuple(g.call("ret-pair-at", &[Value::U32(0x200)])), [Value::U32(7), Value::U64(0x0807_0605_0403_0201)]);
+        assert_eq!(
+            tuple(g.call("ret-pair-at", &[Value::U32(0x200)])),
+            [Value::U32(7), Value::U64(0x0807_0605_0403_0201)]
+        );
         assert_eq!(tuple(g.call("ret-pair-at", &[Value::U32(MEM - 16)])), [Value::U32(0), Value::U64(0)]);
         g.poke(0x300, &le32(&[0x200, 1]));
         assert_eq!(g.call("ret-string-at", &[Value::U32(0x300)]), s("\u{7}"));
@@ -293,7 +296,8 @@ fn import_params_spill_at_seventeen() {
 fn bad_import_param_pointer_traps() {
     both!(|engine| {
         let c = component(&engine, &import_wat());
-        for (ptr, want) in [(0x402, Trap::Misaligned), (MEM - 64, Trap::OutOfBounds), (0xffff_fff0, Trap::OutOfBounds)] {
+        for (ptr, want) in [(0x402, Trap::Misaligned), (MEM - 64, Trap::OutOfBounds), (0xffff_fff0, Trap::OutOfBounds)]
+        {
             let (l, seen) = host_linker();
             let mut g = Guest::with_linker(&engine, &c, &l);
             assert_eq!(g.trap("call17-at", &[Value::U32(ptr)]), want, "ptr {ptr:#x}");

@@ -192,7 +192,11 @@ fn out_of_bounds_traps() {
             ("latin1", 0xffff_fffe, 4),
         ] {
             let mut g = Guest::new(&engine, &c);
-            assert_eq!(g.trap(&format!("lift-{enc}"), &[Value::U32(ptr), Value::U32(len)]), Trap::OutOfBounds, "{enc} ({ptr:#x}, {len:#x})");
+            assert_eq!(
+                g.trap(&format!("lift-{enc}"), &[Value::U32(ptr), Value::U32(len)]),
+                Trap::OutOfBounds,
+                "{enc} ({ptr:#x}, {len:#x})"
+            );
         }
     });
 }
@@ -268,7 +272,10 @@ fn lower_into_latin1_utf16() {
         let (log, pl, b) = probe(&engine, &c, "latin1", "abc");
         assert_eq!((log, pl, b), (vec![[0, 0, 2, 3]], (HEAP, 3), b"abc".to_vec()));
         let (log, pl, b) = probe(&engine, &c, "latin1", "héllo");
-        assert_eq!((log, pl, b), (vec![[0, 0, 2, 6], [HEAP, 6, 2, 5]], (HEAP + 6, 5), vec![0x68, 0xe9, 0x6c, 0x6c, 0x6f]));
+        assert_eq!(
+            (log, pl, b),
+            (vec![[0, 0, 2, 6], [HEAP, 6, 2, 5]], (HEAP + 6, 5), vec![0x68, 0xe9, 0x6c, 0x6c, 0x6f])
+        );
         let (log, pl, b) = probe(&engine, &c, "latin1", "\u{ff}");
         assert_eq!((log, pl, b), (vec![[0, 0, 2, 2], [HEAP, 2, 2, 1]], (HEAP + 2, 1), vec![0xff]));
         let (log, pl, b) = probe(&engine, &c, "latin1", "a日b");
@@ -297,7 +304,8 @@ fn lower_into_latin1_utf16() {
 fn long_strings_round_trip() {
     both!(|engine| {
         let c = component(&engine, &wat());
-        for x in ["x".repeat(5000), "日本".repeat(1500), format!("{}😀é", "ab".repeat(1000)), "\u{ff}".repeat(3000)] {
+        for x in ["x".repeat(5000), "日本".repeat(1500), format!("{}😀é", "ab".repeat(1000)), "\u{ff}".repeat(3000)]
+        {
             for enc in ["utf8", "utf16", "latin1"] {
                 let mut g = Guest::new(&engine, &c);
                 assert_eq!(g.call(&format!("echo-{enc}"), &[s(&x)]), s(&x), "{enc}");
