@@ -1,4 +1,4 @@
-//! The `fuzz`, `repro`, `shrink` and `gen` commands.
+//! The `fuzz`, `repro`, `shrink`, `gen`, `bench` and `check` commands.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use component_harness::fuzz::{self, FuzzConfig, Progress};
 use component_harness::{conform, engines};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{FuzzArgs, GenArgs, ReproArgs, ShrinkArgs};
+use crate::{BenchArgs, CheckArgs, FuzzArgs, GenArgs, ReproArgs, ShrinkArgs};
 
 fn engine_names(given: Vec<String>) -> Vec<String> {
     if given.is_empty() {
@@ -181,4 +181,139 @@ pub fn gen(args: GenArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", coverage.report());
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use component_harness::bench;
+    let mut config = if args.quick { bench::BenchConfig::quick() } else { bench::BenchConfig::full() };
+    config.allocations = Some(crate::allocations);
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run `cargo run --release -p component-harness -- bench` for real figures");
+    }
+    let ms = bench::run(&config)?;
+    println!("{}", bench::table(&ms));
+    println!("{}", bench::ratios(&ms));
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&ms)?)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `.wasm` and `.wat` files under `paths` (files as given, directories searched recursively), sorted.
+fn component_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|e| e == "wasm" || e == "wat") {
+                        out.push(path);
+                    }
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    use component_harness::check;
+    let names = engine_names(args.engines);
+    let mut engines = names
+        .iter()
+        .map(|n| check::engine(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let files = component_files(&args.components)?;
+    let total = files.len() as u64 + args.generated;
+    if total == 0 {
+        anyhow::bail!("nothing to check: give components or --generated N");
+    }
+    let config = check::CheckConfig { seed: args.seed, calls: args.calls, ..check::CheckConfig::default() };
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} components {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut reports = Vec::new();
+    let mut calls = 0u64;
+    let mut divergent = 0u64;
+    let exp = conform::expectations()?;
+    let engine_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut one = |label: String, bytes: Vec<u8>, exp_label: Option<String>, reports: &mut Vec<check::ComponentReport>| {
+        bar.set_message(format!("{calls} calls, {divergent} divergent · {label}"));
+        let mut report = check::check_component(&label, &bytes, &mut engines, &config, &mut |n| calls += n);
+        if let Some(l) = exp_label {
+            check::apply_expectations(&mut report, &l, &engine_refs, &exp);
+        }
+        if report.verdict == check::Verdict::Failed {
+            divergent += 1;
+        }
+        print_report(&bar, &report, args.quiet);
+        bar.inc(1);
+        reports.push(report);
+    };
+    for f in &files {
+        let bytes = std::fs::read(f)?;
+        one(f.display().to_string(), bytes, check::expectation_label(f), &mut reports);
+    }
+    for k in 0..args.generated {
+        let seed = args.seed.wrapping_add(k);
+        let tier = Tier::ALL[(k % Tier::ALL.len() as u64) as usize];
+        let case = generate_case(seed, tier);
+        one(format!("generated seed {seed} tier {}", tier.name()), case.component, None, &mut reports);
+    }
+    bar.finish_and_clear();
+    let line = check::summary_line(&reports);
+    println!("{line}");
+    if let Some(path) = args.json {
+        let json = serde_json::json!({ "reports": reports, "summary": line, "seed": args.seed, "calls": args.calls });
+        std::fs::write(&path, serde_json::to_string_pretty(&json)?)?;
+    }
+    let failed = reports.iter().any(|r| r.verdict == check::Verdict::Failed);
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn print_report(bar: &ProgressBar, r: &component_harness::check::ComponentReport, quiet: bool) {
+    use component_harness::check::Verdict;
+    let mut out = String::new();
+    match &r.verdict {
+        Verdict::Skipped(why) => {
+            if !quiet {
+                out.push_str(&format!("SKIP {} — {why}\n", r.component));
+            }
+        }
+        Verdict::Passed if quiet => {}
+        v => {
+            let tag = if *v == Verdict::Passed { "PASS" } else { "FAIL" };
+            out.push_str(&format!("{tag} {}\n", r.component));
+            if !quiet || *v == Verdict::Failed {
+                out.push_str(&r.table());
+                for n in &r.not_callable {
+                    out.push_str(&format!("  not callable: {} — {}\n", n.export, n.reason));
+                }
+            }
+        }
+    }
+    for d in &r.divergences {
+        out.push_str(&format!("  DIVERGENCE in {}\n", d.what));
+        if !d.args.is_empty() {
+            out.push_str(&format!("    arguments: {}\n", d.args));
+        }
+        if let Some(reduced) = &d.reduced {
+            out.push_str(&format!("    reduced:   {reduced}\n"));
+        }
+        for (engine, outcome) in &d.outcomes {
+            out.push_str(&format!("    {engine}: {}\n", outcome.replace('\n', "\n      ")));
+        }
+    }
+    if !out.is_empty() {
+        bar.suspend(|| print!("{out}"));
+    }
 }

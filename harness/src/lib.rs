@@ -7,8 +7,13 @@
 //! * [`engines`] — the engine trait and its three implementations, plus the test host environment;
 //! * [`wast`] — the `.wast` runner;
 //! * [`expectations`] — the file that lists every skip with its reason;
-//! * [`conform`] — the conformance suite as a whole: discovery, reports, the Markdown table.
+//! * [`conform`] — the conformance suite as a whole: discovery, reports, the Markdown table;
+//! * [`diff`] and [`fuzz`] — differential execution of generated cases, shrinking, regression files;
+//! * [`check`] — any user's component across the engines, with a generic host;
+//! * [`bench`] — the benchmarks against the raw layer and wasmtime native.
 
+pub mod bench;
+pub mod check;
 pub mod conform;
 pub mod diff;
 pub mod engines;

@@ -8,6 +8,36 @@ use component_harness::{conform, engines};
 
 mod commands;
 
+/// Counts heap allocations, so `bench` can report allocations per typed call.
+struct CountingAlloc;
+
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; the counter is a relaxed atomic.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as for `realloc` on `System`.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+pub(crate) fn allocations() -> u64 {
+    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[derive(Parser)]
 #[command(name = "component-harness", version, about = "Conformance runner and differential fuzzer for component-layer")]
 struct Cli {
@@ -27,6 +57,45 @@ enum Command {
     Shrink(ShrinkArgs),
     /// Write generated cases (.wasm, .wat, .wit, values) to a directory, with a coverage summary.
     Gen(GenArgs),
+    /// Benchmarks: ns/op per operation on every engine and the raw layer, with the ratios against the targets.
+    Bench(BenchArgs),
+    /// Check components (.wasm or .wat, files or directories) across the engines with a generic host: call every
+    /// export with seeded arguments and report every divergence.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct CheckArgs {
+    /// Components: .wasm or .wat files, or directories holding them.
+    pub(crate) components: Vec<PathBuf>,
+    /// Also check this many generated components (seeds from --seed on, all tiers in turn).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) generated: u64,
+    /// The seed of arguments and host results.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Calls per export.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) calls: u64,
+    /// Engines (default: all three).
+    #[arg(long = "engine", value_name = "NAME")]
+    pub(crate) engines: Vec<String>,
+    /// Write the reports as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+    /// Print only divergences and the summary.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// A short run (about ten times faster, noisier).
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// Also write the measurements as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -126,6 +195,8 @@ fn main() -> ExitCode {
         Command::Repro(args) => commands::repro(args),
         Command::Shrink(args) => commands::shrink(args),
         Command::Gen(args) => commands::gen(args),
+        Command::Bench(args) => commands::bench(args),
+        Command::Check(args) => commands::check(args),
     };
     match result {
         Ok(code) => code,

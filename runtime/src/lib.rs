@@ -26,7 +26,8 @@
 //! * [`Linker`] and [`Instance`] — resolving imports and running the plan in a [`Store`];
 //! * the canonical ABI (`abi/`) — layout, lifting, lowering, strings, handle tables;
 //! * [`Func`] and [`TypedFunc`] — calls with dynamic [`Value`]s or Rust types;
-//! * [`ResourceType`] and [`ResourceAny`] — resources.
+//! * [`ResourceType`] and [`ResourceAny`] — resources;
+//! * [`generic`] — a deterministic, recording host for any component's imports.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,6 +36,7 @@ pub(crate) mod abi;
 mod component;
 mod error;
 pub(crate) mod func;
+pub mod generic;
 mod instance;
 mod linker;
 mod module;

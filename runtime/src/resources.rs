@@ -59,6 +59,14 @@ impl ResourceType {
         ResourceType { kind: ResourceKind::Abstract { component, index }, name: None }
     }
 
+    /// The component and index of an abstract resource type (from reflection on a component).
+    pub(crate) fn abstract_index(&self) -> Option<(u64, u32)> {
+        match self.kind {
+            ResourceKind::Abstract { component, index } => Some((component, index)),
+            _ => None,
+        }
+    }
+
     /// The component instance (of store `store`) that defines this resource, for guest resources.
     pub(crate) fn guest_instance(&self, store: u64) -> Option<u32> {
         match self.kind {

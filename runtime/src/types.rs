@@ -204,3 +204,24 @@ impl TypeBuilder<'_> {
         }
     }
 }
+
+/// The type of an item a component imports or exports, for reflection on a [`crate::Component`].
+///
+/// Resource types are shown abstractly: each resource of the component (imported or defined) has one
+/// [`ResourceType`] that stays the same across the component's imports, exports and function types, so equal
+/// types can be matched up (for example a constructor's result with a method's `self` parameter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemType {
+    /// A function.
+    Func(FuncType),
+    /// An instance, with its items by name in order.
+    Instance(Vec<(String, ItemType)>),
+    /// A resource type. An imported resource declared equal to another (`(eq $r)`) shows the same type.
+    Resource(ResourceType),
+    /// A core module.
+    Module,
+    /// A component.
+    Component,
+    /// A type that is not a resource (nothing needs to be provided for its import).
+    Type,
+}

@@ -28,7 +28,7 @@ const MAX_ATTEMPTS: usize = 300;
 pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], config: &CaseConfig) -> Shrunk {
     let mut best = Shrunk { case: case.clone(), divergence: d.clone() };
     let mut attempts = 0;
-    let mut still = |c: &Case, execs: &mut [Box<dyn Executor>], attempts: &mut usize| -> Option<Divergence> {
+    let still = |c: &Case, execs: &mut [Box<dyn Executor>], attempts: &mut usize| -> Option<Divergence> {
         *attempts += 1;
         let r = run_case(c, execs);
         r.divergences.into_iter().find(|x| x.wrong == d.wrong)

@@ -18,7 +18,7 @@ use wasm_runtime_layer::Engine;
 use wasmparser::WasmFeatures;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{FuncType, TypeBuilder};
+use crate::types::{FuncType, ItemType, TypeBuilder};
 use crate::ResourceType;
 
 pub use parse::default_features;
@@ -89,6 +89,22 @@ impl Component {
         self.plan.exports.keys().map(|k| k.as_str())
     }
 
+    /// The component's imports with their types, in order (resources shown abstractly, see [`ItemType`]).
+    pub fn imports(&self) -> Vec<(String, ItemType)> {
+        let id = self.id;
+        let res = move |i: u32| ResourceType::abstract_(id, i);
+        let b = TypeBuilder { table: &self.plan.types, resources: &res };
+        self.plan.imports.iter().map(|d| (d.name.clone(), import_item(&b, &d.kind))).collect()
+    }
+
+    /// The component's exports with their types, in order (resources shown abstractly, see [`ItemType`]).
+    pub fn exports(&self) -> Vec<(String, ItemType)> {
+        let id = self.id;
+        let res = move |i: u32| ResourceType::abstract_(id, i);
+        let b = TypeBuilder { table: &self.plan.types, resources: &res };
+        export_items(&b, &self.plan.exports)
+    }
+
     /// The type of an exported function, found by a path of export names (resources are shown abstractly).
     pub fn export_func_type(&self, path: &[&str]) -> Option<FuncType> {
         let mut map = &self.plan.exports;
@@ -108,4 +124,34 @@ impl Component {
         let res = move |i: u32| ResourceType::abstract_(id, i);
         Some(TypeBuilder { table: &self.plan.types, resources: &res }.func(ty))
     }
+}
+
+fn import_item(b: &TypeBuilder<'_>, kind: &plan::ImportKind) -> ItemType {
+    match kind {
+        plan::ImportKind::Func(f) => ItemType::Func(b.func(*f)),
+        plan::ImportKind::Instance(items) => {
+            ItemType::Instance(items.iter().map(|(n, k)| (n.clone(), import_item(b, k))).collect())
+        }
+        plan::ImportKind::Module(_) => ItemType::Module,
+        plan::ImportKind::Resource(r) | plan::ImportKind::ResourceAlias(r) => ItemType::Resource((b.resources)(*r)),
+        plan::ImportKind::Type => ItemType::Type,
+    }
+}
+
+fn export_items(b: &TypeBuilder<'_>, exports: &indexmap::IndexMap<String, plan::Export>) -> Vec<(String, ItemType)> {
+    exports
+        .iter()
+        .map(|(n, e)| {
+            let item = match e {
+                plan::Export::LiftedFunc(l) => ItemType::Func(b.func(l.ty)),
+                plan::Export::ImportFunc(_, ty) => ItemType::Func(b.func(*ty)),
+                plan::Export::Instance(m) => ItemType::Instance(export_items(b, m)),
+                plan::Export::Module(_) => ItemType::Module,
+                plan::Export::Type(Some(r)) => ItemType::Resource((b.resources)(*r)),
+                plan::Export::Type(None) => ItemType::Type,
+                plan::Export::Component => ItemType::Component,
+            };
+            (n.clone(), item)
+        })
+        .collect()
 }

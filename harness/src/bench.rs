@@ -1,0 +1,609 @@
+//! Benchmarks: the same component operations, side by side in one run, on component-layer over wasmi and over
+//! wasmtime's core engine, on wasmtime's native component support (dynamic `Val` API and `TypedFunc`), and as
+//! the raw core calls through `wasm_runtime_layer` that any runtime on the layer must make at least (the
+//! "floor").
+//!
+//! Operations: `add(u32, u32) -> u32`; string echo of 16 B and 4 KiB; `list<u8>` of 64 KiB into the guest
+//! (which reads its first and last byte, so transfer dominates) and out of it; a record `{u8, u64, string, list<u16>}` echo; a guest calling a host import (cost per
+//! import call); `Component::new` + instantiate. Each is timed over enough iterations to take a fixed budget,
+//! and the median of several batches is reported in ns per operation.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use component_layer::{List, Value};
+use serde::Serialize;
+use wasm_runtime_layer::backend::WasmEngine;
+
+/// The benchmark component.
+pub const BENCH_WAT: &str = r#"(component
+  (import "host-noop" (func $noop))
+  (core module $libc
+    (memory (export "memory") 3)
+    (global $bump (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $bump (i32.add (local.get $p) (local.get 3)))
+      (if (i32.gt_u (global.get $bump) (i32.shl (memory.size) (i32.const 16)))
+        (then (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (global.get $bump) (i32.shl (memory.size) (i32.const 16))) (i32.const 65535)) (i32.const 16))) (i32.const -1)) (then unreachable))))
+      (local.get $p))
+    (func (export "reset") (global.set $bump (i32.const 4096))))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $mem))
+  (alias core export $libc "realloc" (core func $realloc))
+  (core func $noop (canon lower (func $noop)))
+  (core module $m
+    (import "libc" "memory" (memory 1))
+    (import "libc" "reset" (func $reset))
+    (import "host" "noop" (func $noop))
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store offset=4 (i32.const 16) (local.get 1))
+      (i32.const 16))
+    (func (export "sum") (param $p i32) (param $n i32) (result i32)
+      (i32.add (i32.load8_u (local.get $p))
+               (i32.load8_u (i32.sub (i32.add (local.get $p) (local.get $n)) (i32.const 1)))))
+    (func (export "make") (param i32) (result i32)
+      (i32.store (i32.const 16) (i32.const 65536))
+      (i32.store offset=4 (i32.const 16) (local.get 0))
+      (i32.const 16))
+    (func (export "record") (param i32 i64 i32 i32 i32 i32) (result i32)
+      (i32.store8 (i32.const 32) (local.get 0))
+      (i64.store offset=8 (i32.const 32) (local.get 1))
+      (i32.store offset=16 (i32.const 32) (local.get 2))
+      (i32.store offset=20 (i32.const 32) (local.get 3))
+      (i32.store offset=24 (i32.const 32) (local.get 4))
+      (i32.store offset=28 (i32.const 32) (local.get 5))
+      (i32.const 32))
+    (func (export "loop") (param $n i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l))))
+    (func (export "post") (param i32) (call $reset))
+    (func (export "post-void") (call $reset)))
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "host" (instance (export "noop" (func $noop))))))
+  (type $rec' (record (field "a" u8) (field "b" u64) (field "c" string) (field "d" (list u16))))
+  (export $rec "rec" (type $rec'))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+  (func (export "echo") (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory $mem) (realloc $realloc) (post-return (func $i "post"))))
+  (func (export "sum") (param "l" (list u8)) (result u32)
+    (canon lift (core func $i "sum") (memory $mem) (realloc $realloc) (post-return (func $i "post"))))
+  (func (export "make") (param "n" u32) (result (list u8))
+    (canon lift (core func $i "make") (memory $mem) (realloc $realloc) (post-return (func $i "post"))))
+  (func (export "record") (param "r" $rec) (result $rec)
+    (canon lift (core func $i "record") (memory $mem) (realloc $realloc) (post-return (func $i "post"))))
+  (func (export "loop") (param "n" u32) (canon lift (core func $i "loop")))
+)"#;
+
+/// The core module of the floor measurements: the same functions, with the host import taken directly.
+pub const FLOOR_WAT: &str = r#"(module
+    (import "host" "noop" (func $noop))
+    (memory (export "memory") 3)
+    (global $bump (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $bump (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    (func (export "post") (param i32) (global.set $bump (i32.const 4096)))
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store offset=4 (i32.const 16) (local.get 1))
+      (i32.const 16))
+    (func (export "sum") (param $p i32) (param $n i32) (result i32)
+      (i32.add (i32.load8_u (local.get $p))
+               (i32.load8_u (i32.sub (i32.add (local.get $p) (local.get $n)) (i32.const 1)))))
+    (func (export "make") (param i32) (result i32)
+      (i32.store (i32.const 16) (i32.const 65536))
+      (i32.store offset=4 (i32.const 16) (local.get 0))
+      (i32.const 16))
+    (func (export "record") (param i32 i64 i32 i32 i32 i32) (result i32)
+      (i32.store8 (i32.const 32) (local.get 0))
+      (i64.store offset=8 (i32.const 32) (local.get 1))
+      (i32.store offset=16 (i32.const 32) (local.get 2))
+      (i32.store offset=20 (i32.const 32) (local.get 3))
+      (i32.store offset=24 (i32.const 32) (local.get 4))
+      (i32.store offset=28 (i32.const 32) (local.get 5))
+      (i32.const 32))
+    (func (export "loop") (param $n i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))))"#;
+
+/// The operations, in table order.
+pub const OPS: [&str; 10] = [
+    "add(u32,u32)->u32",
+    "echo string 16 B",
+    "echo string 4 KiB",
+    "list<u8> 64 KiB in",
+    "list<u8> 64 KiB out",
+    "record echo",
+    "host import, per call",
+    "Component::new + instantiate",
+    "Component::new (floor: compile its core modules)",
+    "memcpy 64 KiB",
+];
+
+/// Index of the memcpy reference in [`OPS`].
+const MEMCPY: usize = 9;
+
+/// Host import calls per `loop` call.
+const LOOP_N: u32 = 1000;
+
+/// One measurement.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// The operation.
+    pub op: String,
+    /// The implementation (`layer-wasmi`, `layer-wasmi typed`, `floor-wasmi`, `wasmtime dyn`, …).
+    pub engine: String,
+    /// Median nanoseconds per operation.
+    pub ns: f64,
+}
+
+/// Benchmark settings.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Time budget per (operation, implementation).
+    pub budget: Duration,
+    /// Batches whose median is reported.
+    pub batches: usize,
+    /// Reads the process's allocation counter, when the binary installs a counting allocator: used to report
+    /// allocations per typed scalar call.
+    pub allocations: Option<fn() -> u64>,
+}
+
+impl BenchConfig {
+    /// The full run.
+    pub fn full() -> Self {
+        BenchConfig { budget: Duration::from_millis(400), batches: 5, allocations: None }
+    }
+
+    /// A quick run.
+    pub fn quick() -> Self {
+        BenchConfig { budget: Duration::from_millis(60), batches: 3, allocations: None }
+    }
+}
+
+/// Times `f`, returning the median ns per call over `batches` batches.
+pub fn time(config: &BenchConfig, mut f: impl FnMut()) -> f64 {
+    // Calibrate: iterations for one batch.
+    let per_batch = config.budget / config.batches as u32;
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let e = t.elapsed();
+        if e >= per_batch / 4 || n >= 1 << 30 {
+            let scale = per_batch.as_secs_f64() / e.as_secs_f64().max(1e-9);
+            n = ((n as f64 * scale) as u64).max(1);
+            break;
+        }
+        n *= 4;
+    }
+    let mut samples: Vec<f64> = (0..config.batches)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn string_of(n: usize) -> String {
+    "abcdefghijklmnopqrstuvwxyz0123456789".chars().cycle().take(n).collect()
+}
+
+fn record_value() -> Value {
+    Value::Record(vec![
+        ("a".into(), Value::U8(7)),
+        ("b".into(), Value::U64(1 << 40)),
+        ("c".into(), Value::String(string_of(16))),
+        ("d".into(), Value::List(List::U16((0..32).collect()))),
+    ])
+}
+
+/// Runs every benchmark on component-layer over backend `E`, named `name`.
+pub fn bench_layer<E: WasmEngine>(
+    name: &str,
+    engine: component_layer::Engine<E>,
+    config: &BenchConfig,
+    out: &mut Vec<Measurement>,
+) -> anyhow::Result<()> {
+    use component_layer::{Component, Linker, Store};
+    let bytes = wat::parse_str(BENCH_WAT)?;
+    let component = Component::new(&engine, &bytes)?;
+    let mut linker: Linker<(), E> = Linker::new();
+    linker.root().func_wrap("host-noop", |_, (): ()| Ok(()))?;
+    let mut store = Store::new(&engine, ());
+    let inst = linker.instantiate(&mut store, &component)?;
+    let func = |n: &str| inst.get_func(n).ok_or_else(|| anyhow::anyhow!("no export {n}"));
+    let mut push = |op: &str, suffix: &str, ns: f64| {
+        out.push(Measurement { op: op.into(), engine: format!("{name}{suffix}"), ns })
+    };
+
+    let add = func("add")?;
+    let mut r = [Value::Bool(false)];
+    push(OPS[0], "", time(config, || add.call(&mut store, &[Value::U32(1), Value::U32(2)], &mut r).unwrap()));
+    let add_t = add.typed::<(u32, u32), (u32,)>()?;
+    push(OPS[0], " typed", time(config, || {
+        black_box(add_t.call(&mut store, (1, 2)).unwrap());
+    }));
+    if let Some(count) = config.allocations {
+        const CALLS: u32 = 1000;
+        let before = count();
+        for _ in 0..CALLS {
+            black_box(add_t.call(&mut store, (1, 2)).unwrap());
+        }
+        let per_call = (count() - before) as f64 / f64::from(CALLS);
+        out_allocs(&mut push, per_call);
+    }
+
+    let echo = func("echo")?;
+    let echo_t = echo.typed::<(String,), (String,)>()?;
+    for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
+        let s = Value::String(string_of(n));
+        push(op, "", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
+        let st = string_of(n);
+        push(op, " typed", time(config, || {
+            black_box(echo_t.call(&mut store, (st.clone(),)).unwrap());
+        }));
+    }
+
+    let sum = func("sum")?;
+    let list = Value::List(List::U8(vec![1; 65536]));
+    push(OPS[3], "", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
+    let sum_t = sum.typed::<(Vec<u8>,), (u32,)>()?;
+    let v = vec![1u8; 65536];
+    push(OPS[3], " typed", time(config, || {
+        black_box(sum_t.call(&mut store, (v.clone(),)).unwrap());
+    }));
+
+    let make = func("make")?;
+    push(OPS[4], "", time(config, || make.call(&mut store, &[Value::U32(65536)], &mut r).unwrap()));
+    let make_t = make.typed::<(u32,), (Vec<u8>,)>()?;
+    push(OPS[4], " typed", time(config, || {
+        black_box(make_t.call(&mut store, (65536,)).unwrap());
+    }));
+
+    let rec = func("record")?;
+    let rv = record_value();
+    push(OPS[5], "", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
+
+    let lp = func("loop")?;
+    push(OPS[6], "", time(config, || lp.call(&mut store, &[Value::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N));
+
+    push(OPS[7], "", time(config, || {
+        let c = Component::new(&engine, &bytes).unwrap();
+        let mut s = Store::new(&engine, ());
+        black_box(linker.instantiate(&mut s, &c).unwrap());
+    }));
+    push(OPS[8], "", time(config, || {
+        black_box(Component::new(&engine, &bytes).unwrap());
+    }));
+    Ok(())
+}
+
+/// Records allocations per typed scalar call as a pseudo-measurement (op `allocations per typed add`).
+fn out_allocs(push: &mut impl FnMut(&str, &str, f64), per_call: f64) {
+    push(ALLOCS, " typed", per_call);
+}
+
+/// The pseudo-operation that carries allocations per typed `add` call.
+pub const ALLOCS: &str = "allocations per typed add call";
+
+/// The core modules embedded in a component binary (at any nesting depth), as byte slices.
+fn core_modules(bytes: &[u8]) -> anyhow::Result<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::ModuleSection { unchecked_range, .. } = payload? {
+            out.push(&bytes[unchecked_range]);
+        }
+    }
+    Ok(out)
+}
+
+/// The floor: the core calls and memory copies of each operation, made directly through `wasm_runtime_layer`.
+pub fn bench_floor<E: WasmEngine>(
+    name: &str,
+    engine: wasm_runtime_layer::Engine<E>,
+    config: &BenchConfig,
+    out: &mut Vec<Measurement>,
+) -> anyhow::Result<()> {
+    use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Store, Val};
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(&engine, &wat::parse_str(FLOOR_WAT)?)?;
+    let noop = Func::new(&mut store, FuncType::new([], []), |_, _, _| Ok(()));
+    let mut imports = Imports::new();
+    imports.define("host", "noop", Extern::Func(noop));
+    let inst = Instance::new(&mut store, &module, &imports)?;
+    let get = |store: &Store<(), E>, n: &str| inst.get_export(store, n).and_then(Extern::into_func).expect("export");
+    let (add, echo, sum, make, record, lp, realloc, post) = (
+        get(&store, "add"),
+        get(&store, "echo"),
+        get(&store, "sum"),
+        get(&store, "make"),
+        get(&store, "record"),
+        get(&store, "loop"),
+        get(&store, "realloc"),
+        get(&store, "post"),
+    );
+    let mem = inst.get_export(&store, "memory").and_then(Extern::into_memory).expect("memory");
+    let mut push = |op: &str, ns: f64| out.push(Measurement { op: op.into(), engine: name.into(), ns });
+    let mut r = [Val::I32(0)];
+    push(OPS[0], time(config, || add.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut r).unwrap()));
+
+    // Strings: realloc, write, call, read the (ptr, len) pair, read and validate the bytes, post-return.
+    for (op, n) in [(OPS[1], 16usize), (OPS[2], 4096)] {
+        let s = string_of(n);
+        push(op, time(config, || {
+            let mut p = [Val::I32(0)];
+            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(n as i32)], &mut p).unwrap();
+            let Val::I32(ptr) = p[0] else { unreachable!() };
+            mem.write(&mut store, ptr as usize, s.as_bytes()).unwrap();
+            let mut ret = [Val::I32(0)];
+            echo.call(&mut store, &[Val::I32(ptr), Val::I32(n as i32)], &mut ret).unwrap();
+            let Val::I32(rp) = ret[0] else { unreachable!() };
+            let mut pair = [0u8; 8];
+            mem.read(&store, rp as usize, &mut pair).unwrap();
+            let mut buf = vec![0u8; n];
+            mem.read(&store, ptr as usize, &mut buf).unwrap();
+            black_box(String::from_utf8(buf).unwrap());
+            post.call(&mut store, &ret, &mut []).unwrap();
+        }));
+    }
+
+    let bytes = vec![1u8; 65536];
+    push(OPS[3], time(config, || {
+        let mut p = [Val::I32(0)];
+        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(65536)], &mut p).unwrap();
+        let Val::I32(ptr) = p[0] else { unreachable!() };
+        mem.write(&mut store, ptr as usize, &bytes).unwrap();
+        let mut ret = [Val::I32(0)];
+        sum.call(&mut store, &[Val::I32(ptr), Val::I32(65536)], &mut ret).unwrap();
+        post.call(&mut store, &ret, &mut []).unwrap();
+    }));
+    push(OPS[4], time(config, || {
+        let mut ret = [Val::I32(0)];
+        make.call(&mut store, &[Val::I32(65536)], &mut ret).unwrap();
+        let Val::I32(rp) = ret[0] else { unreachable!() };
+        let mut pair = [0u8; 8];
+        mem.read(&store, rp as usize, &mut pair).unwrap();
+        let mut buf = vec![0u8; 65536];
+        mem.read(&store, u32::from_le_bytes(pair[..4].try_into().unwrap()) as usize, &mut buf).unwrap();
+        black_box(buf);
+        post.call(&mut store, &ret, &mut []).unwrap();
+    }));
+    let s16 = string_of(16);
+    let l16: Vec<u8> = (0..32u16).flat_map(|x| x.to_le_bytes()).collect();
+    push(OPS[5], time(config, || {
+        let mut p = [Val::I32(0)];
+        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(16)], &mut p).unwrap();
+        let Val::I32(sp) = p[0] else { unreachable!() };
+        mem.write(&mut store, sp as usize, s16.as_bytes()).unwrap();
+        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(2), Val::I32(64)], &mut p).unwrap();
+        let Val::I32(lp_) = p[0] else { unreachable!() };
+        mem.write(&mut store, lp_ as usize, &l16).unwrap();
+        let mut ret = [Val::I32(0)];
+        let args = [Val::I32(7), Val::I64(1 << 40), Val::I32(sp), Val::I32(16), Val::I32(lp_), Val::I32(32)];
+        record.call(&mut store, &args, &mut ret).unwrap();
+        let Val::I32(rp) = ret[0] else { unreachable!() };
+        let mut rec = [0u8; 32];
+        mem.read(&store, rp as usize, &mut rec).unwrap();
+        let mut sbuf = vec![0u8; 16];
+        mem.read(&store, sp as usize, &mut sbuf).unwrap();
+        black_box(String::from_utf8(sbuf).unwrap());
+        let mut lbuf = vec![0u8; 64];
+        mem.read(&store, lp_ as usize, &mut lbuf).unwrap();
+        black_box(lbuf);
+        post.call(&mut store, &ret, &mut []).unwrap();
+    }));
+    push(OPS[6], time(config, || lp.call(&mut store, &[Val::I32(LOOP_N as i32)], &mut []).unwrap()) / f64::from(LOOP_N));
+    let wasm = wat::parse_str(FLOOR_WAT)?;
+    let component = wat::parse_str(BENCH_WAT)?;
+    let modules = core_modules(&component)?;
+    push(OPS[8], time(config, || {
+        for m in &modules {
+            black_box(Module::new(&engine, m).unwrap());
+        }
+    }));
+    push(OPS[7], time(config, || {
+        let m = Module::new(&engine, &wasm).unwrap();
+        let mut s = Store::new(&engine, ());
+        let noop = Func::new(&mut s, FuncType::new([], []), |_, _, _| Ok(()));
+        let mut imports = Imports::new();
+        imports.define("host", "noop", Extern::Func(noop));
+        black_box(Instance::new(&mut s, &m, &imports).unwrap());
+    }));
+    Ok(())
+}
+
+/// wasmtime's native component support: the dynamic `Val` API and typed functions.
+pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyhow::Result<()> {
+    use wasmtime::component::{Component, Linker, Val};
+    let engine = crate::engines::native::NativeEngine::new().engine().clone();
+    let bytes = wat::parse_str(BENCH_WAT)?;
+    let component = Component::new(&engine, &bytes).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker.root().func_wrap("host-noop", |_, (): ()| Ok(())).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut store = wasmtime::Store::new(&engine, ());
+    let inst = linker.instantiate(&mut store, &component).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let func = |store: &mut wasmtime::Store<()>, n: &str| inst.get_func(store, n).ok_or_else(|| anyhow::anyhow!("no export {n}"));
+    let mut push = |op: &str, engine: &str, ns: f64| out.push(Measurement { op: op.into(), engine: engine.into(), ns });
+    let mut r = [Val::Bool(false)];
+
+    let add = func(&mut store, "add")?;
+    push(OPS[0], "wasmtime dyn", time(config, || add.call(&mut store, &[Val::U32(1), Val::U32(2)], &mut r).unwrap()));
+    let add_t = add.typed::<(u32, u32), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    push(OPS[0], "wasmtime typed", time(config, || {
+        black_box(add_t.call(&mut store, (1, 2)).unwrap());
+    }));
+
+    let echo = func(&mut store, "echo")?;
+    let echo_t = echo.typed::<(String,), (String,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
+        let s = Val::String(string_of(n));
+        push(op, "wasmtime dyn", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
+        let st = string_of(n);
+        push(op, "wasmtime typed", time(config, || {
+            black_box(echo_t.call(&mut store, (st.clone(),)).unwrap());
+        }));
+    }
+
+    let sum = func(&mut store, "sum")?;
+    let list = Val::List(vec![Val::U8(1); 65536]);
+    push(OPS[3], "wasmtime dyn", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
+    let sum_t = sum.typed::<(Vec<u8>,), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let v = vec![1u8; 65536];
+    push(OPS[3], "wasmtime typed", time(config, || {
+        black_box(sum_t.call(&mut store, (v.clone(),)).unwrap());
+    }));
+
+    let make = func(&mut store, "make")?;
+    push(OPS[4], "wasmtime dyn", time(config, || make.call(&mut store, &[Val::U32(65536)], &mut r).unwrap()));
+    let make_t = make.typed::<(u32,), (Vec<u8>,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    push(OPS[4], "wasmtime typed", time(config, || {
+        black_box(make_t.call(&mut store, (65536,)).unwrap());
+    }));
+
+    let rec = func(&mut store, "record")?;
+    let rv = crate::engines::native::to_val(&record_value()).map_err(anyhow::Error::msg)?;
+    push(OPS[5], "wasmtime dyn", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
+
+    let lp = func(&mut store, "loop")?;
+    push(OPS[6], "wasmtime dyn", time(config, || lp.call(&mut store, &[Val::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N));
+
+    push(OPS[7], "wasmtime dyn", time(config, || {
+        let c = Component::new(&engine, &bytes).unwrap();
+        let mut s = wasmtime::Store::new(&engine, ());
+        black_box(linker.instantiate(&mut s, &c).unwrap());
+    }));
+    push(OPS[8], "wasmtime dyn", time(config, || {
+        black_box(Component::new(&engine, &bytes).unwrap());
+    }));
+    Ok(())
+}
+
+/// Host `memcpy` of 64 KiB, the bandwidth reference.
+pub fn bench_memcpy(config: &BenchConfig, out: &mut Vec<Measurement>) {
+    let src = vec![1u8; 65536];
+    let mut dst = vec![0u8; 65536];
+    let ns = time(config, || {
+        dst.copy_from_slice(black_box(&src));
+        black_box(&dst);
+    });
+    out.push(Measurement { op: OPS[MEMCPY].into(), engine: "host".into(), ns });
+}
+
+/// Runs everything.
+pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
+    let mut out = Vec::new();
+    bench_floor("floor-wasmi", wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()), config, &mut out)?;
+    bench_layer("layer-wasmi", component_layer::Engine::new(wasmi_runtime_layer::Engine::default()), config, &mut out)?;
+    bench_floor(
+        "floor-wasmtime",
+        wasm_runtime_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
+        config,
+        &mut out,
+    )?;
+    bench_layer("layer-wasmtime", component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()), config, &mut out)?;
+    bench_wasmtime(config, &mut out)?;
+    bench_memcpy(config, &mut out);
+    Ok(out)
+}
+
+/// The measurement of `op` on `engine`.
+pub fn get(ms: &[Measurement], op: &str, engine: &str) -> Option<f64> {
+    ms.iter().find(|m| m.op == op && m.engine == engine).map(|m| m.ns)
+}
+
+/// The Markdown table: ns/op per operation and implementation.
+pub fn table(ms: &[Measurement]) -> String {
+    let engines = [
+        "floor-wasmi",
+        "layer-wasmi",
+        "layer-wasmi typed",
+        "floor-wasmtime",
+        "layer-wasmtime",
+        "layer-wasmtime typed",
+        "wasmtime dyn",
+        "wasmtime typed",
+    ];
+    let mut s = format!("| operation (ns/op) | {} |\n|---|{}\n", engines.join(" | "), "---:|".repeat(engines.len()));
+    for op in &OPS[..MEMCPY] {
+        s.push_str(&format!("| {op} |"));
+        for e in engines {
+            match get(ms, op, e) {
+                Some(ns) => s.push_str(&format!(" {} |", fmt_ns(ns))),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    if let Some(m) = get(ms, OPS[MEMCPY], "host") {
+        s.push_str(&format!("\nmemcpy 64 KiB on the host: {} ns ({:.1} GB/s).", fmt_ns(m), 65536.0 / m));
+    }
+    s.push_str(" The floor of `Component::new + instantiate` compiles and instantiates one core module with the same functions.\n");
+    s
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 100.0 {
+        format!("{ns:.0}")
+    } else {
+        format!("{ns:.1}")
+    }
+}
+
+/// The ratios against the targets, as Markdown.
+pub fn ratios(ms: &[Measurement]) -> String {
+    let mut s = String::from("| target | measured | verdict |\n|---|---|---|\n");
+    let mut row = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| {
+        match value {
+            Some(v) => s.push_str(&format!("| {what} | {v:.2}{unit} | {} |\n", if ok(v) { "met" } else { "MISSED" })),
+            None => s.push_str(&format!("| {what} | – | not measured |\n")),
+        }
+    };
+    for b in ["wasmi", "wasmtime"] {
+        let floor = get(ms, OPS[0], &format!("floor-{b}"));
+        for suffix in ["", " typed"] {
+            let v = get(ms, OPS[0], &format!("layer-{b}{suffix}")).zip(floor).map(|(l, f)| l / f);
+            row(format!("scalar call ≤ 1.3× floor ({b}{suffix})"), v, &|v| v <= 1.3, "×");
+        }
+    }
+    for op in &OPS[1..7] {
+        let v = get(ms, op, "layer-wasmtime").zip(get(ms, op, "wasmtime dyn")).map(|(l, w)| l / w);
+        row(format!("{op}: ≤ 2× wasmtime dyn (layer-wasmtime)"), v, &|v| v <= 2.0, "×");
+    }
+    for b in ["wasmi", "wasmtime"] {
+        let v = get(ms, ALLOCS, &format!("layer-{b} typed"));
+        row(format!("typed scalar call allocates nothing ({b})"), v, &|v| v == 0.0, " allocs/call");
+        let v = get(ms, OPS[8], &format!("layer-{b}")).zip(get(ms, OPS[8], &format!("floor-{b}")));
+        row(format!("Component::new ≤ 1.10× compiling its core modules ({b})"), v.map(|(l, f)| l / f), &|v| v <= 1.1, "×");
+    }
+    if let Some(memcpy) = get(ms, OPS[MEMCPY], "host") {
+        for b in ["layer-wasmi", "layer-wasmtime"] {
+            for op in [OPS[3], OPS[4]] {
+                let v = get(ms, op, &format!("{b} typed")).map(|ns| memcpy / ns * 100.0);
+                row(format!("{op} ({b} typed) ≥ 50% of memcpy bandwidth"), v, &|v| v >= 50.0, "%");
+            }
+        }
+    }
+    s
+}

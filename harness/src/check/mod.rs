@@ -1,0 +1,424 @@
+//! `check`: for a component someone gives us, find every place where the engines disagree on it.
+//!
+//! Every engine loads the component and instantiates it with the same generic host
+//! ([`component_layer::generic`] on component-layer, its exact twin in [`native`] on wasmtime): every import
+//! answered deterministically from the seed, every call recorded. Then every export — root and nested — is
+//! called `calls` times with seeded, edge-biased arguments ([`plan`]); the resources a call needs come from the
+//! host (imported resource types) or from the component's own constructors. After a call that fails anywhere,
+//! every engine starts again from a new instance, so the engines stay in step.
+//!
+//! Each call yields a [`CallRecord`] per engine: the outcome class, the result (engine-neutral, resources as
+//! labels with their representations), and the import calls with their arguments. Records are compared by
+//! their [`key`]; a difference is a divergence, reduced to the smallest arguments that still diverge on a fresh
+//! instance. Loading and instantiating are compared the same way: a component one engine loads and another
+//! rejects is a divergence of its own.
+
+pub mod layer;
+pub mod native;
+pub mod plan;
+
+use component_layer::generic::{mix_seed, ImportCall};
+use component_layer::types::ItemType;
+use component_layer::Value;
+use serde::Serialize;
+
+use crate::engines::Failure;
+use crate::wave::to_wave;
+use plan::{PlannedCall, Surface};
+
+/// What one engine did for one call (or instantiation).
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    /// The result (engine-neutral) or the failure.
+    pub outcome: Result<Option<Value>, Failure>,
+    /// The generic host's log during the call.
+    pub imports: Vec<ImportCall>,
+}
+
+impl CallRecord {
+    /// A record of a failure before anything ran.
+    pub fn failed(f: Failure) -> Self {
+        CallRecord { outcome: Err(f), imports: Vec::new() }
+    }
+}
+
+/// The comparison key of a record: outcome class and values, and the import calls; failure messages are not
+/// compared (implementations word them differently).
+pub fn key(r: &CallRecord) -> String {
+    let mut s = match &r.outcome {
+        Ok(None) => "ok".to_string(),
+        Ok(Some(v)) => format!("ok {}", to_wave(v)),
+        Err(f) => f.class().to_string(),
+    };
+    for c in &r.imports {
+        s.push_str(&format!("\n  {}", import_text(c)));
+    }
+    s
+}
+
+/// An import call as text: `name(args) -> result`.
+pub fn import_text(c: &ImportCall) -> String {
+    let args: Vec<String> = c.args.iter().map(to_wave).collect();
+    let result = match &c.result {
+        Ok(None) => String::new(),
+        Ok(Some(v)) => format!(" -> {}", to_wave(v)),
+        Err(_) => " -> host failure".into(),
+    };
+    format!("{}({}){result}", c.name, args.join(", "))
+}
+
+/// A record for reports: the key, with the failure's first line.
+pub fn describe(r: &CallRecord) -> String {
+    match &r.outcome {
+        Err(f) => {
+            let k = key(r);
+            let first = f.message().lines().next().unwrap_or("");
+            k.replacen(f.class(), &format!("{} ({first})", f.class()), 1)
+        }
+        Ok(_) => key(r),
+    }
+}
+
+/// An engine `check` runs on.
+pub trait CheckEngine {
+    /// Its name.
+    fn name(&self) -> &'static str;
+    /// Validates and compiles the component.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), Failure>;
+    /// Receives the component's reflected imports before instantiation (the native engine's host follows them).
+    fn prepare(&mut self, _imports: &[(String, ItemType)]) {}
+    /// A new store and instance with a generic host seeded by `seed`.
+    fn instantiate(&mut self, seed: u64) -> CallRecord;
+    /// Calls an export in the current instance (a failed call drops the instance).
+    fn call(&mut self, call: &PlannedCall) -> CallRecord;
+}
+
+/// The engine named `name`.
+pub fn engine(name: &str) -> Option<Box<dyn CheckEngine>> {
+    match name {
+        "layer-wasmi" => Some(Box::new(layer::LayerCheck::new(
+            "layer-wasmi",
+            component_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
+        ))),
+        "layer-wasmtime" => Some(Box::new(layer::LayerCheck::new(
+            "layer-wasmtime",
+            component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
+        ))),
+        "wasmtime" => Some(Box::new(native::NativeCheck::new())),
+        _ => None,
+    }
+}
+
+/// Settings of a check.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    /// The seed of arguments and host results.
+    pub seed: u64,
+    /// Calls per export.
+    pub calls: u64,
+    /// Divergences per export that are reduced and reported in full (the rest are counted).
+    pub max_reported: usize,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig { seed: 0, calls: 100, max_reported: 3 }
+    }
+}
+
+/// One export's tally.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExportRow {
+    /// The export (`iface#func`).
+    pub export: String,
+    /// Calls made.
+    pub calls: u64,
+    /// Calls that returned on the first engine.
+    pub ok: u64,
+    /// Calls that failed on the first engine.
+    pub trap: u64,
+    /// Calls whose records differ between engines.
+    pub divergences: u64,
+}
+
+/// One divergence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    /// What diverged: `load`, `instantiate`, or the export.
+    pub what: String,
+    /// The arguments, in WAVE text (resources shown by where they come from).
+    pub args: String,
+    /// The smallest arguments that still diverge on a fresh instance, if reduction succeeded.
+    pub reduced: Option<String>,
+    /// Each engine's outcome (for the reduced call when there is one).
+    pub outcomes: Vec<(String, String)>,
+}
+
+/// The verdict on a component.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", content = "reason", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No divergence.
+    Passed,
+    /// At least one divergence.
+    Failed,
+    /// Nothing could be compared, with the reason.
+    Skipped(String),
+}
+
+/// The report on one component.
+#[derive(Clone, Debug, Serialize)]
+pub struct ComponentReport {
+    /// Where it came from.
+    pub component: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Per export.
+    pub rows: Vec<ExportRow>,
+    /// The divergences found.
+    pub divergences: Vec<Divergence>,
+    /// Exports that could not be called, with the reason.
+    pub not_callable: Vec<plan::NotCallable>,
+}
+
+impl ComponentReport {
+    fn new(component: &str) -> Self {
+        ComponentReport {
+            component: component.into(),
+            verdict: Verdict::Passed,
+            rows: Vec::new(),
+            divergences: Vec::new(),
+            not_callable: Vec::new(),
+        }
+    }
+
+    fn skipped(mut self, reason: impl Into<String>) -> Self {
+        self.verdict = Verdict::Skipped(reason.into());
+        self
+    }
+
+    /// The per-export table, in Markdown.
+    pub fn table(&self) -> String {
+        let mut s = String::from("| export | calls | ok | trap | divergences |\n|---|---:|---:|---:|---:|\n");
+        for r in &self.rows {
+            s.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.export, r.calls, r.ok, r.trap, r.divergences));
+        }
+        s
+    }
+}
+
+/// Whether the records of all engines agree.
+fn agree(records: &[CallRecord]) -> bool {
+    records.windows(2).all(|w| key(&w[0]) == key(&w[1]))
+}
+
+fn outcomes(engines: &[Box<dyn CheckEngine>], records: &[CallRecord]) -> Vec<(String, String)> {
+    engines.iter().zip(records).map(|(e, r)| (e.name().to_string(), describe(r))).collect()
+}
+
+fn instantiate_all(engines: &mut [Box<dyn CheckEngine>], seed: u64) -> Vec<CallRecord> {
+    engines.iter_mut().map(|e| e.instantiate(seed)).collect()
+}
+
+/// Checks one component (`bytes`, `.wasm` or `.wat`) on `engines`; `progress` is told of every call.
+pub fn check_component(
+    name: &str,
+    bytes: &[u8],
+    engines: &mut [Box<dyn CheckEngine>],
+    config: &CheckConfig,
+    progress: &mut dyn FnMut(u64),
+) -> ComponentReport {
+    let report = ComponentReport::new(name);
+    let bytes = match wat::parse_bytes(bytes) {
+        Ok(b) => b.into_owned(),
+        Err(e) => return report.skipped(format!("not a component: {e}")),
+    };
+    let loads: Vec<Result<(), Failure>> = engines.iter_mut().map(|e| e.load(&bytes)).collect();
+    let classes: Vec<&str> = loads.iter().map(|l| l.as_ref().map_or_else(|f| f.class(), |_| "ok")).collect();
+    if classes.windows(2).any(|w| w[0] != w[1]) {
+        let mut report = report;
+        report.verdict = Verdict::Failed;
+        report.divergences.push(Divergence {
+            what: "load".into(),
+            args: String::new(),
+            reduced: None,
+            outcomes: engines
+                .iter()
+                .zip(&loads)
+                .map(|(e, l)| (e.name().to_string(), l.as_ref().map_or_else(|f| f.to_string(), |_| "ok".into())))
+                .collect(),
+        });
+        return report;
+    }
+    if let Some(Err(f)) = loads.first() {
+        return report.skipped(f.to_string());
+    }
+    // The types: reflected by component-layer (the same on every backend).
+    let reflect = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+    let component = match component_layer::Component::new(&reflect, &bytes) {
+        Ok(c) => c,
+        Err(e) => return report.skipped(format!("component-layer cannot reflect on it: {e}")),
+    };
+    let imports = component.imports();
+    for e in engines.iter_mut() {
+        e.prepare(&imports);
+    }
+    let surface = Surface::of(&imports, &component.exports());
+    run_calls(report, &surface, engines, config, progress)
+}
+
+fn run_calls(
+    mut report: ComponentReport,
+    surface: &Surface,
+    engines: &mut [Box<dyn CheckEngine>],
+    config: &CheckConfig,
+    progress: &mut dyn FnMut(u64),
+) -> ComponentReport {
+    report.not_callable = surface.not_callable.clone();
+    report.rows = surface.funcs.iter().map(|f| ExportRow { export: f.path.join("#"), ..ExportRow::default() }).collect();
+    let mut instance_no = 0u64;
+    let mut inst_seed = mix_seed(config.seed, &[instance_no]);
+    let first = instantiate_all(engines, inst_seed);
+    if !agree(&first) {
+        report.verdict = Verdict::Failed;
+        report.divergences.push(Divergence {
+            what: "instantiate".into(),
+            args: String::new(),
+            reduced: None,
+            outcomes: outcomes(engines, &first),
+        });
+        return report;
+    }
+    if let Some(Err(f)) = first.first().map(|r| &r.outcome) {
+        return report.skipped(format!("instantiation fails on every engine: {f}"));
+    }
+    if surface.funcs.is_empty() {
+        let why = match surface.not_callable.first() {
+            Some(n) => format!("nothing callable ({}: {})", n.export, n.reason),
+            None => "nothing callable: no exported functions".into(),
+        };
+        return report.skipped(why);
+    }
+    let mut fresh = true;
+    for n in 0..config.calls {
+        for (i, func) in surface.funcs.iter().enumerate() {
+            if !fresh {
+                instance_no += 1;
+                inst_seed = mix_seed(config.seed, &[instance_no]);
+                let records = instantiate_all(engines, inst_seed);
+                if !agree(&records) {
+                    report.verdict = Verdict::Failed;
+                    report.divergences.push(Divergence {
+                        what: "instantiate".into(),
+                        args: String::new(),
+                        reduced: None,
+                        outcomes: outcomes(engines, &records),
+                    });
+                    return report;
+                }
+                fresh = true;
+            }
+            let call = surface.plan(func, config.seed, n);
+            let records: Vec<CallRecord> = engines.iter_mut().map(|e| e.call(&call)).collect();
+            progress(1);
+            let row = &mut report.rows[i];
+            row.calls += 1;
+            match records.first().map(|r| r.outcome.is_ok()) {
+                Some(true) => row.ok += 1,
+                _ => row.trap += 1,
+            }
+            if records.iter().any(|r| r.outcome.is_err()) {
+                fresh = false;
+            }
+            if !agree(&records) {
+                row.divergences += 1;
+                report.verdict = Verdict::Failed;
+                fresh = false;
+                let reported = report.divergences.iter().filter(|d| d.what == row.export).count();
+                if reported < config.max_reported {
+                    let d = reduce(engines, &call, inst_seed, records);
+                    report.divergences.push(d);
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Whether `call` diverges on fresh instances; the records if it does.
+fn diverges(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64) -> Option<Vec<CallRecord>> {
+    let inst = instantiate_all(engines, seed);
+    if !agree(&inst) || inst.iter().any(|r| r.outcome.is_err()) {
+        return None;
+    }
+    let records: Vec<CallRecord> = engines.iter_mut().map(|e| e.call(call)).collect();
+    (!agree(&records)).then_some(records)
+}
+
+/// Reduces a divergent call to the smallest arguments that still diverge on a fresh instance.
+fn reduce(
+    engines: &mut [Box<dyn CheckEngine>],
+    call: &PlannedCall,
+    seed: u64,
+    records: Vec<CallRecord>,
+) -> Divergence {
+    let what = call.name();
+    let args = plan::render_args(call);
+    let Some(mut best_records) = diverges(engines, call, seed) else {
+        // Not reproducible alone: it depends on earlier calls in the same instance.
+        return Divergence { what, args, reduced: None, outcomes: outcomes(engines, &records) };
+    };
+    let mut best = call.clone();
+    let mut attempts = 0;
+    'outer: loop {
+        for i in 0..best.args.len() {
+            let ty = best.ty.params()[i].1.clone();
+            for candidate in plan::shrink_value(&best.args[i], &ty) {
+                attempts += 1;
+                if attempts > 300 {
+                    break 'outer;
+                }
+                let mut next = best.clone();
+                next.args[i] = candidate;
+                if let Some(r) = diverges(engines, &next, seed) {
+                    best = next;
+                    best_records = r;
+                    continue 'outer;
+                }
+            }
+        }
+        break;
+    }
+    Divergence { what, args, reduced: Some(plan::render_args(&best)), outcomes: outcomes(engines, &best_records) }
+}
+
+/// Marks a failed report as an expected divergence when `corpus/expectations.txt` has a rule for the component
+/// (by its `label`, the path relative to the conformance root) on one of `engines`; the reason is kept.
+pub fn apply_expectations(report: &mut ComponentReport, label: &str, engines: &[&str], exp: &crate::expectations::Expectations) {
+    if report.verdict != Verdict::Failed {
+        return;
+    }
+    if let Some(reason) = engines.iter().find_map(|e| exp.file_skip(label, e)) {
+        report.verdict = Verdict::Skipped(format!("expected divergence: {reason}"));
+    }
+}
+
+/// The label of a component file for the expectations: its path relative to the conformance root, if it is
+/// under it (wit-component's components are labelled `wit-component/<name>`, as in their conformance trials).
+pub fn expectation_label(path: &std::path::Path) -> Option<String> {
+    let root = crate::conform::conformance_root().canonicalize().ok()?;
+    let path = path.canonicalize().ok()?;
+    let label = path.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+    Some(label.replacen("wit-component/components/", "wit-component/", 1))
+}
+
+/// The closing line over many components: `N passed, M failed, K skipped`.
+pub fn summary_line(reports: &[ComponentReport]) -> String {
+    let count = |f: &dyn Fn(&Verdict) -> bool| reports.iter().filter(|r| f(&r.verdict)).count();
+    format!(
+        "{} passed, {} failed, {} skipped",
+        count(&|v| *v == Verdict::Passed),
+        count(&|v| *v == Verdict::Failed),
+        count(&|v| matches!(v, Verdict::Skipped(_)))
+    )
+}
