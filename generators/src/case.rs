@@ -10,6 +10,8 @@ use crate::guest::{Body, Encoding, ReallocMode, Sig, RAW_BASE};
 use crate::image::{self, Corruption};
 use crate::ty::{Ty, TypeConfig, TypeGen, TypeSet};
 use crate::values::{transform, ValueConfig, ValueGen};
+use crate::world::{self, TypeConverter, World};
+use wit_parser::{WorldId, WorldItem};
 
 /// The kinds of cases, from cheap to strong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,11 +29,28 @@ pub enum Tier {
     Fault,
     /// Two components with different string encodings, composed: values cross component to component.
     Compose,
+    /// A whole random WIT world from wit-smith around wit-component's dummy module: every export is called and
+    /// must trap (the bodies are `unreachable`); imports are stubs. Tests parsing, type reflection, the
+    /// instantiation of wit-component's module/shim/fixup structure, lowering of arbitrary argument types and
+    /// export lookup in nested instances.
+    Structure,
+    /// Scalar exports whose core bodies are random wasm-smith functions (under the world's module shape), with
+    /// host imports answering a hash of their arguments: the engines are compared with each other.
+    Compute,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 6] = [Tier::Echo, Tier::Transform, Tier::Probe, Tier::Lift, Tier::Fault, Tier::Compose];
+    pub const ALL: [Tier; 8] = [
+        Tier::Echo,
+        Tier::Transform,
+        Tier::Probe,
+        Tier::Lift,
+        Tier::Fault,
+        Tier::Compose,
+        Tier::Structure,
+        Tier::Compute,
+    ];
 
     /// The tier's name.
     pub fn name(self) -> &'static str {
@@ -42,6 +61,8 @@ impl Tier {
             Tier::Lift => "lift",
             Tier::Fault => "fault",
             Tier::Compose => "compose",
+            Tier::Structure => "structure",
+            Tier::Compute => "compute",
         }
     }
 
@@ -66,6 +87,10 @@ pub enum HostBehaviour {
     EchoFirst,
     /// Fails (the call traps).
     Trap,
+    /// Returns [`crate::values::hash_answer`] of its arguments: a fixed function of their values (FNV-1a over
+    /// their `Debug` form) mapped into the (scalar) result type, so every engine gets the same answer for the
+    /// same arguments.
+    Hash,
 }
 
 /// A host import.
@@ -90,10 +115,26 @@ pub enum Expect {
     Agree,
 }
 
+/// Separates the names of an export path in [`Call::export`] and [`Case::exports`]: `ns:pkg/iface@1.0.0#f` is
+/// function `f` of the exported instance `ns:pkg/iface@1.0.0` (the notation of wasmtime and wit-component; `#`
+/// cannot occur in component-model names).
+pub const PATH_SEPARATOR: char = '#';
+
+/// The export name of a path (`["iface", "f"]` → `iface#f`).
+pub fn export_name<S: AsRef<str>>(path: &[S]) -> String {
+    path.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(&PATH_SEPARATOR.to_string())
+}
+
+/// The path of an export name: the names of the nested instances, then the function's.
+pub fn export_path(export: &str) -> Vec<&str> {
+    export.split(PATH_SEPARATOR).collect()
+}
+
 /// One call of an export.
 #[derive(Clone, Debug)]
 pub struct Call {
-    /// The export.
+    /// The export: a root function's name, or a path through exported instances joined with
+    /// [`PATH_SEPARATOR`] (see [`export_path`]).
     pub export: String,
     /// Its arguments.
     pub args: Vec<Value>,
@@ -124,12 +165,26 @@ pub struct Case {
     pub calls: Vec<Call>,
     /// A one-line description (encodings, fault kind, …).
     pub note: String,
+    /// Whether the host defines every import it does not know (anything but [`Case::imports`]) as a stub that
+    /// traps when called (`define_unknown_imports_as_traps`); otherwise such imports are link errors.
+    pub stub_imports: bool,
+    /// The WIT the component was built from, when it is not rendered from [`Case::set`] (structure tier).
+    pub wit_source: Option<String>,
 }
 
 impl Case {
     /// The case's world in WIT.
     pub fn wit(&self) -> String {
-        let mut s = format!("// seed {} ({} tier){}\nworld case {{\n", self.seed, self.tier, if self.note.is_empty() { String::new() } else { format!(": {}", self.note) });
+        let header = format!(
+            "// seed {} ({} tier){}\n",
+            self.seed,
+            self.tier,
+            if self.note.is_empty() { String::new() } else { format!(": {}", self.note) }
+        );
+        if let Some(src) = &self.wit_source {
+            return format!("{header}{src}");
+        }
+        let mut s = format!("{header}world case {{\n");
         s.push_str(&self.set.wit_defs());
         let func = |s: &mut String, kw: &str, name: &str, sig: &Sig| {
             let params: Vec<String> = sig.params.iter().map(|(n, t)| format!("{n}: {}", self.set.wit(t))).collect();
@@ -168,6 +223,8 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Probe => g.probe(seed),
         Tier::Lift => g.lift(seed, false),
         Tier::Fault => g.lift(seed, true),
+        Tier::Structure => g.structure(seed),
+        Tier::Compute => g.compute(seed),
     }
 }
 
@@ -223,7 +280,12 @@ impl Gen<'_, '_, '_> {
             let encoding = self.encoding()?;
             imports.push(ImportDecl { name: format!("i{i}"), sig: sig.clone(), encoding });
             host.push(HostImport { name: format!("i{i}"), sig: sig.clone(), behaviour: HostBehaviour::ReturnQueued });
-            exports.push(ExportDecl { name: format!("e{i}"), sig: sig.clone(), encoding, body: Body::Forward { import: i } });
+            exports.push(ExportDecl {
+                name: format!("e{i}"),
+                sig: sig.clone(),
+                encoding,
+                body: Body::Forward { import: i },
+            });
         }
         let (component, note) = if compose {
             // The caller's imports are the callee's exports.
@@ -246,7 +308,12 @@ impl Gen<'_, '_, '_> {
                 .collect();
             let note = describe_encodings(&caller_exports, &caller_imports, &exports, &imports);
             let callee = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
-            let caller = Design { set: self.set.clone(), imports: caller_imports, exports: caller_exports, realloc: ReallocMode::Good };
+            let caller = Design {
+                set: self.set.clone(),
+                imports: caller_imports,
+                exports: caller_exports,
+                realloc: ReallocMode::Good,
+            };
             (encode::encode_composed(&self.set, &caller, &callee), note)
         } else {
             let note = describe_encodings(&exports, &imports, &[], &[]);
@@ -276,6 +343,8 @@ impl Gen<'_, '_, '_> {
             component,
             calls,
             note,
+            stub_imports: false,
+            wit_source: None,
         })
     }
 
@@ -286,7 +355,12 @@ impl Gen<'_, '_, '_> {
         let sig = Sig { params: vec![("x".into(), list.clone())], result: Some(list.clone()) };
         let enc = self.encoding()?;
         let imports = vec![ImportDecl { name: "i".into(), sig: sig.clone(), encoding: enc }];
-        let exports = vec![ExportDecl { name: "t".into(), sig: sig.clone(), encoding: enc, body: Body::TransformList { import: 0, elem } }];
+        let exports = vec![ExportDecl {
+            name: "t".into(),
+            sig: sig.clone(),
+            encoding: enc,
+            body: Body::TransformList { import: 0, elem },
+        }];
         let note = describe_encodings(&exports, &imports, &[], &[]);
         let d = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
         let component = encode::encode(&d);
@@ -311,27 +385,44 @@ impl Gen<'_, '_, '_> {
             component,
             calls,
             note,
+            stub_imports: false,
+            wit_source: None,
         })
     }
 
     /// Probe: `p(params…) -> tuple<list<u8>, list<u32>, list<u64>>`.
     fn probe(mut self, seed: u64) -> Result<Case> {
         let mut sig = self.sig()?;
-        sig.result = Some(Ty::Tuple(vec![
-            Ty::List(Box::new(Ty::U8)),
-            Ty::List(Box::new(Ty::U32)),
-            Ty::List(Box::new(Ty::U64)),
-        ]));
-        let exports = vec![ExportDecl { name: "p".into(), sig: sig.clone(), encoding: self.encoding()?, body: Body::Probe }];
+        sig.result =
+            Some(Ty::Tuple(vec![Ty::List(Box::new(Ty::U8)), Ty::List(Box::new(Ty::U32)), Ty::List(Box::new(Ty::U64))]));
+        let exports =
+            vec![ExportDecl { name: "p".into(), sig: sig.clone(), encoding: self.encoding()?, body: Body::Probe }];
         let note = describe_encodings(&exports, &[], &[], &[]);
         let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc: ReallocMode::Good };
         let component = encode::encode(&d);
         let mut calls = Vec::new();
         for _ in 0..self.n_calls()? {
             let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            calls.push(Call { export: "p".into(), args, host_returns: Vec::new(), expect_import_args: None, expect: Expect::Agree });
+            calls.push(Call {
+                export: "p".into(),
+                args,
+                host_returns: Vec::new(),
+                expect_import_args: None,
+                expect: Expect::Agree,
+            });
         }
-        Ok(Case { seed, tier: Tier::Probe, exports: vec![("p".into(), sig)], imports: Vec::new(), set: self.set, component, calls, note })
+        Ok(Case {
+            seed,
+            tier: Tier::Probe,
+            exports: vec![("p".into(), sig)],
+            imports: Vec::new(),
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: None,
+        })
     }
 
     /// Lift (and Fault): `l(image: list<u8>) -> tuple<T, u8>` returns the host-built image.
@@ -372,6 +463,11 @@ impl Gen<'_, '_, '_> {
             let v = self.value(&t)?;
             let tuple = Value::Tuple(vec![v.clone(), Value::U8(0)]);
             let mut img = image::build(&self.set, &result, &tuple, RAW_BASE, enc);
+            if !fault && self.u.ratio(1, 2)? {
+                // Other encodings of the same value: `true` as any nonzero byte, flags with unused bits set.
+                let noise: u8 = self.u.arbitrary()?;
+                image::add_noncanonical(&mut img, noise);
+            }
             let expect = if !fault {
                 Expect::Returns(Some(tuple))
             } else if realloc != ReallocMode::Good {
@@ -398,13 +494,7 @@ impl Gen<'_, '_, '_> {
             if realloc != ReallocMode::Good {
                 args.push(Value::List(List::U32(Vec::new())));
             }
-            calls.push(Call {
-                export: "l".into(),
-                args,
-                host_returns: Vec::new(),
-                expect_import_args: None,
-                expect,
-            });
+            calls.push(Call { export: "l".into(), args, host_returns: Vec::new(), expect_import_args: None, expect });
         }
         if realloc != ReallocMode::Good {
             notes.push(format!("realloc {realloc:?}"));
@@ -418,11 +508,276 @@ impl Gen<'_, '_, '_> {
             component,
             calls,
             note: notes.join(", "),
+            stub_imports: false,
+            wit_source: None,
         })
     }
 }
 
-fn describe_encodings(exports: &[ExportDecl], imports: &[ImportDecl], inner_exports: &[ExportDecl], inner_imports: &[ImportDecl]) -> String {
+impl Gen<'_, '_, '_> {
+    /// Structure: a wit-smith world around wit-component's dummy module. Every export whose parameters hold no
+    /// resource is called (the generator cannot make handles yet) and must trap: its body is `unreachable`, or
+    /// lowering its arguments calls the dummy `cabi_realloc`, which is `unreachable` too.
+    fn structure(mut self, seed: u64) -> Result<Case> {
+        // wit-smith documents are small and often have no world, or worlds without exports: try a few
+        // documents, keeping the first world with exported functions (or else the first world).
+        let mut chosen: Option<World> = None;
+        let mut notes = Vec::new();
+        let mut rejected = 0;
+        for _ in 0..6 {
+            let Some((resolve, pkg)) = world::smith(self.u)? else {
+                rejected += 1;
+                continue;
+            };
+            let has_exports = |w: &WorldId| {
+                resolve.worlds[*w].exports.values().any(|i| match i {
+                    WorldItem::Function(_) => true,
+                    WorldItem::Interface { id, .. } => !resolve.interfaces[*id].functions.is_empty(),
+                    WorldItem::Type { .. } => false,
+                })
+            };
+            let worlds: Vec<WorldId> = resolve.worlds.iter().map(|(id, _)| id).collect();
+            let with_exports: Vec<WorldId> = worlds.iter().copied().filter(has_exports).collect();
+            let found = !with_exports.is_empty();
+            let pool = if found { with_exports } else { worlds };
+            if pool.is_empty() || (chosen.is_some() && !found) {
+                continue;
+            }
+            let w = pool[self.u.choose_index(pool.len())?];
+            let pkg = resolve.worlds[w].package.unwrap_or(pkg);
+            chosen = Some(World { resolve, pkg, world: w });
+            if found {
+                break;
+            }
+        }
+        if rejected > 0 {
+            notes.push(format!("wit-smith rejected {rejected} inputs"));
+        }
+        let encoding = self.encoding()?;
+        let (w, component) = match chosen.map(|w| {
+            let built = w.dummy_module().and_then(|m| w.encode(&m, encoding));
+            (w, built)
+        }) {
+            Some((w, Ok(c))) => (w, c),
+            other => {
+                if let Some((_, Err(e))) = other {
+                    notes.push(format!("wit-component failed: {}", e.lines().next().unwrap_or("")));
+                }
+                notes.push("fallback world".to_owned());
+                let w = World::parse(FALLBACK_WORLD, "case").expect("the fallback world parses");
+                let c = w.dummy_module().and_then(|m| w.encode(&m, encoding)).expect("the fallback world encodes");
+                (w, c)
+            }
+        };
+        let mut conv = TypeConverter::new(&w.resolve);
+        let mut exports = Vec::new();
+        let mut callable = Vec::new();
+        let mut unsupported = 0;
+        for (path, f) in w.exported_functions() {
+            let Some(sig) = conv.sig(f) else {
+                unsupported += 1;
+                continue;
+            };
+            let name = export_name(&path);
+            if !sig.params.iter().any(|(_, t)| conv.set.contains_resource(t)) {
+                callable.push(exports.len());
+            }
+            exports.push((name, sig));
+        }
+        self.set = conv.set;
+        let mut calls = Vec::new();
+        let mut order: Vec<usize> = callable.clone();
+        if !callable.is_empty() {
+            let extra = self.n_calls()?.saturating_sub(callable.len());
+            for _ in 0..extra {
+                order.push(callable[self.u.choose_index(callable.len())?]);
+            }
+        }
+        for i in order {
+            let (name, sig) = &exports[i];
+            let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
+            calls.push(Call {
+                export: name.clone(),
+                args,
+                host_returns: Vec::new(),
+                expect_import_args: None,
+                expect: Expect::Trap,
+            });
+        }
+        notes.insert(
+            0,
+            format!(
+                "world `{}`: {} exported functions, {} callable{}; {}",
+                w.resolve.worlds[w.world].name,
+                exports.len() + unsupported,
+                callable.len(),
+                if unsupported > 0 { format!(", {unsupported} with unsupported types") } else { String::new() },
+                encoding.name()
+            ),
+        );
+        Ok(Case {
+            seed,
+            tier: Tier::Structure,
+            set: self.set,
+            exports,
+            imports: Vec::new(),
+            component,
+            calls,
+            note: notes.join("; "),
+            stub_imports: true,
+            wit_source: Some(w.wit()),
+        })
+    }
+
+    /// Compute: 1–4 scalar exports and 0–3 scalar host imports; the core module is wasm-smith's, under the
+    /// shape of wit-component's dummy module, with `ensure_termination` fuel (per instance: calls after it runs
+    /// out trap with `unreachable` on every engine).
+    fn compute(mut self, seed: u64) -> Result<Case> {
+        let n_imports = self.u.int_in_range(0..=3)?;
+        let n_exports = self.u.int_in_range(1..=4)?;
+        let scalar_sig = |u: &mut Unstructured<'_>| -> Result<Sig> {
+            let n = u.int_in_range(0..=4)?;
+            let params = (0..n).map(|i| Ok((format!("p{i}"), u.choose(&SCALARS)?.clone()))).collect::<Result<_>>()?;
+            let result = if u.ratio(3, 4)? { Some(u.choose(&SCALARS)?.clone()) } else { None };
+            Ok(Sig { params, result })
+        };
+        let imports: Vec<HostImport> = (0..n_imports)
+            .map(|i| Ok(HostImport { name: format!("h{i}"), sig: scalar_sig(self.u)?, behaviour: HostBehaviour::Hash }))
+            .collect::<Result<_>>()?;
+        let exports: Vec<(String, Sig)> =
+            (0..n_exports).map(|i| Ok((format!("f{i}"), scalar_sig(self.u)?))).collect::<Result<_>>()?;
+        let mut text = String::from("package gen:compute;\n\nworld case {\n");
+        let func = |kw: &str, name: &str, sig: &Sig| {
+            let params: Vec<String> = sig.params.iter().map(|(n, t)| format!("{n}: {}", self.set.wit(t))).collect();
+            let result = sig.result.as_ref().map(|t| format!(" -> {}", self.set.wit(t))).unwrap_or_default();
+            format!("  {kw} {name}: func({}){result};\n", params.join(", "))
+        };
+        for i in &imports {
+            text.push_str(&func("import", &i.name, &i.sig));
+        }
+        for (n, sig) in &exports {
+            text.push_str(&func("export", n, sig));
+        }
+        text.push_str("}\n");
+        let w = World::parse(&text, "case").expect("generated scalar worlds parse");
+        let encoding = self.encoding()?;
+        // Random bodies often loop forever, so most calls that fail run out of fuel, however much they get:
+        // fuel only bounds the work done before the trap. It stays small: below wasmi's recursion limit (1000
+        // frames; every function entry costs one unit, so deeper recursion cannot happen and no case is discarded
+        // for "call stack exhausted"), and because wasmi's tail-call dispatch grows the native stack with every
+        // instruction executed when its sibling calls are not optimised (dependencies built at opt-level 2 with
+        // debug assertions), which overflows a 2 MiB thread at some 10^5 instructions.
+        let fuel = *self.u.choose(&[100u32, 300, 900])?;
+        // A random `_initialize` runs at every instantiation, and one that loops makes every call fail: keep it
+        // in a quarter of the cases.
+        let initialize = self.u.ratio(1, 4)?;
+        let drop: &[&str] = if initialize { &[] } else { &["_initialize"] };
+        let shape = w
+            .dummy_module()
+            .and_then(|m| world::reshape(&m, 1, 16, drop))
+            .expect("dummy modules of scalar worlds re-encode");
+        let mut notes = vec![format!("fuel {fuel}{}", if initialize { ", random _initialize" } else { "" })];
+        let core = match compute_module(self.u, &shape, fuel)? {
+            Ok(m) => m,
+            Err(e) => {
+                notes.push(format!("wasm-smith failed ({e}): dummy bodies"));
+                shape.clone()
+            }
+        };
+        let component = match w.encode(&core, encoding) {
+            Ok(c) => c,
+            Err(e) => {
+                notes.push(format!("wit-component failed ({}): dummy bodies", e.lines().next().unwrap_or("")));
+                w.encode(&shape, encoding).expect("dummy modules of scalar worlds encode")
+            }
+        };
+        let mut calls = Vec::new();
+        let n_calls = match self.config.calls {
+            Some(n) => n,
+            None => self.u.int_in_range(4..=12)?,
+        };
+        for _ in 0..n_calls {
+            let (name, sig) = &exports[self.u.choose_index(exports.len())?];
+            let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
+            calls.push(Call {
+                export: name.clone(),
+                args,
+                host_returns: Vec::new(),
+                expect_import_args: None,
+                expect: Expect::Agree,
+            });
+        }
+        Ok(Case {
+            seed,
+            tier: Tier::Compute,
+            set: self.set,
+            exports,
+            imports,
+            component,
+            calls,
+            note: notes.join(", "),
+            stub_imports: false,
+            wit_source: None,
+        })
+    }
+}
+
+/// The world of structure cases whose wit-smith document could not be used.
+const FALLBACK_WORLD: &str = "package gen:fallback;\n\nworld case {\n  export f: func(x: u32, s: string) -> u32;\n}\n";
+
+/// The scalar types of compute worlds.
+const SCALARS: [Ty; 12] =
+    [Ty::Bool, Ty::S8, Ty::U8, Ty::S16, Ty::U16, Ty::S32, Ty::U32, Ty::S64, Ty::U64, Ty::F32, Ty::F64, Ty::Char];
+
+/// A wasm-smith module of `shape` that cannot trap (but for stack exhaustion and running out of `fuel`),
+/// canonicalises NaNs and stays within the core features every engine here has.
+fn compute_module(u: &mut Unstructured<'_>, shape: &[u8], fuel: u32) -> Result<std::result::Result<Vec<u8>, String>> {
+    let config = wasm_smith::Config {
+        module_shape: Some(shape.to_vec()),
+        disallow_traps: true,
+        canonicalize_nans: true,
+        allow_start_export: false,
+        max_memories: 1,
+        memory_max_size_required: true,
+        max_memory32_bytes: 16 * 65536,
+        max_tables: 1,
+        table_max_size_required: true,
+        max_table_elements: 64,
+        max_funcs: 12,
+        max_instructions: 50,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        gc_enabled: false,
+        custom_descriptors_enabled: false,
+        exceptions_enabled: false,
+        memory64_enabled: false,
+        tail_call_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        ..wasm_smith::Config::default()
+    };
+    let module =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<std::result::Result<Vec<u8>, String>> {
+            let mut m = wasm_smith::Module::new(config, u)?;
+            Ok(match m.ensure_termination(fuel) {
+                Ok(_) => Ok(m.to_bytes()),
+                Err(e) => Err(format!("ensure_termination: {e:?}")),
+            })
+        }));
+    match module {
+        Ok(r) => r,
+        Err(_) => Ok(Err("wasm-smith panicked".to_owned())),
+    }
+}
+
+fn describe_encodings(
+    exports: &[ExportDecl],
+    imports: &[ImportDecl],
+    inner_exports: &[ExportDecl],
+    inner_imports: &[ImportDecl],
+) -> String {
     let e: Vec<String> = exports.iter().map(|e| format!("{}:{}", e.name, e.encoding.name())).collect();
     let i: Vec<String> = imports.iter().map(|i| format!("{}:{}", i.name, i.encoding.name())).collect();
     let mut s = format!("lift [{}] lower [{}]", e.join(" "), i.join(" "));

@@ -20,6 +20,10 @@ pub enum Site {
     String { offset: u32, data: u32, bytes: u32, align: u32, utf16: Option<bool> },
     /// A list's (ptr, len) pair whose elements need alignment `align`.
     List { offset: u32, align: u32 },
+    /// A `bool` holding `value` (any nonzero byte is `true`).
+    Bool { offset: u32, value: bool },
+    /// Flags of `labels` labels in `size` bytes (bits beyond the labels are ignored).
+    Flags { offset: u32, size: u32, labels: u32 },
 }
 
 /// An image and the corruptible sites in it.
@@ -64,7 +68,10 @@ impl Writer<'_> {
     fn store(&mut self, ty: &Ty, v: &Value, off: u32) {
         let set = self.set;
         match (set.resolve(ty), v) {
-            (_, Value::Bool(b)) => self.put(off, &[u8::from(*b)]),
+            (_, Value::Bool(b)) => {
+                self.img.sites.push(Site::Bool { offset: off, value: *b });
+                self.put(off, &[u8::from(*b)]);
+            }
             (_, Value::U8(x)) => self.put(off, &[*x]),
             (_, Value::S8(x)) => self.put(off, &[*x as u8]),
             (_, Value::U16(x)) => self.put(off, &x.to_le_bytes()),
@@ -165,6 +172,7 @@ impl Writer<'_> {
                     }
                     let size = set.layout(ty).size as usize;
                     self.put(off, &bits.to_le_bytes()[..size]);
+                    self.img.sites.push(Site::Flags { offset: off, size: size as u32, labels: ls.len() as u32 });
                 }
                 _ => {}
             },
@@ -181,6 +189,33 @@ impl Writer<'_> {
 
 fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// Rewrites canonical encodings in `img` into other encodings that lift to the same value, as a guest may
+/// produce them: every `true` bool becomes the nonzero byte `noise | 1` (a lifter must test `!= 0`, not `== 1` or
+/// `> 0` as a signed byte), and every flags value gets the bits above its labels set from `noise` (a lifter must
+/// ignore them).
+pub fn add_noncanonical(img: &mut Image, noise: u8) {
+    for site in img.sites.clone() {
+        match site {
+            Site::Bool { offset, value: true } => {
+                if let Some(b) = img.bytes.get_mut(offset as usize) {
+                    *b = noise | 1;
+                }
+            }
+            Site::Flags { offset, size, labels } if labels < size * 8 => {
+                let mut word = [0u8; 4];
+                let o = offset as usize;
+                let Some(cur) = img.bytes.get(o..o + size as usize) else { continue };
+                word[..size as usize].copy_from_slice(cur);
+                let spread = u32::from(noise).wrapping_mul(0x0101_0101);
+                let high = spread & !((1u64 << labels) - 1) as u32;
+                let v = u32::from_le_bytes(word) | high;
+                img.bytes[o..o + size as usize].copy_from_slice(&v.to_le_bytes()[..size as usize]);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A corruption of one site.
@@ -206,7 +241,12 @@ impl Corruption {
     /// The corruptions applicable to a site.
     pub fn applicable(site: &Site) -> Vec<Corruption> {
         match site {
-            Site::Discriminant { .. } => vec![Corruption::BadDiscriminant],
+            // A discriminant can only be out of range if its width has room for a value past the last case
+            // (an enum of exactly 256 cases uses every byte value).
+            Site::Discriminant { size, cases, .. } if u64::from(*cases) < 1u64 << (8 * size) => {
+                vec![Corruption::BadDiscriminant]
+            }
+            Site::Discriminant { .. } => Vec::new(),
             Site::Char { .. } => vec![Corruption::Surrogate, Corruption::CharTooBig],
             Site::String { bytes, align, utf16, .. } => {
                 let mut v = vec![Corruption::OutOfBounds, Corruption::HugeLength];
@@ -225,6 +265,8 @@ impl Corruption {
                 }
                 v
             }
+            // Every byte is a valid bool and every bit pattern valid flags: nothing to corrupt.
+            Site::Bool { .. } | Site::Flags { .. } => Vec::new(),
         }
     }
 
@@ -267,5 +309,31 @@ impl Corruption {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_discriminants_cannot_be_corrupted() {
+        let full = Site::Discriminant { offset: 0, size: 1, cases: 256 };
+        assert!(Corruption::applicable(&full).is_empty());
+        let room = Site::Discriminant { offset: 0, size: 1, cases: 255 };
+        assert_eq!(Corruption::applicable(&room).len(), 1);
+        let wide = Site::Discriminant { offset: 0, size: 2, cases: 257 };
+        assert_eq!(Corruption::applicable(&wide).len(), 1);
+    }
+
+    #[test]
+    fn noncanonical_bools_stay_true_and_flags_keep_their_labels() {
+        let mut img = Image { bytes: vec![1, 0b0000_0101], sites: Vec::new() };
+        img.sites.push(Site::Bool { offset: 0, value: true });
+        img.sites.push(Site::Flags { offset: 1, size: 1, labels: 3 });
+        add_noncanonical(&mut img, 0xf0);
+        assert_eq!(img.bytes[0], 0xf1);
+        assert_eq!(img.bytes[1] & 0b111, 0b101);
+        assert_ne!(img.bytes[1] & !0b111, 0);
     }
 }

@@ -10,6 +10,8 @@
 //!   lifting bodies), emitted with wasm-encoder;
 //! * [`encode`] — components around the guests, single or composed;
 //! * [`image`] — memory images of values, and their corruptions;
+//! * [`world`] — components from WIT worlds with wit-component: wit-smith worlds, their types in the model,
+//!   dummy and wasm-smith core modules;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
 //!
 //! ```
@@ -29,6 +31,7 @@ pub mod standalone;
 pub mod ty;
 pub mod values;
 pub mod wave;
+pub mod world;
 
 pub use case::{Call, Case, CaseConfig, Expect, HostBehaviour, HostImport, Tier};
 

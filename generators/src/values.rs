@@ -29,8 +29,18 @@ impl Default for ValueConfig {
 /// Edge values of `f32`, as bits: zeros, NaNs with payloads (quiet and signalling, both signs), infinities,
 /// subnormals, extremes.
 pub const F32_EDGES: [u32; 12] = [
-    0x0000_0000, 0x8000_0000, 0x7fc0_0000, 0x7fc0_0001, 0xffb0_0000, 0x7f80_0001, 0x7f80_0000, 0xff80_0000,
-    0x0000_0001, 0x7f7f_ffff, 0x3fc0_0000, 0xbf80_0000,
+    0x0000_0000,
+    0x8000_0000,
+    0x7fc0_0000,
+    0x7fc0_0001,
+    0xffb0_0000,
+    0x7f80_0001,
+    0x7f80_0000,
+    0xff80_0000,
+    0x0000_0001,
+    0x7f7f_ffff,
+    0x3fc0_0000,
+    0xbf80_0000,
 ];
 
 /// Edge values of `f64`, as bits.
@@ -50,7 +60,17 @@ pub const F64_EDGES: [u64; 11] = [
 
 /// Chars at the edges: around the surrogate range, the Latin-1 and BMP boundaries, the maximum.
 pub const CHAR_EDGES: [char; 12] = [
-    '\0', 'a', '\u{7f}', '\u{80}', '\u{ff}', '\u{100}', '\u{d7ff}', '\u{e000}', '\u{fffd}', '\u{ffff}', '\u{10000}',
+    '\0',
+    'a',
+    '\u{7f}',
+    '\u{80}',
+    '\u{ff}',
+    '\u{100}',
+    '\u{d7ff}',
+    '\u{e000}',
+    '\u{fffd}',
+    '\u{ffff}',
+    '\u{10000}',
     '\u{10ffff}',
 ];
 
@@ -88,17 +108,23 @@ impl<'a> ValueGen<'a> {
             Ty::S8 => Value::S8(if edge { *u.choose(&[0, -1, 1, i8::MIN, i8::MAX])? } else { u.arbitrary()? }),
             Ty::U16 => Value::U16(if edge { *u.choose(&[0, 1, 0x7fff, 0x8000, u16::MAX])? } else { u.arbitrary()? }),
             Ty::S16 => Value::S16(if edge { *u.choose(&[0, -1, i16::MIN, i16::MAX])? } else { u.arbitrary()? }),
-            Ty::U32 => Value::U32(if edge { *u.choose(&[0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX])? } else { u.arbitrary()? }),
+            Ty::U32 => {
+                Value::U32(if edge { *u.choose(&[0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX])? } else { u.arbitrary()? })
+            }
             Ty::S32 => Value::S32(if edge { *u.choose(&[0, -1, i32::MIN, i32::MAX])? } else { u.arbitrary()? }),
             Ty::U64 => Value::U64(if edge { *u.choose(&[0, 1, 1 << 32, 1 << 63, u64::MAX])? } else { u.arbitrary()? }),
-            Ty::S64 => Value::S64(if edge { *u.choose(&[0, -1, i64::MIN, i64::MAX, 1 << 32])? } else { u.arbitrary()? }),
+            Ty::S64 => {
+                Value::S64(if edge { *u.choose(&[0, -1, i64::MIN, i64::MAX, 1 << 32])? } else { u.arbitrary()? })
+            }
             Ty::F32 => Value::F32(f32::from_bits(if edge { *u.choose(&F32_EDGES)? } else { u.arbitrary()? })),
             Ty::F64 => Value::F64(f64::from_bits(if edge { *u.choose(&F64_EDGES)? } else { u.arbitrary()? })),
             Ty::Char => Value::Char(if edge { *u.choose(&CHAR_EDGES)? } else { self.char(u)? }),
             Ty::String => Value::String(self.string(u)?),
             Ty::List(t) => Value::List(self.list(u, t, resource)?),
             Ty::Tuple(ts) => Value::Tuple(ts.iter().map(|t| self.value(u, t, resource)).collect::<Result<_>>()?),
-            Ty::Option(t) => Value::Option(if u.arbitrary()? { Some(Box::new(self.value(u, t, resource)?)) } else { None }),
+            Ty::Option(t) => {
+                Value::Option(if u.arbitrary()? { Some(Box::new(self.value(u, t, resource)?)) } else { None })
+            }
             Ty::Result(ok, err) => {
                 let is_ok: bool = u.arbitrary()?;
                 let arm = if is_ok { ok } else { err };
@@ -112,7 +138,9 @@ impl<'a> ValueGen<'a> {
             Ty::Borrow(r) => resource(*r, false),
             Ty::Named(i) => match &self.set.defs[*i].1 {
                 Def::Record(fs) => Value::Record(
-                    fs.iter().map(|(n, t)| Ok((Arc::from(n.as_str()), self.value(u, t, resource)?))).collect::<Result<_>>()?,
+                    fs.iter()
+                        .map(|(n, t)| Ok((Arc::from(n.as_str()), self.value(u, t, resource)?)))
+                        .collect::<Result<_>>()?,
                 ),
                 Def::Variant(cs) => {
                     let (name, t) = &cs[u.choose_index(cs.len())?];
@@ -167,7 +195,12 @@ impl<'a> ValueGen<'a> {
         Ok(s)
     }
 
-    fn list(&mut self, u: &mut Unstructured<'_>, elem: &Ty, resource: &mut dyn FnMut(usize, bool) -> Value) -> Result<List> {
+    fn list(
+        &mut self,
+        u: &mut Unstructured<'_>,
+        elem: &Ty,
+        resource: &mut dyn FnMut(usize, bool) -> Value,
+    ) -> Result<List> {
         let size = self.set.layout(elem).size.max(1) as usize;
         let max = self.config.max_list.min(self.budget / size);
         let n = if max == 0 { 0 } else { u.int_in_range(0..=max)? };
@@ -197,12 +230,12 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
         (_, Value::Char(c)) => Value::Char(next_char(*c)),
         (_, Value::String(s)) => Value::String(swap_ascii_case(s)),
         (Ty::List(elem), Value::List(l)) => {
-            {
             let items: Vec<Value> = l.iter().collect();
             Value::List(List::Values(items.iter().rev().map(|e| transform(set, elem, e)).collect()))
         }
+        (Ty::Tuple(ts), Value::Tuple(vs)) => {
+            Value::Tuple(ts.iter().zip(vs).map(|(t, v)| transform(set, t, v)).collect())
         }
-        (Ty::Tuple(ts), Value::Tuple(vs)) => Value::Tuple(ts.iter().zip(vs).map(|(t, v)| transform(set, t, v)).collect()),
         (Ty::Option(t), Value::Option(p)) => Value::Option(p.as_ref().map(|p| Box::new(transform(set, t, p)))),
         (Ty::Result(ok, err), Value::Result(r)) => {
             let tp = |t: &Option<Box<Ty>>, p: &Option<Box<Value>>| match (t, p) {
@@ -218,15 +251,18 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
             }
         }
         (Ty::Named(i), v) => match (&set.defs[*i].1, v) {
-            (Def::Record(fs), Value::Record(vs)) => Value::Record(
-                fs.iter().zip(vs).map(|((_, t), (n, v))| (n.clone(), transform(set, t, v))).collect(),
-            ),
+            (Def::Record(fs), Value::Record(vs)) => {
+                Value::Record(fs.iter().zip(vs).map(|((_, t), (n, v))| (n.clone(), transform(set, t, v))).collect())
+            }
             (Def::Variant(cs), Value::Variant(name, p)) => {
                 let t = cs.iter().find(|(n, _)| **n == **name).and_then(|(_, t)| t.as_ref());
-                Value::Variant(name.clone(), match (t, p) {
-                    (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
-                    _ => None,
-                })
+                Value::Variant(
+                    name.clone(),
+                    match (t, p) {
+                        (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
+                        _ => None,
+                    },
+                )
             }
             (Def::Enum(cs), Value::Enum(name)) => {
                 let i = cs.iter().position(|c| **c == **name).unwrap_or(0);
@@ -239,6 +275,43 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
         },
         _ => v.clone(),
     }
+}
+
+/// The answer of a host import with [`crate::HostBehaviour::Hash`]: FNV-1a (64-bit) over the `Debug` form of
+/// the arguments, mapped into the result type. Every value is valid: `bool` takes the low bit, integers truncate,
+/// floats take the bits (any NaN becomes the canonical NaN), `char` skips the surrogates. `None` for
+/// non-scalar types.
+pub fn hash_answer(args: &[Value], ty: &Ty) -> Option<Value> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("{args:?}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Some(match ty {
+        Ty::Bool => Value::Bool(h & 1 == 1),
+        Ty::S8 => Value::S8(h as i8),
+        Ty::U8 => Value::U8(h as u8),
+        Ty::S16 => Value::S16(h as i16),
+        Ty::U16 => Value::U16(h as u16),
+        Ty::S32 => Value::S32(h as i32),
+        Ty::U32 => Value::U32(h as u32),
+        Ty::S64 => Value::S64(h as i64),
+        Ty::U64 => Value::U64(h),
+        Ty::F32 => {
+            let f = f32::from_bits(h as u32);
+            Value::F32(if f.is_nan() { f32::NAN } else { f })
+        }
+        Ty::F64 => {
+            let f = f64::from_bits(h);
+            Value::F64(if f.is_nan() { f64::NAN } else { f })
+        }
+        Ty::Char => {
+            // 0x10f800 scalar values: [0, 0xd800) and [0xe000, 0x110000).
+            let c = (h % 0x10_f800) as u32;
+            Value::Char(char::from_u32(if c >= 0xd800 { c + 0x800 } else { c }).unwrap_or('\0'))
+        }
+        _ => return None,
+    })
 }
 
 /// The constant transform guests add to integers.
@@ -255,20 +328,28 @@ pub fn next_char(c: char) -> char {
 
 /// Swaps the case of ASCII letters.
 pub fn swap_ascii_case(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphabetic() {
-                (c as u8 ^ 0x20) as char
-            } else {
-                c
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphabetic() { (c as u8 ^ 0x20) as char } else { c }).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_answers_are_valid_and_deterministic() {
+        for i in 0..2000u32 {
+            let args = [Value::U32(i), Value::F32(i as f32)];
+            match hash_answer(&args, &Ty::Char) {
+                Some(Value::Char(c)) => assert!(!(0xd800..0xe000).contains(&(c as u32))),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(hash_answer(&args, &Ty::U64), hash_answer(&args, &Ty::U64));
+            if let Some(Value::F64(f)) = hash_answer(&args, &Ty::F64) {
+                assert!(!f.is_nan() || f.to_bits() == f64::NAN.to_bits());
+            }
+        }
+        assert_eq!(hash_answer(&[], &Ty::String), None);
+    }
 
     #[test]
     fn transforms_are_type_preserving_and_invertible_where_expected() {

@@ -121,7 +121,7 @@ pub const FLOOR_WAT: &str = r#"(module
         (br $l)))))"#;
 
 /// The operations, in table order.
-pub const OPS: [&str; 10] = [
+pub const OPS: [&str; 11] = [
     "add(u32,u32)->u32",
     "echo string 16 B",
     "echo string 4 KiB",
@@ -132,10 +132,13 @@ pub const OPS: [&str; 10] = [
     "Component::new + instantiate",
     "Component::new (floor: compile its core modules)",
     "memcpy 64 KiB",
+    "wasmparser: validate the component",
 ];
 
 /// Index of the memcpy reference in [`OPS`].
 const MEMCPY: usize = 9;
+/// Index of the validation reference in [`OPS`].
+const VALIDATE: usize = 10;
 
 /// Host import calls per `loop` call.
 const LOOP_N: u32 = 1000;
@@ -260,9 +263,9 @@ pub fn bench_layer<E: WasmEngine>(
     for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
         let s = Value::String(string_of(n));
         push(op, "", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
-        let st = string_of(n);
+        let st = (string_of(n),);
         push(op, " typed", time(config, || {
-            black_box(echo_t.call(&mut store, (st.clone(),)).unwrap());
+            black_box(echo_t.call_ref(&mut store, &st).unwrap());
         }));
     }
 
@@ -270,9 +273,9 @@ pub fn bench_layer<E: WasmEngine>(
     let list = Value::List(List::U8(vec![1; 65536]));
     push(OPS[3], "", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
     let sum_t = sum.typed::<(Vec<u8>,), (u32,)>()?;
-    let v = vec![1u8; 65536];
+    let v = (vec![1u8; 65536],);
     push(OPS[3], " typed", time(config, || {
-        black_box(sum_t.call(&mut store, (v.clone(),)).unwrap());
+        black_box(sum_t.call_ref(&mut store, &v).unwrap());
     }));
 
     let make = func("make")?;
@@ -456,23 +459,24 @@ pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
     }));
 
     let echo = func(&mut store, "echo")?;
-    let echo_t = echo.typed::<(String,), (String,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // Borrowed arguments (`&str`, `&[u8]`), as with component-layer's `call_ref`.
+    let echo_t = echo.typed::<(&str,), (String,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
         let s = Val::String(string_of(n));
         push(op, "wasmtime dyn", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
         let st = string_of(n);
         push(op, "wasmtime typed", time(config, || {
-            black_box(echo_t.call(&mut store, (st.clone(),)).unwrap());
+            black_box(echo_t.call(&mut store, (st.as_str(),)).unwrap());
         }));
     }
 
     let sum = func(&mut store, "sum")?;
     let list = Val::List(vec![Val::U8(1); 65536]);
     push(OPS[3], "wasmtime dyn", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
-    let sum_t = sum.typed::<(Vec<u8>,), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let sum_t = sum.typed::<(&[u8],), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let v = vec![1u8; 65536];
     push(OPS[3], "wasmtime typed", time(config, || {
-        black_box(sum_t.call(&mut store, (v.clone(),)).unwrap());
+        black_box(sum_t.call(&mut store, (v.as_slice(),)).unwrap());
     }));
 
     let make = func(&mut store, "make")?;
@@ -511,6 +515,18 @@ pub fn bench_memcpy(config: &BenchConfig, out: &mut Vec<Measurement>) {
     out.push(Measurement { op: OPS[MEMCPY].into(), engine: "host".into(), ns });
 }
 
+/// Validating the benchmark component with wasmparser alone: the part of `Component::new` that no backend
+/// shares.
+pub fn bench_validate(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyhow::Result<()> {
+    let bytes = wat::parse_str(BENCH_WAT)?;
+    let ns = time(config, || {
+        let mut v = wasmparser::Validator::new_with_features(component_layer::default_features());
+        black_box(v.validate_all(&bytes).unwrap());
+    });
+    out.push(Measurement { op: OPS[VALIDATE].into(), engine: "host".into(), ns });
+    Ok(())
+}
+
 /// Runs everything.
 pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
@@ -525,6 +541,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     bench_layer("layer-wasmtime", component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()), config, &mut out)?;
     bench_wasmtime(config, &mut out)?;
     bench_memcpy(config, &mut out);
+    bench_validate(config, &mut out)?;
     Ok(out)
 }
 
@@ -559,7 +576,11 @@ pub fn table(ms: &[Measurement]) -> String {
     if let Some(m) = get(ms, OPS[MEMCPY], "host") {
         s.push_str(&format!("\nmemcpy 64 KiB on the host: {} ns ({:.1} GB/s).", fmt_ns(m), 65536.0 / m));
     }
-    s.push_str(" The floor of `Component::new + instantiate` compiles and instantiates one core module with the same functions.\n");
+    s.push_str(" The floor of `Component::new + instantiate` compiles and instantiates one core module with the same functions.");
+    if let Some(v) = get(ms, OPS[VALIDATE], "host") {
+        s.push_str(&format!(" wasmparser alone validates the benchmark component in {} ns.", fmt_ns(v)));
+    }
+    s.push('\n');
     s
 }
 

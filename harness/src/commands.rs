@@ -41,12 +41,18 @@ impl Progress for Bar {
 
     fn finding(&self, f: &fuzz::Finding) {
         let line = format!(
-            "divergence: seed {} tier {}: {} (wrong: {}){}",
+            "divergence after {:.1}s (shrunk in {:.1}s): seed {} tier {}: {} (wrong: {}){}",
+            f.found_after,
+            f.shrink_secs,
             f.seed,
             f.tier,
             f.divergence.what,
             f.divergence.wrong.join(", "),
-            f.file.as_ref().map(|p| format!(" -> {p}")).unwrap_or_default()
+            match (&f.file, &f.unwritten) {
+                (Some(p), _) => format!(" -> {p}"),
+                (None, Some(why)) => format!(" (no regression file: {why})"),
+                (None, None) => String::new(),
+            }
         );
         match &self.0 {
             Some(b) => b.println(line),
@@ -67,7 +73,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         tiers: tiers(&args.tiers)?,
         regressions: (!args.no_write).then(|| args.out.clone()),
         max_cases: None,
-        case_config: CaseConfig::default(),
+        case_config: CaseConfig { calls: Some(args.calls_per_case.max(1)), ..CaseConfig::default() },
     };
     println!(
         "fuzzing {} for {}s from seed {seed} with {} jobs, tiers: {}",

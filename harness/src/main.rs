@@ -115,6 +115,10 @@ pub(crate) struct FuzzArgs {
     /// Tiers to generate (default: all).
     #[arg(long = "tier", value_name = "TIER")]
     pub(crate) tiers: Vec<String>,
+    /// Calls per generated case: compiling a component on three engines costs far more than a call, so many
+    /// calls per component keep the loop fast.
+    #[arg(long, default_value_t = 48)]
+    pub(crate) calls_per_case: usize,
     /// Where shrunk regressions are written.
     #[arg(long, default_value = "corpus/regressions")]
     pub(crate) out: PathBuf,

@@ -4,12 +4,15 @@
 //! `wit-component/<name>.wat::<engine>`: each must load, be refused, instantiate or trap as wasmtime 48 does.
 //! Generated cases are trials too, `generated/<tier>::seeds-0-<n>`: every call on every engine must match the
 //! case's expected outcome and the other engines (the quick form of `component-harness fuzz`).
+//! `component-harness check` runs as trials too: `check/wit-component/<name>.wat` for every loadable
+//! wit-component file and `check/generated/<tier>::seeds-0-<n>` (`CHECK_SEEDS`, default 4), each with
+//! `CHECK_CALLS` calls per export (default 5) on all three engines; any divergence not in the expectations fails.
 
 use std::sync::Arc;
 
 use component_gen::{generate_case, Tier};
 use component_harness::diff::{exec::executor, run_case};
-use component_harness::{conform, engines, toolchain};
+use component_harness::{check, conform, engines, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
@@ -64,6 +67,45 @@ fn main() {
                 }
             }
             if failures.is_empty() { Ok(()) } else { Err(Failed::from(failures.join("\n"))) }
+        }));
+    }
+    let calls: u64 = std::env::var("CHECK_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let config = check::CheckConfig { calls, ..check::CheckConfig::default() };
+    let check_engines = || -> Vec<Box<dyn check::CheckEngine>> {
+        engines::ENGINE_NAMES.iter().map(|n| check::engine(n).expect("known engine")).collect()
+    };
+    let verdict = |r: &check::ComponentReport| -> Result<(), Failed> {
+        if r.verdict != check::Verdict::Failed {
+            return Ok(());
+        }
+        let lines: Vec<String> = r
+            .divergences
+            .iter()
+            .map(|d| format!("{}: {} {:?}", d.what, d.reduced.as_ref().unwrap_or(&d.args), d.outcomes))
+            .collect();
+        Err(Failed::from(format!("{}: {}", r.component, lines.join("\n"))))
+    };
+    for case in toolchain::cases().expect("wit-component/index.tsv is readable").into_iter().filter(|c| c.loads) {
+        let label = format!("wit-component/components/{}", case.name);
+        let (config, exp) = (config.clone(), exp.clone());
+        trials.push(Trial::test(format!("check/wit-component/{}", case.name), move || {
+            let bytes = std::fs::read(&case.path).map_err(|e| Failed::from(e.to_string()))?;
+            let mut report = check::check_component(&label, &bytes, &mut check_engines(), &config, &mut |_| {});
+            check::apply_expectations(&mut report, &format!("wit-component/{}", case.name), &engines::ENGINE_NAMES, &exp);
+            verdict(&report)
+        }));
+    }
+    let check_seeds: u64 = std::env::var("CHECK_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+    for tier in Tier::ALL {
+        let config = config.clone();
+        trials.push(Trial::test(format!("check/generated/{tier}::seeds-0-{check_seeds}"), move || {
+            let mut engines = check_engines();
+            for seed in 0..check_seeds {
+                let case = generate_case(seed, tier);
+                let report = check::check_component(&format!("seed {seed}"), &case.component, &mut engines, &config, &mut |_| {});
+                verdict(&report)?;
+            }
+            Ok(())
         }));
     }
     libtest_mimic::run(&args, trials).exit();

@@ -346,12 +346,15 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     }
 
     fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef) -> Result<LiftedFunc<E>> {
+        let opts = self.options(ctx, &l.options)?;
+        let host_entry = crate::func::call::instance_chain(&ctx.data_mut().rt, Some(opts.instance));
         Ok(LiftedFunc {
             callee: self.func(ctx, &l.core)?,
-            opts: self.options(ctx, &l.options)?,
+            opts,
             ty: l.ty,
             plan: self.plan.clone(),
             resources: self.resources.clone(),
+            host_entry,
         })
     }
 

@@ -5,11 +5,16 @@
 //! succeed (every export's post-return resets the guest heap), and a fresh store and instance are made after any
 //! failure — wasmtime poisons a store after a trap, and so does component-layer, so comparing engines call for
 //! call needs the same discipline everywhere.
+//!
+//! Exports are looked up by path (`iface#f` is function `f` of the exported instance `iface`, see
+//! [`component_gen::case::export_path`]). Cases with [`Case::stub_imports`] get every import the case does not
+//! define as a trapping stub (`define_unknown_imports_as_traps`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use component_gen::{HostBehaviour, HostImport};
+use component_gen::case::export_path;
+use component_gen::{Case, HostBehaviour, HostImport};
 use component_layer::Value;
 use wasm_runtime_layer::backend::WasmEngine;
 
@@ -30,9 +35,11 @@ pub struct CallOutcome {
 pub trait Executor {
     /// The engine's name.
     fn name(&self) -> &'static str;
-    /// Compiles the component and defines its host imports.
-    fn load(&mut self, component: &[u8], imports: &[HostImport]) -> Result<(), Failure>;
-    /// Calls an export; `host_returns` feeds host imports that return queued values.
+    /// Compiles the case's component and defines its host imports (and stubs for the others if the case asks
+    /// for them).
+    fn load(&mut self, case: &Case) -> Result<(), Failure>;
+    /// Calls an export (a name or a `#`-separated path); `host_returns` feeds host imports that return queued
+    /// values.
     fn call(&mut self, export: &str, args: &[Value], host_returns: &[Value]) -> CallOutcome;
 }
 
@@ -44,13 +51,20 @@ struct HostState {
 }
 
 impl HostState {
-    /// Answers a host import call as `behaviour` says.
-    fn answer(&mut self, name: &str, behaviour: &HostBehaviour, args: &[Value]) -> anyhow::Result<Option<Value>> {
-        self.log.push((name.to_owned(), args.to_vec()));
-        match behaviour {
+    /// Answers a call of host import `imp` as its behaviour says.
+    fn answer(&mut self, imp: &HostImport, args: &[Value]) -> anyhow::Result<Option<Value>> {
+        let name = &imp.name;
+        self.log.push((name.clone(), args.to_vec()));
+        match &imp.behaviour {
             HostBehaviour::ReturnQueued => Ok(self.queue.pop_front()),
             HostBehaviour::EchoFirst => Ok(args.first().cloned()),
             HostBehaviour::Trap => anyhow::bail!("host import `{name}` traps"),
+            HostBehaviour::Hash => match &imp.sig.result {
+                None => Ok(None),
+                Some(ty) => component_gen::values::hash_answer(args, ty)
+                    .map(Some)
+                    .ok_or_else(|| anyhow::anyhow!("host import `{name}` cannot hash into a non-scalar result")),
+            },
         }
     }
 }
@@ -100,16 +114,17 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
         self.name
     }
 
-    fn load(&mut self, component: &[u8], imports: &[HostImport]) -> Result<(), Failure> {
+    fn load(&mut self, case: &Case) -> Result<(), Failure> {
         self.current = None;
-        self.component = Some(component_layer::Component::new(&self.engine, component).map_err(classify)?);
+        self.component = None;
+        let component = component_layer::Component::new(&self.engine, &case.component).map_err(classify)?;
         self.linker = component_layer::Linker::new();
-        for imp in imports {
-            let (name, behaviour, state) = (imp.name.clone(), imp.behaviour.clone(), self.state.clone());
+        for imp in &case.imports {
+            let (imp, state) = (imp.clone(), self.state.clone());
             self.linker
                 .root()
-                .func_new(&imp.name, move |_, args, results| {
-                    let out = state.lock().expect("host state lock").answer(&name, &behaviour, args)?;
+                .func_new(&imp.name.clone(), move |_, args, results| {
+                    let out = state.lock().expect("host state lock").answer(&imp, args)?;
                     if let (Some(slot), Some(v)) = (results.first_mut(), out) {
                         *slot = v;
                     }
@@ -117,6 +132,10 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
                 })
                 .map_err(classify)?;
         }
+        if case.stub_imports {
+            self.linker.define_unknown_imports_as_traps(&component).map_err(classify)?;
+        }
+        self.component = Some(component);
         Ok(())
     }
 
@@ -143,7 +162,9 @@ impl<E: WasmEngine> LayerExecutor<E> {
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
-        let func = instance.get_func(export).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
+        let func = instance
+            .get_func_by_path(&export_path(export))
+            .ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
         let n = usize::from(func.ty().result().is_some());
         let mut results = vec![Value::Bool(false); n];
         func.call(&mut *store, args, &mut results).map_err(classify)?;
@@ -180,22 +201,23 @@ impl Executor for NativeExecutor {
         "wasmtime"
     }
 
-    fn load(&mut self, component: &[u8], imports: &[HostImport]) -> Result<(), Failure> {
+    fn load(&mut self, case: &Case) -> Result<(), Failure> {
         self.current = None;
-        let c = wasmtime::component::Component::new(&self.engine, component)
+        self.component = None;
+        let c = wasmtime::component::Component::new(&self.engine, &case.component)
             .map_err(|e| Failure::Invalid(format!("{e:?}")))?;
-        self.component = Some(c);
         self.linker = wasmtime::component::Linker::new(&self.engine);
-        for imp in imports {
-            let (name, behaviour, state) = (imp.name.clone(), imp.behaviour.clone(), self.state.clone());
+        for imp in &case.imports {
+            let (imp, state) = (imp.clone(), self.state.clone());
             self.linker
                 .root()
-                .func_new(&imp.name, move |_, _, args, results| {
-                    let args = args.iter().map(from_val).collect::<Result<Vec<_>, _>>().map_err(wasmtime::Error::msg)?;
+                .func_new(&imp.name.clone(), move |_, _, args, results| {
+                    let args =
+                        args.iter().map(from_val).collect::<Result<Vec<_>, _>>().map_err(wasmtime::Error::msg)?;
                     let out = state
                         .lock()
                         .expect("host state lock")
-                        .answer(&name, &behaviour, &args)
+                        .answer(&imp, &args)
                         .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
                     if let (Some(slot), Some(v)) = (results.first_mut(), out) {
                         *slot = to_val(&v).map_err(wasmtime::Error::msg)?;
@@ -204,6 +226,10 @@ impl Executor for NativeExecutor {
                 })
                 .map_err(|e| Failure::Link(format!("{e:?}")))?;
         }
+        if case.stub_imports {
+            self.linker.define_unknown_imports_as_traps(&c).map_err(|e| Failure::Link(format!("{e:?}")))?;
+        }
+        self.component = Some(c);
         Ok(())
     }
 
@@ -236,7 +262,17 @@ impl NativeExecutor {
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
-        let func = instance.get_func(&mut *store, export).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
+        let mut index = None;
+        for name in export_path(export) {
+            index = Some(
+                instance
+                    .get_export_index(&mut *store, index.as_ref(), name)
+                    .ok_or_else(|| Failure::Link(format!("no export `{export}`")))?,
+            );
+        }
+        let index = index.ok_or_else(|| Failure::Link("empty export path".into()))?;
+        let func =
+            instance.get_func(&mut *store, &index).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
         let args = args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
         let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&*store).results().len()];
         func.call(&mut *store, &args, &mut results).map_err(|e| Failure::Trap(format!("{e:?}")))?;

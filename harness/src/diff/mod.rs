@@ -75,7 +75,7 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
         ..CaseReport::default()
     };
     // Load everywhere; a component one engine loads and another refuses is a divergence of its own.
-    let loads: Vec<Result<(), Failure>> = executors.iter_mut().map(|e| e.load(&case.component, &case.imports)).collect();
+    let loads: Vec<Result<(), Failure>> = executors.iter_mut().map(|e| e.load(case)).collect();
     if loads.iter().any(|l| l.is_err()) {
         let classes: Vec<&str> = loads.iter().map(|l| l.as_ref().err().map_or("ok", |f| f.class())).collect();
         if classes.iter().any(|c| *c != classes[0]) {

@@ -53,6 +53,12 @@ pub struct Finding {
     pub divergence: Divergence,
     /// The regression file written, if any.
     pub file: Option<String>,
+    /// Why no regression file could be written, if none was.
+    pub unwritten: Option<String>,
+    /// Seconds from the start of the run to the divergence's detection (before shrinking).
+    pub found_after: f64,
+    /// Seconds spent shrinking it.
+    pub shrink_secs: f64,
 }
 
 /// Totals per tier.
@@ -148,9 +154,24 @@ pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzS
                     let report = run_case(&case, &mut executors);
                     let mut findings = Vec::new();
                     if let Some(d) = report.divergences.first() {
+                        let found_after = start.elapsed().as_secs_f64();
+                        let shrink_start = Instant::now();
                         let shrunk = shrink::shrink(&case, d, &mut executors, &config.case_config);
-                        let file = config.regressions.as_ref().and_then(|dir| regress::write(dir, &shrunk.case, &shrunk.divergence).ok());
-                        let f = Finding { seed, tier: tier.name().into(), divergence: shrunk.divergence, file };
+                        let written = config.regressions.as_ref().map(|dir| regress::write(dir, &shrunk.case, &shrunk.divergence));
+                        let (file, unwritten) = match written {
+                            Some(Ok(f)) => (Some(f), None),
+                            Some(Err(e)) => (None, Some(format!("{e:#}"))),
+                            None => (None, None),
+                        };
+                        let f = Finding {
+                            seed,
+                            tier: tier.name().into(),
+                            divergence: shrunk.divergence,
+                            file,
+                            unwritten,
+                            found_after,
+                            shrink_secs: shrink_start.elapsed().as_secs_f64(),
+                        };
                         progress.finding(&f);
                         findings.push(f);
                     }

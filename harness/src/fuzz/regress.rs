@@ -191,7 +191,7 @@ mod tests {
             ("c".into(), Value::String("q\"\\\u{1}é".into())),
             ("d".into(), Value::Result(Err(None))),
         ]);
-        let text = format!("(invoke \"f\" ({}))", wast_value(&v));
+        let text = format!("invoke \"f\" ({})", wast_value(&v));
         let buf = wast::parser::ParseBuffer::new(&text).unwrap();
         let inv: wast::WastInvoke<'_> = wast::parser::parse(&buf).unwrap();
         let wast::WastArg::Component(w) = &inv.args[0] else { panic!("component value expected") };

@@ -4,7 +4,8 @@
 //! 1. Keep only the call that diverged (calls are independent: every export's post-return resets the guest heap,
 //!    and a trap gets a fresh instance).
 //! 2. Regenerate the case from the same seed with smaller type and value budgets.
-//! 3. Simplify the arguments greedily (shorter lists and strings, zeros), recomputing what the case expects.
+//! 3. Simplify the arguments and the host's return values greedily (shorter lists and strings, zeros),
+//!    recomputing what the case expects.
 
 use component_gen::values::transform;
 use component_gen::{generate_case_with, Call, Case, CaseConfig, Expect, Tier};
@@ -76,18 +77,20 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
         while improved && attempts < MAX_ATTEMPTS {
             improved = false;
             let call = best.case.calls[0].clone();
-            'args: for k in 0..call.args.len() {
-                for smaller in smaller(&call.args[k]) {
-                    if attempts >= MAX_ATTEMPTS {
-                        break 'args;
-                    }
-                    let mut c = best.case.clone();
-                    c.calls[0] = with_arg(&best.case, &call, k, smaller);
-                    if let Some(dd) = still(&c, executors, &mut attempts) {
-                        best = Shrunk { case: c, divergence: dd };
-                        improved = true;
-                        break 'args;
-                    }
+            // Candidates: each argument, then each value the host returns (echo tiers expect it back).
+            let candidates = (0..call.args.len())
+                .flat_map(|k| smaller(&call.args[k]).into_iter().map(move |v| (false, k, v)))
+                .chain((0..call.host_returns.len()).flat_map(|j| smaller(&call.host_returns[j]).into_iter().map(move |v| (true, j, v))));
+            for (is_return, k, v) in candidates {
+                if attempts >= MAX_ATTEMPTS {
+                    break;
+                }
+                let mut c = best.case.clone();
+                c.calls[0] = if is_return { with_host_return(&best.case, &call, k, v) } else { with_arg(&best.case, &call, k, v) };
+                if let Some(dd) = still(&c, executors, &mut attempts) {
+                    best = Shrunk { case: c, divergence: dd };
+                    improved = true;
+                    break;
                 }
             }
         }
@@ -108,6 +111,16 @@ fn with_arg(case: &Case, call: &Call, k: usize, v: Value) -> Call {
             c.expect = Expect::Returns(Some(t));
         }
         _ => {}
+    }
+    c
+}
+
+/// The call with host return value `j` replaced: in the echo tiers the export returns what the host returned.
+fn with_host_return(case: &Case, call: &Call, j: usize, v: Value) -> Call {
+    let mut c = call.clone();
+    c.host_returns[j] = v.clone();
+    if matches!(case.tier, Tier::Echo | Tier::Compose) && j == 0 {
+        c.expect = Expect::Returns(Some(v));
     }
     c
 }

@@ -182,25 +182,25 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let len = u32::try_from(list.len()).map_err(|_| Error::trap(Trap::TooLong))?;
         let byte_len = u32::try_from(u64::from(len) * u64::from(size)).map_err(|_| Error::trap(Trap::TooLong))?;
         // Type-check specialised lists before calling into the guest.
-        let bulk: Option<Vec<u8>> = match (elem, list) {
-            (Ty::U8, List::U8(v)) => Some(v.clone()),
-            (Ty::S8, List::S8(v)) => Some(v.iter().map(|x| *x as u8).collect()),
-            (Ty::U16, List::U16(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::S16, List::S16(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::U32, List::U32(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::S32, List::S32(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::U64, List::U64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::S64, List::S64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            (Ty::F32, List::F32(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect()),
-            (Ty::F64, List::F64(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect()),
+        // Bytes are written straight from the host's vector; other numbers are converted in one host buffer.
+        let bulk: Option<std::borrow::Cow<'_, [u8]>> = match (elem, list) {
+            (Ty::U8, List::U8(v)) => Some(std::borrow::Cow::Borrowed(v.as_slice())),
+            (Ty::S8, List::S8(v)) => Some(v.iter().map(|x| *x as u8).collect::<Vec<u8>>().into()),
+            (Ty::U16, List::U16(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::S16, List::S16(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::U32, List::U32(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::S32, List::S32(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::U64, List::U64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::S64, List::S64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::F32, List::F32(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::F64, List::F64(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into()),
             (_, List::Values(_)) => None,
             (_, _) => return Err(Error::usage(format!("type mismatch: expected list<{}>", self.ty_name(elem)))),
         };
         let ptr = self.alloc(align, byte_len)?;
-        match bulk {
-            Some(bytes) => self.write(ptr, &bytes)?,
-            None => {
-                let List::Values(vals) = list else { unreachable!("bulk lists handled above") };
+        match (bulk, list) {
+            (Some(bytes), _) => self.write(ptr, &bytes)?,
+            (None, List::Values(vals)) => {
                 // Start from the memory as it is, so padding bytes keep their contents (the spec writes fields only).
                 let mut buf = self.read(ptr, byte_len as usize)?;
                 for (k, v) in vals.iter().enumerate() {
@@ -208,6 +208,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                 }
                 self.write(ptr, &buf)?;
             }
+            (None, _) => return Err(Error::usage("a specialised list must be lowered in bulk")),
         }
         Ok((ptr, len))
     }

@@ -182,17 +182,16 @@ fn parse_with(bytes: &[u8], features: WasmFeatures) -> std::result::Result<Parse
     let mut stack: Vec<Frame> = Vec::new();
     let mut components = Vec::new();
     let mut modules = Vec::new();
-    let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let mut root_types = None;
 
     for payload in parser.parse_all(bytes) {
         let payload = payload?;
         match validator.payload(&payload)? {
-            ValidPayload::Func(func, body) => {
-                let mut v = func.into_validator(std::mem::take(&mut allocs));
-                v.validate(&body)?;
-                allocs = v.into_allocations();
-            }
+            // Function bodies are validated by the backend: `wasm_runtime_layer`'s `Module::new` promises a
+            // "parsed and validated" module, and validating every body twice made `Component::new` on wasmi (which
+            // compiles lazily) cost several times its core compilation. Everything else — module structure, types,
+            // the component itself — is validated here.
+            ValidPayload::Func(..) => {}
             ValidPayload::End(types) => match stack.pop() {
                 Some(Frame::Module { range }) => {
                     let imports = types

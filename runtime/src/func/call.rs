@@ -44,6 +44,9 @@ pub(crate) struct LiftedFunc<E: WasmEngine> {
     pub ty: FuncIdx,
     pub plan: Arc<Plan>,
     pub resources: Arc<[ResourceType]>,
+    /// The instances a call from the host enters: the callee's instance and its ancestors (computed once, at
+    /// instantiation, since the host is outside every instance).
+    pub host_entry: SmallVec<[u32; 4]>,
 }
 
 /// What a lowered import calls.
@@ -62,17 +65,19 @@ pub(crate) struct LowerTrampoline<T: 'static, E: WasmEngine> {
 }
 
 /// The spec's `entering_set(caller)`: the callee and its ancestors, minus the caller and its ancestors.
+/// An instance and its ancestors.
+pub(crate) fn instance_chain<E: WasmEngine>(rt: &RuntimeState<E>, mut i: Option<u32>) -> SmallVec<[u32; 4]> {
+    let mut v: SmallVec<[u32; 4]> = SmallVec::new();
+    while let Some(x) = i {
+        v.push(x);
+        i = rt.instances.get(x as usize).and_then(|s| s.parent);
+    }
+    v
+}
+
 fn entering_set<E: WasmEngine>(rt: &RuntimeState<E>, callee: u32, caller: Option<u32>) -> SmallVec<[u32; 4]> {
-    let chain = |mut i: Option<u32>| {
-        let mut v: SmallVec<[u32; 4]> = SmallVec::new();
-        while let Some(x) = i {
-            v.push(x);
-            i = rt.instances.get(x as usize).and_then(|s| s.parent);
-        }
-        v
-    };
-    let callee_chain = chain(Some(callee));
-    let caller_chain = chain(caller);
+    let callee_chain = instance_chain(rt, Some(callee));
+    let caller_chain = instance_chain(rt, caller);
     callee_chain.into_iter().filter(|i| !caller_chain.contains(i)).collect()
 }
 
@@ -153,12 +158,19 @@ pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: L
 ) -> Result<R> {
     let rt = &mut ctx.data_mut().rt;
     check_not_poisoned(rt)?;
-    let entering = entering_set(rt, f.opts.instance, caller);
-    if entering.iter().any(|&i| !rt.instances[i as usize].may_enter) {
+    let computed;
+    let entering: &[u32] = match caller {
+        None => &f.host_entry,
+        Some(_) => {
+            computed = entering_set(rt, f.opts.instance, caller);
+            &computed
+        }
+    };
+    if entering.iter().any(|&i| rt.instances.get(i as usize).is_none_or(|s| !s.may_enter)) {
         rt.poisoned = true;
         return trap(Trap::CannotEnter);
     }
-    for &i in &entering {
+    for &i in entering {
         rt.instances[i as usize].may_enter = false;
     }
     rt.tasks.push(TaskState { num_borrows: 0 });
@@ -168,7 +180,7 @@ pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: L
 
     let rt = &mut ctx.data_mut().rt;
     rt.tasks.truncate(task as usize);
-    for &i in &entering {
+    for &i in entering {
         rt.instances[i as usize].may_enter = true;
     }
     if r.is_err() {
@@ -213,12 +225,20 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     set_may_leave::<T, E>(ctx, inst, true);
 
     // The core call.
-    let args: SmallVec<[Val<E>; 16]> = flat.iter().zip(abi.lift_params.iter()).map(|(b, t)| bits_val(*t, *b)).collect();
-    let mut results: SmallVec<[Val<E>; 1]> = abi.lift_results.iter().map(|t| bits_val(*t, 0)).collect();
+    let mut args: SmallVec<[Val<E>; 16]> = SmallVec::new();
+    for (b, t) in flat.iter().zip(abi.lift_params.iter()) {
+        args.push(bits_val(*t, *b));
+    }
+    // A lifted function returns at most one core value (MAX_FLAT_RESULTS = 1; larger results go through memory).
+    let mut results: SmallVec<[Val<E>; 1]> = SmallVec::new();
+    for t in abi.lift_results.iter() {
+        results.push(bits_val(*t, 0));
+    }
     if let Err(e) = f.callee.call::<StoreInner<T, E>>(ctx.as_context_mut(), &args, &mut results) {
         return Err(ctx.data_mut().rt.take_error(e));
     }
-    let result_bits: SmallVec<[u64; 1]> = results.iter().map(val_bits).collect();
+    let result_bits: [u64; 1] = [results.first().map_or(0, val_bits)];
+    let result_bits = &result_bits[..results.len().min(1)];
 
     // Lift the result.
     let mut result_hints = None;
@@ -230,7 +250,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
                 cx.hints = Some(Vec::new());
             }
             let v = match &abi.result_flat {
-                Some(_) => X::lift_one(&mut cx, t, &mut FlatSrc::new(&result_bits))?,
+                Some(_) => X::lift_one(&mut cx, t, &mut FlatSrc::new(result_bits))?,
                 None => {
                     let ptr = result_bits.first().copied().unwrap_or(0) as u32;
                     let lay = abi.result_layout.as_ref().expect("a result has a layout");

@@ -814,12 +814,18 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
     }
 
     /// Calls the function.
-    pub fn call<S: AsContextMut>(&self, mut store: S, params: P) -> Result<R> {
+    pub fn call<S: AsContextMut>(&self, store: S, params: P) -> Result<R> {
+        self.call_ref(store, &params)
+    }
+
+    /// Calls the function with borrowed arguments (lowering only reads them), so large arguments can be passed
+    /// again without cloning.
+    pub fn call_ref<S: AsContextMut>(&self, mut store: S, params: &P) -> Result<R> {
         let f = self.func.data::<S::Engine>()?;
         let mut ctx = store.as_context_mut();
         check_store(ctx.rt(), self.func.store)?;
         let one =
-            call::call_lifted(&mut ctx.inner, f, None, &TypedArgs(&params), None, false, |_, r: Option<R::One>, _| {
+            call::call_lifted(&mut ctx.inner, f, None, &TypedArgs(params), None, false, |_, r: Option<R::One>, _| {
                 Ok(r)
             })?;
         R::wrap(one)
