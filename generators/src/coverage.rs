@@ -28,9 +28,15 @@ impl Coverage {
                 kinds(&case.set, t, &mut seen);
             }
             let (flat_params, flat_result) = sig.flat(&case.set);
-            *self.features.entry(if flat_params.is_some() { "params: flat" } else { "params: spilled (>16 flat)" }.into()).or_default() += 1;
+            *self
+                .features
+                .entry(if flat_params.is_some() { "params: flat" } else { "params: spilled (>16 flat)" }.into())
+                .or_default() += 1;
             if sig.result.is_some() {
-                *self.features.entry(if flat_result.is_some() { "result: flat" } else { "result: through memory" }.into()).or_default() += 1;
+                *self
+                    .features
+                    .entry(if flat_result.is_some() { "result: flat" } else { "result: through memory" }.into())
+                    .or_default() += 1;
             }
         }
         for (k, _) in seen {
@@ -43,7 +49,16 @@ impl Coverage {
                 }
             }
         }
-        for fault in ["BadDiscriminant", "Surrogate", "CharTooBig", "InvalidString", "OutOfBounds", "Misaligned", "HugeLength", "realloc"] {
+        for fault in [
+            "BadDiscriminant",
+            "Surrogate",
+            "CharTooBig",
+            "InvalidString",
+            "OutOfBounds",
+            "Misaligned",
+            "HugeLength",
+            "realloc",
+        ] {
             if case.note.contains(fault) {
                 *self.features.entry(format!("fault {fault}")).or_default() += 1;
             }
@@ -107,7 +122,16 @@ fn kinds(set: &TypeSet, ty: &Ty, seen: &mut BTreeMap<String, ()>) {
                 cs.iter().filter_map(|(_, t)| t.as_ref()).for_each(|t| kinds(set, t, seen));
             }
             Def::Enum(cs) => add(if cs.len() > 256 { "enum (>256 cases)" } else { "enum" }),
-            Def::Flags(ls) => add(&format!("flags ({} bytes)", if ls.len() <= 8 { 1 } else if ls.len() <= 16 { 2 } else { 4 })),
+            Def::Flags(ls) => add(&format!(
+                "flags ({} bytes)",
+                if ls.len() <= 8 {
+                    1
+                } else if ls.len() <= 16 {
+                    2
+                } else {
+                    4
+                }
+            )),
             Def::Alias(t) => {
                 add("alias");
                 kinds(set, t, seen);

@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{
-    CanonicalOption, ComponentBuilder, ComponentExportKind, ComponentTypeRef, ComponentValType, ExportKind,
-    ModuleArg, PrimitiveValType, TypeBounds,
+    CanonicalOption, ComponentBuilder, ComponentExportKind, ComponentTypeRef, ComponentValType, ExportKind, ModuleArg,
+    PrimitiveValType, TypeBounds,
 };
 
 use crate::guest::{self, Body, CoreExport, CoreImport, Encoding, ReallocMode, Sig};
@@ -239,7 +239,8 @@ impl<'a> TypeEncoder<'a> {
     fn def(&mut self, b: &mut ComponentBuilder, def: &Def) -> u32 {
         match def {
             Def::Record(fs) => {
-                let fields: Vec<(String, ComponentValType)> = fs.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
+                let fields: Vec<(String, ComponentValType)> =
+                    fs.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
                 let (i, enc) = b.type_defined(None);
                 enc.record(fields.iter().map(|(n, t)| (n.as_str(), *t)));
                 i
@@ -341,7 +342,8 @@ impl<'a> TypeEncoder<'a> {
     }
 
     fn func(&mut self, b: &mut ComponentBuilder, sig: &Sig) -> u32 {
-        let params: Vec<(String, ComponentValType)> = sig.params.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
+        let params: Vec<(String, ComponentValType)> =
+            sig.params.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
         let result = sig.result.as_ref().map(|t| self.val(b, t));
         let (i, mut enc) = b.type_function(None);
         enc.params(params.iter().map(|(n, t)| (n.as_str(), *t)));

@@ -15,9 +15,8 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    GlobalSection, GlobalType, ImportSection, Instruction as I, MemArg, MemorySection, MemoryType, Module,
-    TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    GlobalType, ImportSection, Instruction as I, MemArg, MemorySection, MemoryType, Module, TypeSection, ValType,
 };
 
 use crate::ty::{Def, Flat, Ty, TypeSet, MAX_FLAT};
@@ -208,7 +207,13 @@ pub fn libc(mode: ReallocMode) -> Module {
     funcs.function(2);
     m.section(&funcs);
     let mut mems = MemorySection::new();
-    mems.memory(MemoryType { minimum: INITIAL_PAGES, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    mems.memory(MemoryType {
+        minimum: INITIAL_PAGES,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
     m.section(&mems);
     let mut globals = GlobalSection::new();
     globals.global(
@@ -260,14 +265,23 @@ fn realloc_body(mode: ReallocMode) -> Function {
             f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32GeU);
             if let ReallocMode::Misaligned(_) = mode {
                 // Only an allocation that needs alignment can be misaligned.
-                f.instruction(&I::LocalGet(align)).instruction(&I::I32Const(1)).instruction(&I::I32GtU).instruction(&I::I32And);
+                f.instruction(&I::LocalGet(align))
+                    .instruction(&I::I32Const(1))
+                    .instruction(&I::I32GtU)
+                    .instruction(&I::I32And);
             } else {
-                f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32Eq).instruction(&I::I32And);
+                f.instruction(&I::LocalGet(n))
+                    .instruction(&I::I32Const(k as i32))
+                    .instruction(&I::I32Eq)
+                    .instruction(&I::I32And);
             }
             f.instruction(&I::If(BlockType::Empty));
             match mode {
                 ReallocMode::Misaligned(_) => {
-                    f.instruction(&I::GlobalGet(0)).instruction(&I::I32Const(1)).instruction(&I::I32Or).instruction(&I::Return);
+                    f.instruction(&I::GlobalGet(0))
+                        .instruction(&I::I32Const(1))
+                        .instruction(&I::I32Or)
+                        .instruction(&I::Return);
                 }
                 ReallocMode::OutOfBounds(_) => {
                     // Just past the end: out of bounds whatever the size, even 0.
@@ -291,9 +305,15 @@ fn realloc_body(mode: ReallocMode) -> Function {
     f.instruction(&I::I32Const(1)).instruction(&I::I32Sub);
     f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Sub).instruction(&I::I32And);
     f.instruction(&I::LocalSet(p));
-    f.instruction(&I::LocalGet(p)).instruction(&I::LocalGet(new)).instruction(&I::I32Add).instruction(&I::LocalSet(end));
+    f.instruction(&I::LocalGet(p))
+        .instruction(&I::LocalGet(new))
+        .instruction(&I::I32Add)
+        .instruction(&I::LocalSet(end));
     // Grow memory if needed.
-    f.instruction(&I::LocalGet(end)).instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
+    f.instruction(&I::LocalGet(end))
+        .instruction(&I::MemorySize(0))
+        .instruction(&I::I32Const(16))
+        .instruction(&I::I32Shl);
     f.instruction(&I::I32GtU).instruction(&I::If(BlockType::Empty));
     f.instruction(&I::LocalGet(end)).instruction(&I::I32Const(65535)).instruction(&I::I32Add);
     f.instruction(&I::I32Const(16)).instruction(&I::I32ShrU);
@@ -320,7 +340,12 @@ pub fn main_module(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport]
 }
 
 /// [`main_module`] with active data segments `(address, bytes)`.
-pub fn main_module_with_data(set: &TypeSet, imports: &[CoreImport], exports: &[CoreExport], data: &[(u32, Vec<u8>)]) -> Module {
+pub fn main_module_with_data(
+    set: &TypeSet,
+    imports: &[CoreImport],
+    exports: &[CoreExport],
+    data: &[(u32, Vec<u8>)],
+) -> Module {
     let mut b = ModuleBuilder::default();
     let reset_ty = b.ty(vec![], vec![]);
     let top_ty = b.ty(vec![], vec![ValType::I32]);
@@ -328,7 +353,13 @@ pub fn main_module_with_data(set: &TypeSet, imports: &[CoreImport], exports: &[C
     import_sec.import(
         "libc",
         "memory",
-        EntityType::Memory(MemoryType { minimum: INITIAL_PAGES, maximum: None, memory64: false, shared: false, page_size_log2: None }),
+        EntityType::Memory(MemoryType {
+            minimum: INITIAL_PAGES,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        }),
     );
     import_sec.import("libc", "reset", EntityType::Function(reset_ty));
     import_sec.import("libc", "heap-top", EntityType::Function(top_ty));
@@ -533,8 +564,12 @@ fn export_body(
         }
         Body::EchoFirstList => {
             let mut f = Function::new([]);
-            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::LocalGet(0)).instruction(&I::I32Store(mem(0, 2)));
-            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::LocalGet(1)).instruction(&I::I32Store(mem(4, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32))
+                .instruction(&I::LocalGet(0))
+                .instruction(&I::I32Store(mem(0, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32))
+                .instruction(&I::LocalGet(1))
+                .instruction(&I::I32Store(mem(4, 2)));
             f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::End);
             f
         }
@@ -555,7 +590,10 @@ fn swap_body() -> Function {
     f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
     f.instruction(&I::I32Load8U(mem(0, 0))).instruction(&I::LocalSet(4));
     f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
-    f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(3)).instruction(&I::I32Add).instruction(&I::I32Load8U(mem(0, 0)));
+    f.instruction(&I::LocalGet(1))
+        .instruction(&I::LocalGet(3))
+        .instruction(&I::I32Add)
+        .instruction(&I::I32Load8U(mem(0, 0)));
     f.instruction(&I::I32Store8(mem(0, 0)));
     f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(3)).instruction(&I::I32Add);
     f.instruction(&I::LocalGet(4)).instruction(&I::I32Store8(mem(0, 0)));
@@ -610,9 +648,13 @@ impl Transforms<'_> {
             Ty::U8 | Ty::S8 => {
                 load_store(&mut f, I::I32Load8U(mem(0, 0)), I::I32Const(add as i32), I::I32Add, I::I32Store8(mem(0, 0)))
             }
-            Ty::U16 | Ty::S16 => {
-                load_store(&mut f, I::I32Load16U(mem(0, 1)), I::I32Const(add as i32), I::I32Add, I::I32Store16(mem(0, 1)))
-            }
+            Ty::U16 | Ty::S16 => load_store(
+                &mut f,
+                I::I32Load16U(mem(0, 1)),
+                I::I32Const(add as i32),
+                I::I32Add,
+                I::I32Store16(mem(0, 1)),
+            ),
             Ty::U32 | Ty::S32 => {
                 load_store(&mut f, I::I32Load(mem(0, 2)), I::I32Const(add as i32), I::I32Add, I::I32Store(mem(0, 2)))
             }
@@ -626,7 +668,9 @@ impl Transforms<'_> {
                 I::I32Xor,
                 I::I32Store(mem(0, 2)),
             ),
-            Ty::F64 => load_store(&mut f, I::I64Load(mem(0, 3)), I::I64Const(i64::MIN), I::I64Xor, I::I64Store(mem(0, 3))),
+            Ty::F64 => {
+                load_store(&mut f, I::I64Load(mem(0, 3)), I::I64Const(i64::MIN), I::I64Xor, I::I64Store(mem(0, 3)))
+            }
             Ty::Char => {
                 // v = c == 0xd7ff ? 0xe000 : c == 0x10ffff ? 0 : c + 1
                 f.instruction(&I::LocalGet(addr)).instruction(&I::I32Load(mem(0, 2))).instruction(&I::LocalSet(v));
@@ -653,7 +697,10 @@ impl Transforms<'_> {
                     f.instruction(&I::Call(elem_fn));
                 });
                 // Reverse: swap element i with element len-1-i for i < len/2.
-                f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(1)).instruction(&I::I32ShrU).instruction(&I::LocalSet(v));
+                f.instruction(&I::LocalGet(len))
+                    .instruction(&I::I32Const(1))
+                    .instruction(&I::I32ShrU)
+                    .instruction(&I::LocalSet(v));
                 counted_loop(&mut f, i, v, |f| {
                     f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(i));
                     f.instruction(&I::I32Const(size as i32)).instruction(&I::I32Mul).instruction(&I::I32Add);
@@ -707,7 +754,9 @@ impl Transforms<'_> {
                     f.instruction(&I::LocalSet(v));
                     for (case, (_, t)) in cs.iter().enumerate() {
                         if let Some(t) = t {
-                            f.instruction(&I::LocalGet(v)).instruction(&I::I32Const(case as i32)).instruction(&I::I32Eq);
+                            f.instruction(&I::LocalGet(v))
+                                .instruction(&I::I32Const(case as i32))
+                                .instruction(&I::I32Eq);
                             f.instruction(&I::If(BlockType::Empty));
                             self.call_at(&mut f, t, enc, off);
                             f.instruction(&I::End);
@@ -803,7 +852,10 @@ fn string_body(f: &mut Function, enc: Encoding) {
         Encoding::Latin1Utf16 => {
             wide(f);
             f.instruction(&I::If(BlockType::Empty));
-            f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(i32::MAX)).instruction(&I::I32And).instruction(&I::LocalSet(len));
+            f.instruction(&I::LocalGet(len))
+                .instruction(&I::I32Const(i32::MAX))
+                .instruction(&I::I32And)
+                .instruction(&I::LocalSet(len));
             case_loop(f, true);
             f.instruction(&I::Else);
             case_loop(f, false);

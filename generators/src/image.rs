@@ -107,7 +107,13 @@ impl Writer<'_> {
                 self.put(at, &data);
                 self.put(off, &(self.base + at).to_le_bytes());
                 self.put(off + 4, &units.to_le_bytes());
-                self.img.sites.push(Site::String { offset: off, data: self.base + at, bytes: data.len() as u32, align, utf16 });
+                self.img.sites.push(Site::String {
+                    offset: off,
+                    data: self.base + at,
+                    bytes: data.len() as u32,
+                    align,
+                    utf16,
+                });
             }
             (Ty::List(elem), Value::List(l)) => {
                 let lay = set.layout(elem);

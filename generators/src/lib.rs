@@ -51,7 +51,10 @@ pub fn generate_case_with(seed: u64, tier: Tier, config: &CaseConfig) -> Case {
         Err(_) => {
             let bytes = rng::seeded_bytes(seed.rotate_left(17), rng::SEED_BYTES * 4);
             let mut u = arbitrary::Unstructured::new(&bytes);
-            case::generate(&mut u, seed, tier, config).unwrap_or_else(|_| case::generate(&mut arbitrary::Unstructured::new(&[]), seed, tier, config).expect("empty input generates a minimal case"))
+            case::generate(&mut u, seed, tier, config).unwrap_or_else(|_| {
+                case::generate(&mut arbitrary::Unstructured::new(&[]), seed, tier, config)
+                    .expect("empty input generates a minimal case")
+            })
         }
     }
 }

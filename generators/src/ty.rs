@@ -142,9 +142,7 @@ impl<'a> TypeGen<'a> {
             }
             4 | 5 => {
                 let n = n_parts(u, self.config.max_parts)?;
-                let fields = (0..n)
-                    .map(|i| Ok((format!("f{i}"), self.ty_at(u, depth - 1)?)))
-                    .collect::<Result<_>>()?;
+                let fields = (0..n).map(|i| Ok((format!("f{i}"), self.ty_at(u, depth - 1)?))).collect::<Result<_>>()?;
                 self.named(Def::Record(fields))
             }
             6 | 7 => {
@@ -176,15 +174,16 @@ impl<'a> TypeGen<'a> {
         let n = u.int_in_range(1..=self.config.max_parts.max(1))?;
         let mut cases = Vec::with_capacity(n);
         if u.ratio(1, 3)? {
-            let pair = u.choose(&[
-                (Ty::F32, Ty::S64),
-                (Ty::F64, Ty::U32),
-                (Ty::F32, Ty::U32),
-                (Ty::F32, Ty::F64),
-                (Ty::U8, Ty::F64),
-                (Ty::String, Ty::F32),
-            ])?
-            .clone();
+            let pair = u
+                .choose(&[
+                    (Ty::F32, Ty::S64),
+                    (Ty::F64, Ty::U32),
+                    (Ty::F32, Ty::U32),
+                    (Ty::F32, Ty::F64),
+                    (Ty::U8, Ty::F64),
+                    (Ty::String, Ty::F32),
+                ])?
+                .clone();
             cases.push(("a".to_owned(), Some(pair.0)));
             cases.push(("b".to_owned(), Some(pair.1)));
         }
@@ -385,7 +384,9 @@ impl TypeSet {
         match ty {
             Ty::List(t) | Ty::Option(t) => self.any(t, p),
             Ty::Tuple(ts) => ts.iter().any(|t| self.any(t, p)),
-            Ty::Result(o, e) => o.as_deref().is_some_and(|t| self.any(t, p)) || e.as_deref().is_some_and(|t| self.any(t, p)),
+            Ty::Result(o, e) => {
+                o.as_deref().is_some_and(|t| self.any(t, p)) || e.as_deref().is_some_and(|t| self.any(t, p))
+            }
             Ty::Named(i) => match &self.defs[*i].1 {
                 Def::Record(fs) => fs.iter().any(|(_, t)| self.any(t, p)),
                 Def::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(|t| self.any(t, p))),
@@ -429,7 +430,11 @@ impl TypeSet {
     pub fn wit_defs(&self) -> String {
         let mut s = String::new();
         for r in &self.resources {
-            s.push_str(&format!("  resource {}; // implemented by the {}\n", r.name, if r.host { "host" } else { "guest" }));
+            s.push_str(&format!(
+                "  resource {}; // implemented by the {}\n",
+                r.name,
+                if r.host { "host" } else { "guest" }
+            ));
         }
         for (name, def) in &self.defs {
             match def {
@@ -463,7 +468,8 @@ mod tests {
     #[test]
     fn layouts_match_the_spec() {
         let mut set = TypeSet::default();
-        set.defs.push(("r".into(), Def::Record(vec![("a".into(), Ty::U8), ("b".into(), Ty::U64), ("c".into(), Ty::U16)])));
+        set.defs
+            .push(("r".into(), Def::Record(vec![("a".into(), Ty::U8), ("b".into(), Ty::U64), ("c".into(), Ty::U16)])));
         let l = set.layout(&Ty::Named(0));
         assert_eq!((l.size, l.align), (24, 8));
         set.defs.push(("v".into(), Def::Variant(vec![("a".into(), Some(Ty::F32)), ("b".into(), Some(Ty::S64))])));

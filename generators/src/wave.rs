@@ -39,9 +39,9 @@ pub fn wave_type(set: &TypeSet, ty: &Ty) -> Option<Type> {
             },
         ),
         Ty::Named(i) => match &set.defs[*i].1 {
-            Def::Record(fs) => {
-                Type::record(fs.iter().map(|(n, t)| Some((n.clone(), wave_type(set, t)?))).collect::<Option<Vec<_>>>()?)?
-            }
+            Def::Record(fs) => Type::record(
+                fs.iter().map(|(n, t)| Some((n.clone(), wave_type(set, t)?))).collect::<Option<Vec<_>>>()?,
+            )?,
             Def::Variant(cs) => Type::variant(
                 cs.iter()
                     .map(|(n, t)| match t {
@@ -78,11 +78,14 @@ pub fn to_wave_value(set: &TypeSet, ty: &Ty, v: &Value) -> Option<Wave> {
         (Ty::List(t), Value::List(l)) => {
             Wave::make_list(&wty, l.iter().map(|e| to_wave_value(set, t, &e)).collect::<Option<Vec<_>>>()?).ok()?
         }
-        (Ty::Tuple(ts), Value::Tuple(vs)) => {
-            Wave::make_tuple(&wty, ts.iter().zip(vs).map(|(t, v)| to_wave_value(set, t, v)).collect::<Option<Vec<_>>>()?).ok()?
-        }
+        (Ty::Tuple(ts), Value::Tuple(vs)) => Wave::make_tuple(
+            &wty,
+            ts.iter().zip(vs).map(|(t, v)| to_wave_value(set, t, v)).collect::<Option<Vec<_>>>()?,
+        )
+        .ok()?,
         (Ty::Option(t), Value::Option(p)) => {
-            Wave::make_option(&wty, p.as_deref().map(|p| to_wave_value(set, t, p)).map_or(Some(None), |x| x.map(Some))?).ok()?
+            Wave::make_option(&wty, p.as_deref().map(|p| to_wave_value(set, t, p)).map_or(Some(None), |x| x.map(Some))?)
+                .ok()?
         }
         (Ty::Result(ok, err), Value::Result(r)) => {
             let conv = |t: &Option<Box<Ty>>, p: &Option<Box<Value>>| -> Option<Option<Wave>> {

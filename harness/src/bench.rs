@@ -245,9 +245,13 @@ pub fn bench_layer<E: WasmEngine>(
     let mut r = [Value::Bool(false)];
     push(OPS[0], "", time(config, || add.call(&mut store, &[Value::U32(1), Value::U32(2)], &mut r).unwrap()));
     let add_t = add.typed::<(u32, u32), (u32,)>()?;
-    push(OPS[0], " typed", time(config, || {
-        black_box(add_t.call(&mut store, (1, 2)).unwrap());
-    }));
+    push(
+        OPS[0],
+        " typed",
+        time(config, || {
+            black_box(add_t.call(&mut store, (1, 2)).unwrap());
+        }),
+    );
     if let Some(count) = config.allocations {
         const CALLS: u32 = 1000;
         let before = count();
@@ -264,9 +268,13 @@ pub fn bench_layer<E: WasmEngine>(
         let s = Value::String(string_of(n));
         push(op, "", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
         let st = (string_of(n),);
-        push(op, " typed", time(config, || {
-            black_box(echo_t.call_ref(&mut store, &st).unwrap());
-        }));
+        push(
+            op,
+            " typed",
+            time(config, || {
+                black_box(echo_t.call_ref(&mut store, &st).unwrap());
+            }),
+        );
     }
 
     let sum = func("sum")?;
@@ -274,16 +282,24 @@ pub fn bench_layer<E: WasmEngine>(
     push(OPS[3], "", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
     let sum_t = sum.typed::<(Vec<u8>,), (u32,)>()?;
     let v = (vec![1u8; 65536],);
-    push(OPS[3], " typed", time(config, || {
-        black_box(sum_t.call_ref(&mut store, &v).unwrap());
-    }));
+    push(
+        OPS[3],
+        " typed",
+        time(config, || {
+            black_box(sum_t.call_ref(&mut store, &v).unwrap());
+        }),
+    );
 
     let make = func("make")?;
     push(OPS[4], "", time(config, || make.call(&mut store, &[Value::U32(65536)], &mut r).unwrap()));
     let make_t = make.typed::<(u32,), (Vec<u8>,)>()?;
-    push(OPS[4], " typed", time(config, || {
-        black_box(make_t.call(&mut store, (65536,)).unwrap());
-    }));
+    push(
+        OPS[4],
+        " typed",
+        time(config, || {
+            black_box(make_t.call(&mut store, (65536,)).unwrap());
+        }),
+    );
 
     let rec = func("record")?;
     let rv = record_value();
@@ -292,14 +308,22 @@ pub fn bench_layer<E: WasmEngine>(
     let lp = func("loop")?;
     push(OPS[6], "", time(config, || lp.call(&mut store, &[Value::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N));
 
-    push(OPS[7], "", time(config, || {
-        let c = Component::new(&engine, &bytes).unwrap();
-        let mut s = Store::new(&engine, ());
-        black_box(linker.instantiate(&mut s, &c).unwrap());
-    }));
-    push(OPS[8], "", time(config, || {
-        black_box(Component::new(&engine, &bytes).unwrap());
-    }));
+    push(
+        OPS[7],
+        "",
+        time(config, || {
+            let c = Component::new(&engine, &bytes).unwrap();
+            let mut s = Store::new(&engine, ());
+            black_box(linker.instantiate(&mut s, &c).unwrap());
+        }),
+    );
+    push(
+        OPS[8],
+        "",
+        time(config, || {
+            black_box(Component::new(&engine, &bytes).unwrap());
+        }),
+    );
     Ok(())
 }
 
@@ -355,85 +379,106 @@ pub fn bench_floor<E: WasmEngine>(
     // Strings: realloc, write, call, read the (ptr, len) pair, read and validate the bytes, post-return.
     for (op, n) in [(OPS[1], 16usize), (OPS[2], 4096)] {
         let s = string_of(n);
-        push(op, time(config, || {
-            let mut p = [Val::I32(0)];
-            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(n as i32)], &mut p).unwrap();
-            let Val::I32(ptr) = p[0] else { unreachable!() };
-            mem.write(&mut store, ptr as usize, s.as_bytes()).unwrap();
-            let mut ret = [Val::I32(0)];
-            echo.call(&mut store, &[Val::I32(ptr), Val::I32(n as i32)], &mut ret).unwrap();
-            let Val::I32(rp) = ret[0] else { unreachable!() };
-            let mut pair = [0u8; 8];
-            mem.read(&store, rp as usize, &mut pair).unwrap();
-            let mut buf = vec![0u8; n];
-            mem.read(&store, ptr as usize, &mut buf).unwrap();
-            black_box(String::from_utf8(buf).unwrap());
-            post.call(&mut store, &ret, &mut []).unwrap();
-        }));
+        push(
+            op,
+            time(config, || {
+                let mut p = [Val::I32(0)];
+                realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(n as i32)], &mut p).unwrap();
+                let Val::I32(ptr) = p[0] else { unreachable!() };
+                mem.write(&mut store, ptr as usize, s.as_bytes()).unwrap();
+                let mut ret = [Val::I32(0)];
+                echo.call(&mut store, &[Val::I32(ptr), Val::I32(n as i32)], &mut ret).unwrap();
+                let Val::I32(rp) = ret[0] else { unreachable!() };
+                let mut pair = [0u8; 8];
+                mem.read(&store, rp as usize, &mut pair).unwrap();
+                let mut buf = vec![0u8; n];
+                mem.read(&store, ptr as usize, &mut buf).unwrap();
+                black_box(String::from_utf8(buf).unwrap());
+                post.call(&mut store, &ret, &mut []).unwrap();
+            }),
+        );
     }
 
     let bytes = vec![1u8; 65536];
-    push(OPS[3], time(config, || {
-        let mut p = [Val::I32(0)];
-        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(65536)], &mut p).unwrap();
-        let Val::I32(ptr) = p[0] else { unreachable!() };
-        mem.write(&mut store, ptr as usize, &bytes).unwrap();
-        let mut ret = [Val::I32(0)];
-        sum.call(&mut store, &[Val::I32(ptr), Val::I32(65536)], &mut ret).unwrap();
-        post.call(&mut store, &ret, &mut []).unwrap();
-    }));
-    push(OPS[4], time(config, || {
-        let mut ret = [Val::I32(0)];
-        make.call(&mut store, &[Val::I32(65536)], &mut ret).unwrap();
-        let Val::I32(rp) = ret[0] else { unreachable!() };
-        let mut pair = [0u8; 8];
-        mem.read(&store, rp as usize, &mut pair).unwrap();
-        let mut buf = vec![0u8; 65536];
-        mem.read(&store, u32::from_le_bytes(pair[..4].try_into().unwrap()) as usize, &mut buf).unwrap();
-        black_box(buf);
-        post.call(&mut store, &ret, &mut []).unwrap();
-    }));
+    push(
+        OPS[3],
+        time(config, || {
+            let mut p = [Val::I32(0)];
+            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(65536)], &mut p).unwrap();
+            let Val::I32(ptr) = p[0] else { unreachable!() };
+            mem.write(&mut store, ptr as usize, &bytes).unwrap();
+            let mut ret = [Val::I32(0)];
+            sum.call(&mut store, &[Val::I32(ptr), Val::I32(65536)], &mut ret).unwrap();
+            post.call(&mut store, &ret, &mut []).unwrap();
+        }),
+    );
+    push(
+        OPS[4],
+        time(config, || {
+            let mut ret = [Val::I32(0)];
+            make.call(&mut store, &[Val::I32(65536)], &mut ret).unwrap();
+            let Val::I32(rp) = ret[0] else { unreachable!() };
+            let mut pair = [0u8; 8];
+            mem.read(&store, rp as usize, &mut pair).unwrap();
+            let mut buf = vec![0u8; 65536];
+            mem.read(&store, u32::from_le_bytes(pair[..4].try_into().unwrap()) as usize, &mut buf).unwrap();
+            black_box(buf);
+            post.call(&mut store, &ret, &mut []).unwrap();
+        }),
+    );
     let s16 = string_of(16);
     let l16: Vec<u8> = (0..32u16).flat_map(|x| x.to_le_bytes()).collect();
-    push(OPS[5], time(config, || {
-        let mut p = [Val::I32(0)];
-        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(16)], &mut p).unwrap();
-        let Val::I32(sp) = p[0] else { unreachable!() };
-        mem.write(&mut store, sp as usize, s16.as_bytes()).unwrap();
-        realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(2), Val::I32(64)], &mut p).unwrap();
-        let Val::I32(lp_) = p[0] else { unreachable!() };
-        mem.write(&mut store, lp_ as usize, &l16).unwrap();
-        let mut ret = [Val::I32(0)];
-        let args = [Val::I32(7), Val::I64(1 << 40), Val::I32(sp), Val::I32(16), Val::I32(lp_), Val::I32(32)];
-        record.call(&mut store, &args, &mut ret).unwrap();
-        let Val::I32(rp) = ret[0] else { unreachable!() };
-        let mut rec = [0u8; 32];
-        mem.read(&store, rp as usize, &mut rec).unwrap();
-        let mut sbuf = vec![0u8; 16];
-        mem.read(&store, sp as usize, &mut sbuf).unwrap();
-        black_box(String::from_utf8(sbuf).unwrap());
-        let mut lbuf = vec![0u8; 64];
-        mem.read(&store, lp_ as usize, &mut lbuf).unwrap();
-        black_box(lbuf);
-        post.call(&mut store, &ret, &mut []).unwrap();
-    }));
-    push(OPS[6], time(config, || lp.call(&mut store, &[Val::I32(LOOP_N as i32)], &mut []).unwrap()) / f64::from(LOOP_N));
+    push(
+        OPS[5],
+        time(config, || {
+            let mut p = [Val::I32(0)];
+            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(16)], &mut p).unwrap();
+            let Val::I32(sp) = p[0] else { unreachable!() };
+            mem.write(&mut store, sp as usize, s16.as_bytes()).unwrap();
+            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(2), Val::I32(64)], &mut p).unwrap();
+            let Val::I32(lp_) = p[0] else { unreachable!() };
+            mem.write(&mut store, lp_ as usize, &l16).unwrap();
+            let mut ret = [Val::I32(0)];
+            let args = [Val::I32(7), Val::I64(1 << 40), Val::I32(sp), Val::I32(16), Val::I32(lp_), Val::I32(32)];
+            record.call(&mut store, &args, &mut ret).unwrap();
+            let Val::I32(rp) = ret[0] else { unreachable!() };
+            let mut rec = [0u8; 32];
+            mem.read(&store, rp as usize, &mut rec).unwrap();
+            let mut sbuf = vec![0u8; 16];
+            mem.read(&store, sp as usize, &mut sbuf).unwrap();
+            black_box(String::from_utf8(sbuf).unwrap());
+            let mut lbuf = vec![0u8; 64];
+            mem.read(&store, lp_ as usize, &mut lbuf).unwrap();
+            black_box(lbuf);
+            post.call(&mut store, &ret, &mut []).unwrap();
+        }),
+    );
+    push(
+        OPS[6],
+        time(config, || lp.call(&mut store, &[Val::I32(LOOP_N as i32)], &mut []).unwrap()) / f64::from(LOOP_N),
+    );
     let wasm = wat::parse_str(FLOOR_WAT)?;
     let component = wat::parse_str(BENCH_WAT)?;
     let modules = core_modules(&component)?;
-    push(OPS[8], time(config, || {
-        for m in &modules {
-            black_box(Module::new(&engine, m).unwrap());
-        }
-    }));
-    push(OPS[7], time(config, || {
-        let m = Module::new(&engine, &wasm).unwrap();
-        let mut s = Store::new(&engine, ());
-        let noop = Func::new(&mut s, FuncType::new([], []), |_, _, _| Ok(()));
-        let mut imports = Imports::new();
-        imports.define("host", "noop", Extern::Func(noop));
-        black_box(Instance::new(&mut s, &m, &imports).unwrap());
-    }));
+    push(
+        OPS[8],
+        time(config, || {
+            for m in &modules {
+                black_box(Module::new(&engine, m).unwrap());
+            }
+        }),
+    );
+    push(
+        OPS[7],
+        time(config, || {
+            let m = Module::new(&engine, &wasm).unwrap();
+            let mut s = Store::new(&engine, ());
+            let noop = Func::new(&mut s, FuncType::new([], []), |_, _, _| Ok(()));
+            let mut imports = Imports::new();
+            imports.define("host", "noop", Extern::Func(noop));
+            black_box(Instance::new(&mut s, &m, &imports).unwrap());
+        }),
+    );
     Ok(())
 }
 
@@ -447,16 +492,22 @@ pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
     linker.root().func_wrap("host-noop", |_, (): ()| Ok(())).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut store = wasmtime::Store::new(&engine, ());
     let inst = linker.instantiate(&mut store, &component).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let func = |store: &mut wasmtime::Store<()>, n: &str| inst.get_func(store, n).ok_or_else(|| anyhow::anyhow!("no export {n}"));
+    let func = |store: &mut wasmtime::Store<()>, n: &str| {
+        inst.get_func(store, n).ok_or_else(|| anyhow::anyhow!("no export {n}"))
+    };
     let mut push = |op: &str, engine: &str, ns: f64| out.push(Measurement { op: op.into(), engine: engine.into(), ns });
     let mut r = [Val::Bool(false)];
 
     let add = func(&mut store, "add")?;
     push(OPS[0], "wasmtime dyn", time(config, || add.call(&mut store, &[Val::U32(1), Val::U32(2)], &mut r).unwrap()));
     let add_t = add.typed::<(u32, u32), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    push(OPS[0], "wasmtime typed", time(config, || {
-        black_box(add_t.call(&mut store, (1, 2)).unwrap());
-    }));
+    push(
+        OPS[0],
+        "wasmtime typed",
+        time(config, || {
+            black_box(add_t.call(&mut store, (1, 2)).unwrap());
+        }),
+    );
 
     let echo = func(&mut store, "echo")?;
     // Borrowed arguments (`&str`, `&[u8]`), as with component-layer's `call_ref`.
@@ -465,9 +516,13 @@ pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
         let s = Val::String(string_of(n));
         push(op, "wasmtime dyn", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
         let st = string_of(n);
-        push(op, "wasmtime typed", time(config, || {
-            black_box(echo_t.call(&mut store, (st.as_str(),)).unwrap());
-        }));
+        push(
+            op,
+            "wasmtime typed",
+            time(config, || {
+                black_box(echo_t.call(&mut store, (st.as_str(),)).unwrap());
+            }),
+        );
     }
 
     let sum = func(&mut store, "sum")?;
@@ -475,32 +530,52 @@ pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
     push(OPS[3], "wasmtime dyn", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
     let sum_t = sum.typed::<(&[u8],), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let v = vec![1u8; 65536];
-    push(OPS[3], "wasmtime typed", time(config, || {
-        black_box(sum_t.call(&mut store, (v.as_slice(),)).unwrap());
-    }));
+    push(
+        OPS[3],
+        "wasmtime typed",
+        time(config, || {
+            black_box(sum_t.call(&mut store, (v.as_slice(),)).unwrap());
+        }),
+    );
 
     let make = func(&mut store, "make")?;
     push(OPS[4], "wasmtime dyn", time(config, || make.call(&mut store, &[Val::U32(65536)], &mut r).unwrap()));
     let make_t = make.typed::<(u32,), (Vec<u8>,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    push(OPS[4], "wasmtime typed", time(config, || {
-        black_box(make_t.call(&mut store, (65536,)).unwrap());
-    }));
+    push(
+        OPS[4],
+        "wasmtime typed",
+        time(config, || {
+            black_box(make_t.call(&mut store, (65536,)).unwrap());
+        }),
+    );
 
     let rec = func(&mut store, "record")?;
     let rv = crate::engines::native::to_val(&record_value()).map_err(anyhow::Error::msg)?;
     push(OPS[5], "wasmtime dyn", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
 
     let lp = func(&mut store, "loop")?;
-    push(OPS[6], "wasmtime dyn", time(config, || lp.call(&mut store, &[Val::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N));
+    push(
+        OPS[6],
+        "wasmtime dyn",
+        time(config, || lp.call(&mut store, &[Val::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N),
+    );
 
-    push(OPS[7], "wasmtime dyn", time(config, || {
-        let c = Component::new(&engine, &bytes).unwrap();
-        let mut s = wasmtime::Store::new(&engine, ());
-        black_box(linker.instantiate(&mut s, &c).unwrap());
-    }));
-    push(OPS[8], "wasmtime dyn", time(config, || {
-        black_box(Component::new(&engine, &bytes).unwrap());
-    }));
+    push(
+        OPS[7],
+        "wasmtime dyn",
+        time(config, || {
+            let c = Component::new(&engine, &bytes).unwrap();
+            let mut s = wasmtime::Store::new(&engine, ());
+            black_box(linker.instantiate(&mut s, &c).unwrap());
+        }),
+    );
+    push(
+        OPS[8],
+        "wasmtime dyn",
+        time(config, || {
+            black_box(Component::new(&engine, &bytes).unwrap());
+        }),
+    );
     Ok(())
 }
 
@@ -530,7 +605,12 @@ pub fn bench_validate(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
 /// Runs everything.
 pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
-    bench_floor("floor-wasmi", wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()), config, &mut out)?;
+    bench_floor(
+        "floor-wasmi",
+        wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
+        config,
+        &mut out,
+    )?;
     bench_layer("layer-wasmi", component_layer::Engine::new(wasmi_runtime_layer::Engine::default()), config, &mut out)?;
     bench_floor(
         "floor-wasmtime",
@@ -538,7 +618,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
         config,
         &mut out,
     )?;
-    bench_layer("layer-wasmtime", component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()), config, &mut out)?;
+    bench_layer(
+        "layer-wasmtime",
+        component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
+        config,
+        &mut out,
+    )?;
     bench_wasmtime(config, &mut out)?;
     bench_memcpy(config, &mut out);
     bench_validate(config, &mut out)?;
@@ -595,11 +680,9 @@ fn fmt_ns(ns: f64) -> String {
 /// The ratios against the targets, as Markdown.
 pub fn ratios(ms: &[Measurement]) -> String {
     let mut s = String::from("| target | measured | verdict |\n|---|---|---|\n");
-    let mut row = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| {
-        match value {
-            Some(v) => s.push_str(&format!("| {what} | {v:.2}{unit} | {} |\n", if ok(v) { "met" } else { "MISSED" })),
-            None => s.push_str(&format!("| {what} | – | not measured |\n")),
-        }
+    let mut row = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| match value {
+        Some(v) => s.push_str(&format!("| {what} | {v:.2}{unit} | {} |\n", if ok(v) { "met" } else { "MISSED" })),
+        None => s.push_str(&format!("| {what} | – | not measured |\n")),
     };
     for b in ["wasmi", "wasmtime"] {
         let floor = get(ms, OPS[0], &format!("floor-{b}"));
@@ -616,7 +699,12 @@ pub fn ratios(ms: &[Measurement]) -> String {
         let v = get(ms, ALLOCS, &format!("layer-{b} typed"));
         row(format!("typed scalar call allocates nothing ({b})"), v, &|v| v == 0.0, " allocs/call");
         let v = get(ms, OPS[8], &format!("layer-{b}")).zip(get(ms, OPS[8], &format!("floor-{b}")));
-        row(format!("Component::new ≤ 1.10× compiling its core modules ({b})"), v.map(|(l, f)| l / f), &|v| v <= 1.1, "×");
+        row(
+            format!("Component::new ≤ 1.10× compiling its core modules ({b})"),
+            v.map(|(l, f)| l / f),
+            &|v| v <= 1.1,
+            "×",
+        );
     }
     if let Some(memcpy) = get(ms, OPS[MEMCPY], "host") {
         for b in ["layer-wasmi", "layer-wasmtime"] {

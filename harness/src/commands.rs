@@ -134,7 +134,11 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if report.divergences.is_empty() {
-                println!("  all {} calls agree{}", report.calls, report.discarded.map(|r| format!(" (discarded: {r})")).unwrap_or_default());
+                println!(
+                    "  all {} calls agree{}",
+                    report.calls,
+                    report.discarded.map(|r| format!(" (discarded: {r})")).unwrap_or_default()
+                );
             }
         }
         return Ok(if diverged { ExitCode::FAILURE } else { ExitCode::SUCCESS });
@@ -245,26 +249,28 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = check::CheckConfig { seed: args.seed, calls: args.calls, ..check::CheckConfig::default() };
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} components {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} components {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut reports = Vec::new();
     let mut calls = 0u64;
     let mut divergent = 0u64;
     let exp = conform::expectations()?;
     let engine_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut one = |label: String, bytes: Vec<u8>, exp_label: Option<String>, reports: &mut Vec<check::ComponentReport>| {
-        bar.set_message(format!("{calls} calls, {divergent} divergent · {label}"));
-        let mut report = check::check_component(&label, &bytes, &mut engines, &config, &mut |n| calls += n);
-        if let Some(l) = exp_label {
-            check::apply_expectations(&mut report, &l, &engine_refs, &exp);
-        }
-        if report.verdict == check::Verdict::Failed {
-            divergent += 1;
-        }
-        print_report(&bar, &report, args.quiet);
-        bar.inc(1);
-        reports.push(report);
-    };
+    let mut one =
+        |label: String, bytes: Vec<u8>, exp_label: Option<String>, reports: &mut Vec<check::ComponentReport>| {
+            bar.set_message(format!("{calls} calls, {divergent} divergent · {label}"));
+            let mut report = check::check_component(&label, &bytes, &mut engines, &config, &mut |n| calls += n);
+            if let Some(l) = exp_label {
+                check::apply_expectations(&mut report, &l, &engine_refs, &exp);
+            }
+            if report.verdict == check::Verdict::Failed {
+                divergent += 1;
+            }
+            print_report(&bar, &report, args.quiet);
+            bar.inc(1);
+            reports.push(report);
+        };
     for f in &files {
         let bytes = std::fs::read(f)?;
         one(f.display().to_string(), bytes, check::expectation_label(f), &mut reports);

@@ -68,11 +68,12 @@ pub fn files_under(paths: &[PathBuf]) -> Vec<SuiteFile> {
     let corpus = corpus_root();
     let mut files = Vec::new();
     for p in paths {
-        let (base, prefix) = if p.canonicalize().ok().zip(corpus.canonicalize().ok()).is_some_and(|(p, c)| p.starts_with(c)) {
-            (corpus.clone(), "corpus/")
-        } else {
-            (root.clone(), "")
-        };
+        let (base, prefix) =
+            if p.canonicalize().ok().zip(corpus.canonicalize().ok()).is_some_and(|(p, c)| p.starts_with(c)) {
+                (corpus.clone(), "corpus/")
+            } else {
+                (root.clone(), "")
+            };
         if p.is_dir() {
             collect(&base, p, &mut files, prefix);
         } else {

@@ -88,8 +88,7 @@ impl Expectations {
 }
 
 fn applies(r: &Rule, engine: &str) -> bool {
-    r.engines.is_empty()
-        || r.engines.iter().any(|e| e == engine || (e == "layer" && engine.starts_with("layer-")))
+    r.engines.is_empty() || r.engines.iter().any(|e| e == engine || (e == "layer" && engine.starts_with("layer-")))
 }
 
 /// Matches `path` against a pattern with `*` (within a component) and `**` (any components).
@@ -129,10 +128,7 @@ mod tests {
 
     #[test]
     fn rules_parse_and_match() {
-        let e = Expectations::parse(
-            "# c\nskip a/**  -- async\nskip b/x.wast:12 engines=layer -- differs\n",
-        )
-        .unwrap();
+        let e = Expectations::parse("# c\nskip a/**  -- async\nskip b/x.wast:12 engines=layer -- differs\n").unwrap();
         assert_eq!(e.file_skip("a/z.wast", "wasmtime"), Some("async"));
         assert_eq!(e.directive_skip("b/x.wast", 12, "layer-wasmi"), Some("differs"));
         assert_eq!(e.directive_skip("b/x.wast", 12, "wasmtime"), None);

@@ -39,7 +39,11 @@ pub(crate) fn allocations() -> u64 {
 }
 
 #[derive(Parser)]
-#[command(name = "component-harness", version, about = "Conformance runner and differential fuzzer for component-layer")]
+#[command(
+    name = "component-harness",
+    version,
+    about = "Conformance runner and differential fuzzer for component-layer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -18,10 +18,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 fn main() {
     let args = Arguments::from_args();
     let exp = Arc::new(conform::expectations().expect("corpus/expectations.txt parses"));
-    let engines: Vec<Arc<dyn engines::Engine>> = engines::ENGINE_NAMES
-        .iter()
-        .map(|n| Arc::from(engines::by_name(n).expect("known engine")))
-        .collect();
+    let engines: Vec<Arc<dyn engines::Engine>> =
+        engines::ENGINE_NAMES.iter().map(|n| Arc::from(engines::by_name(n).expect("known engine"))).collect();
     let mut trials = Vec::new();
     for file in conform::default_files() {
         for engine in &engines {
@@ -66,7 +64,11 @@ fn main() {
                     failures.push(format!("seed {seed}: {} (wrong: {}) {:?}", d.what, d.wrong.join(", "), d.outcomes));
                 }
             }
-            if failures.is_empty() { Ok(()) } else { Err(Failed::from(failures.join("\n"))) }
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(Failed::from(failures.join("\n")))
+            }
         }));
     }
     let calls: u64 = std::env::var("CHECK_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
@@ -91,7 +93,12 @@ fn main() {
         trials.push(Trial::test(format!("check/wit-component/{}", case.name), move || {
             let bytes = std::fs::read(&case.path).map_err(|e| Failed::from(e.to_string()))?;
             let mut report = check::check_component(&label, &bytes, &mut check_engines(), &config, &mut |_| {});
-            check::apply_expectations(&mut report, &format!("wit-component/{}", case.name), &engines::ENGINE_NAMES, &exp);
+            check::apply_expectations(
+                &mut report,
+                &format!("wit-component/{}", case.name),
+                &engines::ENGINE_NAMES,
+                &exp,
+            );
             verdict(&report)
         }));
     }
@@ -102,7 +109,13 @@ fn main() {
             let mut engines = check_engines();
             for seed in 0..check_seeds {
                 let case = generate_case(seed, tier);
-                let report = check::check_component(&format!("seed {seed}"), &case.component, &mut engines, &config, &mut |_| {});
+                let report = check::check_component(
+                    &format!("seed {seed}"),
+                    &case.component,
+                    &mut engines,
+                    &config,
+                    &mut |_| {},
+                );
                 verdict(&report)?;
             }
             Ok(())

@@ -11,7 +11,8 @@ const WAT: &str = r#"(component
   (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add"))))"#;
 
 fn run<E: WasmEngine>(name: &str, engine: component_layer::Engine<E>, n: u32) -> component_layer::Result<()> {
-    let bytes = wat::parse_str(WAT).map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
+    let bytes = wat::parse_str(WAT)
+        .map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
     let component = Component::new(&engine, &bytes)?;
     let mut store = Store::new(&engine, ());
     let instance = Linker::new().instantiate(&mut store, &component)?;
@@ -35,8 +36,10 @@ fn run<E: WasmEngine>(name: &str, engine: component_layer::Engine<E>, n: u32) ->
 
 /// Loads a component file `n` times on wasmi (for profiling `Component::new`).
 fn load(path: &str, n: u32) -> component_layer::Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
-    let bytes = wat::parse_bytes(&bytes).map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
+    let bytes = wat::parse_bytes(&bytes)
+        .map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
     let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
     let start = std::time::Instant::now();
     for _ in 0..n {

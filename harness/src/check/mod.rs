@@ -275,7 +275,8 @@ fn run_calls(
     progress: &mut dyn FnMut(u64),
 ) -> ComponentReport {
     report.not_callable = surface.not_callable.clone();
-    report.rows = surface.funcs.iter().map(|f| ExportRow { export: f.path.join("#"), ..ExportRow::default() }).collect();
+    report.rows =
+        surface.funcs.iter().map(|f| ExportRow { export: f.path.join("#"), ..ExportRow::default() }).collect();
     let mut instance_no = 0u64;
     let mut inst_seed = mix_seed(config.seed, &[instance_no]);
     let first = instantiate_all(engines, inst_seed);
@@ -356,12 +357,7 @@ fn diverges(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64)
 }
 
 /// Reduces a divergent call to the smallest arguments that still diverge on a fresh instance.
-fn reduce(
-    engines: &mut [Box<dyn CheckEngine>],
-    call: &PlannedCall,
-    seed: u64,
-    records: Vec<CallRecord>,
-) -> Divergence {
+fn reduce(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64, records: Vec<CallRecord>) -> Divergence {
     let what = call.name();
     let args = plan::render_args(call);
     let Some(mut best_records) = diverges(engines, call, seed) else {
@@ -394,7 +390,12 @@ fn reduce(
 
 /// Marks a failed report as an expected divergence when `corpus/expectations.txt` has a rule for the component
 /// (by its `label`, the path relative to the conformance root) on one of `engines`; the reason is kept.
-pub fn apply_expectations(report: &mut ComponentReport, label: &str, engines: &[&str], exp: &crate::expectations::Expectations) {
+pub fn apply_expectations(
+    report: &mut ComponentReport,
+    label: &str,
+    engines: &[&str],
+    exp: &crate::expectations::Expectations,
+) {
     if report.verdict != Verdict::Failed {
         return;
     }

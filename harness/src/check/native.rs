@@ -69,7 +69,12 @@ impl Host {
         }
     }
 
-    fn mint(&self, mut store: impl AsContextMut, ty: &component_layer::ResourceType, own: bool) -> wasmtime::Result<Val> {
+    fn mint(
+        &self,
+        mut store: impl AsContextMut,
+        ty: &component_layer::ResourceType,
+        own: bool,
+    ) -> wasmtime::Result<Val> {
         let payload = self.payload(ty).ok_or_else(|| wasmtime::Error::msg(format!("`{ty}` is not a host resource")))?;
         let rep = self.next_rep();
         let d = if own { ResourceDynamic::new_own(rep, payload) } else { ResourceDynamic::new_borrow(rep, payload) };
@@ -114,7 +119,10 @@ fn to_val_with(v: &Value, ty: &ValueType, slot: &mut dyn FnMut(u32) -> Result<Va
         (Value::U32(i), ValueType::Own(_) | ValueType::Borrow(_)) => slot(*i)?,
         (Value::List(l), ValueType::List(t)) => Val::List(l.iter().map(|x| sub(&x, t)).collect::<Result<_, _>>()?),
         (Value::Record(fs), ValueType::Record(ts)) => Val::Record(
-            fs.iter().zip(ts.iter()).map(|((n, x), (_, t))| Ok((n.to_string(), sub(x, t)?))).collect::<Result<_, String>>()?,
+            fs.iter()
+                .zip(ts.iter())
+                .map(|((n, x), (_, t))| Ok((n.to_string(), sub(x, t)?)))
+                .collect::<Result<_, String>>()?,
         ),
         (Value::Tuple(xs), ValueType::Tuple(ts)) => {
             Val::Tuple(xs.iter().zip(ts.iter()).map(|(x, t)| sub(x, t)).collect::<Result<_, _>>()?)
@@ -155,7 +163,11 @@ pub struct NativeCheck {
 impl NativeCheck {
     /// The reference engine.
     pub fn new() -> Self {
-        NativeCheck { engine: crate::engines::native::NativeEngine::new().engine().clone(), component: None, current: None }
+        NativeCheck {
+            engine: crate::engines::native::NativeEngine::new().engine().clone(),
+            component: None,
+            current: None,
+        }
     }
 
     /// Supplies the component's reflected imports (from component-layer), which the generic host follows.
@@ -172,7 +184,12 @@ impl Default for NativeCheck {
     }
 }
 
-fn define(host: &Host, inst: &mut LinkerInstance<'_, ()>, parent: Option<&str>, items: &[(String, ItemType)]) -> wasmtime::Result<()> {
+fn define(
+    host: &Host,
+    inst: &mut LinkerInstance<'_, ()>,
+    parent: Option<&str>,
+    items: &[(String, ItemType)],
+) -> wasmtime::Result<()> {
     for (name, item) in items {
         match item {
             ItemType::Resource(r) => {
@@ -189,7 +206,11 @@ fn define(host: &Host, inst: &mut LinkerInstance<'_, ()>, parent: Option<&str>, 
                 let drop_name = format!("[resource-drop]{}", host.lock().resources[payload].1);
                 let log = host.clone();
                 inst.resource(name, ResourceType::host_dynamic(PAYLOAD_BASE + payload as u32), move |_, rep| {
-                    log.lock().log.push(ImportCall { name: drop_name.clone(), args: vec![Value::U32(rep)], result: Ok(None) });
+                    log.lock().log.push(ImportCall {
+                        name: drop_name.clone(),
+                        args: vec![Value::U32(rep)],
+                        result: Ok(None),
+                    });
                     Ok(())
                 })?;
             }
@@ -203,7 +224,9 @@ fn define(host: &Host, inst: &mut LinkerInstance<'_, ()>, parent: Option<&str>, 
                     None => name.clone(),
                 };
                 let (host, ty) = (host.clone(), ty.clone());
-                inst.func_new(name, move |mut store, _, args, results| generic_call(&host, &full, &ty, &mut store, args, results))?;
+                inst.func_new(name, move |mut store, _, args, results| {
+                    generic_call(&host, &full, &ty, &mut store, args, results)
+                })?;
             }
             ItemType::Module | ItemType::Component | ItemType::Type => {}
         }
@@ -229,7 +252,9 @@ fn generic_call(
     let mut minted: Vec<(component_layer::ResourceType, u32)> = Vec::new();
     let mut source = |r: &component_layer::ResourceType, own: bool| -> component_layer::Result<Value> {
         if !own {
-            return Err(component_layer::Error::new(component_layer::ErrorKind::Usage("the generic host cannot return a borrow".into())));
+            return Err(component_layer::Error::new(component_layer::ErrorKind::Usage(
+                "the generic host cannot return a borrow".into(),
+            )));
         }
         minted.push((r.clone(), host.next_rep()));
         Ok(Value::U32(minted.len() as u32 - 1))
@@ -354,7 +379,12 @@ fn trap(e: wasmtime::Error) -> Failure {
     Failure::Trap(format!("{e:?}"))
 }
 
-fn call_in(store: &mut Store<()>, instance: &Instance, host: &Host, call: &PlannedCall) -> Result<Option<Value>, Failure> {
+fn call_in(
+    store: &mut Store<()>,
+    instance: &Instance,
+    host: &Host,
+    call: &PlannedCall,
+) -> Result<Option<Value>, Failure> {
     let mut made: Vec<Val> = Vec::with_capacity(call.slots.len());
     let mut lent: Vec<ResourceAny> = Vec::new();
     for slot in &call.slots {
@@ -377,7 +407,9 @@ fn call_in(store: &mut Store<()>, instance: &Instance, host: &Host, call: &Plann
         .args
         .iter()
         .zip(call.ty.params())
-        .map(|(v, (_, t))| to_val_with(v, t, &mut |i| made.get(i as usize).cloned().ok_or_else(|| format!("no slot {i}"))))
+        .map(|(v, (_, t))| {
+            to_val_with(v, t, &mut |i| made.get(i as usize).cloned().ok_or_else(|| format!("no slot {i}")))
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::Trap)?;
     let func = func_at(store, instance, &call.path)?;

@@ -172,13 +172,16 @@ impl Surface {
                 let slot = if self.imported.contains(r) {
                     Slot::Host { ty: r.clone(), own }
                 } else {
-                    let (_, ctor, cty) = self
-                        .ctors
-                        .iter()
-                        .find(|(c, _, _)| c == r)
-                        .ok_or_else(|| component_layer::Error::new(component_layer::ErrorKind::Usage(format!("no constructor for `{r}`"))))?;
-                    let mut none =
-                        |_: &ResourceType, _: bool| Err(component_layer::Error::new(component_layer::ErrorKind::Usage("constructor needs resources".into())));
+                    let (_, ctor, cty) = self.ctors.iter().find(|(c, _, _)| c == r).ok_or_else(|| {
+                        component_layer::Error::new(component_layer::ErrorKind::Usage(format!(
+                            "no constructor for `{r}`"
+                        )))
+                    })?;
+                    let mut none = |_: &ResourceType, _: bool| {
+                        Err(component_layer::Error::new(component_layer::ErrorKind::Usage(
+                            "constructor needs resources".into(),
+                        )))
+                    };
                     let mut cgen = ValueGen::new(mix_seed(seed, &[slots.len() as u64, 7]));
                     let cargs = cty.params().iter().map(|(_, t)| cgen.value(t, &mut none)).collect::<Result<_, _>>()?;
                     Slot::Guest { ctor: ctor.clone(), args: cargs, own }
@@ -210,7 +213,10 @@ pub fn substitute<R>(
             Value::List(List::Values(l.iter().map(|x| sub(&x, t)).collect::<Result<_, _>>()?))
         }
         (Value::Record(fs), ValueType::Record(ts)) => Value::Record(
-            fs.iter().zip(ts.iter()).map(|((n, x), (_, t))| Ok((n.clone(), sub(x, t)?))).collect::<Result<_, String>>()?,
+            fs.iter()
+                .zip(ts.iter())
+                .map(|((n, x), (_, t))| Ok((n.clone(), sub(x, t)?)))
+                .collect::<Result<_, String>>()?,
         ),
         (Value::Tuple(xs), ValueType::Tuple(ts)) => {
             Value::Tuple(xs.iter().zip(ts.iter()).map(|(x, t)| sub(x, t)).collect::<Result<_, _>>()?)

@@ -272,7 +272,7 @@ impl NativeExecutor {
         }
         let index = index.ok_or_else(|| Failure::Link("empty export path".into()))?;
         let func =
-            instance.get_func(&mut *store, &index).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
+            instance.get_func(&mut *store, index).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
         let args = args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
         let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&*store).results().len()];
         func.call(&mut *store, &args, &mut results).map_err(|e| Failure::Trap(format!("{e:?}")))?;

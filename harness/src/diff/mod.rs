@@ -58,7 +58,10 @@ use component_layer::Value;
 
 fn nondeterministic(f: &Failure) -> bool {
     let m = f.message();
-    m.contains("call stack exhausted") || m.contains("stack overflow") || m.contains("out of fuel") || m.contains("all fuel consumed")
+    m.contains("call stack exhausted")
+        || m.contains("stack overflow")
+        || m.contains("out of fuel")
+        || m.contains("all fuel consumed")
 }
 
 fn class(o: &Result<Option<Value>, Failure>) -> &'static str {
@@ -92,12 +95,16 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
                 reference: None,
             });
         } else {
-            report.discarded = Some(format!("no engine loads it: {}", loads[0].as_ref().err().map(|f| f.to_string()).unwrap_or_default()));
+            report.discarded = Some(format!(
+                "no engine loads it: {}",
+                loads[0].as_ref().err().map(|f| f.to_string()).unwrap_or_default()
+            ));
         }
         return report;
     }
     for (i, call) in case.calls.iter().enumerate() {
-        let outs: Vec<CallOutcome> = executors.iter_mut().map(|e| e.call(&call.export, &call.args, &call.host_returns)).collect();
+        let outs: Vec<CallOutcome> =
+            executors.iter_mut().map(|e| e.call(&call.export, &call.args, &call.host_returns)).collect();
         if let Some(f) = outs.iter().filter_map(|o| o.result.as_ref().err()).find(|f| nondeterministic(f)) {
             report.discarded = Some(format!("call {i}: {f}"));
             return report;
@@ -117,7 +124,12 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
     report
 }
 
-fn compare_call(i: usize, call: &component_gen::Call, executors: &[Box<dyn Executor>], outs: &[CallOutcome]) -> Option<Divergence> {
+fn compare_call(
+    i: usize,
+    call: &component_gen::Call,
+    executors: &[Box<dyn Executor>],
+    outs: &[CallOutcome],
+) -> Option<Divergence> {
     compare_call_inner(i, call, executors, outs).map(|mut d| {
         d.reference = executors
             .iter()
@@ -128,7 +140,12 @@ fn compare_call(i: usize, call: &component_gen::Call, executors: &[Box<dyn Execu
     })
 }
 
-fn compare_call_inner(i: usize, call: &component_gen::Call, executors: &[Box<dyn Executor>], outs: &[CallOutcome]) -> Option<Divergence> {
+fn compare_call_inner(
+    i: usize,
+    call: &component_gen::Call,
+    executors: &[Box<dyn Executor>],
+    outs: &[CallOutcome],
+) -> Option<Divergence> {
     let outcomes = || executors.iter().zip(outs).map(|(e, o)| (e.name().to_owned(), describe(&o.result))).collect();
     // Results against the expectation.
     let expected_ok = |o: &CallOutcome| match &call.expect {
@@ -136,7 +153,8 @@ fn compare_call_inner(i: usize, call: &component_gen::Call, executors: &[Box<dyn
         Expect::Trap => matches!(o.result, Err(Failure::Trap(_))),
         Expect::Agree => true,
     };
-    let wrong: Vec<String> = executors.iter().zip(outs).filter(|(_, o)| !expected_ok(o)).map(|(e, _)| e.name().to_owned()).collect();
+    let wrong: Vec<String> =
+        executors.iter().zip(outs).filter(|(_, o)| !expected_ok(o)).map(|(e, _)| e.name().to_owned()).collect();
     if !wrong.is_empty() {
         let expected = match &call.expect {
             Expect::Returns(v) => describe(&Ok(v.clone())),
@@ -184,7 +202,11 @@ fn compare_call_inner(i: usize, call: &component_gen::Call, executors: &[Box<dyn
                         call: Some(i),
                         what: format!("arguments received by the host imports of `{}`", call.export),
                         wrong: vec![e.name().to_owned()],
-                        outcomes: executors.iter().zip(outs).map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports))).collect(),
+                        outcomes: executors
+                            .iter()
+                            .zip(outs)
+                            .map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports)))
+                            .collect(),
                         expected: Some(format!("{expected:?}")),
                         reference: None,
                     });
@@ -196,7 +218,11 @@ fn compare_call_inner(i: usize, call: &component_gen::Call, executors: &[Box<dyn
             call: Some(i),
             what: format!("host import calls of `{}`", call.export),
             wrong: majority_outliers(executors, outs, |a, b| a.imports == b.imports),
-            outcomes: executors.iter().zip(outs).map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports))).collect(),
+            outcomes: executors
+                .iter()
+                .zip(outs)
+                .map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports)))
+                .collect(),
             expected: None,
             reference: None,
         });
@@ -205,14 +231,13 @@ fn compare_call_inner(i: usize, call: &component_gen::Call, executors: &[Box<dyn
 }
 
 /// Engines whose outcome differs from the reference engine (`wasmtime`) when it is present, else from the first.
-fn majority_outliers(executors: &[Box<dyn Executor>], outs: &[CallOutcome], same: impl Fn(&CallOutcome, &CallOutcome) -> bool) -> Vec<String> {
+fn majority_outliers(
+    executors: &[Box<dyn Executor>],
+    outs: &[CallOutcome],
+    same: impl Fn(&CallOutcome, &CallOutcome) -> bool,
+) -> Vec<String> {
     let reference = executors.iter().position(|e| e.name() == "wasmtime").unwrap_or(0);
-    executors
-        .iter()
-        .zip(outs)
-        .filter(|(_, o)| !same(o, &outs[reference]))
-        .map(|(e, _)| e.name().to_owned())
-        .collect()
+    executors.iter().zip(outs).filter(|(_, o)| !same(o, &outs[reference])).map(|(e, _)| e.name().to_owned()).collect()
 }
 
 fn minority(executors: &[Box<dyn Executor>], classes: &[&str]) -> Vec<String> {

@@ -43,7 +43,10 @@ fn ty(params: &[ValueType], result: Option<ValueType>) -> FuncType {
 }
 
 /// Defines the environment in a component-layer linker.
-pub fn define_layer<E: WasmEngine>(linker: &mut Linker<(), E>, engine: &component_layer::Engine<E>) -> anyhow::Result<()> {
+pub fn define_layer<E: WasmEngine>(
+    linker: &mut Linker<(), E>,
+    engine: &component_layer::Engine<E>,
+) -> anyhow::Result<()> {
     linker.root().func_wrap("host-return-two", |_, (): ()| Ok((2u32,)))?;
     let host = linker.instance("host")?;
     host.func_wrap("return-three", |_, (): ()| Ok((3u32,)))?;
@@ -115,7 +118,10 @@ pub fn define_layer<E: WasmEngine>(linker: &mut Linker<(), E>, engine: &componen
 }
 
 /// Defines the environment in a wasmtime linker.
-pub fn define_wasmtime(linker: &mut wasmtime::component::Linker<()>, engine: &wasmtime::Engine) -> wasmtime::Result<()> {
+pub fn define_wasmtime(
+    linker: &mut wasmtime::component::Linker<()>,
+    engine: &wasmtime::Engine,
+) -> wasmtime::Result<()> {
     use wasmtime::component::{Resource, ResourceType};
     linker.root().func_wrap("host-return-two", |_, (): ()| Ok((2u32,)))?;
     let mut host = linker.instance("host")?;

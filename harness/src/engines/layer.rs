@@ -14,7 +14,10 @@ pub struct LayerEngine<E: WasmEngine> {
 impl LayerEngine<wasmi_runtime_layer::Engine> {
     /// component-layer over wasmi.
     pub fn wasmi() -> Self {
-        LayerEngine { name: "layer-wasmi", engine: component_layer::Engine::new(wasmi_runtime_layer::Engine::default()) }
+        LayerEngine {
+            name: "layer-wasmi",
+            engine: component_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
+        }
     }
 }
 
@@ -41,7 +44,12 @@ where
         // As wasmtime's runner: later registrations may replace earlier ones.
         linker.allow_shadowing(true);
         host::define_layer(&mut linker, &self.engine)?;
-        Ok(Box::new(LayerSession { engine: self.engine.clone(), linker, components: Vec::new(), instances: Vec::new() }))
+        Ok(Box::new(LayerSession {
+            engine: self.engine.clone(),
+            linker,
+            components: Vec::new(),
+            instances: Vec::new(),
+        }))
     }
 }
 

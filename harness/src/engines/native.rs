@@ -74,7 +74,12 @@ impl Session for NativeSession {
         let c = Component::new(&self.engine, bytes).map_err(|e| {
             let msg = format!("{e:?}");
             let feature = msg.contains("feature") || msg.contains("proposal");
-            if feature && (msg.contains("not enabled") || msg.contains("not active") || msg.contains("require") || msg.contains("must be enabled")) {
+            if feature
+                && (msg.contains("not enabled")
+                    || msg.contains("not active")
+                    || msg.contains("require")
+                    || msg.contains("must be enabled"))
+            {
                 Failure::Unsupported(msg)
             } else {
                 Failure::Invalid(msg)
@@ -206,9 +211,9 @@ pub fn from_val(v: &Val) -> Result<Value, String> {
         Val::Char(x) => Value::Char(*x),
         Val::String(s) => Value::String(s.clone()),
         Val::List(vs) => Value::List(List::Values(vs.iter().map(from_val).collect::<Result<_, _>>()?)),
-        Val::Record(fs) => {
-            Value::Record(fs.iter().map(|(n, v)| Ok((Arc::from(n.as_str()), from_val(v)?))).collect::<Result<_, String>>()?)
-        }
+        Val::Record(fs) => Value::Record(
+            fs.iter().map(|(n, v)| Ok((Arc::from(n.as_str()), from_val(v)?))).collect::<Result<_, String>>()?,
+        ),
         Val::Tuple(vs) => Value::Tuple(vs.iter().map(from_val).collect::<Result<_, _>>()?),
         Val::Variant(c, p) => Value::Variant(Arc::from(c.as_str()), boxed(p)?),
         Val::Enum(c) => Value::Enum(Arc::from(c.as_str())),

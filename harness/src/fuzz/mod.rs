@@ -97,7 +97,13 @@ impl FuzzSummary {
 
     /// The summary table in Markdown.
     pub fn table(&self) -> String {
-        let engines: Vec<String> = self.tiers.values().flat_map(|t| t.outcomes.keys().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let engines: Vec<String> = self
+            .tiers
+            .values()
+            .flat_map(|t| t.outcomes.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut s = String::from("| tier | cases | calls | discarded | divergences |");
         for e in &engines {
             s.push_str(&format!(" {e} ok/trap/other |"));
@@ -157,7 +163,10 @@ pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzS
                         let found_after = start.elapsed().as_secs_f64();
                         let shrink_start = Instant::now();
                         let shrunk = shrink::shrink(&case, d, &mut executors, &config.case_config);
-                        let written = config.regressions.as_ref().map(|dir| regress::write(dir, &shrunk.case, &shrunk.divergence));
+                        let written = config
+                            .regressions
+                            .as_ref()
+                            .map(|dir| regress::write(dir, &shrunk.case, &shrunk.divergence));
                         let (file, unwritten) = match written {
                             Some(Ok(f)) => (Some(f), None),
                             Some(Err(e)) => (None, Some(format!("{e:#}"))),

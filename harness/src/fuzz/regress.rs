@@ -134,9 +134,15 @@ pub fn wast_value(v: &Value) -> String {
         Value::Enum(c) => format!("enum.const {}", wast_string(c)),
         Value::Option(None) => "option.none".into(),
         Value::Option(Some(p)) => format!("option.some {}", paren(p)),
-        Value::Result(Ok(p)) => format!("result.ok{}", p.as_ref().map(|p| format!(" {}", paren(p))).unwrap_or_default()),
-        Value::Result(Err(p)) => format!("result.err{}", p.as_ref().map(|p| format!(" {}", paren(p))).unwrap_or_default()),
-        Value::Flags(fs) => format!("flags.const{}", fs.iter().map(|f| format!(" {}", wast_string(f))).collect::<String>()),
+        Value::Result(Ok(p)) => {
+            format!("result.ok{}", p.as_ref().map(|p| format!(" {}", paren(p))).unwrap_or_default())
+        }
+        Value::Result(Err(p)) => {
+            format!("result.err{}", p.as_ref().map(|p| format!(" {}", paren(p))).unwrap_or_default())
+        }
+        Value::Flags(fs) => {
+            format!("flags.const{}", fs.iter().map(|f| format!(" {}", wast_string(f))).collect::<String>())
+        }
         Value::Resource(_) => "resource.unsupported".into(),
     }
 }

@@ -72,7 +72,9 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
     }
 
     // 3. Simpler arguments, for tiers whose expectations can be recomputed from them.
-    if best.case.calls.len() == 1 && matches!(best.case.tier, Tier::Echo | Tier::Compose | Tier::Transform | Tier::Probe) {
+    if best.case.calls.len() == 1
+        && matches!(best.case.tier, Tier::Echo | Tier::Compose | Tier::Transform | Tier::Probe)
+    {
         let mut improved = true;
         while improved && attempts < MAX_ATTEMPTS {
             improved = false;
@@ -80,13 +82,20 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
             // Candidates: each argument, then each value the host returns (echo tiers expect it back).
             let candidates = (0..call.args.len())
                 .flat_map(|k| smaller(&call.args[k]).into_iter().map(move |v| (false, k, v)))
-                .chain((0..call.host_returns.len()).flat_map(|j| smaller(&call.host_returns[j]).into_iter().map(move |v| (true, j, v))));
+                .chain(
+                    (0..call.host_returns.len())
+                        .flat_map(|j| smaller(&call.host_returns[j]).into_iter().map(move |v| (true, j, v))),
+                );
             for (is_return, k, v) in candidates {
                 if attempts >= MAX_ATTEMPTS {
                     break;
                 }
                 let mut c = best.case.clone();
-                c.calls[0] = if is_return { with_host_return(&best.case, &call, k, v) } else { with_arg(&best.case, &call, k, v) };
+                c.calls[0] = if is_return {
+                    with_host_return(&best.case, &call, k, v)
+                } else {
+                    with_arg(&best.case, &call, k, v)
+                };
                 if let Some(dd) = still(&c, executors, &mut attempts) {
                     best = Shrunk { case: c, divergence: dd };
                     improved = true;
@@ -174,7 +183,9 @@ pub fn smaller(v: &Value) -> Vec<Value> {
             out.extend(smaller(p).into_iter().map(|s| Value::Option(Some(Box::new(s)))));
             out
         }
-        Value::Variant(c, Some(p)) => smaller(p).into_iter().map(|s| Value::Variant(c.clone(), Some(Box::new(s)))).collect(),
+        Value::Variant(c, Some(p)) => {
+            smaller(p).into_iter().map(|s| Value::Variant(c.clone(), Some(Box::new(s)))).collect()
+        }
         Value::Result(Ok(Some(p))) => smaller(p).into_iter().map(|s| Value::Result(Ok(Some(Box::new(s))))).collect(),
         Value::Result(Err(Some(p))) => smaller(p).into_iter().map(|s| Value::Result(Err(Some(Box::new(s))))).collect(),
         Value::Flags(fs) if !fs.is_empty() => vec![Value::Flags(Vec::new())],

@@ -192,8 +192,12 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             (Ty::S32, List::S32(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
             (Ty::U64, List::U64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
             (Ty::S64, List::S64(v)) => Some(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>().into()),
-            (Ty::F32, List::F32(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into()),
-            (Ty::F64, List::F64(v)) => Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into()),
+            (Ty::F32, List::F32(v)) => {
+                Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into())
+            }
+            (Ty::F64, List::F64(v)) => {
+                Some(v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect::<Vec<u8>>().into())
+            }
             (_, List::Values(_)) => None,
             (_, _) => return Err(Error::usage(format!("type mismatch: expected list<{}>", self.ty_name(elem)))),
         };
