@@ -37,11 +37,16 @@ pub enum Tier {
     /// Scalar exports whose core bodies are random wasm-smith functions (under the world's module shape), with
     /// host imports answering a hash of their arguments: the engines are compared with each other.
     Compute,
+    /// A guest that defines a resource and imports a host resource, driven by a random script of handle
+    /// operations (valid, freed, 0, never allocated, of the other type) whose exact outcomes a model of the
+    /// spec's handle table predicts; plus the instance-rule faults: a leaked borrow, an import called from
+    /// `realloc` and from `post-return`, and reentrance from the host. See [`crate::resource`].
+    Resource,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 8] = [
+    pub const ALL: [Tier; 9] = [
         Tier::Echo,
         Tier::Transform,
         Tier::Probe,
@@ -50,6 +55,7 @@ impl Tier {
         Tier::Compose,
         Tier::Structure,
         Tier::Compute,
+        Tier::Resource,
     ];
 
     /// The tier's name.
@@ -63,6 +69,7 @@ impl Tier {
             Tier::Compose => "compose",
             Tier::Structure => "structure",
             Tier::Compute => "compute",
+            Tier::Resource => "resource",
         }
     }
 
@@ -79,6 +86,11 @@ impl fmt::Display for Tier {
 }
 
 /// What a host import does when called.
+///
+/// Handles of host resources ([`crate::ty::ResourceDecl::host`]) reach the behaviour as their rep (`u32`), and a
+/// `u32` answered for an `own<R>` result becomes a new host-owned handle with that rep; the host destructor of
+/// `R` is logged as a call of `[dtor]R` with the rep. Export arguments of type `own<R>`/`borrow<R>` are given
+/// as `u32` reps too: the host makes the handle.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostBehaviour {
     /// Returns the next value of the current call's `host_returns`.
@@ -91,6 +103,10 @@ pub enum HostBehaviour {
     /// their `Debug` form) mapped into the (scalar) result type, so every engine gets the same answer for the
     /// same arguments.
     Hash,
+    /// Calls the named export of the same instance with its own arguments and returns what it returns. The
+    /// instance is still running the call that called this import, so the runtime must refuse to reenter it
+    /// (a trap).
+    Reenter(String),
 }
 
 /// A host import.
@@ -225,6 +241,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Fault => g.lift(seed, true),
         Tier::Structure => g.structure(seed),
         Tier::Compute => g.compute(seed),
+        Tier::Resource => crate::resource::generate(g.u, seed, config),
     }
 }
 

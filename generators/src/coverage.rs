@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::case::{Case, Expect};
+use crate::case::{Case, Expect, Tier};
 use crate::ty::{Def, Ty, TypeSet};
 use crate::wave::to_wave;
 
@@ -49,6 +49,10 @@ impl Coverage {
                 }
             }
         }
+        if case.tier == Tier::Resource {
+            self.add_resource(case);
+            return;
+        }
         for fault in [
             "BadDiscriminant",
             "Surrogate",
@@ -62,6 +66,22 @@ impl Coverage {
             if case.note.contains(fault) {
                 *self.features.entry(format!("fault {fault}")).or_default() += 1;
             }
+        }
+        if case.calls.iter().any(|c| c.expect == Expect::Trap) {
+            *self.features.entry("expects a trap".into()).or_default() += 1;
+        }
+    }
+
+    /// The resource tier's counters: its fault kinds (from the note), calls per export and outcome.
+    fn add_resource(&mut self, case: &Case) {
+        for fault in crate::resource::FAULTS {
+            if case.note.contains(fault) {
+                *self.features.entry(format!("fault {fault}")).or_default() += 1;
+            }
+        }
+        for call in &case.calls {
+            let outcome = if call.expect == Expect::Trap { "trap" } else { "ok" };
+            *self.features.entry(format!("resource call {} ({outcome})", call.export)).or_default() += 1;
         }
         if case.calls.iter().any(|c| c.expect == Expect::Trap) {
             *self.features.entry("expects a trap".into()).or_default() += 1;

@@ -341,7 +341,12 @@ impl<'a> TypeEncoder<'a> {
         }
     }
 
-    fn func(&mut self, b: &mut ComponentBuilder, sig: &Sig) -> u32 {
+    /// The (imported) type index of resource `r` of the set, after [`TypeEncoder::declare`].
+    pub(crate) fn resource(&self, r: usize) -> u32 {
+        self.resources[r]
+    }
+
+    pub(crate) fn func(&mut self, b: &mut ComponentBuilder, sig: &Sig) -> u32 {
         let params: Vec<(String, ComponentValType)> =
             sig.params.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
         let result = sig.result.as_ref().map(|t| self.val(b, t));

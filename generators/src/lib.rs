@@ -12,6 +12,8 @@
 //! * [`image`] — memory images of values, and their corruptions;
 //! * [`world`] — components from WIT worlds with wit-component: wit-smith worlds, their types in the model,
 //!   dummy and wasm-smith core modules;
+//! * [`resource`] — the resource tier: a guest with its own and a host resource, and a model of the handle
+//!   table that predicts every call of a random script;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
 //!
 //! ```
@@ -26,6 +28,7 @@ pub mod coverage;
 pub mod encode;
 pub mod guest;
 pub mod image;
+pub mod resource;
 pub mod rng;
 pub mod standalone;
 pub mod ty;

@@ -19,6 +19,9 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
     if case.stub_imports {
         return Err("the case's unknown imports are trapping stubs, which a .wast host does not define".into());
     }
+    if case.set.resources.iter().any(|r| r.host) {
+        return Err("the case's host resources need the fuzzer's host".into());
+    }
     if case.imports.is_empty() {
         return Ok(case.component.clone());
     }
@@ -30,6 +33,7 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
         let body = match &imp.behaviour {
             HostBehaviour::Trap => Body::Trap,
             HostBehaviour::Hash => return Err(format!("cannot stand in for hashing import `{}`", imp.name)),
+            HostBehaviour::Reenter(_) => return Err(format!("cannot stand in for reentering import `{}`", imp.name)),
             HostBehaviour::EchoFirst => match (&imp.sig.params.first(), &imp.sig.result) {
                 (Some((_, Ty::List(_))), Some(Ty::List(_))) => Body::EchoFirstList,
                 _ => return Err(format!("cannot stand in for echoing import `{}`", imp.name)),

@@ -121,7 +121,7 @@ pub const FLOOR_WAT: &str = r#"(module
         (br $l)))))"#;
 
 /// The operations, in table order.
-pub const OPS: [&str; 11] = [
+pub const OPS: [&str; 12] = [
     "add(u32,u32)->u32",
     "echo string 16 B",
     "echo string 4 KiB",
@@ -133,12 +133,15 @@ pub const OPS: [&str; 11] = [
     "Component::new (floor: compile its core modules)",
     "memcpy 64 KiB",
     "wasmparser: validate the component",
+    "harness: one exec (a call compared across 3 engines)",
 ];
 
 /// Index of the memcpy reference in [`OPS`].
 const MEMCPY: usize = 9;
 /// Index of the validation reference in [`OPS`].
 const VALIDATE: usize = 10;
+/// Index of the harness's exec in [`OPS`].
+const EXEC: usize = 11;
 
 /// Host import calls per `loop` call.
 const LOOP_N: u32 = 1000;
@@ -602,6 +605,28 @@ pub fn bench_validate(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
     Ok(())
 }
 
+/// The differential loop's throughput on one thread: generated cases of every tier (seeds 0, 1, … round-robin
+/// over the tiers, as `fuzz --jobs 1` makes them), each call run on the three engines and compared. Reported as
+/// ns per exec (one call compared across all engines); generation, compilation and instantiation are included,
+/// as in `fuzz`.
+pub fn bench_execs(config: &BenchConfig, out: &mut Vec<Measurement>) {
+    let mut executors: Vec<_> =
+        ["layer-wasmi", "layer-wasmtime", "wasmtime"].iter().filter_map(|e| crate::diff::exec::executor(e)).collect();
+    let budget = config.budget * (config.batches as u32) * 4;
+    let start = Instant::now();
+    let (mut calls, mut seed) = (0usize, 0u64);
+    while start.elapsed() < budget {
+        let tier = component_gen::Tier::ALL[(seed % component_gen::Tier::ALL.len() as u64) as usize];
+        let case = component_gen::generate_case(seed / component_gen::Tier::ALL.len() as u64, tier);
+        calls += crate::diff::run_case(&case, &mut executors).calls;
+        seed += 1;
+    }
+    if calls > 0 {
+        let ns = start.elapsed().as_nanos() as f64 / calls as f64;
+        out.push(Measurement { op: OPS[EXEC].into(), engine: "harness".into(), ns });
+    }
+}
+
 /// Runs everything.
 pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
@@ -627,6 +652,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     bench_wasmtime(config, &mut out)?;
     bench_memcpy(config, &mut out);
     bench_validate(config, &mut out)?;
+    bench_execs(config, &mut out);
     Ok(out)
 }
 
@@ -665,6 +691,13 @@ pub fn table(ms: &[Measurement]) -> String {
     if let Some(v) = get(ms, OPS[VALIDATE], "host") {
         s.push_str(&format!(" wasmparser alone validates the benchmark component in {} ns.", fmt_ns(v)));
     }
+    if let Some(e) = get(ms, OPS[EXEC], "harness") {
+        s.push_str(&format!(
+            " The differential loop on one thread: {:.0} execs/s (one exec is a call compared across the three \
+             engines; generation, compilation and instantiation included).",
+            1e9 / e
+        ));
+    }
     s.push('\n');
     s
 }
@@ -681,7 +714,10 @@ fn fmt_ns(ns: f64) -> String {
 pub fn ratios(ms: &[Measurement]) -> String {
     let mut s = String::from("| target | measured | verdict |\n|---|---|---|\n");
     let mut row = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| match value {
-        Some(v) => s.push_str(&format!("| {what} | {v:.2}{unit} | {} |\n", if ok(v) { "met" } else { "MISSED" })),
+        Some(v) => {
+            let shown = if v != 0.0 && v.abs() < 0.1 { format!("{v:.4}") } else { format!("{v:.2}") };
+            s.push_str(&format!("| {what} | {shown}{unit} | {} |\n", if ok(v) { "met" } else { "MISSED" }))
+        }
         None => s.push_str(&format!("| {what} | – | not measured |\n")),
     };
     for b in ["wasmi", "wasmtime"] {
@@ -711,6 +747,18 @@ pub fn ratios(ms: &[Measurement]) -> String {
             for op in [OPS[3], OPS[4]] {
                 let v = get(ms, op, &format!("{b} typed")).map(|ns| memcpy / ns * 100.0);
                 row(format!("{op} ({b} typed) ≥ 50% of memcpy bandwidth"), v, &|v| v >= 50.0, "%");
+            }
+        }
+        // What the raw layer itself reaches: `Memory::read` fills an initialised `&mut [u8]`, so every read
+        // out of a guest costs a zeroing pass plus the copy.
+        for b in ["floor-wasmi", "floor-wasmtime"] {
+            for op in [OPS[3], OPS[4]] {
+                if let Some(ns) = get(ms, op, b) {
+                    s.push_str(&format!(
+                        "| (reference) {op} through the raw layer ({b}) | {:.2}% of memcpy | – |\n",
+                        memcpy / ns * 100.0
+                    ));
+                }
             }
         }
     }

@@ -135,6 +135,11 @@ pub(crate) struct FuzzArgs {
     /// No progress bar.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Also fail on divergences attributed to a core backend (one layer engine alone disagrees while
+    /// component-layer over the other backend agrees with wasmtime); by default they are reported and written to
+    /// `corpus/backends/` but do not fail the run.
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
 #[derive(clap::Args)]

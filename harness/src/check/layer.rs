@@ -5,7 +5,7 @@ use component_layer::generic::GenericImports;
 use component_layer::{Component, Instance, Linker, ResourceAny, Store, Value};
 use wasm_runtime_layer::backend::WasmEngine;
 
-use super::plan::{substitute, PlannedCall, Slot};
+use super::plan::{import_resources, substitute, PlannedCall, Slot};
 use super::{CallRecord, CheckEngine};
 use crate::engines::layer::classify;
 use crate::engines::Failure;
@@ -16,12 +16,16 @@ pub struct LayerCheck<E: WasmEngine> {
     engine: component_layer::Engine<E>,
     component: Option<Component>,
     current: Option<(Store<(), E>, Instance, GenericImports)>,
+    /// Imported resource types as the plan names them (reflected on another `Component` of the same bytes)
+    /// and as this engine's component does, in the same order: plans name the former, the host knows the
+    /// latter.
+    resources: Vec<(component_layer::ResourceType, component_layer::ResourceType)>,
 }
 
 impl<E: WasmEngine> LayerCheck<E> {
     /// The engine named `name` over `engine`.
     pub fn new(name: &'static str, engine: component_layer::Engine<E>) -> Self {
-        LayerCheck { name, engine, component: None, current: None }
+        LayerCheck { name, engine, component: None, current: None, resources: Vec::new() }
     }
 }
 
@@ -34,6 +38,15 @@ impl<E: WasmEngine> CheckEngine for LayerCheck<E> {
         self.current = None;
         self.component = Some(Component::new(&self.engine, bytes).map_err(classify)?);
         Ok(())
+    }
+
+    fn prepare(&mut self, imports: &[(String, component_layer::types::ItemType)]) {
+        let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+        import_resources(imports, &mut theirs);
+        if let Some(c) = &self.component {
+            import_resources(&c.imports(), &mut ours);
+        }
+        self.resources = theirs.into_iter().zip(ours).collect();
     }
 
     fn instantiate(&mut self, seed: u64) -> CallRecord {
@@ -60,7 +73,7 @@ impl<E: WasmEngine> CheckEngine for LayerCheck<E> {
         let Some((store, instance, host)) = self.current.as_mut() else {
             return CallRecord::failed(Failure::Trap("no instance".into()));
         };
-        let outcome = call_in(store, instance, host, call);
+        let outcome = call_in(store, instance, host, &self.resources, call);
         let imports = host.take_calls();
         if outcome.is_err() {
             self.current = None;
@@ -78,6 +91,7 @@ fn call_in<E: WasmEngine>(
     store: &mut Store<(), E>,
     instance: &Instance,
     host: &GenericImports,
+    resources: &[(component_layer::ResourceType, component_layer::ResourceType)],
     call: &PlannedCall,
 ) -> Result<Option<Value>, Failure> {
     // Materialise the resources the call needs.
@@ -85,7 +99,10 @@ fn call_in<E: WasmEngine>(
     let mut lent: Vec<ResourceAny> = Vec::new();
     for slot in &call.slots {
         let r = match slot {
-            Slot::Host { ty, own } => host.mint(&mut *store, ty, *own).map_err(classify)?,
+            Slot::Host { ty, own } => {
+                let ty = resources.iter().find(|(theirs, _)| theirs == ty).map_or(ty, |(_, ours)| ours);
+                host.mint(&mut *store, ty, *own).map_err(classify)?
+            }
             Slot::Guest { ctor, args, own } => {
                 let f = func_at(instance, ctor)?;
                 let mut out = [Value::Bool(false)];

@@ -86,7 +86,7 @@ fn export_funcs(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<E
     }
 }
 
-fn import_resources(items: &[(String, ItemType)], out: &mut Vec<ResourceType>) {
+pub(crate) fn import_resources(items: &[(String, ItemType)], out: &mut Vec<ResourceType>) {
     for (_, item) in items {
         match item {
             ItemType::Resource(r) if !out.contains(r) => out.push(r.clone()),
@@ -107,6 +107,20 @@ pub fn has_resources(ty: &ValueType) -> bool {
         ValueType::Result { ok, err } => {
             ok.as_deref().is_some_and(has_resources) || err.as_deref().is_some_and(has_resources)
         }
+        _ => false,
+    }
+}
+
+/// Whether `ty` holds a `borrow` of one of `imported`.
+fn borrows_imported(ty: &ValueType, imported: &[ResourceType]) -> bool {
+    let b = |t: &ValueType| borrows_imported(t, imported);
+    match ty {
+        ValueType::Borrow(r) => imported.contains(r),
+        ValueType::List(t) | ValueType::Option(t) => b(t),
+        ValueType::Record(fs) => fs.iter().any(|(_, t)| b(t)),
+        ValueType::Tuple(ts) => ts.iter().any(b),
+        ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(b)),
+        ValueType::Result { ok, err } => ok.as_deref().is_some_and(b) || err.as_deref().is_some_and(b),
         _ => false,
     }
 }
@@ -155,6 +169,14 @@ impl Surface {
                     export: f.path.join("#"),
                     reason: format!("needs a `{r}` and the component exports no constructor for it"),
                 }),
+                // wasmtime 48 panics ("BUG: no current scope") when the host turns a borrow it made into a
+                // `ResourceAny` outside a call, which its dynamic `Func::call` needs.
+                None if f.ty.params().iter().any(|(_, t)| borrows_imported(t, &imported)) => {
+                    not_callable.push(NotCallable {
+                        export: f.path.join("#"),
+                        reason: "needs a host-made borrow, which wasmtime 48's dynamic API cannot pass".into(),
+                    })
+                }
                 None => funcs.push(f),
             }
         }

@@ -9,11 +9,21 @@
 //! Exports are looked up by path (`iface#f` is function `f` of the exported instance `iface`, see
 //! [`component_gen::case::export_path`]). Cases with [`Case::stub_imports`] get every import the case does not
 //! define as a trapping stub (`define_unknown_imports_as_traps`).
+//!
+//! Host resources of a case ([`component_gen::ty::ResourceDecl::host`]) are defined as dynamic host resource
+//! types (payload = the resource's index in the case's type set) on every engine, with a destructor that logs a
+//! host call `[dtor]<name>(rep)`, so destruction is compared like any import call. Handles cross the host
+//! boundary as reps (see [`HostBehaviour`]): host imports see a resource argument as its rep, a `u32` answered
+//! for an `own<R>` result becomes a new owning handle, and an export argument of type `own<R>`/`borrow<R>` given
+//! as a `u32` becomes a new host handle with that rep. [`HostBehaviour::Reenter`] calls back into the current
+//! instance, which each executor keeps in a slot shared with its host functions.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use component_gen::case::export_path;
+use component_gen::guest::Sig;
+use component_gen::ty::Ty;
 use component_gen::{Case, HostBehaviour, HostImport};
 use component_layer::Value;
 use wasm_runtime_layer::backend::WasmEngine;
@@ -59,6 +69,7 @@ impl HostState {
             HostBehaviour::ReturnQueued => Ok(self.queue.pop_front()),
             HostBehaviour::EchoFirst => Ok(args.first().cloned()),
             HostBehaviour::Trap => anyhow::bail!("host import `{name}` traps"),
+            HostBehaviour::Reenter(_) => anyhow::bail!("host import `{name}` reenters through its executor"),
             HostBehaviour::Hash => match &imp.sig.result {
                 None => Ok(None),
                 Some(ty) => component_gen::values::hash_answer(args, ty)
@@ -67,6 +78,31 @@ impl HostState {
             },
         }
     }
+}
+
+/// The resource a host-resource handle of type `ty` refers to: its index in the case's type set.
+fn host_resource(ty: &Ty) -> Option<(usize, bool)> {
+    match ty {
+        Ty::Own(r) => Some((*r, true)),
+        Ty::Borrow(r) => Some((*r, false)),
+        _ => None,
+    }
+}
+
+/// The host-resource parameters of export `export` of a case: (parameter position, resource, owned).
+fn resource_params(exports: &[(String, Sig)], export: &str) -> Vec<(usize, usize, bool)> {
+    exports
+        .iter()
+        .find(|(n, _)| n == export)
+        .map(|(_, sig)| {
+            sig.params.iter().enumerate().filter_map(|(i, (_, t))| host_resource(t).map(|(r, o)| (i, r, o))).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The name of host resource `r`'s destructor in the import log.
+fn dtor_name(case: &Case, r: usize) -> String {
+    format!("[dtor]{}", case.set.resources[r].name)
 }
 
 /// The executor of an engine by name.
@@ -93,6 +129,10 @@ pub struct LayerExecutor<E: WasmEngine> {
     linker: component_layer::Linker<(), E>,
     state: Arc<Mutex<HostState>>,
     current: Option<(component_layer::Store<(), E>, component_layer::Instance)>,
+    /// The current instance, for host functions that reenter it.
+    instance: Arc<Mutex<Option<component_layer::Instance>>>,
+    /// The case's exports (for their host-resource parameters).
+    exports: Vec<(String, Sig)>,
 }
 
 impl<E: WasmEngine> LayerExecutor<E> {
@@ -105,8 +145,51 @@ impl<E: WasmEngine> LayerExecutor<E> {
             linker: component_layer::Linker::new(),
             state: Arc::default(),
             current: None,
+            instance: Arc::default(),
+            exports: Vec::new(),
         }
     }
+}
+
+/// A host function of a component-layer executor.
+fn layer_host_fn<E: WasmEngine>(
+    imp: &HostImport,
+    state: &Arc<Mutex<HostState>>,
+    instance: &Arc<Mutex<Option<component_layer::Instance>>>,
+    mut ctx: component_layer::StoreContextMut<'_, (), E>,
+    args: &[Value],
+    results: &mut [Value],
+) -> anyhow::Result<()> {
+    let mut plain = Vec::with_capacity(args.len());
+    for a in args {
+        plain.push(match a {
+            Value::Resource(r) => Value::U32(r.rep(&mut ctx)?),
+            v => v.clone(),
+        });
+    }
+    let out = if let HostBehaviour::Reenter(export) = &imp.behaviour {
+        state.lock().expect("host state lock").log.push((imp.name.clone(), plain));
+        let inst = instance.lock().expect("instance lock").clone();
+        let func = inst
+            .and_then(|i| i.get_func_by_path(&export_path(export)))
+            .ok_or_else(|| anyhow::anyhow!("no export `{export}` to reenter"))?;
+        let mut res = vec![Value::Bool(false); usize::from(func.ty().result().is_some())];
+        func.call(&mut ctx, args, &mut res)?;
+        res.pop()
+    } else {
+        state.lock().expect("host state lock").answer(imp, &plain)?
+    };
+    if let (Some(slot), Some(v)) = (results.first_mut(), out) {
+        *slot = match (imp.sig.result.as_ref().and_then(host_resource), v) {
+            (Some((r, true)), Value::U32(rep)) => Value::Resource(component_layer::ResourceAny::new_own(
+                &mut ctx,
+                component_layer::ResourceType::host_dynamic(r as u32),
+                rep,
+            )?),
+            (_, v) => v,
+        };
+    }
+    Ok(())
 }
 
 impl<E: WasmEngine> Executor for LayerExecutor<E> {
@@ -119,16 +202,24 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
         self.component = None;
         let component = component_layer::Component::new(&self.engine, &case.component).map_err(classify)?;
         self.linker = component_layer::Linker::new();
-        for imp in &case.imports {
-            let (imp, state) = (imp.clone(), self.state.clone());
+        self.exports = case.exports.clone();
+        for (r, decl) in case.set.resources.iter().enumerate().filter(|(_, d)| d.host) {
+            let (state, name) = (self.state.clone(), dtor_name(case, r));
+            let ty = component_layer::ResourceType::host_dynamic(r as u32);
             self.linker
                 .root()
-                .func_new(&imp.name.clone(), move |_, args, results| {
-                    let out = state.lock().expect("host state lock").answer(&imp, args)?;
-                    if let (Some(slot), Some(v)) = (results.first_mut(), out) {
-                        *slot = v;
-                    }
+                .resource(&decl.name, ty, move |_, rep| {
+                    state.lock().expect("host state lock").log.push((name.clone(), vec![Value::U32(rep)]));
                     Ok(())
+                })
+                .map_err(classify)?;
+        }
+        for imp in &case.imports {
+            let (imp, state, instance) = (imp.clone(), self.state.clone(), self.instance.clone());
+            self.linker
+                .root()
+                .func_new(&imp.name.clone(), move |ctx, args, results| {
+                    layer_host_fn(&imp, &state, &instance, ctx, args, results)
                 })
                 .map_err(classify)?;
         }
@@ -159,6 +250,7 @@ impl<E: WasmEngine> LayerExecutor<E> {
             let component = self.component.as_ref().ok_or_else(|| Failure::Invalid("no component".into()))?;
             let mut store = component_layer::Store::new(&self.engine, ());
             let instance = self.linker.instantiate(&mut store, component).map_err(classify)?;
+            *self.instance.lock().expect("instance lock") = Some(instance.clone());
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
@@ -167,7 +259,19 @@ impl<E: WasmEngine> LayerExecutor<E> {
             .ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
         let n = usize::from(func.ty().result().is_some());
         let mut results = vec![Value::Bool(false); n];
-        func.call(&mut *store, args, &mut results).map_err(classify)?;
+        let mut args = args.to_vec();
+        for (i, r, own) in resource_params(&self.exports, export) {
+            if let Some(Value::U32(rep)) = args.get(i) {
+                let ty = component_layer::ResourceType::host_dynamic(r as u32);
+                let handle = if own {
+                    component_layer::ResourceAny::new_own(&mut *store, ty, *rep)
+                } else {
+                    component_layer::ResourceAny::new_borrow(&mut *store, ty, *rep)
+                };
+                args[i] = Value::Resource(handle.map_err(classify)?);
+            }
+        }
+        func.call(&mut *store, &args, &mut results).map_err(classify)?;
         Ok(results.pop())
     }
 }
@@ -179,6 +283,10 @@ pub struct NativeExecutor {
     linker: wasmtime::component::Linker<()>,
     state: Arc<Mutex<HostState>>,
     current: Option<(wasmtime::Store<()>, wasmtime::component::Instance)>,
+    /// The current instance, for host functions that reenter it.
+    instance: Arc<Mutex<Option<wasmtime::component::Instance>>>,
+    /// The case's exports (for their host-resource parameters).
+    exports: Vec<(String, Sig)>,
 }
 
 impl NativeExecutor {
@@ -186,8 +294,110 @@ impl NativeExecutor {
     pub fn new() -> Self {
         let engine = crate::engines::native::NativeEngine::new().engine().clone();
         let linker = wasmtime::component::Linker::new(&engine);
-        NativeExecutor { engine, component: None, linker, state: Arc::default(), current: None }
+        NativeExecutor {
+            engine,
+            component: None,
+            linker,
+            state: Arc::default(),
+            current: None,
+            instance: Arc::default(),
+            exports: Vec::new(),
+        }
     }
+}
+
+/// Calls the export at `path` of `instance` (wasmtime).
+fn native_call(
+    mut store: impl wasmtime::AsContextMut,
+    instance: &wasmtime::component::Instance,
+    export: &str,
+    args: &[wasmtime::component::Val],
+) -> wasmtime::Result<Option<wasmtime::component::Val>> {
+    let mut index = None;
+    for name in export_path(export) {
+        index = Some(
+            instance
+                .get_export_index(&mut store, index.as_ref(), name)
+                .ok_or_else(|| wasmtime::format_err!("no export `{export}`"))?,
+        );
+    }
+    let index = index.ok_or_else(|| wasmtime::format_err!("empty export path"))?;
+    let func = instance.get_func(&mut store, index).ok_or_else(|| wasmtime::format_err!("no export `{export}`"))?;
+    let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&store).results().len()];
+    func.call(&mut store, args, &mut results)?;
+    Ok(results.pop())
+}
+
+/// Calls an export whose only parameter is a host-created `borrow<R>`, through the typed API: wasmtime 48 cannot
+/// turn a host borrow into a `ResourceAny` outside a call (`Resource::new_borrow(..).try_into_resource_any`
+/// panics with "BUG: no current scope"), so the dynamic `Func::call` cannot take one. Results `u32` and `u64`
+/// are supported (what the resource tier uses).
+fn borrow_call(
+    store: &mut wasmtime::Store<()>,
+    func: &wasmtime::component::Func,
+    exports: &[(String, Sig)],
+    export: &str,
+    borrow: wasmtime::component::ResourceDynamic,
+) -> Result<Option<Value>, Failure> {
+    let sig = &exports.iter().find(|(n, _)| n == export).ok_or_else(|| Failure::Link(format!("no `{export}`")))?.1;
+    let trap = |e: wasmtime::Error| Failure::Trap(format!("{e:?}"));
+    let unsupported = || Failure::Unsupported(format!("`{export}`: a host borrow with other parameters or results"));
+    if sig.params.len() != 1 {
+        return Err(unsupported());
+    }
+    type Param = (wasmtime::component::ResourceDynamic,);
+    match sig.result {
+        Some(Ty::U32) => {
+            let f = func.typed::<Param, (u32,)>(&*store).map_err(trap)?;
+            f.call(&mut *store, (borrow,)).map(|(v,)| Some(Value::U32(v))).map_err(trap)
+        }
+        Some(Ty::U64) => {
+            let f = func.typed::<Param, (u64,)>(&*store).map_err(trap)?;
+            f.call(&mut *store, (borrow,)).map(|(v,)| Some(Value::U64(v))).map_err(trap)
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// A host function of the wasmtime executor.
+fn native_host_fn(
+    imp: &HostImport,
+    state: &Arc<Mutex<HostState>>,
+    instance: &Arc<Mutex<Option<wasmtime::component::Instance>>>,
+    mut store: wasmtime::StoreContextMut<'_, ()>,
+    args: &[wasmtime::component::Val],
+    results: &mut [wasmtime::component::Val],
+) -> wasmtime::Result<()> {
+    use wasmtime::component::{ResourceDynamic, Val};
+    let mut plain = Vec::with_capacity(args.len());
+    for a in args {
+        plain.push(match a {
+            Val::Resource(r) => Value::U32(ResourceDynamic::try_from_resource_any(*r, &mut store)?.rep()),
+            v => from_val(v).map_err(wasmtime::Error::msg)?,
+        });
+    }
+    let out = if let HostBehaviour::Reenter(export) = &imp.behaviour {
+        state.lock().expect("host state lock").log.push((imp.name.clone(), plain));
+        let inst = (*instance.lock().expect("instance lock"))
+            .ok_or_else(|| wasmtime::format_err!("no instance to reenter"))?;
+        native_call(&mut store, &inst, export, args)?
+    } else {
+        let out = state
+            .lock()
+            .expect("host state lock")
+            .answer(imp, &plain)
+            .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        match (imp.sig.result.as_ref().and_then(host_resource), out) {
+            (Some((r, true)), Some(Value::U32(rep))) => {
+                Some(Val::Resource(ResourceDynamic::new_own(rep, r as u32).try_into_resource_any(&mut store)?))
+            }
+            (_, v) => v.as_ref().map(to_val).transpose().map_err(wasmtime::Error::msg)?,
+        }
+    };
+    if let (Some(slot), Some(v)) = (results.first_mut(), out) {
+        *slot = v;
+    }
+    Ok(())
 }
 
 impl Default for NativeExecutor {
@@ -207,22 +417,24 @@ impl Executor for NativeExecutor {
         let c = wasmtime::component::Component::new(&self.engine, &case.component)
             .map_err(|e| Failure::Invalid(format!("{e:?}")))?;
         self.linker = wasmtime::component::Linker::new(&self.engine);
-        for imp in &case.imports {
-            let (imp, state) = (imp.clone(), self.state.clone());
+        self.exports = case.exports.clone();
+        for (r, decl) in case.set.resources.iter().enumerate().filter(|(_, d)| d.host) {
+            let (state, name) = (self.state.clone(), dtor_name(case, r));
+            let ty = wasmtime::component::ResourceType::host_dynamic(r as u32);
             self.linker
                 .root()
-                .func_new(&imp.name.clone(), move |_, _, args, results| {
-                    let args =
-                        args.iter().map(from_val).collect::<Result<Vec<_>, _>>().map_err(wasmtime::Error::msg)?;
-                    let out = state
-                        .lock()
-                        .expect("host state lock")
-                        .answer(&imp, &args)
-                        .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
-                    if let (Some(slot), Some(v)) = (results.first_mut(), out) {
-                        *slot = to_val(&v).map_err(wasmtime::Error::msg)?;
-                    }
+                .resource(&decl.name, ty, move |_, rep| {
+                    state.lock().expect("host state lock").log.push((name.clone(), vec![Value::U32(rep)]));
                     Ok(())
+                })
+                .map_err(|e| Failure::Link(format!("{e:?}")))?;
+        }
+        for imp in &case.imports {
+            let (imp, state, instance) = (imp.clone(), self.state.clone(), self.instance.clone());
+            self.linker
+                .root()
+                .func_new(&imp.name.clone(), move |store, _, args, results| {
+                    native_host_fn(&imp, &state, &instance, store, args, results)
                 })
                 .map_err(|e| Failure::Link(format!("{e:?}")))?;
         }
@@ -259,6 +471,7 @@ impl NativeExecutor {
                     Failure::Link(format!("{e:?}"))
                 }
             })?;
+            *self.instance.lock().expect("instance lock") = Some(instance);
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
@@ -273,7 +486,25 @@ impl NativeExecutor {
         let index = index.ok_or_else(|| Failure::Link("empty export path".into()))?;
         let func =
             instance.get_func(&mut *store, index).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
-        let args = args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
+        let mut args = args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
+        for (i, r, own) in resource_params(&self.exports, export) {
+            if let Some(wasmtime::component::Val::U32(rep)) = args.get(i) {
+                use wasmtime::component::ResourceDynamic;
+                if !own {
+                    return borrow_call(
+                        store,
+                        &func,
+                        &self.exports,
+                        export,
+                        ResourceDynamic::new_borrow(*rep, r as u32),
+                    );
+                }
+                let any = ResourceDynamic::new_own(*rep, r as u32)
+                    .try_into_resource_any(&mut *store)
+                    .map_err(|e| Failure::Trap(format!("{e:?}")))?;
+                args[i] = wasmtime::component::Val::Resource(any);
+            }
+        }
         let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&*store).results().len()];
         func.call(&mut *store, &args, &mut results).map_err(|e| Failure::Trap(format!("{e:?}")))?;
         results.first().map(from_val).transpose().map_err(Failure::Trap)

@@ -5,6 +5,7 @@
 //! answer ([`Expect`]), every engine is also checked against it, so a divergence names who is wrong. Failures
 //! that are not deterministic across engines (stack exhaustion, fuel) discard the case instead of reporting it.
 
+pub mod blame;
 pub mod exec;
 
 use component_gen::{Case, Expect};

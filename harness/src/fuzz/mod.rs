@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use component_gen::{generate_case_with, CaseConfig, Tier};
 use serde::Serialize;
 
+use crate::diff::blame::Blame;
 use crate::diff::exec::{executor, Executor};
 use crate::diff::{run_case, Divergence};
 
@@ -51,6 +52,8 @@ pub struct Finding {
     pub tier: String,
     /// The divergence.
     pub divergence: Divergence,
+    /// Who it is attributed to ([`Blame`]).
+    pub blame: Blame,
     /// The regression file written, if any.
     pub file: Option<String>,
     /// Why no regression file could be written, if none was.
@@ -89,7 +92,21 @@ pub struct FuzzSummary {
     pub execs_per_sec: f64,
 }
 
+/// Where regressions of backend divergences go: `corpus/backends/` beside `corpus/regressions/` (so that a
+/// committed one needs an expectation naming the broken backend), or `DIR/backends/` for any other directory.
+pub fn backends_dir(regressions: &std::path::Path) -> PathBuf {
+    match (regressions.file_name(), regressions.parent()) {
+        (Some(n), Some(parent)) if n == "regressions" => parent.join("backends"),
+        _ => regressions.join("backends"),
+    }
+}
+
 impl FuzzSummary {
+    /// Findings that fail the run: component-layer's and the reference's, and with `strict` the backends' too.
+    pub fn failing(&self, strict: bool) -> usize {
+        self.findings.iter().filter(|f| f.blame.fails(strict)).count()
+    }
+
     /// Total calls compared.
     pub fn calls(&self) -> u64 {
         self.tiers.values().map(|t| t.calls).sum()
@@ -163,10 +180,11 @@ pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzS
                         let found_after = start.elapsed().as_secs_f64();
                         let shrink_start = Instant::now();
                         let shrunk = shrink::shrink(&case, d, &mut executors, &config.case_config);
-                        let written = config
-                            .regressions
-                            .as_ref()
-                            .map(|dir| regress::write(dir, &shrunk.case, &shrunk.divergence));
+                        let blame = Blame::of(&shrunk.divergence, &config.engines);
+                        let written = config.regressions.as_ref().map(|dir| {
+                            let dir = if matches!(blame, Blame::Backend(_)) { backends_dir(dir) } else { dir.clone() };
+                            regress::write(&dir, &shrunk.case, &shrunk.divergence)
+                        });
                         let (file, unwritten) = match written {
                             Some(Ok(f)) => (Some(f), None),
                             Some(Err(e)) => (None, Some(format!("{e:#}"))),
@@ -176,6 +194,7 @@ pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzS
                             seed,
                             tier: tier.name().into(),
                             divergence: shrunk.divergence,
+                            blame,
                             file,
                             unwritten,
                             found_after,

@@ -2,7 +2,7 @@
 //! disagree.
 //!
 //! 1. Keep only the call that diverged (calls are independent: every export's post-return resets the guest heap,
-//!    and a trap gets a fresh instance).
+//!    and a trap gets a fresh instance) — in the resource tier, the calls up to it (handles live across calls).
 //! 2. Regenerate the case from the same seed with smaller type and value budgets.
 //! 3. Simplify the arguments and the host's return values greedily (shorter lists and strings, zeros),
 //!    recomputing what the case expects.
@@ -38,7 +38,7 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
     // 1. Only the diverging call.
     if let Some(i) = d.call {
         let mut c = case.clone();
-        c.calls = vec![case.calls[i].clone()];
+        c.calls = only(case, i);
         if let Some(dd) = still(&c, executors, &mut attempts) {
             best = Shrunk { case: c, divergence: dd };
         }
@@ -61,7 +61,7 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
         if let Some(dd) = r.divergences.into_iter().find(|x| x.wrong == d.wrong) {
             let mut c = candidate.clone();
             if let Some(i) = dd.call {
-                c.calls = vec![candidate.calls[i].clone()];
+                c.calls = only(&candidate, i);
             }
             if let Some(d2) = still(&c, executors, &mut attempts) {
                 best = Shrunk { case: c, divergence: d2 };
@@ -105,6 +105,15 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
         }
     }
     best
+}
+
+/// The calls needed to reproduce call `i`: that call alone, or, for the resource tier (whose calls depend on the
+/// handles earlier calls made), every call up to it.
+fn only(case: &Case, i: usize) -> Vec<Call> {
+    match case.tier {
+        Tier::Resource => case.calls[..=i.min(case.calls.len().saturating_sub(1))].to_vec(),
+        _ => case.calls.get(i).cloned().into_iter().collect(),
+    }
 }
 
 /// The call with argument `k` replaced, and the expectations recomputed.
