@@ -338,6 +338,9 @@ fn print_report(bar: &ProgressBar, r: &component_harness::check::ComponentReport
         for (engine, outcome) in &d.outcomes {
             out.push_str(&format!("    {engine}: {}\n", outcome.replace('\n', "\n      ")));
         }
+        if d.blame != component_harness::diff::blame::Blame::Runtime {
+            out.push_str(&format!("    attributed to {}\n", d.blame.describe()));
+        }
     }
     if !out.is_empty() {
         bar.suspend(|| print!("{out}"));

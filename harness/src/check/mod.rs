@@ -22,6 +22,7 @@ use component_layer::types::ItemType;
 use component_layer::Value;
 use serde::Serialize;
 
+use crate::diff::blame::Blame;
 use crate::engines::Failure;
 use crate::wave::to_wave;
 use plan::{PlannedCall, Surface};
@@ -152,6 +153,32 @@ pub struct Divergence {
     pub reduced: Option<String>,
     /// Each engine's outcome (for the reduced call when there is one).
     pub outcomes: Vec<(String, String)>,
+    /// Engines whose outcome differs from the reference's (`wasmtime`, or else the first engine's).
+    pub wrong: Vec<String>,
+    /// Who the divergence is attributed to (see [`crate::diff::blame`]).
+    pub blame: Blame,
+}
+
+impl Divergence {
+    /// A divergence with its wrong engines and attribution, from each engine's comparison key.
+    fn new(
+        what: &str,
+        args: String,
+        reduced: Option<String>,
+        outcomes: Vec<(String, String)>,
+        keys: &[String],
+    ) -> Self {
+        let names: Vec<String> = outcomes.iter().map(|(e, _)| e.clone()).collect();
+        let reference = names.iter().position(|n| n == "wasmtime").unwrap_or(0);
+        let wrong: Vec<String> = names
+            .iter()
+            .zip(keys)
+            .filter(|(_, k)| keys.get(reference).is_some_and(|r| r != *k))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let blame = Blame::from_wrong(&wrong, &names);
+        Divergence { what: what.to_owned(), args, reduced, outcomes, wrong, blame }
+    }
 }
 
 /// The verdict on a component.
@@ -216,6 +243,11 @@ fn outcomes(engines: &[Box<dyn CheckEngine>], records: &[CallRecord]) -> Vec<(St
     engines.iter().zip(records).map(|(e, r)| (e.name().to_string(), describe(r))).collect()
 }
 
+/// Each record's comparison key.
+fn keys(records: &[CallRecord]) -> Vec<String> {
+    records.iter().map(key).collect()
+}
+
 fn instantiate_all(engines: &mut [Box<dyn CheckEngine>], seed: u64) -> Vec<CallRecord> {
     engines.iter_mut().map(|e| e.instantiate(seed)).collect()
 }
@@ -238,16 +270,13 @@ pub fn check_component(
     if classes.windows(2).any(|w| w[0] != w[1]) {
         let mut report = report;
         report.verdict = Verdict::Failed;
-        report.divergences.push(Divergence {
-            what: "load".into(),
-            args: String::new(),
-            reduced: None,
-            outcomes: engines
-                .iter()
-                .zip(&loads)
-                .map(|(e, l)| (e.name().to_string(), l.as_ref().map_or_else(|f| f.to_string(), |_| "ok".into())))
-                .collect(),
-        });
+        let outcomes = engines
+            .iter()
+            .zip(&loads)
+            .map(|(e, l)| (e.name().to_string(), l.as_ref().map_or_else(|f| f.to_string(), |_| "ok".into())))
+            .collect();
+        let keys: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
+        report.divergences.push(Divergence::new("load", String::new(), None, outcomes, &keys));
         return report;
     }
     if let Some(Err(f)) = loads.first() {
@@ -282,12 +311,13 @@ fn run_calls(
     let first = instantiate_all(engines, inst_seed);
     if !agree(&first) {
         report.verdict = Verdict::Failed;
-        report.divergences.push(Divergence {
-            what: "instantiate".into(),
-            args: String::new(),
-            reduced: None,
-            outcomes: outcomes(engines, &first),
-        });
+        report.divergences.push(Divergence::new(
+            "instantiate",
+            String::new(),
+            None,
+            outcomes(engines, &first),
+            &keys(&first),
+        ));
         return report;
     }
     if let Some(Err(f)) = first.first().map(|r| &r.outcome) {
@@ -309,12 +339,13 @@ fn run_calls(
                 let records = instantiate_all(engines, inst_seed);
                 if !agree(&records) {
                     report.verdict = Verdict::Failed;
-                    report.divergences.push(Divergence {
-                        what: "instantiate".into(),
-                        args: String::new(),
-                        reduced: None,
-                        outcomes: outcomes(engines, &records),
-                    });
+                    report.divergences.push(Divergence::new(
+                        "instantiate",
+                        String::new(),
+                        None,
+                        outcomes(engines, &records),
+                        &keys(&records),
+                    ));
                     return report;
                 }
                 fresh = true;
@@ -362,7 +393,7 @@ fn reduce(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64, r
     let args = plan::render_args(call);
     let Some(mut best_records) = diverges(engines, call, seed) else {
         // Not reproducible alone: it depends on earlier calls in the same instance.
-        return Divergence { what, args, reduced: None, outcomes: outcomes(engines, &records) };
+        return Divergence::new(&what, args, None, outcomes(engines, &records), &keys(&records));
     };
     let mut best = call.clone();
     let mut attempts = 0;
@@ -385,7 +416,7 @@ fn reduce(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64, r
         }
         break;
     }
-    Divergence { what, args, reduced: Some(plan::render_args(&best)), outcomes: outcomes(engines, &best_records) }
+    Divergence::new(&what, args, Some(plan::render_args(&best)), outcomes(engines, &best_records), &keys(&best_records))
 }
 
 /// Marks a failed report as an expected divergence when `corpus/expectations.txt` has a rule for the component

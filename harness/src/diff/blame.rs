@@ -31,11 +31,16 @@ pub enum Blame {
 impl Blame {
     /// Attributes `d`, found comparing `engines`.
     pub fn of(d: &Divergence, engines: &[String]) -> Blame {
+        Blame::from_wrong(&d.wrong, engines)
+    }
+
+    /// Attributes a divergence in which `wrong` disagree with the reference, found comparing `engines`.
+    pub fn from_wrong(wrong: &[String], engines: &[String]) -> Blame {
         let all = ["layer-wasmi", "layer-wasmtime", "wasmtime"].iter().all(|e| engines.iter().any(|x| x == e));
-        if !all || d.wrong.len() != 1 {
+        if !all || wrong.len() != 1 {
             return Blame::Runtime;
         }
-        match d.wrong[0].as_str() {
+        match wrong[0].as_str() {
             e @ ("layer-wasmi" | "layer-wasmtime") => Blame::Backend(e.to_owned()),
             "wasmtime" => Blame::Reference,
             _ => Blame::Runtime,

@@ -162,3 +162,17 @@ fn flags_load_from_memory() {
         }
     });
 }
+
+#[test]
+fn flags_with_more_than_32_labels_are_invalid() {
+    both!(|engine| {
+        let labels: Vec<String> = (0..33).map(|i| format!(r#""f{i}""#)).collect();
+        let wat = format!("(component (type (flags {})))", labels.join(" "));
+        let bytes = wat::parse_str(&wat).expect("the text format accepts 33 labels");
+        let err = match component_layer::Component::new(&engine, &bytes) {
+            Ok(_) => panic!("a 33-label flags type must be rejected"),
+            Err(e) => e,
+        };
+        assert!(matches!(err.kind(), component_layer::ErrorKind::Invalid { .. }), "{err}");
+    });
+}
