@@ -221,6 +221,12 @@ impl<'a> TypeEncoder<'a> {
         TypeEncoder { set, named: Vec::new(), resources: Vec::new(), anon: HashMap::new(), imported: Vec::new() }
     }
 
+    /// An encoder for a component that defines the set's resources itself: `resources` holds the type index of
+    /// each, in the set's order. Named types are not declared (such a component must not need them).
+    pub(crate) fn with_resources(set: &'a TypeSet, resources: Vec<u32>) -> Self {
+        TypeEncoder { resources, ..TypeEncoder::new(set) }
+    }
+
     /// Imports every resource and named type (named types with `(eq …)` bounds).
     pub(crate) fn declare(&mut self, b: &mut ComponentBuilder, _root: bool) {
         for r in &self.set.resources {

@@ -59,6 +59,9 @@ const POST_RETURN_VALUE: i32 = 7;
 /// The host import `reenter` calls back into.
 pub const REENTER_TARGET: &str = "rep-r";
 
+/// The only export that calls the reentering host import (`reenter-host`); no other export reaches it.
+pub const REENTER_EXPORT: &str = "reenter";
+
 /// The faults a resource case can contain, as they appear in [`Case::note`].
 pub const FAULTS: [&str; 9] = [
     "use-after-drop",
@@ -128,7 +131,7 @@ impl Op {
             Op::LeakH => "leak-h",
             Op::FaultPostReturn => "fault-post-return",
             Op::FaultRealloc => "fault-realloc",
-            Op::Reenter => "reenter",
+            Op::Reenter => REENTER_EXPORT,
         }
     }
 

@@ -4,7 +4,10 @@
 //! [`wrap`] builds an outer component that instantiates a *stand-in* component — a guest whose exports behave
 //! as the case's host imports do for one call (return the queued value from a data segment, echo the argument,
 //! or trap) — and the case's component with its imports wired to the stand-in, and re-exports the case's
-//! exports.
+//! exports. [`wrap_case`] does so for a whole call script; cases with host resources get stand-ins of their
+//! own (see [`resource`]).
+
+mod resource;
 
 use wasm_encoder::{ComponentBuilder, ComponentExportKind};
 
@@ -14,13 +17,32 @@ use crate::guest::{Body, Encoding, ReallocMode, RAW_BASE};
 use crate::image;
 use crate::ty::{Def, Flat, Ty, TypeSet};
 
+/// The case as one component with no imports, behaving as the fuzzer's host does for every call of the case:
+/// host resources and their imports are played by [`resource`]'s stand-in; other imports by [`wrap`]'s, which
+/// answers the same for every call, so the calls must queue the same host return values.
+pub fn wrap_case(case: &Case) -> Result<Vec<u8>, String> {
+    if case.stub_imports {
+        return Err("the case's unknown imports are trapping stubs, which a .wast host does not define".into());
+    }
+    if case.set.resources.iter().any(|r| r.host) {
+        return resource::wrap(case);
+    }
+    let first = case.calls.first().ok_or("the case has no call")?;
+    if let Some(i) = case.calls.iter().position(|c| c.host_returns != first.host_returns) {
+        return Err(format!(
+            "call {i} queues other host return values than call 0, and a stand-in answers the same for every call"
+        ));
+    }
+    wrap(case, first)
+}
+
 /// The case as one component with no imports, behaving as the fuzzer's host does for `call`.
 pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
     if case.stub_imports {
         return Err("the case's unknown imports are trapping stubs, which a .wast host does not define".into());
     }
     if case.set.resources.iter().any(|r| r.host) {
-        return Err("the case's host resources need the fuzzer's host".into());
+        return Err("the case's host resources need `wrap_case`, which stands in for them over all its calls".into());
     }
     if case.imports.is_empty() {
         return Ok(case.component.clone());

@@ -2,7 +2,8 @@
 //! disagree.
 //!
 //! 1. Keep only the call that diverged (calls are independent: every export's post-return resets the guest heap,
-//!    and a trap gets a fresh instance) — in the resource tier, the calls up to it (handles live across calls).
+//!    and a trap gets a fresh instance) — in the resource tier, the calls up to it (handles live across calls)
+//!    since the last trap.
 //! 2. Regenerate the case from the same seed with smaller type and value budgets.
 //! 3. Simplify the arguments and the host's return values greedily (shorter lists and strings, zeros),
 //!    recomputing what the case expects.
@@ -108,10 +109,16 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
 }
 
 /// The calls needed to reproduce call `i`: that call alone, or, for the resource tier (whose calls depend on the
-/// handles earlier calls made), every call up to it.
+/// handles earlier calls made), the calls up to it since the last expected trap — a trap gives every engine a
+/// fresh instance (and the model starts over), so what came before it cannot matter. (If the calls before `i`
+/// did not all behave as expected, the shortened case may not diverge the same way; the caller checks.)
 fn only(case: &Case, i: usize) -> Vec<Call> {
     match case.tier {
-        Tier::Resource => case.calls[..=i.min(case.calls.len().saturating_sub(1))].to_vec(),
+        Tier::Resource if !case.calls.is_empty() => {
+            let end = i.min(case.calls.len().saturating_sub(1));
+            let start = case.calls[..end].iter().rposition(|c| c.expect == Expect::Trap).map_or(0, |t| t + 1);
+            case.calls[start..=end].to_vec()
+        }
         _ => case.calls.get(i).cloned().into_iter().collect(),
     }
 }
