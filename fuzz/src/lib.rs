@@ -147,8 +147,8 @@ fn replay(case: &Case, i: usize, execs: &mut [Box<dyn Executor>]) -> String {
             continue;
         }
         let mut last = None;
-        for c in &case.calls[..=i] {
-            last = Some(e.call(&c.export, &c.args, &c.host_returns));
+        for (k, c) in case.calls[..=i].iter().enumerate() {
+            last = Some(e.call(k, c));
         }
         if let Some(o) = last {
             s.push_str(&format!("  {}: {:?}\n    imports: {:?}\n", e.name(), o.result, o.imports));

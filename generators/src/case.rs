@@ -146,11 +146,16 @@ pub fn export_path(export: &str) -> Vec<&str> {
     export.split(PATH_SEPARATOR).collect()
 }
 
+/// The [`Call::export`] of a call that is no export call: the host drops the resource of its one [`Held`]
+/// argument (`resource_drop`: an own's destructor runs) and returns nothing. (No component export can have
+/// this name: `[…]` annotations are for methods, constructors and statics.)
+pub const HOST_DROP: &str = "[host-drop]";
+
 /// One call of an export.
 #[derive(Clone, Debug)]
 pub struct Call {
     /// The export: a root function's name, or a path through exported instances joined with
-    /// [`PATH_SEPARATOR`] (see [`export_path`]).
+    /// [`PATH_SEPARATOR`] (see [`export_path`]); or [`HOST_DROP`].
     pub export: String,
     /// Its arguments.
     pub args: Vec<Value>,
@@ -160,6 +165,56 @@ pub struct Call {
     pub expect_import_args: Option<Vec<Vec<Value>>>,
     /// The expected outcome.
     pub expect: Expect,
+    /// Arguments that are resources the host received from earlier calls of the same instance (see [`Held`]);
+    /// `args` holds [`resource_token`] of that call at their positions, for display only.
+    pub held: Vec<Held>,
+}
+
+/// An argument that is the resource an earlier call returned: the host keeps every resource result (by the
+/// index of the call in [`Case::calls`] that returned it) and passes it on — moved for an `own` parameter, lent
+/// for a `borrow`. A call never refers to a resource from before a trap (the trap ends the instance) or to an
+/// `own` already moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    /// The argument's position.
+    pub arg: usize,
+    /// The call that returned the resource.
+    pub call: usize,
+}
+
+/// How a resource result is compared: handle values differ between engines (and mean nothing to the host), so
+/// a resource result stands for the call that first returned that resource to the host — engines that behave
+/// alike give equal tokens.
+pub fn resource_token(call: usize) -> Value {
+    Value::String(format!("<resource returned by call {call}>"))
+}
+
+impl Call {
+    /// The call, moved `by` positions earlier in its script (its [`Held`] references and resource tokens too):
+    /// for scripts cut at the front, which never refer to resources from before the cut.
+    pub fn rebased(&self, by: usize) -> Call {
+        let mut c = self.clone();
+        for h in &mut c.held {
+            h.call = h.call.saturating_sub(by);
+            if let Some(a) = c.args.get_mut(h.arg) {
+                *a = resource_token(h.call);
+            }
+        }
+        if let Expect::Returns(Some(v)) = &mut c.expect {
+            if let Some(k) = token_call(v) {
+                *v = resource_token(k.saturating_sub(by));
+            }
+        }
+        c
+    }
+}
+
+/// The call a [`resource_token`] names.
+pub fn token_call(v: &Value) -> Option<usize> {
+    match v {
+        Value::String(s) => s.strip_prefix("<resource returned by call ")?.strip_suffix('>')?.parse().ok(),
+        _ => None,
+    }
 }
 
 /// A generated test case.
@@ -349,6 +404,7 @@ impl Gen<'_, '_, '_> {
                 host_returns: ret.iter().cloned().collect(),
                 expect_import_args: Some(vec![args]),
                 expect: Expect::Returns(ret),
+                held: Vec::new(),
             });
         }
         Ok(Case {
@@ -391,6 +447,7 @@ impl Gen<'_, '_, '_> {
                 host_returns: Vec::new(),
                 expect_import_args: Some(vec![vec![t.clone()]]),
                 expect: Expect::Returns(Some(t)),
+                held: Vec::new(),
             });
         }
         Ok(Case {
@@ -426,6 +483,7 @@ impl Gen<'_, '_, '_> {
                 host_returns: Vec::new(),
                 expect_import_args: None,
                 expect: Expect::Agree,
+                held: Vec::new(),
             });
         }
         Ok(Case {
@@ -511,7 +569,14 @@ impl Gen<'_, '_, '_> {
             if realloc != ReallocMode::Good {
                 args.push(Value::List(List::U32(Vec::new())));
             }
-            calls.push(Call { export: "l".into(), args, host_returns: Vec::new(), expect_import_args: None, expect });
+            calls.push(Call {
+                export: "l".into(),
+                args,
+                host_returns: Vec::new(),
+                expect_import_args: None,
+                expect,
+                held: Vec::new(),
+            });
         }
         if realloc != ReallocMode::Good {
             notes.push(format!("realloc {realloc:?}"));
@@ -619,6 +684,7 @@ impl Gen<'_, '_, '_> {
                 host_returns: Vec::new(),
                 expect_import_args: None,
                 expect: Expect::Trap,
+                held: Vec::new(),
             });
         }
         notes.insert(
@@ -722,6 +788,7 @@ impl Gen<'_, '_, '_> {
                 host_returns: Vec::new(),
                 expect_import_args: None,
                 expect: Expect::Agree,
+                held: Vec::new(),
             });
         }
         Ok(Case {
@@ -804,4 +871,27 @@ fn describe_encodings(
         s.push_str(&format!("; callee lift [{}] lower [{}]", e.join(" "), i.join(" ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebasing_moves_held_arguments_and_resource_results_together() {
+        let call = Call {
+            export: "take-r".into(),
+            args: vec![resource_token(5), Value::U32(9)],
+            host_returns: Vec::new(),
+            expect_import_args: None,
+            expect: Expect::Returns(Some(resource_token(7))),
+            held: vec![Held { arg: 0, call: 5 }],
+        };
+        let c = call.rebased(3);
+        assert_eq!(c.held, vec![Held { arg: 0, call: 2 }]);
+        assert_eq!(c.args, vec![resource_token(2), Value::U32(9)]);
+        assert_eq!(c.expect, Expect::Returns(Some(resource_token(4))));
+        assert_eq!(token_call(&resource_token(12)), Some(12));
+        assert_eq!(token_call(&Value::String("12".into())), None);
+    }
 }

@@ -347,6 +347,15 @@ impl<'a> TypeEncoder<'a> {
         }
     }
 
+    /// Sets the type index of resource `r` of the set: for a component that defines it after encoding types
+    /// that do not refer to it (see [`TypeEncoder::with_resources`]).
+    pub(crate) fn set_resource(&mut self, r: usize, index: u32) {
+        if self.resources.len() <= r {
+            self.resources.resize(r + 1, index);
+        }
+        self.resources[r] = index;
+    }
+
     /// The (imported) type index of resource `r` of the set, after [`TypeEncoder::declare`].
     pub(crate) fn resource(&self, r: usize) -> u32 {
         self.resources[r]

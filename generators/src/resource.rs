@@ -1,10 +1,10 @@
 //! The resource tier: handle tables, destructors and the resource/instance-rule faults.
 //!
 //! The component (built with wasm-encoder, the same for every seed) defines its own resource `r` (rep `i32`;
-//! its core destructor appends each destroyed rep to a log in guest memory, which `dtor-log` returns) and
-//! imports a host resource `h` with `[constructor]h(u32) -> own<h>` and `[method]h.get(borrow<h>) -> u32`.
-//! Its exports take and return handle *indices* as plain `u32`s, so the host sees the numbering of the
-//! instance's handle table:
+//! its core destructor appends each destroyed rep to a log in guest memory, which `dtor-log` returns; `r` is
+//! exported, so the host can hold one) and imports a host resource `h` with `[constructor]h(u32) -> own<h>` and
+//! `[method]h.get(borrow<h>) -> u32`. Most exports take and return handle *indices* as plain `u32`s, so the
+//! host sees the numbering of the instance's handle table; the last three pass `r` itself across:
 //!
 //! | export | does | outcome |
 //! |---|---|---|
@@ -21,6 +21,15 @@
 //! | `fault-post-return() -> u32` | its `post-return` calls the import `ping` (`may_leave`) | trap |
 //! | `fault-realloc(x: list<u8>) -> u32` | its `realloc` calls `ping` while the argument is lowered | trap |
 //! | `reenter(v) -> u32` | calls `reenter-host`, which calls `rep-r` of the same instance | trap |
+//! | `make-r(rep) -> own<r>` | `resource.new r`, returned: lifting moves it out of the table to the host | the own |
+//! | `take-r(x: own<r>) -> u32` | the host gives back an `own<r>` it holds; the guest keeps it | its handle |
+//! | `peek-r(x: borrow<r>) -> u32` | a borrow of the callee's own resource type lowers to the rep itself | the rep |
+//!
+//! The host keeps every `own<r>` it receives, and later calls pass one back ([`Call::held`]: moved to
+//! `take-r`, lent to `peek-r`) or drop it ([`HOST_DROP`]: `r`'s destructor runs, as `dtor-log` shows), so the
+//! model also tracks which reps the host holds. A resource result is
+//! compared as [`resource_token`] (which call returned it), not by handle value. The script never passes an own
+//! already moved, nor one from before a trap (the instance that made it is gone).
 //!
 //! The random part is the call script: which export, with handles that are live and of the right type, live
 //! but of the other resource type, freed (use after drop), 0, or never allocated. [`Model`] simulates the
@@ -39,10 +48,10 @@ use component_layer::{List, Value};
 use wasm_encoder::{
     BlockType, CanonicalOption, CodeSection, ComponentBuilder, ComponentExportKind, ComponentTypeRef, EntityType,
     ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction as I, MemArg, MemoryType, Module,
-    ModuleArg, TypeSection, ValType,
+    ModuleArg, TypeBounds, TypeSection, ValType,
 };
 
-use crate::case::{Call, Case, CaseConfig, Expect, HostBehaviour, HostImport, Tier};
+use crate::case::{resource_token, Call, Case, CaseConfig, Expect, Held, HostBehaviour, HostImport, Tier, HOST_DROP};
 use crate::encode::TypeEncoder;
 use crate::guest::{self, ReallocMode, Sig, HEAP_BASE, INITIAL_PAGES, RAW_BASE, RET_AREA};
 use crate::ty::{ResourceDecl, Ty, TypeSet};
@@ -92,10 +101,13 @@ enum Op {
     FaultPostReturn,
     FaultRealloc,
     Reenter,
+    MakeR,
+    TakeR,
+    PeekR,
 }
 
 /// Every export with its weight in the call script.
-const OPS: [(Op, u32); 14] = [
+const OPS: [(Op, u32); 17] = [
     (Op::NewR, 14),
     (Op::RepR, 12),
     (Op::DropR, 10),
@@ -110,10 +122,15 @@ const OPS: [(Op, u32); 14] = [
     (Op::FaultPostReturn, 2),
     (Op::FaultRealloc, 2),
     (Op::Reenter, 2),
+    (Op::MakeR, 8),
+    (Op::TakeR, 6),
+    (Op::PeekR, 6),
 ];
 
 /// The host resource's index in the case's [`TypeSet`].
 const H: usize = 0;
+/// The guest resource's index in the case's [`TypeSet`].
+const R: usize = 1;
 
 impl Op {
     fn name(self) -> &'static str {
@@ -132,6 +149,9 @@ impl Op {
             Op::FaultPostReturn => "fault-post-return",
             Op::FaultRealloc => "fault-realloc",
             Op::Reenter => REENTER_EXPORT,
+            Op::MakeR => "make-r",
+            Op::TakeR => "take-r",
+            Op::PeekR => "peek-r",
         }
     }
 
@@ -149,14 +169,21 @@ impl Op {
             Op::MergeH => (vec![("a".into(), Ty::U32), ("b".into(), Ty::U32)], Some(Ty::U32)),
             Op::FaultPostReturn => (Vec::new(), Some(Ty::U32)),
             Op::FaultRealloc => (p("x", Ty::List(Box::new(Ty::U8))), Some(Ty::U32)),
+            Op::MakeR => (p("rep", Ty::U32), Some(Ty::Own(R))),
+            Op::TakeR => (p("x", Ty::Own(R)), Some(Ty::U32)),
+            Op::PeekR => (p("x", Ty::Borrow(R)), Some(Ty::U32)),
         };
         Sig { params, result }
     }
 }
 
-/// The case's types: just the host resource `h` (`r` never crosses the component boundary).
+/// The case's types: the host resource `h`, then the guest resource `r` (which only `make-r`, `take-r` and
+/// `peek-r` carry across the boundary).
 fn type_set() -> TypeSet {
-    TypeSet { defs: Vec::new(), resources: vec![ResourceDecl { name: "h".into(), host: true }] }
+    TypeSet {
+        defs: Vec::new(),
+        resources: vec![ResourceDecl { name: "h".into(), host: true }, ResourceDecl { name: "r".into(), host: false }],
+    }
 }
 
 /// The host imports, in component import order.
@@ -203,17 +230,19 @@ enum Kind {
     Borrow,
 }
 
-/// The spec's `Table` of one component instance, and the log of `r`'s destructor.
+/// The spec's `Table` of one component instance, the log of `r`'s destructor, and the `own<r>`s the host holds.
 #[derive(Clone, Debug)]
 struct Model {
     slots: Vec<Option<(Kind, u32)>>,
     free: Vec<u32>,
     dtors: Vec<u32>,
+    /// (the call that returned it, its rep) of each `own<r>` the host holds, oldest first.
+    held: Vec<(usize, u32)>,
 }
 
 impl Model {
     fn new() -> Self {
-        Model { slots: vec![None], free: Vec::new(), dtors: Vec::new() }
+        Model { slots: vec![None], free: Vec::new(), dtors: Vec::new(), held: Vec::new() }
     }
 
     /// `Table.add`: the most recently freed slot, else a new one.
@@ -268,9 +297,13 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, config: &CaseConfig) -> Res
     let mut model = Model::new();
     let mut faults: Vec<&'static str> = Vec::new();
     let mut calls = Vec::with_capacity(n_calls);
-    for _ in 0..n_calls {
-        let op = pick_op(u, &model)?;
-        let (call, fault) = predict(u, &mut model, op)?;
+    for k in 0..n_calls {
+        let (call, fault) = if !model.held.is_empty() && u.ratio(1, 10)? {
+            (host_drop(u, &mut model)?, None)
+        } else {
+            let op = pick_op(u, &model)?;
+            predict(u, &mut model, op, k)?
+        };
         if call.expect == Expect::Trap {
             model = Model::new();
         }
@@ -278,7 +311,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, config: &CaseConfig) -> Res
         calls.push(call);
     }
     let ops: Vec<Op> = OPS.iter().map(|(op, _)| *op).collect();
-    let mut note = String::from("resource r (guest, logging dtor), h (host)");
+    let mut note = String::from("resource r (guest, logging dtor, host-held), h (host)");
     if !faults.is_empty() {
         faults.sort_unstable();
         let mut counted: Vec<String> = Vec::new();
@@ -309,7 +342,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, config: &CaseConfig) -> Res
 fn pick_op(u: &mut Unstructured<'_>, model: &Model) -> Result<Op> {
     let live = model.slots.iter().filter(|s| s.is_some()).count();
     if live < 2 && u.ratio(1, 2)? {
-        return Ok(*u.choose(&[Op::NewR, Op::NewH, Op::AdoptH])?);
+        return Ok(*u.choose(&[Op::NewR, Op::NewH, Op::AdoptH, Op::MakeR])?);
     }
     let total: u32 = OPS.iter().map(|(_, w)| w).sum();
     let mut op = Op::DtorLog;
@@ -330,6 +363,10 @@ fn pick_op(u: &mut Unstructured<'_>, model: &Model) -> Result<Op> {
         if needs.is_none_or(|k| !model.live(k).is_empty()) {
             break;
         }
+    }
+    // Only resources the host holds are passed back: never a moved own (see the module docs).
+    if matches!(op, Op::TakeR | Op::PeekR) && model.held.is_empty() {
+        op = Op::MakeR;
     }
     Ok(op)
 }
@@ -363,8 +400,9 @@ fn handle(u: &mut Unstructured<'_>, model: &Model, kind: Kind) -> Result<u32> {
     })
 }
 
-/// The call of `op` with random arguments, what it must do (updating `model`) and the fault it contains.
-fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op) -> Result<(Call, Option<&'static str>)> {
+/// Call `k` of the script: `op` with random arguments, what it must do (updating `model`) and the fault it
+/// contains.
+fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op, k: usize) -> Result<(Call, Option<&'static str>)> {
     let u32v = Value::U32;
     let ok = |args: Vec<Value>, result: Option<Value>, imports: Vec<Vec<Value>>| Call {
         export: op.name().into(),
@@ -372,6 +410,7 @@ fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op) -> Result<(Call,
         host_returns: Vec::new(),
         expect_import_args: Some(imports),
         expect: Expect::Returns(result),
+        held: Vec::new(),
     };
     // A trapping call's host calls are compared across engines instead.
     let trap = |args: Vec<Value>| Call {
@@ -380,6 +419,7 @@ fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op) -> Result<(Call,
         host_returns: Vec::new(),
         expect_import_args: None,
         expect: Expect::Trap,
+        held: Vec::new(),
     };
     let checked = |model: &Model, i: u32, kind: Kind| model.fault(i, kind).map(|f| (trap(vec![u32v(i)]), Some(f)));
     Ok(match op {
@@ -450,6 +490,44 @@ fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op) -> Result<(Call,
             (trap(vec![Value::List(List::U8(bytes))]), Some("realloc-import"))
         }
         Op::Reenter => (trap(vec![u32v(rep(u)?)]), Some("reentrance")),
+        Op::MakeR => {
+            // `resource.new` takes a slot, and lifting the own result frees it again: the host holds `r` now.
+            let rep = rep(u)?;
+            let i = model.add(Kind::R, rep);
+            model.remove(i);
+            model.held.push((k, rep));
+            (ok(vec![u32v(rep)], Some(resource_token(k)), Vec::new()), None)
+        }
+        Op::TakeR | Op::PeekR => {
+            let j = u.choose_index(model.held.len())?;
+            let (from, rep) = model.held[j];
+            let result = if op == Op::TakeR {
+                // Moved into the table: the guest keeps the handle.
+                model.held.remove(j);
+                model.add(Kind::R, rep)
+            } else {
+                rep
+            };
+            let mut call = ok(vec![resource_token(from)], Some(u32v(result)), Vec::new());
+            call.held = vec![Held { arg: 0, call: from }];
+            (call, None)
+        }
+    })
+}
+
+/// The host drops an `own<r>` it holds: the guest destructor runs (logging the rep), no handle table changes.
+fn host_drop(u: &mut Unstructured<'_>, model: &mut Model) -> Result<Call> {
+    let (from, rep) = model.held.remove(u.choose_index(model.held.len())?);
+    if (model.dtors.len() as u32) < DTOR_MAX {
+        model.dtors.push(rep);
+    }
+    Ok(Call {
+        export: HOST_DROP.into(),
+        args: vec![resource_token(from)],
+        host_returns: Vec::new(),
+        expect_import_args: Some(Vec::new()),
+        expect: Expect::Returns(None),
+        held: vec![Held { arg: 0, call: from }],
     })
 }
 
@@ -464,9 +542,9 @@ fn memory_type() -> MemoryType {
 /// The component.
 pub fn encode(set: &TypeSet) -> Vec<u8> {
     let mut b = ComponentBuilder::default();
-    let mut types = TypeEncoder::new(set);
-    types.declare(&mut b, true);
-    let h = types.resource(H);
+    // `h` is imported; `r` is defined (and exported) below, before any function type refers to it.
+    let h = b.import("h", ComponentTypeRef::Type(TypeBounds::SubResource));
+    let mut types = TypeEncoder::with_resources(set, vec![h]);
     let imported: Vec<u32> = host_imports()
         .iter()
         .map(|i| {
@@ -493,6 +571,8 @@ pub fn encode(set: &TypeSet) -> Vec<u8> {
     let dtor_inst = b.core_instantiate(Some("dtor"), dtor, [("libc", ModuleArg::Instance(libc_inst))]);
     let dtor_fn = b.core_alias_export(Some("dtor"), dtor_inst, "dtor", ExportKind::Func);
     let r = b.type_resource(Some("r"), ValType::I32, Some(dtor_fn));
+    // Exported, so the exports that carry `r` may name it.
+    types.set_resource(R, b.export("r", ComponentExportKind::Type, r, None));
 
     let host_funcs = [
         ("ctor-h", b.lower_func(Some("[constructor]h"), ctor_h, [])),
@@ -662,7 +742,7 @@ fn export_body(op: Op) -> Function {
     };
     let mut f = Function::new(if op == Op::LendH { vec![(1, ValType::I32)] } else { Vec::new() });
     match op {
-        Op::NewR => call(&mut f, "new-r"),
+        Op::NewR | Op::MakeR => call(&mut f, "new-r"),
         Op::RepR => call(&mut f, "rep-r"),
         Op::DropR => call(&mut f, "drop-r"),
         Op::NewH => call(&mut f, "ctor-h"),
@@ -672,7 +752,7 @@ fn export_body(op: Op) -> Function {
         Op::MergeH => {
             f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::Call(import_index("merge-h")));
         }
-        Op::AdoptH | Op::LeakH => {
+        Op::AdoptH | Op::LeakH | Op::TakeR | Op::PeekR => {
             f.instruction(&I::LocalGet(0));
         }
         Op::DtorLog => {

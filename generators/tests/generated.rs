@@ -83,13 +83,15 @@ fn compute_cases_answer_their_imports_with_hashes() {
 }
 
 /// Resource-tier cases on wasmtime: a minimal host (the harness's conventions: host-resource handles cross as
-/// reps, the host destructor is logged as `[dtor]h`, `reenter-host` calls back into the instance).
+/// reps, the host destructor is logged as `[dtor]h`, `reenter-host` calls back into the instance, resource
+/// results are kept by call index and compared as `resource_token`s).
 mod resource_host {
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use component_gen::{Case, HostBehaviour};
     use component_layer::{List, Value};
-    use wasmtime::component::{Component, Func, Instance, Linker, ResourceDynamic, ResourceType, Val};
+    use wasmtime::component::{Component, Func, Instance, Linker, ResourceAny, ResourceDynamic, ResourceType, Val};
     use wasmtime::{Engine, Store, StoreContextMut};
 
     type Log = Arc<Mutex<Vec<(String, Vec<Value>)>>>;
@@ -101,6 +103,8 @@ mod resource_host {
         log: Log,
         slot: Arc<Mutex<Option<Instance>>>,
         current: Option<(Store<()>, Instance)>,
+        /// Resources returned by calls of the current instance, by call index.
+        held: HashMap<usize, ResourceAny>,
     }
 
     fn func(store: &mut StoreContextMut<'_, ()>, inst: &Instance, name: &str) -> wasmtime::Result<Func> {
@@ -168,19 +172,33 @@ mod resource_host {
                     })
                     .unwrap();
             }
-            Host { engine, component, linker, log, slot, current: None }
+            Host { engine, component, linker, log, slot, current: None, held: HashMap::new() }
         }
 
-        /// Calls an export; its result (or `Err` for a trap) and the host calls it made.
-        pub fn call(&mut self, call: &component_gen::Call) -> (Result<Option<Value>, String>, Vec<Vec<Value>>) {
+        /// Calls an export as call `k` of the script; its result (or `Err` for a trap) and the host calls it made.
+        pub fn call(
+            &mut self,
+            k: usize,
+            call: &component_gen::Call,
+        ) -> (Result<Option<Value>, String>, Vec<Vec<Value>>) {
             self.log.lock().unwrap().clear();
             if self.current.is_none() {
+                self.held.clear();
                 let mut store = Store::new(&self.engine, ());
                 let inst = self.linker.instantiate(&mut store, &self.component).expect("instantiates");
                 *self.slot.lock().unwrap() = Some(inst);
                 self.current = Some((store, inst));
             }
             let (store, inst) = self.current.as_mut().unwrap();
+            if call.export == component_gen::case::HOST_DROP {
+                let r = self.held.remove(&call.held[0].call).expect("the script drops only resources the host holds");
+                let r = r.resource_drop(&mut *store).map(|()| None);
+                if r.is_err() {
+                    self.current = None;
+                }
+                let log = self.log.lock().unwrap().iter().map(|(_, a)| a.clone()).collect();
+                return (r.map_err(|e| format!("{e:?}")), log);
+            }
             let f = inst.get_func(&mut *store, &call.export).expect("export");
             let arg = |v: &Value| match v {
                 Value::U32(x) => Val::U32(*x),
@@ -207,14 +225,37 @@ mod resource_host {
                     }
                 }
                 _ => {
-                    let mut args: Vec<Val> = call.args.iter().map(arg).collect();
+                    let mut args: Vec<Val> = call
+                        .args
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| if call.held.iter().any(|h| h.arg == i) { Val::Bool(false) } else { arg(v) })
+                        .collect();
+                    for h in &call.held {
+                        // Moved to `take-r`, lent to `peek-r`.
+                        let r = if call.export == "take-r" {
+                            self.held.remove(&h.call)
+                        } else {
+                            self.held.get(&h.call).copied()
+                        };
+                        args[h.arg] = Val::Resource(r.expect("the script passes only resources the host holds"));
+                    }
                     if call.export == "adopt-h" {
                         let Val::U32(rep) = args[0] else { unreachable!() };
                         args[0] =
                             Val::Resource(ResourceDynamic::new_own(rep, 0).try_into_resource_any(&mut *store).unwrap());
                     }
                     let mut results = vec![Val::Bool(false); f.ty(&*store).results().len()];
-                    f.call(&mut *store, &args, &mut results).map(|()| results.first().map(value))
+                    let held = &mut self.held;
+                    f.call(&mut *store, &args, &mut results).map(|()| {
+                        results.first().map(|v| match v {
+                            Val::Resource(r) => {
+                                held.insert(k, *r);
+                                component_gen::case::resource_token(k)
+                            }
+                            v => value(v),
+                        })
+                    })
                 }
             };
             if r.is_err() {
@@ -230,6 +271,14 @@ mod resource_host {
 fn resource_cases_do_on_wasmtime_exactly_what_the_model_predicts() {
     use component_gen::Expect;
     let (mut calls, mut traps, mut faults) = (0, 0, std::collections::BTreeMap::<&str, u32>::new());
+    // Host-held guest resources: calls of each export that carries `r` across, and held arguments passed.
+    let mut held_ops = std::collections::BTreeMap::<&str, u32>::from([
+        ("make-r", 0),
+        ("take-r", 0),
+        ("peek-r", 0),
+        (component_gen::case::HOST_DROP, 0),
+    ]);
+    let mut held_args = 0;
     for seed in 0..seeds().min(60) {
         let case = generate_case(seed, Tier::Resource);
         validate(&case.component).unwrap_or_else(|e| panic!("resource seed {seed}: {e}"));
@@ -239,7 +288,7 @@ fn resource_cases_do_on_wasmtime_exactly_what_the_model_predicts() {
         }
         let mut host = resource_host::Host::new(&case);
         for (i, call) in case.calls.iter().enumerate() {
-            let (got, imports) = host.call(call);
+            let (got, imports) = host.call(i, call);
             let at = format!("resource seed {seed} call {i} {}({:?})", call.export, call.args);
             match &call.expect {
                 Expect::Returns(v) => assert_eq!(got.as_ref(), Ok(v), "{at}"),
@@ -253,8 +302,13 @@ fn resource_cases_do_on_wasmtime_exactly_what_the_model_predicts() {
                 assert_eq!(&imports, expected, "{at}: host calls");
             }
             calls += 1;
+            if let Some(n) = held_ops.get_mut(call.export.as_str()) {
+                *n += 1;
+            }
+            held_args += call.held.len();
         }
     }
     assert!(calls > 500 && traps > 50, "{calls} calls, {traps} traps");
     assert!(faults.values().all(|n| *n > 0), "every fault kind occurs: {faults:?}");
+    assert!(held_ops.values().all(|n| *n > 10) && held_args > 20, "host-held `r`: {held_ops:?}, {held_args} passed");
 }

@@ -21,6 +21,11 @@
 //! free of memory. Behaviours a child component cannot reproduce make the case unwritable, with the reason:
 //! hashing with a result, queued return values, and reentrance when a call reaches it (a child cannot call its
 //! parent's export). A reentering import that no call reaches gets a trapping stand-in instead.
+//!
+//! Resources the case defines itself (`r` of the resource tier) are left inside `case`: a call of an export
+//! that carries one across (returns an `own<r>` the fuzzer's host keeps, or takes one back) makes the case
+//! unwritable — a `.wast` script has no way to keep a resource result for a later assertion — and exports that
+//! carry one are not re-exported (no call of the written script uses them).
 
 use wasm_encoder::{
     CodeSection, ComponentBuilder, ComponentExportKind, EntityType, ExportKind, ExportSection, Function,
@@ -48,15 +53,13 @@ enum StandIn {
 
 /// The case as one component with no imports, its host resources and imports played by a stand-in component.
 pub(super) fn wrap(case: &Case) -> Result<Vec<u8>, String> {
-    let set = &case.set;
-    if !set.defs.is_empty() {
+    if !case.set.defs.is_empty() {
         return Err("the host-resource stand-in does not support named types".into());
-    }
-    if let Some(r) = set.resources.iter().find(|r| !r.host) {
-        return Err(format!("resource `{}` is imported by the case but not a host resource", r.name));
     }
     let standins = case.imports.iter().map(|imp| stand_in(case, &imp.name, &imp.sig, &imp.behaviour));
     let standins = standins.collect::<Result<Vec<_>, _>>()?;
+    let case = &without_guest_resources(case)?;
+    let set = &case.set;
     let driven = driven_exports(case)?;
     let mut b = ComponentBuilder::default();
     let host_c = b.component(Some("host"), host_component(case, &standins)?);
@@ -99,6 +102,39 @@ pub(super) fn wrap(case: &Case) -> Result<Vec<u8>, String> {
         b.export(name.as_str(), ComponentExportKind::Func, f, None);
     }
     Ok(b.finish())
+}
+
+/// Whether `ty` is a handle of a resource the case defines itself.
+fn guest_handle(set: &TypeSet, ty: &Ty) -> bool {
+    matches!(ty, Ty::Own(r) | Ty::Borrow(r) if set.resources.get(*r).is_some_and(|d| !d.host))
+}
+
+/// The case with only its host resources (which must come first in its type set) and only the exports that do
+/// not carry its own resources — or why it cannot be written: a call of an export that does.
+fn without_guest_resources(case: &Case) -> Result<Case, String> {
+    let set = &case.set;
+    let n_host = set.resources.iter().take_while(|r| r.host).count();
+    if let Some(r) = set.resources[n_host..].iter().find(|r| r.host) {
+        return Err(format!("host resource `{}` follows a resource the case defines", r.name));
+    }
+    let carries = |sig: &Sig| {
+        sig.params.iter().any(|(_, t)| guest_handle(set, t))
+            || sig.result.as_ref().is_some_and(|t| guest_handle(set, t))
+    };
+    for (i, call) in case.calls.iter().enumerate() {
+        let sig = case.exports.iter().find(|(n, _)| *n == call.export).map(|(_, s)| s);
+        if !call.held.is_empty() || sig.is_some_and(carries) {
+            return Err(format!(
+                "call {i} (`{}`) passes a resource the case defines across the host boundary, which the fuzzer's \
+                 host keeps from call to call: a .wast script cannot hold a resource result for a later assertion",
+                call.export
+            ));
+        }
+    }
+    let mut out = case.clone();
+    out.set.resources.truncate(n_host);
+    out.exports.retain(|(_, sig)| !carries(sig));
+    Ok(out)
 }
 
 /// The stand-in for import `name`, or why there can be none.

@@ -17,14 +17,21 @@
 //! for an `own<R>` result becomes a new owning handle, and an export argument of type `own<R>`/`borrow<R>` given
 //! as a `u32` becomes a new host handle with that rep. [`HostBehaviour::Reenter`] calls back into the current
 //! instance, which each executor keeps in a slot shared with its host functions.
+//!
+//! Resources an export returns (an `own` of a guest resource) are kept by the index of the call that returned
+//! them, until the instance ends, and passed to later calls where [`Call::held`] says so (moved out of the keep
+//! for an `own` parameter, lent for a `borrow`). Handle values differ between engines, so a resource result is
+//! reported as [`resource_token`] of the call that first returned that same resource (compared by identity
+//! with what the executor still holds): engines that behave alike report equal tokens. A call of
+//! [`HOST_DROP`] drops the held resource it names (`resource_drop`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use component_gen::case::export_path;
+use component_gen::case::{export_path, resource_token, HOST_DROP};
 use component_gen::guest::Sig;
 use component_gen::ty::Ty;
-use component_gen::{Case, HostBehaviour, HostImport};
+use component_gen::{Call, Case, HostBehaviour, HostImport};
 use component_layer::Value;
 use wasm_runtime_layer::backend::WasmEngine;
 
@@ -48,9 +55,48 @@ pub trait Executor {
     /// Compiles the case's component and defines its host imports (and stubs for the others if the case asks
     /// for them).
     fn load(&mut self, case: &Case) -> Result<(), Failure>;
-    /// Calls an export (a name or a `#`-separated path); `host_returns` feeds host imports that return queued
-    /// values.
-    fn call(&mut self, export: &str, args: &[Value], host_returns: &[Value]) -> CallOutcome;
+    /// Runs `call` as call `index` of its case's script: calls its export (a name or a `#`-separated path) with
+    /// its arguments (and the resources earlier calls returned, see [`Call::held`]); its `host_returns` feed
+    /// host imports that return queued values.
+    fn call(&mut self, index: usize, call: &Call) -> CallOutcome;
+}
+
+/// The resources a call's results gave the host, by the index of the call (cleared with the instance).
+struct Keep<R> {
+    held: Vec<(usize, R)>,
+}
+
+impl<R: Clone + PartialEq> Keep<R> {
+    fn new() -> Self {
+        Keep { held: Vec::new() }
+    }
+
+    /// The resource `held` refers to: taken out of the keep if it is moved (`own`), else a copy.
+    fn take(&mut self, held: component_gen::case::Held, moved: bool) -> Result<R, Failure> {
+        let pos = self.held.iter().position(|(k, _)| *k == held.call).ok_or_else(|| {
+            Failure::Unsupported(format!("argument {}: the host holds no resource from call {}", held.arg, held.call))
+        })?;
+        Ok(if moved { self.held.remove(pos).1 } else { self.held[pos].1.clone() })
+    }
+
+    /// Keeps resource `r` returned by call `index`, and its token: the call that first returned it, if the host
+    /// still holds it, else `index`.
+    fn keep(&mut self, index: usize, r: R) -> Value {
+        if let Some((k, _)) = self.held.iter().find(|(_, x)| *x == r) {
+            return resource_token(*k);
+        }
+        self.held.push((index, r));
+        resource_token(index)
+    }
+}
+
+/// Whether parameter `arg` of export `export` is an `own` (moved) rather than a `borrow`.
+fn moved(exports: &[(String, Sig)], export: &str, arg: usize) -> bool {
+    exports
+        .iter()
+        .find(|(n, _)| n == export)
+        .and_then(|(_, sig)| sig.params.get(arg))
+        .is_some_and(|(_, t)| matches!(t, Ty::Own(_)))
 }
 
 /// The state host imports share with the executor: the queue of values to return and the log of calls.
@@ -133,6 +179,8 @@ pub struct LayerExecutor<E: WasmEngine> {
     instance: Arc<Mutex<Option<component_layer::Instance>>>,
     /// The case's exports (for their host-resource parameters).
     exports: Vec<(String, Sig)>,
+    /// Resources returned by calls of the current instance.
+    keep: Keep<component_layer::ResourceAny>,
 }
 
 impl<E: WasmEngine> LayerExecutor<E> {
@@ -147,6 +195,7 @@ impl<E: WasmEngine> LayerExecutor<E> {
             current: None,
             instance: Arc::default(),
             exports: Vec::new(),
+            keep: Keep::new(),
         }
     }
 }
@@ -230,13 +279,13 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
         Ok(())
     }
 
-    fn call(&mut self, export: &str, args: &[Value], host_returns: &[Value]) -> CallOutcome {
+    fn call(&mut self, index: usize, call: &Call) -> CallOutcome {
         {
             let mut st = self.state.lock().expect("host state lock");
-            st.queue = host_returns.iter().cloned().collect();
+            st.queue = call.host_returns.iter().cloned().collect();
             st.log.clear();
         }
-        let result = self.call_inner(export, args);
+        let result = self.call_inner(index, call);
         if result.is_err() {
             self.current = None;
         }
@@ -245,8 +294,10 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
 }
 
 impl<E: WasmEngine> LayerExecutor<E> {
-    fn call_inner(&mut self, export: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
+    fn call_inner(&mut self, index: usize, call: &Call) -> Result<Option<Value>, Failure> {
+        let export = call.export.as_str();
         if self.current.is_none() {
+            self.keep = Keep::new();
             let component = self.component.as_ref().ok_or_else(|| Failure::Invalid("no component".into()))?;
             let mut store = component_layer::Store::new(&self.engine, ());
             let instance = self.linker.instantiate(&mut store, component).map_err(classify)?;
@@ -254,12 +305,23 @@ impl<E: WasmEngine> LayerExecutor<E> {
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
+        if export == HOST_DROP {
+            let held = call.held.first().ok_or_else(|| Failure::Unsupported("a host drop names no resource".into()))?;
+            self.keep.take(*held, true)?.resource_drop(&mut *store).map_err(classify)?;
+            return Ok(None);
+        }
         let func = instance
             .get_func_by_path(&export_path(export))
             .ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
         let n = usize::from(func.ty().result().is_some());
         let mut results = vec![Value::Bool(false); n];
-        let mut args = args.to_vec();
+        let mut args = call.args.clone();
+        for h in &call.held {
+            let r = self.keep.take(*h, moved(&self.exports, export, h.arg))?;
+            if let Some(a) = args.get_mut(h.arg) {
+                *a = Value::Resource(r);
+            }
+        }
         for (i, r, own) in resource_params(&self.exports, export) {
             if let Some(Value::U32(rep)) = args.get(i) {
                 let ty = component_layer::ResourceType::host_dynamic(r as u32);
@@ -272,7 +334,10 @@ impl<E: WasmEngine> LayerExecutor<E> {
             }
         }
         func.call(&mut *store, &args, &mut results).map_err(classify)?;
-        Ok(results.pop())
+        Ok(results.pop().map(|v| match v {
+            Value::Resource(r) => self.keep.keep(index, r),
+            v => v,
+        }))
     }
 }
 
@@ -287,6 +352,8 @@ pub struct NativeExecutor {
     instance: Arc<Mutex<Option<wasmtime::component::Instance>>>,
     /// The case's exports (for their host-resource parameters).
     exports: Vec<(String, Sig)>,
+    /// Resources returned by calls of the current instance.
+    keep: Keep<wasmtime::component::ResourceAny>,
 }
 
 impl NativeExecutor {
@@ -302,6 +369,7 @@ impl NativeExecutor {
             current: None,
             instance: Arc::default(),
             exports: Vec::new(),
+            keep: Keep::new(),
         }
     }
 }
@@ -445,13 +513,13 @@ impl Executor for NativeExecutor {
         Ok(())
     }
 
-    fn call(&mut self, export: &str, args: &[Value], host_returns: &[Value]) -> CallOutcome {
+    fn call(&mut self, index: usize, call: &Call) -> CallOutcome {
         {
             let mut st = self.state.lock().expect("host state lock");
-            st.queue = host_returns.iter().cloned().collect();
+            st.queue = call.host_returns.iter().cloned().collect();
             st.log.clear();
         }
-        let result = self.call_inner(export, args);
+        let result = self.call_inner(index, call);
         if result.is_err() {
             self.current = None;
         }
@@ -460,8 +528,10 @@ impl Executor for NativeExecutor {
 }
 
 impl NativeExecutor {
-    fn call_inner(&mut self, export: &str, args: &[Value]) -> Result<Option<Value>, Failure> {
+    fn call_inner(&mut self, at: usize, call: &Call) -> Result<Option<Value>, Failure> {
+        let export = call.export.as_str();
         if self.current.is_none() {
+            self.keep = Keep::new();
             let component = self.component.as_ref().ok_or_else(|| Failure::Invalid("no component".into()))?;
             let mut store = wasmtime::Store::new(&self.engine, ());
             let instance = self.linker.instantiate(&mut store, component).map_err(|e| {
@@ -475,6 +545,12 @@ impl NativeExecutor {
             self.current = Some((store, instance));
         }
         let (store, instance) = self.current.as_mut().expect("instantiated above");
+        if export == HOST_DROP {
+            let held = call.held.first().ok_or_else(|| Failure::Unsupported("a host drop names no resource".into()))?;
+            let r = self.keep.take(*held, true)?;
+            r.resource_drop(&mut *store).map_err(|e| Failure::Trap(format!("{e:?}")))?;
+            return Ok(None);
+        }
         let mut index = None;
         for name in export_path(export) {
             index = Some(
@@ -486,7 +562,13 @@ impl NativeExecutor {
         let index = index.ok_or_else(|| Failure::Link("empty export path".into()))?;
         let func =
             instance.get_func(&mut *store, index).ok_or_else(|| Failure::Link(format!("no export `{export}`")))?;
-        let mut args = args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
+        let mut args = call.args.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(Failure::Trap)?;
+        for h in &call.held {
+            let r = self.keep.take(*h, moved(&self.exports, export, h.arg))?;
+            if let Some(a) = args.get_mut(h.arg) {
+                *a = wasmtime::component::Val::Resource(r);
+            }
+        }
         for (i, r, own) in resource_params(&self.exports, export) {
             if let Some(wasmtime::component::Val::U32(rep)) = args.get(i) {
                 use wasmtime::component::ResourceDynamic;
@@ -507,6 +589,9 @@ impl NativeExecutor {
         }
         let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&*store).results().len()];
         func.call(&mut *store, &args, &mut results).map_err(|e| Failure::Trap(format!("{e:?}")))?;
-        results.first().map(from_val).transpose().map_err(Failure::Trap)
+        match results.first() {
+            Some(wasmtime::component::Val::Resource(r)) => Ok(Some(self.keep.keep(at, *r))),
+            v => v.map(from_val).transpose().map_err(Failure::Trap),
+        }
     }
 }

@@ -104,8 +104,7 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
         return report;
     }
     for (i, call) in case.calls.iter().enumerate() {
-        let outs: Vec<CallOutcome> =
-            executors.iter_mut().map(|e| e.call(&call.export, &call.args, &call.host_returns)).collect();
+        let outs: Vec<CallOutcome> = executors.iter_mut().map(|e| e.call(i, call)).collect();
         if let Some(f) = outs.iter().filter_map(|o| o.result.as_ref().err()).find(|f| nondeterministic(f)) {
             report.discarded = Some(format!("call {i}: {f}"));
             return report;

@@ -6,7 +6,9 @@
 //! from then on. Cases with host imports are wrapped with stand-in components (see
 //! `component_gen::standalone`) so the file needs no special host. A case with several calls (the resource
 //! tier's scripts, whose handles carry over from call to call) becomes one instance and an assertion per call in
-//! order, with a fresh instance after each trap, as the fuzzer's executors run it.
+//! order, with a fresh instance after each trap, as the fuzzer's executors run it. A script in which the host
+//! keeps a resource the case defines (the resource tier's `make-r`, `take-r`, `peek-r`, host drops) cannot be
+//! written so: it is refused with the reason, and the finding says it is unwritten.
 
 use std::path::{Path, PathBuf};
 
@@ -111,7 +113,7 @@ fn expectations(case: &Case, d: &Divergence) -> anyhow::Result<Vec<Outcome>> {
 fn reference_run(case: &Case) -> anyhow::Result<Vec<Outcome>> {
     let mut exec = crate::diff::exec::executor("wasmtime").ok_or_else(|| anyhow::anyhow!("no reference engine"))?;
     exec.load(case).map_err(|f| anyhow::anyhow!("the reference engine does not load the case: {f}"))?;
-    Ok(case.calls.iter().map(|c| exec.call(&c.export, &c.args, &c.host_returns).result.ok()).collect())
+    Ok(case.calls.iter().enumerate().map(|(i, c)| exec.call(i, c).result.ok()).collect())
 }
 
 /// The directives: the component and the calls' assertions, in order. A call that traps poisons the runner's
@@ -285,19 +287,23 @@ mod tests {
         }
     }
 
-    /// The first resource case whose script passes handles to exports, traps before its end and does not
-    /// reenter: it exercises the driver and the fresh instances.
+    /// The exports that carry the guest resource `r` across the host boundary.
+    const HELD: [&str; 3] = ["make-r", "take-r", "peek-r"];
+
+    /// The first resource case whose script passes handles to exports, traps before its end, does not reenter
+    /// and does not hold `r`: it exercises the driver and the fresh instances.
     fn rich_resource_case() -> Case {
         let driven = ["adopt-h", "lend-h"];
-        (0..500)
+        (0..2000)
             .map(|seed| generate_case(seed, Tier::Resource))
             .find(|c| {
                 let n = c.calls.len();
                 c.calls.iter().all(|k| k.export != component_gen::resource::REENTER_EXPORT)
+                    && c.calls.iter().all(|k| !HELD.contains(&k.export.as_str()))
                     && c.calls.iter().any(|k| driven.contains(&k.export.as_str()))
                     && c.calls[..n - 1].iter().any(|k| k.expect == Expect::Trap)
             })
-            .expect("a seed below 500 has such a script")
+            .expect("a seed below 2000 has such a script")
     }
 
     #[test]
@@ -333,6 +339,21 @@ mod tests {
             .expect("a seed below 500 reenters");
         let e = render(&case, &divergence(&case)).unwrap_err().to_string();
         assert!(e.contains("reaches import `reenter-host`, which reenters the case's export `rep-r`"), "{e}");
+    }
+
+    #[test]
+    fn a_host_held_guest_resource_makes_the_case_unwritable() {
+        let case = (0..500)
+            .map(|seed| generate_case(seed, Tier::Resource))
+            .find(|c| {
+                c.calls.iter().all(|k| k.export != component_gen::resource::REENTER_EXPORT)
+                    && c.calls.iter().any(|k| HELD.contains(&k.export.as_str()))
+            })
+            .expect("a seed below 500 holds `r`");
+        let e = render(&case, &divergence(&case)).unwrap_err().to_string();
+        let (i, call) = case.calls.iter().enumerate().find(|(_, k)| HELD.contains(&k.export.as_str())).unwrap();
+        assert!(e.starts_with(&format!("call {i} (`{}`) passes a resource the case defines", call.export)), "{e}");
+        assert!(e.contains("cannot hold a resource result"), "{e}");
     }
 
     #[test]

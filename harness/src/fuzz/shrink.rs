@@ -117,7 +117,8 @@ fn only(case: &Case, i: usize) -> Vec<Call> {
         Tier::Resource if !case.calls.is_empty() => {
             let end = i.min(case.calls.len().saturating_sub(1));
             let start = case.calls[..end].iter().rposition(|c| c.expect == Expect::Trap).map_or(0, |t| t + 1);
-            case.calls[start..=end].to_vec()
+            // Resources held across calls never cross a trap, so the cut keeps every call they refer to.
+            case.calls[start..=end].iter().map(|c| c.rebased(start)).collect()
         }
         _ => case.calls.get(i).cloned().into_iter().collect(),
     }
