@@ -15,28 +15,11 @@ use component_layer::{List, Value};
 use serde::Serialize;
 use wasm_runtime_layer::backend::WasmEngine;
 
-/// The benchmark component.
-pub const BENCH_WAT: &str = r#"(component
-  (import "host-noop" (func $noop))
-  (core module $libc
-    (memory (export "memory") 3)
-    (global $bump (mut i32) (i32.const 4096))
-    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
-      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get 2))))
-      (global.set $bump (i32.add (local.get $p) (local.get 3)))
-      (if (i32.gt_u (global.get $bump) (i32.shl (memory.size) (i32.const 16)))
-        (then (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (global.get $bump) (i32.shl (memory.size) (i32.const 16))) (i32.const 65535)) (i32.const 16))) (i32.const -1)) (then unreachable))))
-      (local.get $p))
-    (func (export "reset") (global.set $bump (i32.const 4096))))
-  (core instance $libc (instantiate $libc))
-  (alias core export $libc "memory" (core memory $mem))
-  (alias core export $libc "realloc" (core func $realloc))
-  (core func $noop (canon lower (func $noop)))
-  (core module $m
-    (import "libc" "memory" (memory 1))
-    (import "libc" "reset" (func $reset))
-    (import "host" "noop" (func $noop))
+/// The core functions every benchmark calls, shared by the component ([`BENCH_WAT`]) and the floor module
+/// ([`FLOOR_WAT`]) so that both measure exactly the same core code. They call `$noop`, the host import.
+macro_rules! bench_funcs {
+    () => {
+        r#"
     (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
     (func (export "echo") (param i32 i32) (result i32)
       (i32.store (i32.const 16) (local.get 0))
@@ -63,7 +46,36 @@ pub const BENCH_WAT: &str = r#"(component
         (call $noop)
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $l))))
-    (func (export "post") (param i32) (call $reset))
+"#
+    };
+}
+
+/// The benchmark component.
+pub const BENCH_WAT: &str = concat!(
+    r#"(component
+  (import "host-noop" (func $noop))
+  (core module $libc
+    (memory (export "memory") 3)
+    (global $bump (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $bump (i32.add (local.get $p) (local.get 3)))
+      (if (i32.gt_u (global.get $bump) (i32.shl (memory.size) (i32.const 16)))
+        (then (if (i32.eq (memory.grow (i32.shr_u (i32.add (i32.sub (global.get $bump) (i32.shl (memory.size) (i32.const 16))) (i32.const 65535)) (i32.const 16))) (i32.const -1)) (then unreachable))))
+      (local.get $p))
+    (func (export "reset") (global.set $bump (i32.const 4096))))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $mem))
+  (alias core export $libc "realloc" (core func $realloc))
+  (core func $noop (canon lower (func $noop)))
+  (core module $m
+    (import "libc" "memory" (memory 1))
+    (import "libc" "reset" (func $reset))
+    (import "host" "noop" (func $noop))
+"#,
+    bench_funcs!(),
+    r#"    (func (export "post") (param i32) (call $reset))
     (func (export "post-void") (call $reset)))
   (core instance $i (instantiate $m
     (with "libc" (instance $libc))
@@ -80,10 +92,12 @@ pub const BENCH_WAT: &str = r#"(component
   (func (export "record") (param "r" $rec) (result $rec)
     (canon lift (core func $i "record") (memory $mem) (realloc $realloc) (post-return (func $i "post"))))
   (func (export "loop") (param "n" u32) (canon lift (core func $i "loop")))
-)"#;
+)"#
+);
 
 /// The core module of the floor measurements: the same functions, with the host import taken directly.
-pub const FLOOR_WAT: &str = r#"(module
+pub const FLOOR_WAT: &str = concat!(
+    r#"(module
     (import "host" "noop" (func $noop))
     (memory (export "memory") 3)
     (global $bump (mut i32) (i32.const 4096))
@@ -93,32 +107,10 @@ pub const FLOOR_WAT: &str = r#"(module
       (global.set $bump (i32.add (local.get $p) (local.get 3)))
       (local.get $p))
     (func (export "post") (param i32) (global.set $bump (i32.const 4096)))
-    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
-    (func (export "echo") (param i32 i32) (result i32)
-      (i32.store (i32.const 16) (local.get 0))
-      (i32.store offset=4 (i32.const 16) (local.get 1))
-      (i32.const 16))
-    (func (export "sum") (param $p i32) (param $n i32) (result i32)
-      (i32.add (i32.load8_u (local.get $p))
-               (i32.load8_u (i32.sub (i32.add (local.get $p) (local.get $n)) (i32.const 1)))))
-    (func (export "make") (param i32) (result i32)
-      (i32.store (i32.const 16) (i32.const 65536))
-      (i32.store offset=4 (i32.const 16) (local.get 0))
-      (i32.const 16))
-    (func (export "record") (param i32 i64 i32 i32 i32 i32) (result i32)
-      (i32.store8 (i32.const 32) (local.get 0))
-      (i64.store offset=8 (i32.const 32) (local.get 1))
-      (i32.store offset=16 (i32.const 32) (local.get 2))
-      (i32.store offset=20 (i32.const 32) (local.get 3))
-      (i32.store offset=24 (i32.const 32) (local.get 4))
-      (i32.store offset=28 (i32.const 32) (local.get 5))
-      (i32.const 32))
-    (func (export "loop") (param $n i32)
-      (block $done (loop $l
-        (br_if $done (i32.eqz (local.get $n)))
-        (call $noop)
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $l)))))"#;
+"#,
+    bench_funcs!(),
+    ")"
+);
 
 /// The operations, in table order.
 pub const OPS: [&str; 12] = [
@@ -223,16 +215,14 @@ pub fn bench_scalar_ratios<E: WasmEngine>(
     config: &BenchConfig,
     out: &mut Vec<Measurement>,
 ) -> anyhow::Result<()> {
-    use wasm_runtime_layer::{Extern, Imports, Instance, Module, Val};
+    use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Val};
     // The floor: the same core function, called through the layer.
     let mut core_store = wasm_runtime_layer::Store::new(&layer_engine, ());
-    let module = Module::new(
-        &layer_engine,
-        &wat::parse_str(
-            r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
-        )?,
-    )?;
-    let core = Instance::new(&mut core_store, &module, &Imports::new())?;
+    let module = Module::new(&layer_engine, &wat::parse_str(FLOOR_WAT)?)?;
+    let noop = Func::new(&mut core_store, FuncType::new([], []), |_, _, _| Ok(()));
+    let mut imports = Imports::new();
+    imports.define("host", "noop", Extern::Func(noop));
+    let core = Instance::new(&mut core_store, &module, &imports)?;
     let floor =
         core.get_export(&core_store, "add").and_then(Extern::into_func).ok_or_else(|| anyhow::anyhow!("add"))?;
     // component-layer.
