@@ -190,6 +190,19 @@ pub fn resource_token(call: usize) -> Value {
 }
 
 impl Call {
+    /// A call of `export` with `args` and the expected outcome, no queued host returns, no expectation on the
+    /// host imports' arguments and no held resources; set those fields on the result where a tier needs them.
+    pub fn new(export: impl Into<String>, args: Vec<Value>, expect: Expect) -> Call {
+        Call {
+            export: export.into(),
+            args,
+            host_returns: Vec::new(),
+            expect_import_args: None,
+            expect,
+            held: Vec::new(),
+        }
+    }
+
     /// The call, moved `by` positions earlier in its script (its [`Held`] references and resource tokens too):
     /// for scripts cut at the front, which never refer to resources from before the cut.
     pub fn rebased(&self, by: usize) -> Call {
@@ -477,14 +490,7 @@ impl Gen<'_, '_, '_> {
         let mut calls = Vec::new();
         for _ in 0..self.n_calls()? {
             let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            calls.push(Call {
-                export: "p".into(),
-                args,
-                host_returns: Vec::new(),
-                expect_import_args: None,
-                expect: Expect::Agree,
-                held: Vec::new(),
-            });
+            calls.push(Call::new("p", args, Expect::Agree));
         }
         Ok(Case {
             seed,
@@ -569,14 +575,7 @@ impl Gen<'_, '_, '_> {
             if realloc != ReallocMode::Good {
                 args.push(Value::List(List::U32(Vec::new())));
             }
-            calls.push(Call {
-                export: "l".into(),
-                args,
-                host_returns: Vec::new(),
-                expect_import_args: None,
-                expect,
-                held: Vec::new(),
-            });
+            calls.push(Call::new("l", args, expect));
         }
         if realloc != ReallocMode::Good {
             notes.push(format!("realloc {realloc:?}"));
@@ -678,14 +677,7 @@ impl Gen<'_, '_, '_> {
         for i in order {
             let (name, sig) = &exports[i];
             let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            calls.push(Call {
-                export: name.clone(),
-                args,
-                host_returns: Vec::new(),
-                expect_import_args: None,
-                expect: Expect::Trap,
-                held: Vec::new(),
-            });
+            calls.push(Call::new(name.clone(), args, Expect::Trap));
         }
         notes.insert(
             0,
@@ -782,14 +774,7 @@ impl Gen<'_, '_, '_> {
         for _ in 0..n_calls {
             let (name, sig) = &exports[self.u.choose_index(exports.len())?];
             let args = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            calls.push(Call {
-                export: name.clone(),
-                args,
-                host_returns: Vec::new(),
-                expect_import_args: None,
-                expect: Expect::Agree,
-                held: Vec::new(),
-            });
+            calls.push(Call::new(name.clone(), args, Expect::Agree));
         }
         Ok(Case {
             seed,

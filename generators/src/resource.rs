@@ -405,22 +405,11 @@ fn handle(u: &mut Unstructured<'_>, model: &Model, kind: Kind) -> Result<u32> {
 fn predict(u: &mut Unstructured<'_>, model: &mut Model, op: Op, k: usize) -> Result<(Call, Option<&'static str>)> {
     let u32v = Value::U32;
     let ok = |args: Vec<Value>, result: Option<Value>, imports: Vec<Vec<Value>>| Call {
-        export: op.name().into(),
-        args,
-        host_returns: Vec::new(),
         expect_import_args: Some(imports),
-        expect: Expect::Returns(result),
-        held: Vec::new(),
+        ..Call::new(op.name(), args, Expect::Returns(result))
     };
     // A trapping call's host calls are compared across engines instead.
-    let trap = |args: Vec<Value>| Call {
-        export: op.name().into(),
-        args,
-        host_returns: Vec::new(),
-        expect_import_args: None,
-        expect: Expect::Trap,
-        held: Vec::new(),
-    };
+    let trap = |args: Vec<Value>| Call::new(op.name(), args, Expect::Trap);
     let checked = |model: &Model, i: u32, kind: Kind| model.fault(i, kind).map(|f| (trap(vec![u32v(i)]), Some(f)));
     Ok(match op {
         Op::NewR => {

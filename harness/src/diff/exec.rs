@@ -107,6 +107,24 @@ struct HostState {
 }
 
 impl HostState {
+    /// Locks the shared state. A host function that panicked cannot leave it half-updated in a way that matters
+    /// (every call starts with [`HostState::begin`]), so a poisoned lock is simply taken over.
+    fn lock(state: &Mutex<HostState>) -> std::sync::MutexGuard<'_, HostState> {
+        state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Prepares the host for `call`: its queued return values and an empty log.
+    fn begin(state: &Mutex<HostState>, call: &Call) {
+        let mut st = HostState::lock(state);
+        st.queue = call.host_returns.iter().cloned().collect();
+        st.log.clear();
+    }
+
+    /// The host calls logged since [`HostState::begin`].
+    fn take_log(state: &Mutex<HostState>) -> Vec<(String, Vec<Value>)> {
+        std::mem::take(&mut HostState::lock(state).log)
+    }
+
     /// Answers a call of host import `imp` as its behaviour says.
     fn answer(&mut self, imp: &HostImport, args: &[Value]) -> anyhow::Result<Option<Value>> {
         let name = &imp.name;
@@ -217,7 +235,7 @@ fn layer_host_fn<E: WasmEngine>(
         });
     }
     let out = if let HostBehaviour::Reenter(export) = &imp.behaviour {
-        state.lock().expect("host state lock").log.push((imp.name.clone(), plain));
+        HostState::lock(state).log.push((imp.name.clone(), plain));
         let inst = instance.lock().expect("instance lock").clone();
         let func = inst
             .and_then(|i| i.get_func_by_path(&export_path(export)))
@@ -226,7 +244,7 @@ fn layer_host_fn<E: WasmEngine>(
         func.call(&mut ctx, args, &mut res)?;
         res.pop()
     } else {
-        state.lock().expect("host state lock").answer(imp, &plain)?
+        HostState::lock(state).answer(imp, &plain)?
     };
     if let (Some(slot), Some(v)) = (results.first_mut(), out) {
         *slot = match (imp.sig.result.as_ref().and_then(host_resource), v) {
@@ -258,7 +276,7 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
             self.linker
                 .root()
                 .resource(&decl.name, ty, move |_, rep| {
-                    state.lock().expect("host state lock").log.push((name.clone(), vec![Value::U32(rep)]));
+                    HostState::lock(&state).log.push((name.clone(), vec![Value::U32(rep)]));
                     Ok(())
                 })
                 .map_err(classify)?;
@@ -280,16 +298,12 @@ impl<E: WasmEngine> Executor for LayerExecutor<E> {
     }
 
     fn call(&mut self, index: usize, call: &Call) -> CallOutcome {
-        {
-            let mut st = self.state.lock().expect("host state lock");
-            st.queue = call.host_returns.iter().cloned().collect();
-            st.log.clear();
-        }
+        HostState::begin(&self.state, call);
         let result = self.call_inner(index, call);
         if result.is_err() {
             self.current = None;
         }
-        CallOutcome { result, imports: std::mem::take(&mut self.state.lock().expect("host state lock").log) }
+        CallOutcome { result, imports: HostState::take_log(&self.state) }
     }
 }
 
@@ -445,16 +459,12 @@ fn native_host_fn(
         });
     }
     let out = if let HostBehaviour::Reenter(export) = &imp.behaviour {
-        state.lock().expect("host state lock").log.push((imp.name.clone(), plain));
+        HostState::lock(state).log.push((imp.name.clone(), plain));
         let inst = (*instance.lock().expect("instance lock"))
             .ok_or_else(|| wasmtime::format_err!("no instance to reenter"))?;
         native_call(&mut store, &inst, export, args)?
     } else {
-        let out = state
-            .lock()
-            .expect("host state lock")
-            .answer(imp, &plain)
-            .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        let out = HostState::lock(state).answer(imp, &plain).map_err(|e| wasmtime::Error::msg(e.to_string()))?;
         match (imp.sig.result.as_ref().and_then(host_resource), out) {
             (Some((r, true)), Some(Value::U32(rep))) => {
                 Some(Val::Resource(ResourceDynamic::new_own(rep, r as u32).try_into_resource_any(&mut store)?))
@@ -492,7 +502,7 @@ impl Executor for NativeExecutor {
             self.linker
                 .root()
                 .resource(&decl.name, ty, move |_, rep| {
-                    state.lock().expect("host state lock").log.push((name.clone(), vec![Value::U32(rep)]));
+                    HostState::lock(&state).log.push((name.clone(), vec![Value::U32(rep)]));
                     Ok(())
                 })
                 .map_err(|e| Failure::Link(format!("{e:?}")))?;
@@ -514,16 +524,12 @@ impl Executor for NativeExecutor {
     }
 
     fn call(&mut self, index: usize, call: &Call) -> CallOutcome {
-        {
-            let mut st = self.state.lock().expect("host state lock");
-            st.queue = call.host_returns.iter().cloned().collect();
-            st.log.clear();
-        }
+        HostState::begin(&self.state, call);
         let result = self.call_inner(index, call);
         if result.is_err() {
             self.current = None;
         }
-        CallOutcome { result, imports: std::mem::take(&mut self.state.lock().expect("host state lock").log) }
+        CallOutcome { result, imports: HostState::take_log(&self.state) }
     }
 }
 
