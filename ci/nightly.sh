@@ -52,11 +52,6 @@ note ""
 note "FUZZ_SECONDS=$FUZZ_SECONDS CARGO_FUZZ_SECONDS=$CARGO_FUZZ_SECONDS JOBS=$JOBS${SEED:+ SEED=$SEED}"
 note ""
 
-# The harness's `fuzz` does not read the conformance data; only `conform` and `cargo test` do.
-if [ ! -d ../shared/conformance ] && [ -z "${COMPONENT_LAYER_CONFORMANCE:-}" ]; then
-  echo "note: ../shared/conformance not found (not needed for fuzzing)"
-fi
-
 # ---------------------------------------------------------------------------------------------------------------
 # 1. The harness's differential fuzzer.
 #

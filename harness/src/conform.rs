@@ -1,7 +1,8 @@
 //! The conformance suite: which files, run on which engines, and how results are reported.
 //!
-//! The default set is every `.wast` (and CLI `.wat`) file of `../shared/conformance` — the upstream
-//! component-model, wasmtime and wasm-tools suites — plus `corpus/**`. Files or directives that need features the
+//! The default set is every `.wast` (and CLI `.wat`) file of the vendored upstream suites in `corpus/upstream/`
+//! — the component-model, wasmtime and wasm-tools suites — plus the project's own cases in the rest of
+//! `corpus/`. Files or directives that need features the
 //! synchronous component model does not have are skipped by rules in `corpus/expectations.txt`, each with its
 //! reason, so every skip is visible in the report.
 
@@ -27,12 +28,12 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness is inside the workspace").to_path_buf()
 }
 
-/// The upstream conformance data: `$COMPONENT_LAYER_CONFORMANCE`, or `../shared/conformance` beside the
-/// workspace.
+/// The upstream conformance data: `$COMPONENT_LAYER_CONFORMANCE` (for testing against another copy of the
+/// suites), or the vendored copy in `corpus/upstream/`.
 pub fn conformance_root() -> PathBuf {
     match std::env::var_os("COMPONENT_LAYER_CONFORMANCE") {
         Some(p) => PathBuf::from(p),
-        None => workspace_root().join("../shared/conformance"),
+        None => corpus_root().join("upstream"),
     }
 }
 
@@ -57,39 +58,70 @@ pub fn default_files() -> Vec<SuiteFile> {
         collect(&root, &root.join(suite), &mut files, "");
     }
     let corpus = corpus_root();
-    collect(&corpus, &corpus, &mut files, "corpus/");
-    files.sort_by(|a, b| a.label.cmp(&b.label));
-    files
-}
-
-/// Files under the given paths (files or directories), labelled relative to the conformance root or corpus.
-pub fn files_under(paths: &[PathBuf]) -> Vec<SuiteFile> {
-    let root = conformance_root();
-    let corpus = corpus_root();
-    let mut files = Vec::new();
-    for p in paths {
-        let (base, prefix) =
-            if p.canonicalize().ok().zip(corpus.canonicalize().ok()).is_some_and(|(p, c)| p.starts_with(c)) {
-                (corpus.clone(), "corpus/")
-            } else {
-                (root.clone(), "")
-            };
-        if p.is_dir() {
-            collect(&base, p, &mut files, prefix);
-        } else {
-            files.push(SuiteFile { label: label(&base, p, prefix), path: p.clone() });
+    // The vendored suites live in the corpus too; they were collected above, under their upstream labels.
+    let upstream = corpus.join("upstream");
+    for entry in std::fs::read_dir(&corpus).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path == upstream {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&corpus, &path, &mut files, "corpus/");
+        } else if is_suite_file(&path) {
+            files.push(SuiteFile { label: label(&corpus, &path, "corpus/"), path });
         }
     }
     files.sort_by(|a, b| a.label.cmp(&b.label));
     files
 }
 
+/// Files under the given paths (files or directories), labelled as [`label_of`] says.
+pub fn files_under(paths: &[PathBuf]) -> Vec<SuiteFile> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let (base, prefix) = suite_base(p);
+            collect(&base, p, &mut files, prefix);
+        } else {
+            files.push(SuiteFile { label: label_of(p), path: p.clone() });
+        }
+    }
+    files.sort_by(|a, b| a.label.cmp(&b.label));
+    files
+}
+
+/// The label of a file for reports and the expectations file, however its path is written (relative, absolute,
+/// through symlinks): its path relative to the conformance root if it is in the upstream suites, `corpus/…` if
+/// it is in the corpus, else the path as given.
+pub fn label_of(path: &Path) -> String {
+    let (base, prefix) = suite_base(path);
+    label(&base, path, prefix)
+}
+
+/// The root a path's label is relative to, and the label's prefix.
+fn suite_base(path: &Path) -> (PathBuf, &'static str) {
+    let canonical = path.canonicalize().ok();
+    let under = |root: &Path| canonical.as_ref().zip(root.canonicalize().ok()).is_some_and(|(p, r)| p.starts_with(r));
+    let (root, corpus) = (conformance_root(), corpus_root());
+    if under(&root) {
+        (root, "")
+    } else if under(&corpus) {
+        (corpus, "corpus/")
+    } else {
+        (PathBuf::new(), "")
+    }
+}
+
 fn label(base: &Path, path: &Path, prefix: &str) -> String {
     let rel = match (path.canonicalize(), base.canonicalize()) {
-        (Ok(p), Ok(b)) => p.strip_prefix(&b).map(Path::to_path_buf).unwrap_or(p),
+        (Ok(p), Ok(b)) => p.strip_prefix(&b).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf()),
         _ => path.to_path_buf(),
     };
     format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"))
+}
+
+fn is_suite_file(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "wast" || e == "wat")
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<SuiteFile>, prefix: &str) {
@@ -99,7 +131,7 @@ fn collect(base: &Path, dir: &Path, out: &mut Vec<SuiteFile>, prefix: &str) {
     for p in entries {
         if p.is_dir() {
             collect(base, &p, out, prefix);
-        } else if p.extension().is_some_and(|e| e == "wast" || e == "wat") {
+        } else if is_suite_file(&p) {
             out.push(SuiteFile { label: label(base, &p, prefix), path: p });
         }
     }

@@ -1,6 +1,6 @@
 //! Components real toolchains emit: the 97 components wit-component 0.254's own tests expect it to produce.
 //!
-//! `../shared/conformance/wit-component/index.tsv` records what wasmtime 48 does with each under the synchronous
+//! `corpus/upstream/wit-component/index.tsv` records what wasmtime 48 does with each under the synchronous
 //! component model: whether it loads, and whether it instantiates when every import is a trapping stub. Every
 //! engine must do the same: load the same components, refuse the others with an *unsupported feature* error
 //! (never a panic, never another error class), instantiate the same ones, and trap in the start function where
@@ -17,6 +17,8 @@ pub struct ToolchainCase {
     pub name: String,
     /// Its path.
     pub path: PathBuf,
+    /// Whether wasmtime 48's behaviour on it is recorded (`update.sh` adds new components unrecorded).
+    pub recorded: bool,
     /// Whether wasmtime 48 loads it (otherwise it needs an unsupported feature).
     pub loads: bool,
     /// Whether instantiation with trapping imports succeeds (`Some(true)`), traps in a start function
@@ -42,6 +44,7 @@ pub fn cases() -> anyhow::Result<Vec<ToolchainCase>> {
         out.push(ToolchainCase {
             name: cols[0].to_owned(),
             path: dir.join("components").join(cols[0]),
+            recorded: cols[1] != "unrecorded",
             loads: cols[1] == "loads",
             instantiates: match cols[2] {
                 "yes" => Some(true),

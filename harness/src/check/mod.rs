@@ -436,11 +436,10 @@ pub fn apply_expectations(
 }
 
 /// The label of a component file for the expectations: its path relative to the conformance root, if it is
-/// under it (wit-component's components are labelled `wit-component/<name>`, as in their conformance trials).
+/// under it (wit-component's components are labelled `wit-component/<name>`, as in their conformance trials),
+/// however the path is written (see [`crate::conform::label_of`]).
 pub fn expectation_label(path: &std::path::Path) -> Option<String> {
-    let root = crate::conform::conformance_root().canonicalize().ok()?;
-    let path = path.canonicalize().ok()?;
-    let label = path.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+    let label = crate::conform::label_of(path);
     Some(label.replacen("wit-component/components/", "wit-component/", 1))
 }
 
