@@ -1,30 +1,26 @@
 //! Helpers shared by the cargo-fuzz targets in `fuzz_targets/`.
 //!
-//! Nothing here reads the conformance data (`../shared/conformance`): the targets only generate cases with
-//! `component-gen` and run them through the harness's executors and differ.
+//! Nothing here reads the conformance data: the targets only generate cases with `component-gen` and run them
+//! through the harness's engines and differ.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use component_gen::{Case, CaseConfig, Tier};
-use component_harness::diff::exec::{executor, Executor};
-use component_harness::diff::blame::Blame;
+use component_gen::{Case, Tier};
+use component_harness::diff::blame::attribute;
 use component_harness::diff::{run_case, CaseReport};
-
-/// The engines every differential target compares, in the order the `fuzz` command uses by default.
-pub const ENGINES: [&str; 3] = ["layer-wasmi", "layer-wasmtime", "wasmtime"];
+use component_harness::engine::{Engine, EngineKind};
+use component_harness::fuzz::CaseRef;
 
 thread_local! {
-    /// The executors, created once per process: engine creation (wasmtime's above all) is far more expensive than
-    /// a case. libFuzzer runs inputs on one thread, so a thread-local is enough (and `Box<dyn Executor>` is not
-    /// `Send`, so a `static Mutex` would not do).
-    static EXECUTORS: RefCell<Vec<Box<dyn Executor>>> =
-        RefCell::new(ENGINES.iter().map(|e| executor(e).expect("a harness engine")).collect());
+    /// The engines, created once per process: engine creation (wasmtime's above all) is far more expensive than a
+    /// case. libFuzzer runs inputs on one thread, so a thread-local is enough.
+    static ENGINES: RefCell<Vec<Box<dyn Engine>>> = RefCell::new(EngineKind::ALL.iter().map(|k| k.open()).collect());
 }
 
-/// Runs `f` with the process's executors.
-pub fn with_executors<R>(f: impl FnOnce(&mut [Box<dyn Executor>]) -> R) -> R {
-    EXECUTORS.with(|e| f(&mut e.borrow_mut()))
+/// Runs `f` with the process's engines.
+pub fn with_executors<R>(f: impl FnOnce(&mut [Box<dyn Engine>]) -> R) -> R {
+    ENGINES.with(|e| f(&mut e.borrow_mut()))
 }
 
 /// A seed from the first 8 bytes of `data` (little-endian, zero-padded), and the rest.
@@ -49,6 +45,7 @@ pub fn tier_of(b: u8) -> Tier {
 }
 
 /// How a case was made, for the report of a divergence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// `component_gen::generate_case(seed, tier)`: reproducible with the harness's `repro`/`shrink` commands.
     Seed,
@@ -80,8 +77,8 @@ pub fn diff_or_panic(target: &str, case: &Case, origin: Origin) -> CaseReport {
             );
         }
         let Some(d) = report.divergences.first() else { return report };
-        let engines: Vec<String> = ENGINES.iter().map(|e| e.to_string()).collect();
-        let blame = Blame::of(d, &engines);
+        let engines: Vec<String> = EngineKind::ALL.iter().map(|k| k.name().to_owned()).collect();
+        let blame = attribute(case, d, &engines);
         if !blame.fails(std::env::var_os("COMPONENT_LAYER_FUZZ_STRICT").is_some()) {
             // A core backend's bug, not component-layer's (see component_harness::diff::blame): report it once per
             // input but keep fuzzing, as `component-harness fuzz` does without --strict.
@@ -119,8 +116,12 @@ pub fn diff_or_panic(target: &str, case: &Case, origin: Origin) -> CaseReport {
         if let Some(i) = d.call {
             msg.push_str(&replay(case, i, execs));
         }
-        let shrunk = component_harness::fuzz::shrink::shrink(case, d, execs, &CaseConfig::default());
-        match component_harness::fuzz::regress::write(&regressions_dir(), &shrunk.case, &shrunk.divergence) {
+        let case_ref = match origin {
+            Origin::Seed => Some(CaseRef::default_of(case.seed, case.tier)),
+            Origin::Input => None,
+        };
+        let shrunk = component_harness::fuzz::shrink::shrink(case_ref.as_ref(), case, d, execs);
+        match component_harness::fuzz::regress::write(&regressions_dir(), &shrunk.case, &shrunk.divergence, &blame) {
             Ok(file) => msg.push_str(&format!("\n  shrunk regression: {file}\n")),
             Err(e) => msg.push_str(&format!("\n  (could not write the shrunk regression: {e:#})\n")),
         }
@@ -136,22 +137,22 @@ pub fn regressions_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts/regressions")))
 }
 
-/// Replays calls `0..=i` of `case` on every executor (the same store discipline as the differ) and describes call
+/// Replays calls `0..=i` of `case` on every engine (the same store discipline as the differ) and describes call
 /// `i`'s arguments and each engine's full outcome, failure messages included (the divergence only has classes).
-fn replay(case: &Case, i: usize, execs: &mut [Box<dyn Executor>]) -> String {
+fn replay(case: &Case, i: usize, execs: &mut [Box<dyn Engine>]) -> String {
     let call = &case.calls[i];
     let mut s = format!("\n  call {i}: {}({:?})\n  host returns: {:?}\n", call.export, call.args, call.host_returns);
     for e in execs.iter_mut() {
-        if let Err(f) = e.load(case) {
-            s.push_str(&format!("  {}: load failed: {f:?}\n", e.name()));
-            continue;
-        }
-        let mut last = None;
-        for (k, c) in case.calls[..=i].iter().enumerate() {
-            last = Some(e.call(k, c));
-        }
-        if let Some(o) = last {
-            s.push_str(&format!("  {}: {:?}\n    imports: {:?}\n", e.name(), o.result, o.imports));
+        let name = e.name().to_owned();
+        let mut cut = case.clone();
+        cut.calls.truncate(i + 1);
+        match component_harness::fuzz::run_on(&cut, e.as_mut()) {
+            Err(f) => s.push_str(&format!("  {name}: load failed: {f:?}\n")),
+            Ok(outcomes) => {
+                if let Some(o) = outcomes.last() {
+                    s.push_str(&format!("  {name}: {:?}\n    imports: {:?}\n", o.result, o.imports));
+                }
+            }
         }
     }
     s

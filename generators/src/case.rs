@@ -1,5 +1,6 @@
 //! Test cases: a component, the host functions it imports, and a script of calls with their expected outcomes.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use arbitrary::{Result, Unstructured};
@@ -14,7 +15,8 @@ use crate::world::{self, TypeConverter, World};
 use wit_parser::{WorldId, WorldItem};
 
 /// The kinds of cases, from cheap to strong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Tier {
     /// Host → guest export → guest calls a host import with the same values → back: every value is lowered and
     /// lifted four times.
@@ -91,7 +93,7 @@ impl fmt::Display for Tier {
 /// `u32` answered for an `own<R>` result becomes a new host-owned handle with that rep; the host destructor of
 /// `R` is logged as a call of `[dtor]R` with the rep. Export arguments of type `own<R>`/`borrow<R>` are given
 /// as `u32` reps too: the host makes the handle.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum HostBehaviour {
     /// Returns the next value of the current call's `host_returns`.
     ReturnQueued,
@@ -110,7 +112,7 @@ pub enum HostBehaviour {
 }
 
 /// A host import.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HostImport {
     /// Its name.
     pub name: String,
@@ -121,7 +123,7 @@ pub struct HostImport {
 }
 
 /// What a call must do.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Expect {
     /// Return this (or nothing).
     Returns(Option<Value>),
@@ -152,7 +154,7 @@ pub fn export_path(export: &str) -> Vec<&str> {
 pub const HOST_DROP: &str = "[host-drop]";
 
 /// One call of an export.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Call {
     /// The export: a root function's name, or a path through exported instances joined with
     /// [`PATH_SEPARATOR`] (see [`export_path`]); or [`HOST_DROP`].
@@ -174,7 +176,7 @@ pub struct Call {
 /// index of the call in [`Case::calls`] that returned it) and passes it on — moved for an `own` parameter, lent
 /// for a `borrow`. A call never refers to a resource from before a trap (the trap ends the instance) or to an
 /// `own` already moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
     /// The argument's position.
     pub arg: usize,
@@ -231,7 +233,7 @@ pub fn token_call(v: &Value) -> Option<usize> {
 }
 
 /// A generated test case.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Case {
     /// The seed it was generated from.
     pub seed: u64,

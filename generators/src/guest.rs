@@ -12,6 +12,7 @@
 //! Memory map: `[0, 64)` scratch, `[64, 4096)` return area, `[4096, 65536)` realloc log, `[65536, 196608)` the
 //! raw area lift probes copy their image to, `[196608, …)` the heap.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use wasm_encoder::{
@@ -86,7 +87,7 @@ pub enum ReallocMode {
 }
 
 /// A function signature.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sig {
     /// Named parameters.
     pub params: Vec<(String, Ty)>,

@@ -3,10 +3,11 @@
 //! `elem_size`, `alignment` and `flatten_type`, used by the guest code generators and to cross-check the runtime).
 
 use arbitrary::{Result, Unstructured};
+use serde::{Deserialize, Serialize};
 
 /// A value type. Named types (records, variants, enums, flags, aliases) and resources live in a [`TypeSet`]
 /// and are referenced by index.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Ty {
     Bool,
@@ -35,7 +36,7 @@ pub enum Ty {
 }
 
 /// A named type definition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Def {
     Record(Vec<(String, Ty)>),
@@ -47,7 +48,7 @@ pub enum Def {
 }
 
 /// A resource type used by a case.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceDecl {
     /// Its WIT name.
     pub name: String,
@@ -57,7 +58,7 @@ pub struct ResourceDecl {
 
 /// The named types and resources of a case. Definitions only refer to earlier ones, so they can be emitted in
 /// order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypeSet {
     /// Named types, in dependency order.
     pub defs: Vec<(String, Def)>,

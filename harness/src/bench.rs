@@ -564,7 +564,7 @@ pub fn bench_floor<E: WasmEngine>(
 /// wasmtime's native component support: the dynamic `Val` API and typed functions.
 pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyhow::Result<()> {
     use wasmtime::component::{Component, Linker, Val};
-    let engine = crate::engines::native::NativeEngine::new().engine().clone();
+    let engine = crate::engine::wasmtime_engine();
     let bytes = wat::parse_str(BENCH_WAT)?;
     let component = Component::new(&engine, &bytes).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut linker: Linker<()> = Linker::new(&engine);
@@ -629,7 +629,7 @@ pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
     );
 
     let rec = func(&mut store, "record")?;
-    let rv = crate::engines::native::to_val(&record_value()).map_err(anyhow::Error::msg)?;
+    let rv = crate::engine::value::to_val(&record_value()).map_err(anyhow::Error::msg)?;
     push(OPS[5], "wasmtime dyn", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
 
     let lp = func(&mut store, "loop")?;
@@ -686,8 +686,7 @@ pub fn bench_validate(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyho
 /// ns per exec (one call compared across all engines); generation, compilation and instantiation are included,
 /// as in `fuzz`.
 pub fn bench_execs(config: &BenchConfig, out: &mut Vec<Measurement>) {
-    let mut executors: Vec<_> =
-        ["layer-wasmi", "layer-wasmtime", "wasmtime"].iter().filter_map(|e| crate::diff::exec::executor(e)).collect();
+    let mut executors: Vec<_> = crate::engine::EngineKind::ALL.iter().map(|k| k.open()).collect();
     let budget = config.budget * (config.batches as u32) * 4;
     let start = Instant::now();
     let (mut calls, mut seed) = (0usize, 0u64);

@@ -1,25 +1,18 @@
-//! The `fuzz`, `repro`, `shrink`, `gen`, `bench` and `check` commands.
+//! The `fuzz`, `repro`, `shrink`, `gen`, `bench`, `check` and `selftest` commands.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use component_gen::{generate_case, CaseConfig, Tier};
-use component_harness::diff::exec::{executor, Executor};
-use component_harness::diff::run_case;
-use component_harness::fuzz::{self, FuzzConfig, Progress};
-use component_harness::{conform, engines};
+use component_gen::{generate_case, Tier};
+use component_harness::engine::EngineSpec;
+use component_harness::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions, Progress};
+use component_harness::worker::supervisor::{run_once, PoolConfig, Reply};
+use component_harness::worker::{Job, JobResult};
+use component_harness::{conform, selftest};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{BenchArgs, CheckArgs, FuzzArgs, GenArgs, ReproArgs, ShrinkArgs};
-
-fn engine_names(given: Vec<String>) -> Vec<String> {
-    if given.is_empty() {
-        engines::ENGINE_NAMES.iter().map(|s| s.to_string()).collect()
-    } else {
-        given
-    }
-}
+use crate::{BenchArgs, CheckArgs, FuzzArgs, GenArgs, ReproArgs, SelftestArgs, ShrinkArgs};
 
 fn tiers(given: &[String]) -> anyhow::Result<Vec<Tier>> {
     if given.is_empty() {
@@ -31,34 +24,50 @@ fn tiers(given: &[String]) -> anyhow::Result<Vec<Tier>> {
 struct Bar(Option<ProgressBar>);
 
 impl Progress for Bar {
-    fn update(&self, cases: u64, calls: u64, divergences: u64, elapsed: Duration) {
+    fn update(&self, cases: u64, calls: u64, findings: u64, elapsed: Duration) {
         if let Some(b) = &self.0 {
             b.set_position(elapsed.as_secs());
             let rate = calls as f64 / elapsed.as_secs_f64().max(1e-9);
-            b.set_message(format!("{cases} cases, {calls} calls, {rate:.0} execs/s, {divergences} divergences"));
+            b.set_message(format!("{cases} cases, {calls} calls, {rate:.0} execs/s, {findings} findings"));
         }
     }
 
     fn finding(&self, f: &fuzz::Finding) {
-        let line = format!(
-            "divergence after {:.1}s (shrunk in {:.1}s): seed {} tier {}: {} (wrong: {}){}",
-            f.found_after,
-            f.shrink_secs,
-            f.seed,
-            f.tier,
-            f.divergence.what,
-            f.divergence.wrong.join(", "),
-            match (&f.file, &f.unwritten) {
-                (Some(p), _) => format!(" -> {p}"),
-                (None, Some(why)) => format!(" (no regression file: {why})"),
-                (None, None) => String::new(),
-            }
-        );
+        let line = finding_line(f);
         match &self.0 {
             Some(b) => b.println(line),
             None => eprintln!("{line}"),
         }
     }
+}
+
+fn finding_line(f: &fuzz::Finding) -> String {
+    let kind = match &f.crash {
+        Some(c) => format!("crash ({}, {})", c.death.name(), c.reason),
+        None => "divergence".into(),
+    };
+    format!(
+        "{kind} after {:.1}s (shrunk in {:.1}s to {} calls): seed {} tier {}: {} (wrong: {}){}",
+        f.found_after,
+        f.shrink_secs,
+        f.shrunk.0,
+        f.seed,
+        f.tier,
+        f.divergence.what,
+        f.divergence.wrong.join(", "),
+        match (&f.file, &f.unwritten) {
+            (Some(p), _) => format!(" -> {p}"),
+            (None, Some(why)) => format!(" (unwritten: {why})"),
+            (None, None) => String::new(),
+        }
+    )
+}
+
+fn pool(timeout: u64, memory_limit_mb: u64) -> anyhow::Result<PoolConfig> {
+    let mut pool = PoolConfig::this_binary()?;
+    pool.step_timeout = Duration::from_secs(timeout.max(1));
+    pool.memory_limit_mb = memory_limit_mb;
+    Ok(pool)
 }
 
 pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
@@ -69,15 +78,19 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         duration: Duration::from_secs(args.seconds),
         seed,
         jobs: crate::jobs(args.jobs),
-        engines: engine_names(args.engines),
         tiers: tiers(&args.tiers)?,
-        regressions: (!args.no_write).then(|| args.out.clone()),
         max_cases: None,
-        case_config: CaseConfig { calls: Some(args.calls_per_case.max(1)), ..CaseConfig::default() },
+        stop_at_first: false,
+        options: FuzzOptions {
+            engines: EngineSpec::parse_all(&args.engines)?,
+            calls_per_case: args.calls_per_case.max(1),
+            regressions: (!args.no_write).then(|| args.out.clone()),
+        },
+        pool: pool(args.timeout, args.memory_limit_mb)?,
     };
     println!(
-        "fuzzing {} for {}s from seed {seed} with {} jobs, tiers: {}",
-        config.engines.join(", "),
+        "fuzzing {} for {}s from seed {seed} with {} workers, tiers: {}",
+        config.options.engines.iter().map(EngineSpec::name).collect::<Vec<_>>().join(", "),
         args.seconds,
         config.jobs,
         config.tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
@@ -94,90 +107,138 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}", summary.table());
     for f in &summary.findings {
-        println!(
-            "- seed {} ({}): {} — wrong: {}; attributed to {}",
-            f.seed,
-            f.tier,
-            f.divergence.what,
-            f.divergence.wrong.join(", "),
-            f.blame.describe()
-        );
+        println!("- {}", finding_line(f));
+        println!("  attributed to {}", f.blame.describe());
         for (e, o) in &f.divergence.outcomes {
-            println!("    {e}: {o}");
+            println!("    {e}: {}", o.replace('\n', "\n      "));
         }
     }
     let failing = summary.failing(args.strict);
     let backend = summary.findings.len() - summary.failing(false);
-    println!("{} divergences ({backend} attributed to a core backend)", summary.findings.len());
+    let crashes = summary.findings.iter().filter(|f| f.crash.is_some()).count();
+    println!(
+        "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence)",
+        summary.findings.len()
+    );
     println!("execs/s: {:.1}", summary.execs_per_sec);
     if let Some(path) = args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }
     if failing == 0 && backend > 0 {
-        println!("note: only backend divergences were found; they fail the run with --strict");
+        println!("note: only backend findings were made; they fail the run with --strict");
     }
     Ok(if failing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn executors(names: &[String]) -> anyhow::Result<Vec<Box<dyn Executor>>> {
-    names.iter().map(|n| executor(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))).collect()
-}
-
 pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
-    let names = engine_names(args.engines);
+    let engines = EngineSpec::parse_all(&args.engines)?;
+    let pool = PoolConfig::this_binary()?;
     if let Ok(seed) = args.target.parse::<u64>() {
-        let mut execs = executors(&names)?;
         let mut diverged = false;
         let ts = match &args.tier {
             Some(t) => tiers(std::slice::from_ref(t))?,
             None => Tier::ALL.to_vec(),
         };
         for tier in ts {
-            let case = generate_case(seed, tier);
+            let case_ref = CaseRef::new(seed, tier, args.calls_per_case);
+            let case = case_ref.build();
             println!("seed {seed} tier {tier}: {}", case.note);
             print!("{}", case.wit());
             print!("{}", component_gen::coverage::calls_text(&case));
-            let report = run_case(&case, &mut execs);
-            for d in &report.divergences {
-                diverged = true;
-                println!("  DIVERGENCE {} (wrong: {})", d.what, d.wrong.join(", "));
-                for (e, o) in &d.outcomes {
-                    println!("    {e}: {o}");
+            // Each engine in its own worker, so that one that crashes is reported, not fatal.
+            let mut runs = Vec::new();
+            for e in &engines {
+                match run_once(&pool, &Job::Run { case: case_ref, engines: vec![e.clone()] })? {
+                    Reply::Done(JobResult::Run(mut r)) => runs.push((e.name(), r.pop())),
+                    Reply::Done(other) => anyhow::bail!("unexpected reply {other:?}"),
+                    Reply::Died(d) => {
+                        diverged = true;
+                        println!(
+                            "  {} DIED ({}) in call {:?}, `{}`: {}",
+                            e.name(),
+                            d.death.name(),
+                            d.call,
+                            d.step.as_ref().map(|s| s.op.clone()).unwrap_or_default(),
+                            d.reason()
+                        );
+                    }
                 }
             }
-            if report.divergences.is_empty() {
-                println!(
-                    "  all {} calls agree{}",
-                    report.calls,
-                    report.discarded.map(|r| format!(" (discarded: {r})")).unwrap_or_default()
-                );
+            for i in 0..case.calls.len() {
+                let outs: Vec<(String, String)> = runs
+                    .iter()
+                    .map(|(n, r)| {
+                        let o = match r {
+                            Some(Ok(o)) => {
+                                o.get(i).map_or("-".into(), |o| component_harness::diff::describe(&o.result))
+                            }
+                            Some(Err(f)) => format!("load: {f}"),
+                            None => "-".into(),
+                        };
+                        (n.clone(), o)
+                    })
+                    .collect();
+                let same = outs.windows(2).all(|w| w[0].1 == w[1].1);
+                diverged |= !same;
+                println!("  call {i} `{}`{}", case.calls[i].export, if same { "" } else { "  DIFFERS" });
+                for (n, o) in outs {
+                    println!("    {n}: {o}");
+                }
             }
         }
         return Ok(if diverged { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let files = conform::files_under(&[PathBuf::from(&args.target)]);
-    let exp = conform::expectations()?;
-    let runs = conform::run_all(&files, &names, &exp, 1, &|_| {})?;
-    for r in &runs {
-        println!("{} [{}]: {}", r.path, r.engine, if r.passed() { "pass" } else { "FAIL" });
-        print!("{}", r.failure_summary());
+    let mut failed = false;
+    for file in &files {
+        for e in &engines {
+            let job = Job::Conform { path: file.path.clone(), label: file.label.clone(), engine: e.clone() };
+            match run_once(&pool, &job)? {
+                Reply::Done(JobResult::Conform(r)) => {
+                    let ok = r.passed() || r.skipped.is_some();
+                    failed |= !ok;
+                    println!(
+                        "{} [{}]: {}",
+                        r.path,
+                        r.engine,
+                        if r.skipped.is_some() {
+                            "skip"
+                        } else if ok {
+                            "pass"
+                        } else {
+                            "FAIL"
+                        }
+                    );
+                    print!("{}", r.failure_summary());
+                }
+                Reply::Done(other) => anyhow::bail!("unexpected reply {other:?}"),
+                Reply::Died(d) => {
+                    failed = true;
+                    println!("{} [{}]: DIED ({}): {}", file.label, e.name(), d.death.name(), d.reason());
+                }
+            }
+        }
     }
-    Ok(if runs.iter().all(|r| r.passed() || r.skipped.is_some()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
     let tier = Tier::from_name(&args.tier).ok_or_else(|| anyhow::anyhow!("unknown tier `{}`", args.tier))?;
-    let mut execs = executors(&engine_names(args.engines))?;
-    let case = generate_case(args.seed, tier);
-    let report = run_case(&case, &mut execs);
-    let Some(d) = report.divergences.first() else {
-        println!("seed {} tier {tier}: no divergence in {} calls", args.seed, report.calls);
+    let options = FuzzOptions {
+        engines: EngineSpec::parse_all(&args.engines)?,
+        calls_per_case: args.calls_per_case,
+        regressions: args.out.clone(),
+    };
+    let case = CaseRef::new(args.seed, tier, args.calls_per_case);
+    let result = fuzz::one_case(&case, &options, &PoolConfig::this_binary()?)?;
+    let Some(f) = result.finding else {
+        println!("seed {} tier {tier}: no divergence in {} calls", args.seed, result.calls);
         return Ok(ExitCode::SUCCESS);
     };
-    let shrunk = fuzz::shrink::shrink(&case, d, &mut execs, &CaseConfig::default());
-    println!("{}", fuzz::regress::render(&shrunk.case, &shrunk.divergence)?);
-    if let Some(dir) = args.out {
-        println!("written to {}", fuzz::regress::write(&dir, &shrunk.case, &shrunk.divergence)?);
+    println!("{}", finding_line(&f));
+    println!("attributed to {}", f.blame.describe());
+    for (e, o) in &f.divergence.outcomes {
+        println!("  {e}: {o}");
     }
     Ok(ExitCode::FAILURE)
 }
@@ -248,53 +309,67 @@ fn component_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     use component_harness::check;
-    let names = engine_names(args.engines);
-    let mut engines = names
-        .iter()
-        .map(|n| check::engine(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let engines = EngineSpec::parse_all(&args.engines)?;
     let files = component_files(&args.components)?;
     let total = files.len() as u64 + args.generated;
     if total == 0 {
         anyhow::bail!("nothing to check: give components or --generated N");
     }
     let config = check::CheckConfig { seed: args.seed, calls: args.calls, ..check::CheckConfig::default() };
+    let pool = pool(args.timeout, 4096)?;
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} components {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut reports = Vec::new();
-    let mut calls = 0u64;
-    let mut divergent = 0u64;
     let exp = conform::expectations()?;
-    let engine_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut one =
-        |label: String, bytes: Vec<u8>, exp_label: Option<String>, reports: &mut Vec<check::ComponentReport>| {
-            bar.set_message(format!("{calls} calls, {divergent} divergent · {label}"));
-            let mut report = check::check_component(&label, &bytes, &mut engines, &config, &mut |n| calls += n);
-            if let Some(l) = exp_label {
-                check::apply_expectations(&mut report, &l, &engine_refs, &exp);
-            }
-            if report.verdict == check::Verdict::Failed {
-                divergent += 1;
-            }
-            print_report(&bar, &report, args.quiet);
-            bar.inc(1);
-            reports.push(report);
-        };
+    let engine_names: Vec<String> = engines.iter().map(EngineSpec::name).collect();
+    let engine_refs: Vec<&str> = engine_names.iter().map(String::as_str).collect();
+    let scratch = std::env::temp_dir().join(format!("component-harness-check-{}", std::process::id()));
+    let mut inputs: Vec<(String, PathBuf, Option<String>)> = Vec::new();
     for f in &files {
-        let bytes = std::fs::read(f)?;
-        one(f.display().to_string(), bytes, check::expectation_label(f), &mut reports);
+        inputs.push((f.display().to_string(), f.clone(), check::expectation_label(f)));
     }
     for k in 0..args.generated {
         let seed = args.seed.wrapping_add(k);
         let tier = Tier::ALL[(k % Tier::ALL.len() as u64) as usize];
         let case = generate_case(seed, tier);
+        std::fs::create_dir_all(&scratch)?;
+        let path = scratch.join(format!("{}-{seed}.wasm", tier.name()));
+        std::fs::write(&path, &case.component)?;
         // Generated components are labelled `generated/<tier>/<seed>` for the expectations file.
-        let label = format!("generated/{}/{seed}", tier.name());
-        one(format!("generated seed {seed} tier {}", tier.name()), case.component, Some(label), &mut reports);
+        inputs.push((
+            format!("generated seed {seed} tier {}", tier.name()),
+            path,
+            Some(format!("generated/{}/{seed}", tier.name())),
+        ));
     }
+    let mut reports = Vec::new();
+    let mut worker: Option<component_harness::worker::WorkerProcess> = None;
+    for (name, path, label) in inputs {
+        bar.set_message(name.clone());
+        let job =
+            Job::Check { path: path.clone(), name: name.clone(), engines: engines.clone(), config: config.clone() };
+        let w = match worker.as_mut() {
+            Some(w) => w,
+            None => worker.insert(component_harness::worker::WorkerProcess::spawn(&pool)?),
+        };
+        let mut report = match w.run(&job, &mut |_| {}) {
+            Reply::Done(JobResult::Check(r)) => *r,
+            Reply::Done(other) => anyhow::bail!("unexpected reply {other:?}"),
+            Reply::Died(d) => {
+                worker = None;
+                check::crashed_report(&name, &d, &engine_names)
+            }
+        };
+        if let Some(l) = label {
+            check::apply_expectations(&mut report, &l, &engine_refs, &exp);
+        }
+        print_report(&bar, &report, args.quiet);
+        bar.inc(1);
+        reports.push(report);
+    }
+    std::fs::remove_dir_all(&scratch).ok();
     bar.finish_and_clear();
     let line = check::summary_line(&reports);
     println!("{line}");
@@ -338,11 +413,34 @@ fn print_report(bar: &ProgressBar, r: &component_harness::check::ComponentReport
         for (engine, outcome) in &d.outcomes {
             out.push_str(&format!("    {engine}: {}\n", outcome.replace('\n', "\n      ")));
         }
-        if d.blame != component_harness::diff::blame::Blame::Runtime {
-            out.push_str(&format!("    attributed to {}\n", d.blame.describe()));
-        }
+        out.push_str(&format!("    attributed to {}\n", d.blame.describe()));
     }
     if !out.is_empty() {
         bar.suspend(|| print!("{out}"));
     }
+}
+
+pub fn selftest(args: SelftestArgs) -> anyhow::Result<ExitCode> {
+    let config = selftest::SelftestConfig {
+        tiers: tiers(&args.tiers)?,
+        faults: selftest::faults(&args.faults)?,
+        wrap: EngineSpec::parse(&args.wrap)?.kind,
+        seconds: args.seconds,
+        jobs: crate::jobs(args.jobs),
+        pool: PoolConfig::this_binary()?,
+    };
+    let matrix = selftest::run(&config, &mut |cell| println!("{}", cell.line()))?;
+    println!();
+    println!("{}", matrix.table());
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&matrix)?)?;
+    }
+    let bad = matrix.failures();
+    println!(
+        "{} cells, {} hold, {} not applicable, {bad} fail",
+        matrix.cells.len(),
+        matrix.holding(),
+        matrix.not_applicable()
+    );
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engines::{self, Engine};
+use crate::engine::{Engine, EngineSpec};
 use crate::expectations::Expectations;
-use crate::wast::{run_file, FileRun};
+use crate::fuzz::regress::CaseFile;
+use crate::wast::{run_file, DirResult, Directive, FileRun};
 
 /// A file of the suite.
 #[derive(Debug, Clone)]
@@ -121,7 +122,7 @@ fn label(base: &Path, path: &Path, prefix: &str) -> String {
 }
 
 fn is_suite_file(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "wast" || e == "wat")
+    p.extension().is_some_and(|e| e == "wast" || e == "wat" || e == "case")
 }
 
 fn collect(base: &Path, dir: &Path, out: &mut Vec<SuiteFile>, prefix: &str) {
@@ -137,41 +138,67 @@ fn collect(base: &Path, dir: &Path, out: &mut Vec<SuiteFile>, prefix: &str) {
     }
 }
 
-/// Runs one file on one engine.
-pub fn run_one(file: &SuiteFile, engine: &dyn Engine, exp: &Expectations) -> FileRun {
-    if let Some(reason) = exp.file_skip(&file.label, engine.name()) {
+/// Runs one file on a fresh engine.
+pub fn run_one(file: &SuiteFile, engine: &EngineSpec, exp: &Expectations) -> FileRun {
+    if let Some(reason) = exp.file_skip(&file.label, &engine.name()) {
         return FileRun {
             path: file.label.clone(),
-            engine: engine.name().to_owned(),
+            engine: engine.name(),
             skipped: Some(reason.to_owned()),
             error: None,
             directives: Vec::new(),
         };
     }
+    run_one_on(file, engine.open().as_mut(), exp)
+}
+
+/// Runs one file (`.wast`, or a `.case` regression) on `engine`.
+pub fn run_one_on(file: &SuiteFile, engine: &mut dyn Engine, exp: &Expectations) -> FileRun {
+    let mut run = FileRun {
+        path: file.label.clone(),
+        engine: engine.name().to_owned(),
+        skipped: exp.file_skip(&file.label, engine.name()).map(str::to_owned),
+        error: None,
+        directives: Vec::new(),
+    };
+    if run.skipped.is_some() {
+        return run;
+    }
+    if file.path.extension().is_some_and(|e| e == "case") {
+        match CaseFile::load(&file.path) {
+            Ok(case) => {
+                run.directives = case
+                    .run_calls(engine)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| Directive {
+                        line: i + 1,
+                        kind: "call".into(),
+                        result: r.map_or(DirResult::Pass, DirResult::Fail),
+                    })
+                    .collect();
+            }
+            Err(e) => run.error = Some(format!("cannot load {}: {e:#}", file.path.display())),
+        }
+        return run;
+    }
     match std::fs::read_to_string(&file.path) {
         Ok(text) => run_file(&file.label, &text, engine, exp),
-        Err(e) => FileRun {
-            path: file.label.clone(),
-            engine: engine.name().to_owned(),
-            skipped: None,
-            error: Some(format!("cannot read {}: {e}", file.path.display())),
-            directives: Vec::new(),
-        },
+        Err(e) => {
+            run.error = Some(format!("cannot read {}: {e}", file.path.display()));
+            run
+        }
     }
 }
 
 /// Runs every file on every named engine, `jobs` at a time; `progress` is called after each run.
 pub fn run_all(
     files: &[SuiteFile],
-    engine_names: &[String],
+    engs: &[EngineSpec],
     exp: &Expectations,
     jobs: usize,
     progress: &(dyn Fn(&FileRun) + Sync),
 ) -> anyhow::Result<Vec<FileRun>> {
-    let mut engs = Vec::new();
-    for n in engine_names {
-        engs.push(engines::by_name(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?);
-    }
     let work: Vec<(usize, usize)> = (0..files.len()).flat_map(|f| (0..engs.len()).map(move |e| (f, e))).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(vec![None; work.len()]);
@@ -180,7 +207,7 @@ pub fn run_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&(f, e)) = work.get(i) else { break };
-                let run = run_one(&files[f], engs[e].as_ref(), exp);
+                let run = run_one(&files[f], &engs[e], exp);
                 progress(&run);
                 results.lock().expect("no panics while holding the lock")[i] = Some(run);
             });
@@ -237,7 +264,7 @@ pub fn tally(runs: &[FileRun]) -> Vec<(String, String, Tally)> {
 }
 
 fn engine_rank(e: &str) -> usize {
-    engines::ENGINE_NAMES.iter().position(|n| *n == e).unwrap_or(usize::MAX)
+    crate::engine::ENGINE_NAMES.iter().position(|n| *n == e).unwrap_or(usize::MAX)
 }
 
 /// The Markdown table of pass/fail/skip per suite and engine.

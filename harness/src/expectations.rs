@@ -4,7 +4,12 @@
 //!
 //! ```text
 //! skip <path-pattern>[:<line>] [engines=<name>,<name>|layer] -- <reason>
+//! any-trap <path-pattern>:<line> [engines=<name>,<name>|layer] -- <reason>
 //! ```
+//!
+//! `skip` does not run the file (or the directive). `any-trap` runs the `assert_trap` directive and accepts any
+//! trap, whatever its class: for the places where the specification and wasmtime trap for different reasons
+//! (the reason says which is which).
 //!
 //! A pattern is a path relative to the conformance root (or starting with `corpus/`), with `*` matching within
 //! one path component and `**` any number of components. With `:<line>` the rule skips only the directive that
@@ -24,6 +29,8 @@ pub struct Rule {
     pub engines: Vec<String>,
     /// Why.
     pub reason: String,
+    /// `any-trap` rather than `skip`.
+    pub any_trap: bool,
 }
 
 /// All rules.
@@ -52,7 +59,11 @@ impl Expectations {
                 .split_once(" -- ")
                 .ok_or_else(|| anyhow::anyhow!("expectations line {}: missing ` -- <reason>`", n + 1))?;
             let mut words = head.split_whitespace();
-            anyhow::ensure!(words.next() == Some("skip"), "expectations line {}: expected `skip`", n + 1);
+            let any_trap = match words.next() {
+                Some("skip") => false,
+                Some("any-trap") => true,
+                _ => anyhow::bail!("expectations line {}: expected `skip` or `any-trap`", n + 1),
+            };
             let target = words.next().ok_or_else(|| anyhow::anyhow!("expectations line {}: no path", n + 1))?;
             let (pattern, line_no) = match target.rsplit_once(':') {
                 Some((p, l)) if l.chars().all(|c| c.is_ascii_digit()) => (p.to_owned(), Some(l.parse()?)),
@@ -65,7 +76,8 @@ impl Expectations {
                     .ok_or_else(|| anyhow::anyhow!("expectations line {}: unexpected `{w}`", n + 1))?;
                 engines.extend(list.split(',').map(str::to_owned));
             }
-            rules.push(Rule { pattern, line: line_no, engines, reason: reason.trim().to_owned() });
+            anyhow::ensure!(!any_trap || line_no.is_some(), "expectations line {}: `any-trap` needs a line", n + 1);
+            rules.push(Rule { pattern, line: line_no, engines, reason: reason.trim().to_owned(), any_trap });
         }
         Ok(Expectations { rules })
     }
@@ -74,7 +86,7 @@ impl Expectations {
     pub fn file_skip(&self, path: &str, engine: &str) -> Option<&str> {
         self.rules
             .iter()
-            .find(|r| r.line.is_none() && applies(r, engine) && glob(&r.pattern, path))
+            .find(|r| !r.any_trap && r.line.is_none() && applies(r, engine) && glob(&r.pattern, path))
             .map(|r| r.reason.as_str())
     }
 
@@ -82,12 +94,22 @@ impl Expectations {
     pub fn directive_skip(&self, path: &str, line: usize, engine: &str) -> Option<&str> {
         self.rules
             .iter()
-            .find(|r| r.line == Some(line) && applies(r, engine) && glob(&r.pattern, path))
+            .find(|r| !r.any_trap && r.line == Some(line) && applies(r, engine) && glob(&r.pattern, path))
+            .map(|r| r.reason.as_str())
+    }
+
+    /// Why the `assert_trap` at `line` accepts a trap of any class on `engine`, if it does.
+    pub fn any_trap(&self, path: &str, line: usize, engine: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.any_trap && r.line == Some(line) && applies(r, engine) && glob(&r.pattern, path))
             .map(|r| r.reason.as_str())
     }
 }
 
+/// Whether rule `r` applies to `engine` (a self-test engine `<kind>!<fault>` as its kind).
 fn applies(r: &Rule, engine: &str) -> bool {
+    let engine = engine.split('!').next().unwrap_or(engine);
     r.engines.is_empty() || r.engines.iter().any(|e| e == engine || (e == "layer" && engine.starts_with("layer-")))
 }
 

@@ -1,41 +1,83 @@
 //! `component-harness`: conformance runner and differential fuzzer for component-layer.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use clap::{Parser, Subcommand};
-use component_harness::{conform, engines};
+use component_harness::conform;
 
 mod commands;
 
-/// Counts heap allocations, so `bench` can report allocations per typed call.
-struct CountingAlloc;
+/// The global allocator: counts allocations (so `bench` can report allocations per typed call) and, in a
+/// worker, refuses to hold more than the worker's memory cap, so that an engine allocating without end fails an
+/// allocation (an out-of-memory abort of that worker, which the supervisor reports) instead of exhausting the
+/// machine.
+struct CappedAlloc;
 
-static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes currently allocated.
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// The cap in bytes (`usize::MAX`: none).
+static CAP: AtomicUsize = AtomicUsize::new(usize::MAX);
 
-// SAFETY: forwards to the system allocator unchanged; the counter is a relaxed atomic.
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+impl CappedAlloc {
+    /// Reserves `size` bytes under the cap; false if they do not fit.
+    fn reserve(size: usize) -> bool {
+        let cap = CAP.load(Relaxed);
+        let before = IN_USE.fetch_add(size, Relaxed);
+        if cap != usize::MAX && before.saturating_add(size) > cap {
+            IN_USE.fetch_sub(size, Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+// SAFETY: forwards to the system allocator unchanged, or returns null (an allowed answer) when the cap is
+// reached; the counters are relaxed atomics.
+unsafe impl GlobalAlloc for CappedAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        if !Self::reserve(layout.size()) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        unsafe { std::alloc::System.alloc(layout) }
+        let p = unsafe { System.alloc(layout) };
+        if p.is_null() {
+            IN_USE.fetch_sub(layout.size(), Relaxed);
+        }
+        p
     }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE.fetch_sub(layout.size(), Relaxed);
         // SAFETY: `ptr` was allocated by `System` with `layout`.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
+        unsafe { System.dealloc(ptr, layout) }
     }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        let grow = new_size.saturating_sub(layout.size());
+        if !Self::reserve(grow) {
+            return std::ptr::null_mut();
+        }
         // SAFETY: as for `realloc` on `System`.
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            IN_USE.fetch_sub(grow, Relaxed);
+        } else {
+            IN_USE.fetch_sub(layout.size().saturating_sub(new_size), Relaxed);
+        }
+        p
     }
 }
 
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: CappedAlloc = CappedAlloc;
 
 pub(crate) fn allocations() -> u64 {
-    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
+    ALLOCATIONS.load(Relaxed)
 }
 
 #[derive(Parser)]
@@ -66,6 +108,41 @@ enum Command {
     /// Check components (.wasm or .wat, files or directories) across the engines with a generic host: call every
     /// export with seeded arguments and report every divergence.
     Check(CheckArgs),
+    /// The self-test: engines that are wrong on purpose, one way each, must be caught, blamed, shrunk and
+    /// written, tier by tier.
+    Selftest(SelftestArgs),
+    /// Serve jobs of a supervisor (internal: `fuzz`, `check` and `selftest` start these).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct WorkerArgs {
+    /// The memory cap of this worker, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) memory_limit_mb: u64,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SelftestArgs {
+    /// Tiers (default: all).
+    #[arg(long = "tier", value_name = "TIER")]
+    pub(crate) tiers: Vec<String>,
+    /// Faults (default: all).
+    #[arg(long = "fault", value_name = "FAULT")]
+    pub(crate) faults: Vec<String>,
+    /// The engine the faults are put in.
+    #[arg(long, default_value = "layer-wasmi")]
+    pub(crate) wrap: String,
+    /// Seconds each cell may fuzz before it counts as not detected.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) seconds: u64,
+    /// Parallel cells.
+    #[arg(long)]
+    pub(crate) jobs: Option<usize>,
+    /// Write the matrix as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +161,9 @@ pub(crate) struct CheckArgs {
     /// Engines (default: all three).
     #[arg(long = "engine", value_name = "NAME")]
     pub(crate) engines: Vec<String>,
+    /// Seconds a worker may spend on one engine operation before it counts as hung.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) timeout: u64,
     /// Write the reports as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
@@ -135,16 +215,22 @@ pub(crate) struct FuzzArgs {
     /// No progress bar.
     #[arg(long)]
     pub(crate) quiet: bool,
-    /// Also fail on divergences attributed to a core backend (one layer engine alone disagrees while
-    /// component-layer over the other backend agrees with wasmtime); by default they are reported and written to
-    /// `corpus/backends/` but do not fail the run.
+    /// Also fail on divergences attributed to a core backend (with core-level evidence: see
+    /// `harness/src/evidence`); by default they are reported and written to `corpus/backends/` but do not fail
+    /// the run.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Seconds a worker may spend on one engine operation before it counts as hung.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) timeout: u64,
+    /// Each worker's memory cap in MiB (an engine that allocates beyond it is a finding).
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) memory_limit_mb: u64,
 }
 
 #[derive(clap::Args)]
 pub(crate) struct ReproArgs {
-    /// A regression `.wast` file, or a seed.
+    /// A regression file (`.wast` or `.case`), or a seed.
     pub(crate) target: String,
     /// The tier (for a seed; default: every tier).
     #[arg(long)]
@@ -152,6 +238,9 @@ pub(crate) struct ReproArgs {
     /// Engines (default: all three).
     #[arg(long = "engine", value_name = "NAME")]
     pub(crate) engines: Vec<String>,
+    /// Calls per generated case (for a seed: as `fuzz` made it).
+    #[arg(long, default_value_t = 48)]
+    pub(crate) calls_per_case: usize,
 }
 
 #[derive(clap::Args)]
@@ -164,6 +253,9 @@ pub(crate) struct ShrinkArgs {
     /// Engines (default: all three).
     #[arg(long = "engine", value_name = "NAME")]
     pub(crate) engines: Vec<String>,
+    /// Calls per generated case (as `fuzz` made it).
+    #[arg(long, default_value_t = 48)]
+    pub(crate) calls_per_case: usize,
     /// Also write the regression file to this directory.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
@@ -187,7 +279,8 @@ pub(crate) struct GenArgs {
 
 #[derive(clap::Args)]
 struct ConformArgs {
-    /// Engines to run (default: all of layer-wasmi, layer-wasmtime, wasmtime).
+    /// Engines to run (default: all of layer-wasmi, layer-wasmtime, wasmtime; `<engine>!<fault>` for an engine
+    /// that is wrong on purpose).
     #[arg(long = "engine", value_name = "NAME")]
     engines: Vec<String>,
     /// Output format.
@@ -210,6 +303,11 @@ fn main() -> ExitCode {
         Command::Gen(args) => commands::gen(args),
         Command::Bench(args) => commands::bench(args),
         Command::Check(args) => commands::check(args),
+        Command::Selftest(args) => commands::selftest(args),
+        Command::Worker(args) => {
+            CAP.store(usize::try_from(args.memory_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX), Relaxed);
+            component_harness::worker::protocol::serve().map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -225,11 +323,7 @@ pub(crate) fn jobs(n: Option<usize>) -> usize {
 }
 
 fn conform_cmd(args: ConformArgs) -> anyhow::Result<ExitCode> {
-    let engine_names: Vec<String> = if args.engines.is_empty() {
-        engines::ENGINE_NAMES.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.engines
-    };
+    let engine_names = component_harness::engine::EngineSpec::parse_all(&args.engines)?;
     let files = if args.paths.is_empty() { conform::default_files() } else { conform::files_under(&args.paths) };
     let exp = conform::expectations()?;
     let text = args.format == "text";

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::engines::{Engine, Failure};
+use crate::engine::{Engine, Failure, Host};
 
 /// One component and wasmtime's recorded behaviour.
 #[derive(Debug, Clone)]
@@ -58,18 +58,18 @@ pub fn cases() -> anyhow::Result<Vec<ToolchainCase>> {
 }
 
 /// Runs one case on one engine: `Ok` if the engine behaves as recorded.
-pub fn run_case(case: &ToolchainCase, engine: &dyn Engine) -> Result<(), String> {
+pub fn run_case(case: &ToolchainCase, engine: &mut dyn Engine) -> Result<(), String> {
     let bytes = wat::parse_file(&case.path).map_err(|e| format!("cannot parse {}: {e}", case.path.display()))?;
-    let mut session = engine.session().map_err(|e| format!("{e:#}"))?;
-    let component = match (session.compile(&bytes), case.loads) {
+    engine.reset();
+    let component = match (engine.compile(&bytes), case.loads) {
         (Ok(c), true) => c,
-        (Err(Failure::Unsupported(_)), false) => return Ok(()),
+        (Err(Failure::Unsupported { .. }), false) => return Ok(()),
         (Ok(_), false) => return Err(format!("loaded, but wasmtime rejects it ({})", case.note)),
         (Err(f), true) => return Err(format!("failed to load: {f}")),
         (Err(f), false) => return Err(format!("expected an unsupported-feature error ({}), got {f}", case.note)),
     };
-    match (session.instantiate_stubbed(component), case.instantiates) {
-        (Ok(_), Some(true)) | (Err(Failure::Trap(_)), Some(false)) | (_, None) => Ok(()),
+    match (engine.instantiate(component, &Host::stubs()), case.instantiates) {
+        (Ok(_), Some(true)) | (Err(Failure::Trap { .. }), Some(false)) | (_, None) => Ok(()),
         (Ok(_), Some(false)) => Err("instantiated, but wasmtime traps in a start function".into()),
         (Err(f), Some(true)) => Err(format!("failed to instantiate: {f}")),
         (Err(f), Some(false)) => Err(format!("expected a start-function trap, got {f}")),

@@ -11,24 +11,24 @@
 use std::sync::Arc;
 
 use component_gen::{generate_case, Tier};
-use component_harness::diff::{exec::executor, run_case};
-use component_harness::{check, conform, engines, toolchain};
+use component_harness::diff::run_case;
+use component_harness::engine::{EngineKind, EngineSpec, ENGINE_NAMES};
+use component_harness::{check, conform, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
     let args = Arguments::from_args();
     let exp = Arc::new(conform::expectations().expect("corpus/expectations.txt parses"));
-    let engines: Vec<Arc<dyn engines::Engine>> =
-        engines::ENGINE_NAMES.iter().map(|n| Arc::from(engines::by_name(n).expect("known engine"))).collect();
+    let engines: Vec<EngineSpec> = EngineKind::ALL.iter().map(|&k| EngineSpec::plain(k)).collect();
     let mut trials = Vec::new();
     for file in conform::default_files() {
         for engine in &engines {
             let name = format!("{}::{}", file.label, engine.name());
-            let skipped = exp.file_skip(&file.label, engine.name()).is_some();
+            let skipped = exp.file_skip(&file.label, &engine.name()).is_some();
             let (file, engine, exp) = (file.clone(), engine.clone(), exp.clone());
             trials.push(
                 Trial::test(name, move || {
-                    let run = conform::run_one(&file, engine.as_ref(), &exp);
+                    let run = conform::run_one(&file, &engine, &exp);
                     if run.passed() {
                         Ok(())
                     } else {
@@ -42,11 +42,11 @@ fn main() {
     for case in toolchain::cases().expect("wit-component/index.tsv is readable") {
         for engine in &engines {
             let label = format!("wit-component/{}", case.name);
-            let skipped = exp.file_skip(&label, engine.name()).is_some() || !case.recorded;
+            let skipped = exp.file_skip(&label, &engine.name()).is_some() || !case.recorded;
             let (case, engine) = (case.clone(), engine.clone());
             trials.push(
                 Trial::test(format!("{label}::{}", engine.name()), move || {
-                    toolchain::run_case(&case, engine.as_ref()).map_err(Failed::from)
+                    toolchain::run_case(&case, engine.open().as_mut()).map_err(Failed::from)
                 })
                 .with_ignored_flag(skipped),
             );
@@ -55,14 +55,20 @@ fn main() {
     let seeds: u64 = std::env::var("GENERATED_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
     for tier in Tier::ALL {
         trials.push(Trial::test(format!("generated/{tier}::seeds-0-{seeds}"), move || {
-            let mut execs: Vec<_> = engines::ENGINE_NAMES.iter().map(|n| executor(n).expect("known engine")).collect();
-            let mut failures = Vec::new();
+            let mut execs: Vec<_> = EngineKind::ALL.iter().map(|k| k.open()).collect();
+            let (mut failures, mut calls, mut discarded) = (Vec::new(), 0, 0);
             for seed in 0..seeds {
                 let case = generate_case(seed, tier);
                 let report = run_case(&case, &mut execs);
+                calls += report.calls;
+                discarded += usize::from(report.discarded.is_some());
                 for d in report.divergences {
                     failures.push(format!("seed {seed}: {} (wrong: {}) {:?}", d.what, d.wrong.join(", "), d.outcomes));
                 }
+            }
+            // A tier that runs nothing tests nothing.
+            if calls == 0 || discarded as u64 == seeds {
+                failures.push(format!("no call ran ({discarded} of {seeds} cases discarded)"));
             }
             if failures.is_empty() {
                 Ok(())
@@ -73,9 +79,7 @@ fn main() {
     }
     let calls: u64 = std::env::var("CHECK_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let config = check::CheckConfig { calls, ..check::CheckConfig::default() };
-    let check_engines = || -> Vec<Box<dyn check::CheckEngine>> {
-        engines::ENGINE_NAMES.iter().map(|n| check::engine(n).expect("known engine")).collect()
-    };
+    let check_engines = || check::engines(&EngineKind::ALL.map(EngineSpec::plain));
     let verdict = |r: &check::ComponentReport| -> Result<(), Failed> {
         if r.verdict != check::Verdict::Failed {
             return Ok(());
@@ -90,15 +94,19 @@ fn main() {
     for case in toolchain::cases().expect("wit-component/index.tsv is readable").into_iter().filter(|c| c.loads) {
         let label = format!("wit-component/components/{}", case.name);
         let (config, exp) = (config.clone(), exp.clone());
-        trials.push(Trial::test(format!("check/wit-component/{}", case.name), move || {
+        let trial = format!("check/wit-component/{}", case.name);
+        trials.push(Trial::test(trial.clone(), move || {
             let bytes = std::fs::read(&case.path).map_err(|e| Failed::from(e.to_string()))?;
             let mut report = check::check_component(&label, &bytes, &mut check_engines(), &config, &mut |_| {});
-            check::apply_expectations(
-                &mut report,
-                &format!("wit-component/{}", case.name),
-                &engines::ENGINE_NAMES,
-                &exp,
-            );
+            check::apply_expectations(&mut report, &format!("wit-component/{}", case.name), &ENGINE_NAMES, &exp);
+            // A component that is not really checked passes only where the expectations file says why.
+            if let check::Verdict::Skipped(why) = &report.verdict {
+                if exp.file_skip(&trial, "").is_none() && !why.starts_with("expected divergence") {
+                    return Err(Failed::from(format!(
+                        "skipped ({why}), and corpus/expectations.txt has no `skip {trial}` rule saying why"
+                    )));
+                }
+            }
             verdict(&report)
         }));
     }
@@ -107,6 +115,7 @@ fn main() {
         let config = config.clone();
         trials.push(Trial::test(format!("check/generated/{tier}::seeds-0-{check_seeds}"), move || {
             let mut engines = check_engines();
+            let mut checked = 0;
             for seed in 0..check_seeds {
                 let case = generate_case(seed, tier);
                 let report = check::check_component(
@@ -117,6 +126,10 @@ fn main() {
                     &mut |_| {},
                 );
                 verdict(&report)?;
+                checked += usize::from(report.verdict == check::Verdict::Passed);
+            }
+            if checked == 0 {
+                return Err(Failed::from("every generated component was skipped: nothing was checked"));
             }
             Ok(())
         }));

@@ -76,8 +76,10 @@ pub enum Trap {
     InvalidChar,
     /// A string is not valid in its encoding (UTF-8, UTF-16 or Latin-1).
     InvalidString,
-    /// `realloc` returned a misaligned pointer or one whose region is outside linear memory.
-    BadRealloc,
+    /// `realloc` returned a pointer that is not aligned as the allocation requires.
+    ReallocMisaligned,
+    /// `realloc` returned a pointer whose region does not fit in linear memory.
+    ReallocOutOfBounds,
     /// A handle index is not in the component instance's handle table.
     UnknownHandle,
     /// A handle refers to a resource of another type, or to a borrow where an own is needed.
@@ -107,7 +109,8 @@ impl fmt::Display for Trap {
             Trap::InvalidDiscriminant => f.write_str("invalid variant discriminant"),
             Trap::InvalidChar => f.write_str("invalid `char` bit pattern"),
             Trap::InvalidString => f.write_str("invalid string encoding"),
-            Trap::BadRealloc => f.write_str("realloc return: result not aligned or beyond end of memory"),
+            Trap::ReallocMisaligned => f.write_str("realloc return: result not aligned"),
+            Trap::ReallocOutOfBounds => f.write_str("realloc return: beyond end of memory"),
             Trap::UnknownHandle => f.write_str("unknown handle index"),
             Trap::HandleType => f.write_str("handle used with the wrong type or ownership"),
             Trap::HandleLent => f.write_str("cannot remove owned resource while borrowed"),

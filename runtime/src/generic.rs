@@ -263,6 +263,7 @@ pub fn resource_label(own: bool, name: &str, rep: Option<u32>) -> String {
 /// One call that reached the generic host: an import function, or the destructor of an imported resource
 /// (named `[resource-drop]<name>`, with the representation as its argument).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ImportCall {
     /// The import's full name: `func`, or `interface#func` for functions of imported instances.
     pub name: String,

@@ -15,7 +15,12 @@ use std::sync::Arc;
 use crate::resources::ResourceAny;
 
 /// A component-model value.
+///
+/// With the `serde` feature, values serialize as externally tagged enums (`{"U32": 7}`); floats that JSON cannot
+/// hold (NaN with its payload, infinities) as strings (`"nan:0x7fc00000"`, `"inf"`, `"-inf"`). Resources cannot be
+/// serialized: they belong to a store.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[allow(missing_docs)]
 pub enum Value {
     Bool(bool),
@@ -27,8 +32,8 @@ pub enum Value {
     U32(u32),
     S64(i64),
     U64(u64),
-    F32(f32),
-    F64(f64),
+    F32(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f32"))] f32),
+    F64(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f64"))] f64),
     Char(char),
     String(String),
     List(List),
@@ -43,6 +48,7 @@ pub enum Value {
     /// The set flags, by label. Lifted flags are in declaration (bit) order.
     Flags(Vec<Arc<str>>),
     /// An `own` or `borrow` handle to a resource.
+    #[cfg_attr(feature = "serde", serde(skip))]
     Resource(ResourceAny),
 }
 
@@ -51,6 +57,7 @@ pub enum Value {
 /// Numeric lists are stored in typed vectors; everything else as a vector of [`Value`]s. Equality is by
 /// elements, so a `U8` list equals a `Values` list of `Value::U8`s.
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[allow(missing_docs)]
 pub enum List {
     Values(Vec<Value>),
@@ -62,8 +69,8 @@ pub enum List {
     S32(Vec<i32>),
     U64(Vec<u64>),
     S64(Vec<i64>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+    F32(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f32s"))] Vec<f32>),
+    F64(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f64s"))] Vec<f64>),
 }
 
 macro_rules! list_dispatch {
@@ -248,6 +255,27 @@ impl Value {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn values_survive_json_bit_for_bit() {
+        let floats = [0.0f32, -0.0, 1.5, f32::INFINITY, f32::NEG_INFINITY, f32::from_bits(0xffc0_0123)];
+        let v = Value::Record(vec![
+            ("f".into(), Value::List(List::F32(floats.to_vec()))),
+            ("g".into(), Value::F64(f64::from_bits(0x7ff0_0000_0000_0001))),
+            ("s".into(), Value::Option(Some(Box::new(Value::String("é\u{0}".into()))))),
+            ("r".into(), Value::Result(Err(None))),
+        ]);
+        let text = serde_json::to_string(&v).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        let bits = |v: &Value| format!("{v:?}");
+        assert_eq!(bits(&back), bits(&v), "{text}");
+        let Value::Record(fs) = &back else { panic!() };
+        let Value::List(List::F32(fs0)) = &fs[0].1 else { panic!() };
+        assert_eq!(fs0.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), floats.map(f32::to_bits).to_vec());
+        let Value::F64(g) = fs[1].1 else { panic!() };
+        assert_eq!(g.to_bits(), 0x7ff0_0000_0000_0001);
+    }
+
     #[test]
     fn nan_equals_nan_but_zeros_differ() {
         assert_eq!(Value::F32(f32::NAN), Value::F32(f32::from_bits(0x7fc0_0001)));
@@ -267,5 +295,111 @@ mod tests {
         let b = Value::List(List::Values(vec![Value::U8(1), Value::U8(2)]));
         assert_eq!(a, b);
         assert_ne!(a, Value::List(List::U16(vec![1, 2])));
+    }
+}
+
+/// Floats in serialized values: numbers where JSON can hold them, strings for NaNs (with their payload) and
+/// infinities, so that every bit pattern survives a round trip.
+#[cfg(feature = "serde")]
+mod float_serde {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    fn to_repr(x: f64, bits: u64, nan_hex: String) -> Repr {
+        if x.is_nan() {
+            Repr::Text(format!("{}nan:{nan_hex}", if bits >> 63 != 0 { "-" } else { "" }))
+        } else if x.is_infinite() {
+            Repr::Text(if x > 0.0 { "inf".into() } else { "-inf".into() })
+        } else {
+            Repr::Number(x)
+        }
+    }
+
+    fn from_text(s: &str, width: u32) -> Option<u64> {
+        let (neg, rest) = match s.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, s),
+        };
+        let sign = u64::from(neg) << (width - 1);
+        let exp_all = if width == 32 { 0x7f80_0000u64 } else { 0x7ff0_0000_0000_0000 };
+        if rest == "inf" {
+            return Some(sign | exp_all);
+        }
+        let bits = u64::from_str_radix(rest.strip_prefix("nan:0x")?, 16).ok()?;
+        Some(if neg { bits | sign } else { bits })
+    }
+
+    pub mod f32 {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+            let bits = x.to_bits();
+            to_repr(f64::from(*x), u64::from(bits) << 32, format!("{:#010x}", bits & 0x7fff_ffff)[2..].to_string())
+                .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+            match Repr::deserialize(d)? {
+                Repr::Number(x) => Ok(x as f32),
+                Repr::Text(t) => from_text(&t, 32)
+                    .map(|b| f32::from_bits(b as u32))
+                    .ok_or_else(|| D::Error::custom(format!("not a float: {t}"))),
+            }
+        }
+    }
+
+    pub mod f64 {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+            let bits = x.to_bits();
+            to_repr(*x, bits, format!("{:#018x}", bits & 0x7fff_ffff_ffff_ffff)[2..].to_string()).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            match Repr::deserialize(d)? {
+                Repr::Number(x) => Ok(x),
+                Repr::Text(t) => {
+                    from_text(&t, 64).map(f64::from_bits).ok_or_else(|| D::Error::custom(format!("not a float: {t}")))
+                }
+            }
+        }
+    }
+
+    pub mod f32s {
+        use super::*;
+
+        #[derive(Serialize, Deserialize)]
+        struct F(#[serde(with = "super::f32")] f32);
+
+        pub fn serialize<S: Serializer>(xs: &[f32], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(xs.iter().map(|x| F(*x)))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+            Ok(Vec::<F>::deserialize(d)?.into_iter().map(|F(x)| x).collect())
+        }
+    }
+
+    pub mod f64s {
+        use super::*;
+
+        #[derive(Serialize, Deserialize)]
+        struct F(#[serde(with = "super::f64")] f64);
+
+        pub fn serialize<S: Serializer>(xs: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(xs.iter().map(|x| F(*x)))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Ok(Vec::<F>::deserialize(d)?.into_iter().map(|F(x)| x).collect())
+        }
     }
 }

@@ -13,26 +13,25 @@
 //! instance. Loading and instantiating are compared the same way: a component one engine loads and another
 //! rejects is a divergence of its own.
 
-pub mod layer;
-pub mod native;
 pub mod plan;
 
 use component_layer::generic::{mix_seed, ImportCall};
-use component_layer::types::ItemType;
 use component_layer::Value;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diff::blame::Blame;
-use crate::engines::Failure;
+use crate::diff::same_outcome;
+use crate::engine::value::{label_number, labels_in};
+use crate::engine::{CallSpec, ComponentId, Engine, Failure, Host, InstanceId, ResourceArg};
 use crate::wave::to_wave;
-use plan::{PlannedCall, Surface};
+use plan::{PlannedCall, Slot, Surface};
 
 /// What one engine did for one call (or instantiation).
 #[derive(Clone, Debug)]
 pub struct CallRecord {
     /// The result (engine-neutral) or the failure.
     pub outcome: Result<Option<Value>, Failure>,
-    /// The generic host's log during the call.
+    /// The host's log during the call.
     pub imports: Vec<ImportCall>,
 }
 
@@ -41,20 +40,11 @@ impl CallRecord {
     pub fn failed(f: Failure) -> Self {
         CallRecord { outcome: Err(f), imports: Vec::new() }
     }
-}
 
-/// The comparison key of a record: outcome class and values, and the import calls; failure messages are not
-/// compared (implementations word them differently).
-pub fn key(r: &CallRecord) -> String {
-    let mut s = match &r.outcome {
-        Ok(None) => "ok".to_string(),
-        Ok(Some(v)) => format!("ok {}", to_wave(v)),
-        Err(f) => f.class().to_string(),
-    };
-    for c in &r.imports {
-        s.push_str(&format!("\n  {}", import_text(c)));
+    /// Whether two records are the same: the same outcome ([`same_outcome`]) and the same host calls.
+    pub fn agrees_with(&self, other: &CallRecord) -> bool {
+        same_outcome(&self.outcome, &other.outcome) && self.imports == other.imports
     }
-    s
 }
 
 /// An import call as text: `name(args) -> result`.
@@ -68,50 +58,148 @@ pub fn import_text(c: &ImportCall) -> String {
     format!("{}({}){result}", c.name, args.join(", "))
 }
 
-/// A record for reports: the key, with the failure's first line.
+/// A log of import calls as text, one call per line.
+pub fn imports_text(calls: &[ImportCall]) -> String {
+    if calls.is_empty() {
+        return "no host calls".into();
+    }
+    calls.iter().map(import_text).collect::<Vec<_>>().join("; ")
+}
+
+/// A record for reports: the outcome (with a failure's first line) and the import calls.
 pub fn describe(r: &CallRecord) -> String {
-    match &r.outcome {
-        Err(f) => {
-            let k = key(r);
-            let first = f.message().lines().next().unwrap_or("");
-            k.replacen(f.class(), &format!("{} ({first})", f.class()), 1)
+    let mut s = match &r.outcome {
+        Ok(None) => "ok".to_string(),
+        Ok(Some(v)) => format!("ok {}", to_wave(v)),
+        Err(f) => format!("{} ({})", f.key(), f.message().lines().next().unwrap_or("")),
+    };
+    for c in &r.imports {
+        s.push_str(&format!("\n  {}", import_text(c)));
+    }
+    s
+}
+
+/// One engine under `check`: the component loaded on it, and its current instance.
+pub struct CheckEngine {
+    engine: Box<dyn Engine>,
+    component: Option<ComponentId>,
+    instance: Option<InstanceId>,
+}
+
+impl CheckEngine {
+    /// `engine`, ready to check components.
+    pub fn new(engine: Box<dyn Engine>) -> Self {
+        CheckEngine { engine, component: None, instance: None }
+    }
+
+    /// The engine's name.
+    pub fn name(&self) -> &str {
+        self.engine.name()
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.engine.reset();
+        self.instance = None;
+        self.component = Some(self.engine.compile(bytes)?);
+        Ok(())
+    }
+
+    /// A new instance with a generic host seeded by `seed`.
+    fn instantiate(&mut self, seed: u64) -> CallRecord {
+        if let Some(i) = self.instance.take() {
+            self.engine.drop_instance(i);
         }
-        Ok(_) => key(r),
+        let Some(c) = self.component else { return CallRecord::failed(Failure::invalid("not loaded")) };
+        let outcome = self.engine.instantiate(c, &Host::generic(seed));
+        let imports = self.engine.take_log();
+        match outcome {
+            Ok(i) => {
+                self.instance = Some(i);
+                CallRecord { outcome: Ok(None), imports }
+            }
+            Err(f) => CallRecord { outcome: Err(f), imports },
+        }
+    }
+
+    /// Calls an export in the current instance (a failed call drops the instance): the resources the call needs
+    /// are minted by the host or made by the component's constructors first, and the component's resources in
+    /// the result, and the ones lent to the call, are dropped after it.
+    fn call(&mut self, call: &PlannedCall) -> CallRecord {
+        let Some(instance) = self.instance else { return CallRecord::failed(Failure::trap("no instance")) };
+        let outcome = self.call_in(instance, call);
+        let imports = self.engine.take_log();
+        if outcome.is_err() {
+            self.engine.drop_instance(instance);
+            self.instance = None;
+        }
+        CallRecord { outcome, imports }
+    }
+
+    fn call_in(&mut self, instance: InstanceId, call: &PlannedCall) -> Result<Option<Value>, Failure> {
+        let mut resources = Vec::with_capacity(call.slots.len());
+        let mut lent = Vec::new();
+        for slot in &call.slots {
+            resources.push(match slot {
+                Slot::Host { import, .. } => ResourceArg::Mint { import: import.clone() },
+                Slot::Guest { ctor, args, own } => {
+                    let made = self
+                        .engine
+                        .call(instance, &CallSpec { path: ctor.clone(), args: args.clone(), ..CallSpec::default() })?;
+                    let n = made
+                        .as_ref()
+                        .and_then(label_number)
+                        .ok_or_else(|| Failure::trap("a constructor returned no resource"))?;
+                    if !own {
+                        lent.push(n);
+                    }
+                    ResourceArg::Held(n)
+                }
+            });
+        }
+        let spec = CallSpec { path: call.path.clone(), args: call.args.clone(), resources, ..CallSpec::default() };
+        let result = self.engine.call(instance, &spec)?;
+        // The component's own resources go back: their destructors run, and the imports they call are part of
+        // this call's record. (Resources of the host's types stay with the host.)
+        let mut returned = Vec::new();
+        if let Some(v) = &result {
+            guest_labels(v, &mut returned);
+        }
+        for n in returned.into_iter().chain(lent) {
+            self.engine.drop_resource(instance, n)?;
+        }
+        Ok(result)
     }
 }
 
-/// An engine `check` runs on.
-pub trait CheckEngine {
-    /// Its name.
-    fn name(&self) -> &'static str;
-    /// Validates and compiles the component.
-    fn load(&mut self, bytes: &[u8]) -> Result<(), Failure>;
-    /// Receives the component's reflected imports before instantiation (the native engine's host follows them).
-    fn prepare(&mut self, _imports: &[(String, ItemType)]) {}
-    /// A new store and instance with a generic host seeded by `seed`.
-    fn instantiate(&mut self, seed: u64) -> CallRecord;
-    /// Calls an export in the current instance (a failed call drops the instance).
-    fn call(&mut self, call: &PlannedCall) -> CallRecord;
+/// The numbers of the component's own resources (`own<guest>#N`) in a result.
+fn guest_labels(v: &Value, out: &mut Vec<u32>) {
+    let mut all = Vec::new();
+    labels_in(v, &mut all);
+    let mut guest = Vec::new();
+    collect_guest(v, &mut guest);
+    out.extend(all.into_iter().filter(|n| guest.contains(n)));
 }
 
-/// The engine named `name`.
-pub fn engine(name: &str) -> Option<Box<dyn CheckEngine>> {
-    match name {
-        "layer-wasmi" => Some(Box::new(layer::LayerCheck::new(
-            "layer-wasmi",
-            component_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
-        ))),
-        "layer-wasmtime" => Some(Box::new(layer::LayerCheck::new(
-            "layer-wasmtime",
-            component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
-        ))),
-        "wasmtime" => Some(Box::new(native::NativeCheck::new())),
-        _ => None,
+fn collect_guest(v: &Value, out: &mut Vec<u32>) {
+    match v {
+        Value::Enum(s) if s.starts_with("own<guest>#") => out.extend(label_number(v)),
+        Value::List(l) => l.iter().for_each(|x| collect_guest(&x, out)),
+        Value::Record(fs) => fs.iter().for_each(|(_, x)| collect_guest(x, out)),
+        Value::Tuple(xs) => xs.iter().for_each(|x| collect_guest(x, out)),
+        Value::Variant(_, Some(p)) | Value::Option(Some(p)) | Value::Result(Ok(Some(p)) | Err(Some(p))) => {
+            collect_guest(p, out)
+        }
+        _ => {}
     }
+}
+
+/// The engines named by `specs`, ready to check components.
+pub fn engines(specs: &[crate::engine::EngineSpec]) -> Vec<CheckEngine> {
+    specs.iter().map(|s| CheckEngine::new(s.open())).collect()
 }
 
 /// Settings of a check.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckConfig {
     /// The seed of arguments and host results.
     pub seed: u64,
@@ -128,7 +216,7 @@ impl Default for CheckConfig {
 }
 
 /// One export's tally.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ExportRow {
     /// The export (`iface#func`).
     pub export: String,
@@ -143,7 +231,7 @@ pub struct ExportRow {
 }
 
 /// One divergence.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Divergence {
     /// What diverged: `load`, `instantiate`, or the export.
     pub what: String,
@@ -153,36 +241,25 @@ pub struct Divergence {
     pub reduced: Option<String>,
     /// Each engine's outcome (for the reduced call when there is one).
     pub outcomes: Vec<(String, String)>,
-    /// Engines whose outcome differs from the reference's (`wasmtime`, or else the first engine's).
+    /// Engines outside the largest group of engines that agree (see [`crate::diff::outliers`]).
     pub wrong: Vec<String>,
     /// Who the divergence is attributed to (see [`crate::diff::blame`]).
     pub blame: Blame,
 }
 
 impl Divergence {
-    /// A divergence with its wrong engines and attribution, from each engine's comparison key.
-    fn new(
-        what: &str,
-        args: String,
-        reduced: Option<String>,
-        outcomes: Vec<(String, String)>,
-        keys: &[String],
-    ) -> Self {
-        let names: Vec<String> = outcomes.iter().map(|(e, _)| e.clone()).collect();
-        let reference = names.iter().position(|n| n == "wasmtime").unwrap_or(0);
-        let wrong: Vec<String> = names
-            .iter()
-            .zip(keys)
-            .filter(|(_, k)| keys.get(reference).is_some_and(|r| r != *k))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let blame = Blame::from_wrong(&wrong, &names);
+    /// A divergence with its wrong engines (outside the largest group that agrees) and attribution.
+    fn new(what: &str, args: String, reduced: Option<String>, engines: &[CheckEngine], records: &[CallRecord]) -> Self {
+        let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
+        let wrong = crate::diff::outliers(&names, records, CallRecord::agrees_with);
+        let outcomes = names.iter().cloned().zip(records.iter().map(describe)).collect();
+        let blame = Blame::without_evidence(&wrong, &names);
         Divergence { what: what.to_owned(), args, reduced, outcomes, wrong, blame }
     }
 }
 
 /// The verdict on a component.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", content = "reason", rename_all = "kebab-case")]
 pub enum Verdict {
     /// No divergence.
@@ -194,7 +271,7 @@ pub enum Verdict {
 }
 
 /// The report on one component.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ComponentReport {
     /// Where it came from.
     pub component: String,
@@ -236,19 +313,10 @@ impl ComponentReport {
 
 /// Whether the records of all engines agree.
 fn agree(records: &[CallRecord]) -> bool {
-    records.windows(2).all(|w| key(&w[0]) == key(&w[1]))
+    records.windows(2).all(|w| w[0].agrees_with(&w[1]))
 }
 
-fn outcomes(engines: &[Box<dyn CheckEngine>], records: &[CallRecord]) -> Vec<(String, String)> {
-    engines.iter().zip(records).map(|(e, r)| (e.name().to_string(), describe(r))).collect()
-}
-
-/// Each record's comparison key.
-fn keys(records: &[CallRecord]) -> Vec<String> {
-    records.iter().map(key).collect()
-}
-
-fn instantiate_all(engines: &mut [Box<dyn CheckEngine>], seed: u64) -> Vec<CallRecord> {
+fn instantiate_all(engines: &mut [CheckEngine], seed: u64) -> Vec<CallRecord> {
     engines.iter_mut().map(|e| e.instantiate(seed)).collect()
 }
 
@@ -256,7 +324,7 @@ fn instantiate_all(engines: &mut [Box<dyn CheckEngine>], seed: u64) -> Vec<CallR
 pub fn check_component(
     name: &str,
     bytes: &[u8],
-    engines: &mut [Box<dyn CheckEngine>],
+    engines: &mut [CheckEngine],
     config: &CheckConfig,
     progress: &mut dyn FnMut(u64),
 ) -> ComponentReport {
@@ -265,21 +333,20 @@ pub fn check_component(
         Ok(b) => b.into_owned(),
         Err(e) => return report.skipped(format!("not a component: {e}")),
     };
-    let loads: Vec<Result<(), Failure>> = engines.iter_mut().map(|e| e.load(&bytes)).collect();
-    let classes: Vec<&str> = loads.iter().map(|l| l.as_ref().map_or_else(|f| f.class(), |_| "ok")).collect();
-    if classes.windows(2).any(|w| w[0] != w[1]) {
+    let loads: Vec<CallRecord> = engines
+        .iter_mut()
+        .map(|e| match e.load(&bytes) {
+            Ok(()) => CallRecord { outcome: Ok(None), imports: Vec::new() },
+            Err(f) => CallRecord::failed(f),
+        })
+        .collect();
+    if !agree(&loads) {
         let mut report = report;
         report.verdict = Verdict::Failed;
-        let outcomes = engines
-            .iter()
-            .zip(&loads)
-            .map(|(e, l)| (e.name().to_string(), l.as_ref().map_or_else(|f| f.to_string(), |_| "ok".into())))
-            .collect();
-        let keys: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
-        report.divergences.push(Divergence::new("load", String::new(), None, outcomes, &keys));
+        report.divergences.push(Divergence::new("load", String::new(), None, engines, &loads));
         return report;
     }
-    if let Some(Err(f)) = loads.first() {
+    if let Some(Err(f)) = loads.first().map(|r| &r.outcome) {
         return report.skipped(f.to_string());
     }
     // The types: reflected by component-layer (the same on every backend).
@@ -288,18 +355,14 @@ pub fn check_component(
         Ok(c) => c,
         Err(e) => return report.skipped(format!("component-layer cannot reflect on it: {e}")),
     };
-    let imports = component.imports();
-    for e in engines.iter_mut() {
-        e.prepare(&imports);
-    }
-    let surface = Surface::of(&imports, &component.exports());
+    let surface = Surface::of(&component.imports(), &component.exports());
     run_calls(report, &surface, engines, config, progress)
 }
 
 fn run_calls(
     mut report: ComponentReport,
     surface: &Surface,
-    engines: &mut [Box<dyn CheckEngine>],
+    engines: &mut [CheckEngine],
     config: &CheckConfig,
     progress: &mut dyn FnMut(u64),
 ) -> ComponentReport {
@@ -311,13 +374,7 @@ fn run_calls(
     let first = instantiate_all(engines, inst_seed);
     if !agree(&first) {
         report.verdict = Verdict::Failed;
-        report.divergences.push(Divergence::new(
-            "instantiate",
-            String::new(),
-            None,
-            outcomes(engines, &first),
-            &keys(&first),
-        ));
+        report.divergences.push(Divergence::new("instantiate", String::new(), None, engines, &first));
         return report;
     }
     if let Some(Err(f)) = first.first().map(|r| &r.outcome) {
@@ -339,13 +396,7 @@ fn run_calls(
                 let records = instantiate_all(engines, inst_seed);
                 if !agree(&records) {
                     report.verdict = Verdict::Failed;
-                    report.divergences.push(Divergence::new(
-                        "instantiate",
-                        String::new(),
-                        None,
-                        outcomes(engines, &records),
-                        &keys(&records),
-                    ));
+                    report.divergences.push(Divergence::new("instantiate", String::new(), None, engines, &records));
                     return report;
                 }
                 fresh = true;
@@ -378,7 +429,7 @@ fn run_calls(
 }
 
 /// Whether `call` diverges on fresh instances; the records if it does.
-fn diverges(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64) -> Option<Vec<CallRecord>> {
+fn diverges(engines: &mut [CheckEngine], call: &PlannedCall, seed: u64) -> Option<Vec<CallRecord>> {
     let inst = instantiate_all(engines, seed);
     if !agree(&inst) || inst.iter().any(|r| r.outcome.is_err()) {
         return None;
@@ -388,12 +439,12 @@ fn diverges(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64)
 }
 
 /// Reduces a divergent call to the smallest arguments that still diverge on a fresh instance.
-fn reduce(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64, records: Vec<CallRecord>) -> Divergence {
+fn reduce(engines: &mut [CheckEngine], call: &PlannedCall, seed: u64, records: Vec<CallRecord>) -> Divergence {
     let what = call.name();
     let args = plan::render_args(call);
     let Some(mut best_records) = diverges(engines, call, seed) else {
         // Not reproducible alone: it depends on earlier calls in the same instance.
-        return Divergence::new(&what, args, None, outcomes(engines, &records), &keys(&records));
+        return Divergence::new(&what, args, None, engines, &records);
     };
     let mut best = call.clone();
     let mut attempts = 0;
@@ -416,7 +467,30 @@ fn reduce(engines: &mut [Box<dyn CheckEngine>], call: &PlannedCall, seed: u64, r
         }
         break;
     }
-    Divergence::new(&what, args, Some(plan::render_args(&best)), outcomes(engines, &best_records), &keys(&best_records))
+    Divergence::new(&what, args, Some(plan::render_args(&best)), engines, &best_records)
+}
+
+/// The report on a component whose check killed its worker: a failure, blamed on the engine that was running.
+pub fn crashed_report(
+    name: &str,
+    death: &crate::worker::supervisor::DeathReport,
+    engines: &[String],
+) -> ComponentReport {
+    let mut report = ComponentReport::new(name);
+    report.verdict = Verdict::Failed;
+    let engine = death.step.as_ref().map_or_else(|| "?".to_owned(), |s| s.engine.clone());
+    let op = death.step.as_ref().map_or_else(|| "?".to_owned(), |s| s.op.clone());
+    let wrong = vec![engine.clone()];
+    let blame = Blame::without_evidence(&wrong, engines);
+    report.divergences.push(Divergence {
+        what: format!("crash of {engine} in `{op}`"),
+        args: String::new(),
+        reduced: None,
+        outcomes: vec![(engine, format!("died: {} ({})", death.death.name(), death.reason()))],
+        wrong,
+        blame,
+    });
+    report
 }
 
 /// Marks a failed report as an expected divergence when `corpus/expectations.txt` has a rule for the component

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use component_layer::generic::{mix_seed, name_hash, ValueGen};
 use component_layer::types::{FuncType, ItemType, ValueType};
 use component_layer::{List, ResourceType, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::value::{has_resources, substitute};
 
 /// Where the resource of one argument position comes from.
 #[derive(Clone, Debug)]
 pub enum Slot {
-    /// A handle of an imported resource type, minted by the generic host.
-    Host { ty: ResourceType, own: bool },
+    /// A handle of an imported resource type (at `import`, its path in the imports), minted by the generic host.
+    Host { ty: ResourceType, import: Vec<String>, own: bool },
     /// A resource the component defines: the result of calling its constructor `ctor` with `args`.
     Guest { ctor: Vec<String>, args: Vec<Value>, own: bool },
 }
@@ -52,7 +54,7 @@ pub struct ExportFunc {
 }
 
 /// Why an export cannot be called, if it cannot.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NotCallable {
     /// The export.
     pub export: String,
@@ -67,8 +69,8 @@ pub struct Surface {
     pub funcs: Vec<ExportFunc>,
     /// The ones that cannot, with the reason.
     pub not_callable: Vec<NotCallable>,
-    /// Resource types the component imports (the generic host answers them).
-    pub imported: Vec<ResourceType>,
+    /// Resource types the component imports (the generic host answers them), with their paths in the imports.
+    pub imported: Vec<(ResourceType, Vec<String>)>,
     /// Constructors of the resources the component defines: resource type → constructor path.
     pub ctors: Vec<(ResourceType, Vec<String>, FuncType)>,
 }
@@ -86,36 +88,24 @@ fn export_funcs(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<E
     }
 }
 
-pub(crate) fn import_resources(items: &[(String, ItemType)], out: &mut Vec<ResourceType>) {
-    for (_, item) in items {
+/// The imported resource types with their paths (names from the imports down to the type), first path first.
+fn import_resources(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<(ResourceType, Vec<String>)>) {
+    for (name, item) in items {
+        let mut path = prefix.to_vec();
+        path.push(name.clone());
         match item {
-            ItemType::Resource(r) if !out.contains(r) => out.push(r.clone()),
-            ItemType::Instance(inner) => import_resources(inner, out),
+            ItemType::Resource(r) if !out.iter().any(|(x, _)| x == r) => out.push((r.clone(), path)),
+            ItemType::Instance(inner) => import_resources(inner, &path, out),
             _ => {}
         }
     }
 }
 
-/// Whether a type mentions a resource.
-pub fn has_resources(ty: &ValueType) -> bool {
-    match ty {
-        ValueType::Own(_) | ValueType::Borrow(_) => true,
-        ValueType::List(t) | ValueType::Option(t) => has_resources(t),
-        ValueType::Record(fs) => fs.iter().any(|(_, t)| has_resources(t)),
-        ValueType::Tuple(ts) => ts.iter().any(has_resources),
-        ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(has_resources)),
-        ValueType::Result { ok, err } => {
-            ok.as_deref().is_some_and(has_resources) || err.as_deref().is_some_and(has_resources)
-        }
-        _ => false,
-    }
-}
-
 /// Whether `ty` holds a `borrow` of one of `imported`.
-fn borrows_imported(ty: &ValueType, imported: &[ResourceType]) -> bool {
+fn borrows_imported(ty: &ValueType, imported: &[(ResourceType, Vec<String>)]) -> bool {
     let b = |t: &ValueType| borrows_imported(t, imported);
     match ty {
-        ValueType::Borrow(r) => imported.contains(r),
+        ValueType::Borrow(r) => imported.iter().any(|(x, _)| x == r),
         ValueType::List(t) | ValueType::Option(t) => b(t),
         ValueType::Record(fs) => fs.iter().any(|(_, t)| b(t)),
         ValueType::Tuple(ts) => ts.iter().any(b),
@@ -145,7 +135,7 @@ impl Surface {
         let mut all = Vec::new();
         export_funcs(exports, &[], &mut all);
         let mut imported = Vec::new();
-        import_resources(imports, &mut imported);
+        import_resources(imports, &[], &mut imported);
         // Constructors: exported functions named `[constructor]r` whose parameters need no resources.
         let ctors: Vec<(ResourceType, Vec<String>, FuncType)> = all
             .iter()
@@ -163,7 +153,9 @@ impl Surface {
             for (_, t) in f.ty.params() {
                 resources_in(t, &mut needed);
             }
-            let missing = needed.iter().find(|r| !imported.contains(r) && !ctors.iter().any(|(c, _, _)| c == *r));
+            let missing = needed
+                .iter()
+                .find(|r| !imported.iter().any(|(x, _)| x == *r) && !ctors.iter().any(|(c, _, _)| c == *r));
             match missing {
                 Some(r) => not_callable.push(NotCallable {
                     export: f.path.join("#"),
@@ -191,8 +183,8 @@ impl Surface {
         let mut args = Vec::new();
         for (_, ty) in func.ty.params() {
             let mut source = |r: &ResourceType, own: bool| -> component_layer::Result<Value> {
-                let slot = if self.imported.contains(r) {
-                    Slot::Host { ty: r.clone(), own }
+                let slot = if let Some((_, import)) = self.imported.iter().find(|(x, _)| x == r) {
+                    Slot::Host { ty: r.clone(), import: import.clone(), own }
                 } else {
                     let (_, ctor, cty) = self.ctors.iter().find(|(c, _, _)| c == r).ok_or_else(|| {
                         component_layer::Error::new(component_layer::ErrorKind::Usage(format!(
@@ -216,55 +208,6 @@ impl Surface {
         }
         PlannedCall { path: func.path.clone(), ty: func.ty.clone(), args, slots }
     }
-}
-
-/// Replaces the stand-ins of resource positions in `v` (of type `ty`) with `slot(index)`.
-pub fn substitute<R>(
-    v: &Value,
-    ty: &ValueType,
-    slot: &mut dyn FnMut(u32) -> Result<R, String>,
-    wrap: &dyn Fn(R) -> Value,
-) -> Result<Value, String> {
-    if !has_resources(ty) {
-        return Ok(v.clone());
-    }
-    let mut sub = |v: &Value, t: &ValueType| substitute(v, t, &mut *slot, wrap);
-    Ok(match (v, ty) {
-        (Value::U32(i), ValueType::Own(_) | ValueType::Borrow(_)) => wrap(slot(*i)?),
-        (Value::List(l), ValueType::List(t)) => {
-            Value::List(List::Values(l.iter().map(|x| sub(&x, t)).collect::<Result<_, _>>()?))
-        }
-        (Value::Record(fs), ValueType::Record(ts)) => Value::Record(
-            fs.iter()
-                .zip(ts.iter())
-                .map(|((n, x), (_, t))| Ok((n.clone(), sub(x, t)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-        (Value::Tuple(xs), ValueType::Tuple(ts)) => {
-            Value::Tuple(xs.iter().zip(ts.iter()).map(|(x, t)| sub(x, t)).collect::<Result<_, _>>()?)
-        }
-        (Value::Variant(c, p), ValueType::Variant(cs)) => {
-            let t = cs.iter().find(|(n, _)| n == c).and_then(|(_, t)| t.as_ref());
-            let p = match (p, t) {
-                (Some(p), Some(t)) => Some(Box::new(sub(p, t)?)),
-                (p, _) => p.clone(),
-            };
-            Value::Variant(c.clone(), p)
-        }
-        (Value::Option(Some(p)), ValueType::Option(t)) => Value::Option(Some(Box::new(sub(p, t)?))),
-        (Value::Result(r), ValueType::Result { ok, err }) => {
-            let (p, t, is_ok) = match r {
-                Ok(p) => (p, ok, true),
-                Err(p) => (p, err, false),
-            };
-            let p = match (p, t) {
-                (Some(p), Some(t)) => Some(Box::new(sub(p, t)?)),
-                (p, _) => p.clone(),
-            };
-            Value::Result(if is_ok { Ok(p) } else { Err(p) })
-        }
-        (other, _) => other.clone(),
-    })
 }
 
 /// Smaller variants of `v` (of type `ty`), simplest first, for reducing a divergence. Resource stand-ins are
@@ -362,9 +305,9 @@ pub fn shrink_value(v: &Value, ty: &ValueType) -> Vec<Value> {
 
 /// The arguments as WAVE text, with resource stand-ins shown as where they come from.
 pub fn render_args(call: &PlannedCall) -> String {
-    let mut describe = |i: u32| -> Result<String, String> {
+    let mut describe = |i: u32, _: bool| -> Result<String, String> {
         Ok(match call.slots.get(i as usize) {
-            Some(Slot::Host { ty, own }) => format!("{}<{ty}> from the host", if *own { "own" } else { "borrow" }),
+            Some(Slot::Host { ty, own, .. }) => format!("{}<{ty}> from the host", if *own { "own" } else { "borrow" }),
             Some(Slot::Guest { ctor, args, own }) => format!(
                 "{} of {}({})",
                 if *own { "own" } else { "borrow" },
@@ -409,7 +352,7 @@ mod tests {
         let r = ResourceType::host_dynamic(9);
         let ty = ValueType::Tuple(Arc::from([ValueType::U32, ValueType::Own(r)]));
         let v = Value::Tuple(vec![Value::U32(0), Value::U32(0)]);
-        let out = substitute(&v, &ty, &mut |i| Ok(format!("slot{i}")), &|s| Value::String(s)).unwrap();
+        let out = substitute(&v, &ty, &mut |i, _| Ok(format!("slot{i}")), &|s| Value::String(s)).unwrap();
         assert_eq!(out, Value::Tuple(vec![Value::U32(0), Value::String("slot0".into())]));
     }
 }

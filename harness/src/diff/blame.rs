@@ -1,66 +1,115 @@
 //! Attributing a divergence: is it component-layer's, a core backend's, or the reference's?
 //!
-//! component-layer runs the same code over every backend: parsing, planning, the canonical ABI, handle tables and
-//! the instance rules do not depend on the core engine. So when the three engines `layer-wasmi`,
-//! `layer-wasmtime` and `wasmtime` all ran a call and exactly one *layer* engine disagrees while the other agrees
-//! with wasmtime, the difference lies below component-layer: in that core engine or its `wasm_runtime_layer`
-//! backend (the wasmi 2.0.0 `select` miscompilation, `corpus/backends/`, is the standing example). When only
-//! `wasmtime` disagrees, both of our engines agree with each other against the reference: a wasmtime deviation or
-//! a bug the layer engines share, to be triaged against the spec. Everything else — both layer engines wrong, or
-//! fewer than the three engines compared — is attributed to component-layer.
+//! The engines outside the largest group that agrees are the wrong ones ([`super::outliers`]); this module says
+//! whose bug that is.
 //!
-//! `fuzz` fails on component-layer's and the reference's divergences; backend divergences are reported and
-//! written to `corpus/backends/`, and fail the run only with `--strict`.
+//! * One component-layer engine alone is wrong. component-layer runs the same code over every backend, so the
+//!   difference *may* lie below it, in that core engine — but a runtime bug whose symptom shows on one backend
+//!   only is just as possible. So a core backend is blamed only with evidence ([`crate::evidence`]): the core
+//!   calls component-layer made are recorded on both backends and replayed on each core engine without
+//!   component-layer, and the two core engines are shown to compute different results from the same inputs. The
+//!   evidence (the core module, reduced; the call; each backend's result) goes with the finding. Without it, the
+//!   divergence is component-layer's.
+//! * wasmtime alone is wrong: both of our engines agree against the reference. That is a wasmtime deviation or a
+//!   bug both layer engines share; it fails the run until it is triaged against the specification.
+//! * Anything else (both layer engines wrong, a crash of a layer engine, fewer engines compared) is
+//!   component-layer's.
+//!
+//! Only backend findings leave a run green (unless `--strict`): they are not ours to fix, and are written to
+//! `corpus/backends/` as reports an upstream maintainer can act on.
 
-use serde::Serialize;
+use component_gen::Case;
+use serde::{Deserialize, Serialize};
 
 use super::Divergence;
+use crate::engine::{EngineKind, EngineSpec};
 
 /// Who a divergence is attributed to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Blame {
     /// component-layer itself (the default when the evidence does not point elsewhere).
     Runtime,
-    /// A core backend: the named layer engine alone disagrees, and component-layer over the other backend
-    /// agrees with wasmtime.
-    Backend(String),
+    /// The core backend of a layer engine, shown by replaying the core calls on both core engines.
+    Backend {
+        /// The layer engine whose backend is wrong.
+        engine: String,
+        /// The core-level evidence.
+        evidence: Box<crate::evidence::Evidence>,
+    },
     /// wasmtime alone disagrees with both layer engines.
     Reference,
 }
 
 impl Blame {
-    /// Attributes `d`, found comparing `engines`.
-    pub fn of(d: &Divergence, engines: &[String]) -> Blame {
-        Blame::from_wrong(&d.wrong, engines)
-    }
-
-    /// Attributes a divergence in which `wrong` disagree with the reference, found comparing `engines`.
-    pub fn from_wrong(wrong: &[String], engines: &[String]) -> Blame {
-        let all = ["layer-wasmi", "layer-wasmtime", "wasmtime"].iter().all(|e| engines.iter().any(|x| x == e));
-        if !all || wrong.len() != 1 {
-            return Blame::Runtime;
-        }
-        match wrong[0].as_str() {
-            e @ ("layer-wasmi" | "layer-wasmtime") => Blame::Backend(e.to_owned()),
-            "wasmtime" => Blame::Reference,
-            _ => Blame::Runtime,
-        }
-    }
-
-    /// Whether a run must fail because of it (`strict`: backend divergences too).
+    /// Whether a run must fail because of it (`strict`: backend findings too).
     pub fn fails(&self, strict: bool) -> bool {
-        strict || !matches!(self, Blame::Backend(_))
+        strict || !matches!(self, Blame::Backend { .. })
     }
 
     /// A short description for reports.
     pub fn describe(&self) -> String {
         match self {
             Blame::Runtime => "component-layer".into(),
-            Blame::Backend(e) => {
-                format!("the core backend of {e} (component-layer over the other backend agrees with wasmtime)")
+            Blame::Backend { engine, evidence } => {
+                format!("the core backend of {engine}: {}", evidence.summary)
             }
             Blame::Reference => "wasmtime (both layer engines agree against it: triage against the spec)".into(),
         }
+    }
+
+    /// The attribution a divergence in which `wrong` are the wrong engines, found comparing `engines`, has before
+    /// any core-level evidence is looked at; [`Suspect::Backend`] says evidence should be sought.
+    pub fn suspect(wrong: &[String], engines: &[String]) -> Suspect {
+        let kinds: Vec<Option<EngineKind>> =
+            engines.iter().map(|e| EngineSpec::parse(e).ok().filter(|s| s.fault.is_none()).map(|s| s.kind)).collect();
+        let has = |k: EngineKind| kinds.contains(&Some(k));
+        let all = has(EngineKind::LayerWasmi) && has(EngineKind::LayerWasmtime) && has(EngineKind::Wasmtime);
+        let [w] = wrong else { return Suspect::Runtime };
+        let kind = EngineSpec::parse(w).map(|s| s.kind).ok();
+        match kind {
+            Some(EngineKind::Wasmtime) => Suspect::Reference,
+            // The other backend must have run, plainly, and agreed: else there is nothing to compare against.
+            Some(k @ (EngineKind::LayerWasmi | EngineKind::LayerWasmtime))
+                if all && EngineSpec::parse(w).is_ok_and(|s| s.fault.is_none()) =>
+            {
+                Suspect::Backend(k)
+            }
+            _ => Suspect::Runtime,
+        }
+    }
+}
+
+impl Blame {
+    /// The attribution where no core-level evidence is sought: a layer engine's divergence is component-layer's.
+    pub fn without_evidence(wrong: &[String], engines: &[String]) -> Blame {
+        match Blame::suspect(wrong, engines) {
+            Suspect::Reference => Blame::Reference,
+            _ => Blame::Runtime,
+        }
+    }
+}
+
+/// What a divergence looks like before evidence is sought.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suspect {
+    /// component-layer.
+    Runtime,
+    /// The core backend of this layer engine, if the evidence shows it.
+    Backend(EngineKind),
+    /// wasmtime.
+    Reference,
+}
+
+/// Attributes divergence `d` of `case`, found comparing `engines`: seeks core-level evidence where one layer
+/// engine alone is wrong.
+pub fn attribute(case: &Case, d: &Divergence, engines: &[String]) -> Blame {
+    match Blame::suspect(&d.wrong, engines) {
+        Suspect::Runtime => Blame::Runtime,
+        Suspect::Reference => Blame::Reference,
+        Suspect::Backend(kind) => match crate::evidence::seek(case, d.call) {
+            Some(evidence) => Blame::Backend { engine: kind.name().to_owned(), evidence: Box::new(evidence) },
+            None => Blame::Runtime,
+        },
     }
 }
 
@@ -68,32 +117,24 @@ impl Blame {
 mod tests {
     use super::*;
 
-    fn div(wrong: &[&str]) -> Divergence {
-        Divergence {
-            call: Some(0),
-            what: "result of `f`".into(),
-            wrong: wrong.iter().map(|s| s.to_string()).collect(),
-            outcomes: Vec::new(),
-            expected: None,
-            reference: None,
-        }
-    }
-
-    fn three() -> Vec<String> {
-        ["layer-wasmi", "layer-wasmtime", "wasmtime"].iter().map(|s| s.to_string()).collect()
+    fn names(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
-    fn attribution() {
-        assert_eq!(Blame::of(&div(&["layer-wasmi"]), &three()), Blame::Backend("layer-wasmi".into()));
-        assert_eq!(Blame::of(&div(&["layer-wasmtime"]), &three()), Blame::Backend("layer-wasmtime".into()));
-        assert_eq!(Blame::of(&div(&["wasmtime"]), &three()), Blame::Reference);
-        assert_eq!(Blame::of(&div(&["layer-wasmi", "layer-wasmtime"]), &three()), Blame::Runtime);
-        // Without the other backend there is no evidence that the runtime is not at fault.
-        let two = vec!["layer-wasmi".to_string(), "wasmtime".to_string()];
-        assert_eq!(Blame::of(&div(&["layer-wasmi"]), &two), Blame::Runtime);
-        assert!(!Blame::Backend("layer-wasmi".into()).fails(false));
-        assert!(Blame::Backend("layer-wasmi".into()).fails(true));
-        assert!(Blame::Runtime.fails(false));
+    fn suspects() {
+        let three = names(&["layer-wasmi", "layer-wasmtime", "wasmtime"]);
+        assert_eq!(Blame::suspect(&names(&["layer-wasmi"]), &three), Suspect::Backend(EngineKind::LayerWasmi));
+        assert_eq!(Blame::suspect(&names(&["layer-wasmtime"]), &three), Suspect::Backend(EngineKind::LayerWasmtime));
+        assert_eq!(Blame::suspect(&names(&["wasmtime"]), &three), Suspect::Reference);
+        assert_eq!(Blame::suspect(&names(&["layer-wasmi", "layer-wasmtime"]), &three), Suspect::Runtime);
+        // Without the other backend there is nothing to compare the core calls with.
+        assert_eq!(Blame::suspect(&names(&["layer-wasmi"]), &names(&["layer-wasmi", "wasmtime"])), Suspect::Runtime);
+        // A self-test engine that is wrong on purpose is never a backend's fault.
+        let faulty = names(&["layer-wasmi!flip-bool", "layer-wasmtime", "wasmtime"]);
+        assert_eq!(Blame::suspect(&names(&["layer-wasmi!flip-bool"]), &faulty), Suspect::Runtime);
+        let faulty = names(&["layer-wasmi", "layer-wasmtime", "wasmtime!flip-bool"]);
+        assert_eq!(Blame::suspect(&names(&["wasmtime!flip-bool"]), &faulty), Suspect::Reference);
+        assert!(Blame::Runtime.fails(false) && Blame::Reference.fails(false));
     }
 }

@@ -6,16 +6,16 @@
 //! that are not deterministic across engines (stack exhaustion, fuel) discard the case instead of reporting it.
 
 pub mod blame;
-pub mod exec;
+pub mod driver;
 
 use component_gen::{Case, Expect};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::engines::Failure;
-use exec::{CallOutcome, Executor};
+use crate::engine::{Engine, Failure, TrapClass};
+use driver::{CallOutcome, CaseDriver};
 
 /// A difference found in a case.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Divergence {
     /// Index of the call in the case (`None`: loading the component).
     pub call: Option<usize>,
@@ -27,10 +27,9 @@ pub struct Divergence {
     pub outcomes: Vec<(String, String)>,
     /// The expected outcome, as text, when the case knows it.
     pub expected: Option<String>,
-    /// The reference engine's (wasmtime's) outcome of this call: `Some(Ok(v))` if it returned `v`,
-    /// `Some(Err(()))` if it failed, `None` if it did not run.
-    #[serde(skip)]
-    pub reference: Option<Result<Option<Value>, ()>>,
+    /// The outcome of this call that the largest group of engines agreed on (see [`outliers`]); `None` if the
+    /// divergence is not in a call's outcome.
+    pub agreed: Option<Result<Option<Value>, Failure>>,
 }
 
 /// The result of running a case.
@@ -51,18 +50,23 @@ pub fn describe(o: &Result<Option<Value>, Failure>) -> String {
     match o {
         Ok(Some(v)) => format!("ok {}", crate::wave::to_wave(v)),
         Ok(None) => "ok".into(),
-        Err(f) => f.class().to_owned(),
+        Err(f) => f.key(),
     }
 }
 
 use component_layer::Value;
 
+/// Whether two outcomes are the same: equal values, or failures that agree ([`Failure::agrees_with`]).
+pub fn same_outcome(a: &Result<Option<Value>, Failure>, b: &Result<Option<Value>, Failure>) -> bool {
+    match (a, b) {
+        (Ok(x), Ok(y)) => x == y,
+        (Err(x), Err(y)) => x.agrees_with(y),
+        _ => false,
+    }
+}
+
 fn nondeterministic(f: &Failure) -> bool {
-    let m = f.message();
-    m.contains("call stack exhausted")
-        || m.contains("stack overflow")
-        || m.contains("out of fuel")
-        || m.contains("all fuel consumed")
+    f.trap_class() == Some(TrapClass::Exhausted)
 }
 
 fn class(o: &Result<Option<Value>, Failure>) -> &'static str {
@@ -72,28 +76,42 @@ fn class(o: &Result<Option<Value>, Failure>) -> &'static str {
     }
 }
 
-/// Runs `case` on `executors` and compares.
-pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport {
+/// Runs `case` on `engines` and compares.
+pub fn run_case(case: &Case, engines: &mut [Box<dyn Engine>]) -> CaseReport {
     let mut report = CaseReport {
-        outcomes: executors.iter().map(|e| (e.name().to_owned(), 0, 0, 0)).collect(),
+        outcomes: engines.iter().map(|e| (e.name().to_owned(), 0, 0, 0)).collect(),
         ..CaseReport::default()
     };
     // Load everywhere; a component one engine loads and another refuses is a divergence of its own.
-    let loads: Vec<Result<(), Failure>> = executors.iter_mut().map(|e| e.load(case)).collect();
+    let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
+    let mut executors = Vec::with_capacity(engines.len());
+    let mut loads: Vec<Result<(), Failure>> = Vec::with_capacity(engines.len());
+    for e in engines.iter_mut() {
+        match CaseDriver::load(e.as_mut(), case) {
+            Ok(d) => {
+                executors.push(Some(d));
+                loads.push(Ok(()));
+            }
+            Err(f) => {
+                executors.push(None);
+                loads.push(Err(f));
+            }
+        }
+    }
     if loads.iter().any(|l| l.is_err()) {
         let classes: Vec<&str> = loads.iter().map(|l| l.as_ref().err().map_or("ok", |f| f.class())).collect();
         if classes.iter().any(|c| *c != classes[0]) {
             report.divergences.push(Divergence {
                 call: None,
                 what: "loading the component".into(),
-                wrong: minority(executors, &classes),
-                outcomes: executors
+                wrong: minority(&names, &classes),
+                outcomes: names
                     .iter()
                     .zip(&loads)
-                    .map(|(e, l)| (e.name().to_owned(), l.as_ref().err().map_or("loaded".into(), |f| f.to_string())))
+                    .map(|(e, l)| (e.clone(), l.as_ref().err().map_or("loaded".into(), |f| f.to_string())))
                     .collect(),
                 expected: Some("loaded".into()),
-                reference: None,
+                agreed: None,
             });
         } else {
             report.discarded = Some(format!(
@@ -103,7 +121,9 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
         }
         return report;
     }
+    let mut executors: Vec<CaseDriver<'_>> = executors.into_iter().flatten().collect();
     for (i, call) in case.calls.iter().enumerate() {
+        crate::worker::protocol::emit(&crate::worker::protocol::Event::Call(i));
         let outs: Vec<CallOutcome> = executors.iter_mut().map(|e| e.call(i, call)).collect();
         if let Some(f) = outs.iter().filter_map(|o| o.result.as_ref().err()).find(|f| nondeterministic(f)) {
             report.discarded = Some(format!("call {i}: {f}"));
@@ -113,48 +133,42 @@ pub fn run_case(case: &Case, executors: &mut [Box<dyn Executor>]) -> CaseReport 
         for (slot, o) in report.outcomes.iter_mut().zip(&outs) {
             match &o.result {
                 Ok(_) => slot.1 += 1,
-                Err(Failure::Trap(_)) => slot.2 += 1,
+                Err(f) if f.is_trap() => slot.2 += 1,
                 Err(_) => slot.3 += 1,
             }
         }
-        if let Some(d) = compare_call(i, call, executors, &outs) {
+        if let Some(d) = compare_call(i, call, &names, &outs) {
             report.divergences.push(d);
         }
     }
     report
 }
 
-fn compare_call(
-    i: usize,
-    call: &component_gen::Call,
-    executors: &[Box<dyn Executor>],
-    outs: &[CallOutcome],
-) -> Option<Divergence> {
-    compare_call_inner(i, call, executors, outs).map(|mut d| {
-        d.reference = executors
-            .iter()
-            .zip(outs)
-            .find(|(e, _)| e.name() == "wasmtime")
-            .map(|(_, o)| o.result.clone().map_err(|_| ()));
+fn compare_call(i: usize, call: &component_gen::Call, names: &[String], outs: &[CallOutcome]) -> Option<Divergence> {
+    compare_call_inner(i, call, names, outs).map(|mut d| {
+        let best = majority(names, outs, |a, b| same_outcome(&a.result, &b.result));
+        d.agreed = outs.get(best).map(|o| o.result.clone());
         d
     })
 }
 
+/// The reference engine's name.
+pub const REFERENCE: &str = "wasmtime";
+
 fn compare_call_inner(
     i: usize,
     call: &component_gen::Call,
-    executors: &[Box<dyn Executor>],
+    names: &[String],
     outs: &[CallOutcome],
 ) -> Option<Divergence> {
-    let outcomes = || executors.iter().zip(outs).map(|(e, o)| (e.name().to_owned(), describe(&o.result))).collect();
+    let outcomes = || names.iter().zip(outs).map(|(e, o)| (e.clone(), describe(&o.result))).collect();
     // Results against the expectation.
     let expected_ok = |o: &CallOutcome| match &call.expect {
         Expect::Returns(v) => o.result.as_ref().ok() == Some(v),
-        Expect::Trap => matches!(o.result, Err(Failure::Trap(_))),
+        Expect::Trap => o.result.as_ref().is_err_and(Failure::is_trap),
         Expect::Agree => true,
     };
-    let wrong: Vec<String> =
-        executors.iter().zip(outs).filter(|(_, o)| !expected_ok(o)).map(|(e, _)| e.name().to_owned()).collect();
+    let wrong: Vec<String> = names.iter().zip(outs).filter(|(_, o)| !expected_ok(o)).map(|(e, _)| e.clone()).collect();
     if !wrong.is_empty() {
         let expected = match &call.expect {
             Expect::Returns(v) => describe(&Ok(v.clone())),
@@ -167,80 +181,86 @@ fn compare_call_inner(
             wrong,
             outcomes: outcomes(),
             expected: Some(expected),
-            reference: None,
+            agreed: None,
         });
     }
-    // Engines against each other (classes, and values of successful calls).
-    let same = |a: &CallOutcome, b: &CallOutcome| match (&a.result, &b.result) {
-        (Ok(x), Ok(y)) => x == y,
-        (x, y) => class(x) == class(y),
-    };
+    // Engines against each other (values of successful calls, failure classes and trap classes).
+    let same = |a: &CallOutcome, b: &CallOutcome| same_outcome(&a.result, &b.result);
     if outs.iter().any(|o| !same(o, &outs[0])) {
         let classes: Vec<&str> = outs.iter().map(|o| class(&o.result)).collect();
         return Some(Divergence {
             call: Some(i),
             what: format!("result of `{}`", call.export),
-            wrong: majority_outliers(executors, outs, same),
+            wrong: majority_outliers(names, outs, same),
             outcomes: outcomes(),
             expected: None,
-            reference: None,
+            agreed: None,
         })
         .map(|mut d| {
             if d.wrong.is_empty() {
-                d.wrong = minority(executors, &classes);
+                d.wrong = minority(names, &classes);
             }
             d
         });
     }
     // What the host imports received.
+    let log_text = |o: &CallOutcome| crate::check::imports_text(&o.imports);
     if let Some(expected) = &call.expect_import_args {
-        for (e, o) in executors.iter().zip(outs) {
-            if o.result.is_ok() {
-                let got: Vec<&Vec<Value>> = o.imports.iter().map(|(_, a)| a).collect();
-                if got.len() != expected.len() || got.iter().zip(expected).any(|(g, x)| *g != x) {
-                    return Some(Divergence {
-                        call: Some(i),
-                        what: format!("arguments received by the host imports of `{}`", call.export),
-                        wrong: vec![e.name().to_owned()],
-                        outcomes: executors
-                            .iter()
-                            .zip(outs)
-                            .map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports)))
-                            .collect(),
-                        expected: Some(format!("{expected:?}")),
-                        reference: None,
-                    });
-                }
-            }
+        let wrong: Vec<String> = names
+            .iter()
+            .zip(outs)
+            .filter(|(_, o)| {
+                let got: Vec<&Vec<Value>> = o.imports.iter().map(|c| &c.args).collect();
+                o.result.is_ok() && (got.len() != expected.len() || got.iter().zip(expected).any(|(g, x)| *g != x))
+            })
+            .map(|(e, _)| e.clone())
+            .collect();
+        if !wrong.is_empty() {
+            return Some(Divergence {
+                call: Some(i),
+                what: format!("arguments received by the host imports of `{}`", call.export),
+                wrong,
+                outcomes: names.iter().zip(outs).map(|(e, o)| (e.clone(), log_text(o))).collect(),
+                expected: Some(format!("{expected:?}")),
+                agreed: None,
+            });
         }
     } else if outs.iter().any(|o| o.imports != outs[0].imports) {
         return Some(Divergence {
             call: Some(i),
             what: format!("host import calls of `{}`", call.export),
-            wrong: majority_outliers(executors, outs, |a, b| a.imports == b.imports),
-            outcomes: executors
-                .iter()
-                .zip(outs)
-                .map(|(e, o)| (e.name().to_owned(), format!("{:?}", o.imports)))
-                .collect(),
+            wrong: majority_outliers(names, outs, |a, b| a.imports == b.imports),
+            outcomes: names.iter().zip(outs).map(|(e, o)| (e.clone(), log_text(o))).collect(),
             expected: None,
-            reference: None,
+            agreed: None,
         });
     }
     None
 }
 
-/// Engines whose outcome differs from the reference engine (`wasmtime`) when it is present, else from the first.
+/// The engines outside the largest group of engines that agree with each other; among groups of the same size,
+/// the one with the reference engine (`wasmtime`) is taken as right, else the one with the first engine.
+pub fn outliers<T>(names: &[String], items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<String> {
+    let best = majority(names, items, &same);
+    names.iter().zip(items).filter(|(_, o)| !same(o, &items[best])).map(|(e, _)| e.clone()).collect()
+}
+
+/// The index of an item of the largest group of items that agree (the reference engine's among groups of equal
+/// size, else the first engine's).
+pub fn majority<T>(names: &[String], items: &[T], same: impl Fn(&T, &T) -> bool) -> usize {
+    let reference = names.iter().position(|e| e == REFERENCE);
+    let support = |i: usize| items.iter().filter(|o| same(o, &items[i])).count();
+    (0..items.len()).max_by_key(|&i| (support(i), Some(i) == reference, std::cmp::Reverse(i))).unwrap_or(0)
+}
+
 fn majority_outliers(
-    executors: &[Box<dyn Executor>],
+    names: &[String],
     outs: &[CallOutcome],
     same: impl Fn(&CallOutcome, &CallOutcome) -> bool,
 ) -> Vec<String> {
-    let reference = executors.iter().position(|e| e.name() == "wasmtime").unwrap_or(0);
-    executors.iter().zip(outs).filter(|(_, o)| !same(o, &outs[reference])).map(|(e, _)| e.name().to_owned()).collect()
+    outliers(names, outs, same)
 }
 
-fn minority(executors: &[Box<dyn Executor>], classes: &[&str]) -> Vec<String> {
-    let reference = executors.iter().position(|e| e.name() == "wasmtime").unwrap_or(0);
-    executors.iter().zip(classes).filter(|(_, c)| **c != classes[reference]).map(|(e, _)| e.name().to_owned()).collect()
+fn minority(names: &[String], classes: &[&str]) -> Vec<String> {
+    outliers(names, classes, |a, b| a == b)
 }

@@ -1,11 +1,19 @@
-//! The main job: generate cases, run them on every engine, diff, shrink divergences, grow the corpus.
+//! The main job: generate cases, run them on every engine, diff, shrink what differs, grow the corpus — without
+//! ever losing a finding to an engine that crashes.
 //!
-//! Workers (one per job) take seeds `seed, seed + 1, …` in turn; each seed picks a tier (round robin over the
-//! selected tiers) and generates a case; the case runs on every engine through [`crate::diff`]. Compiled
-//! components are not shared between workers, but each worker keeps its executors, so a case costs one compile
-//! per engine and then many calls. A divergence is shrunk ([`shrink`]) and written to
-//! `corpus/regressions/` ([`regress`]).
+//! The run is a supervisor ([`run`]) and worker processes ([`crate::worker`]). Each worker takes seeds
+//! `seed, seed + 1, …` from a shared counter; a seed picks a tier (round robin over the selected tiers), and the
+//! worker generates the case, runs it on every engine ([`crate::diff`]), and on a divergence shrinks it
+//! ([`shrink`]), attributes it ([`crate::diff::blame`]) and writes a regression ([`regress`]) — all in
+//! [`process_case`]. Writing never ends a run: any error, even a panic, while shrinking or rendering becomes the
+//! finding's `unwritten` reason.
+//!
+//! When a worker dies instead (a panic, an abort, a native stack overflow, out of memory, a hang), the supervisor
+//! turns the death into a finding ([`crash`]): it knows the seed, the tier, the call and the engine from what the
+//! worker announced, confirms the crash with that engine alone in a fresh worker, shrinks the case by crashing
+//! fresh workers, writes a regression that asserts what the other engines do, and goes on with the next seed.
 
+pub mod crash;
 pub mod regress;
 pub mod shrink;
 
@@ -15,12 +23,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use component_gen::{generate_case_with, CaseConfig, Tier};
-use serde::Serialize;
+use component_gen::{generate_case_with, Case, CaseConfig, Tier};
+use serde::{Deserialize, Serialize};
 
 use crate::diff::blame::Blame;
-use crate::diff::exec::{executor, Executor};
+use crate::diff::driver::{CallOutcome, CaseDriver};
 use crate::diff::{run_case, Divergence};
+use crate::engine::{Engine, EngineSpec, Failure};
+use crate::worker::protocol::{self, Event, Job, JobResult};
+use crate::worker::supervisor::{PoolConfig, Reply, WorkerProcess};
 
 /// Fuzzing options.
 #[derive(Clone, Debug)]
@@ -29,39 +40,113 @@ pub struct FuzzConfig {
     pub duration: Duration,
     /// The first seed.
     pub seed: u64,
-    /// Worker threads.
+    /// Worker processes.
     pub jobs: usize,
-    /// Engines to compare.
-    pub engines: Vec<String>,
     /// Tiers to generate.
     pub tiers: Vec<Tier>,
-    /// Where shrunk regressions go (`None`: not written).
-    pub regressions: Option<PathBuf>,
     /// Stop after this many cases (for tests); `None` for time-bounded runs.
     pub max_cases: Option<u64>,
-    /// Generation limits.
-    pub case_config: CaseConfig,
+    /// Stop at the first finding (the self-test).
+    pub stop_at_first: bool,
+    /// What each case runs with.
+    pub options: FuzzOptions,
+    /// How workers are started and watched.
+    pub pool: PoolConfig,
 }
 
-/// A divergence found, after shrinking.
-#[derive(Clone, Debug, Serialize)]
+/// How each case is run: what a worker needs to know.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FuzzOptions {
+    /// Engines to compare.
+    pub engines: Vec<EngineSpec>,
+    /// Calls per generated case.
+    pub calls_per_case: usize,
+    /// Where shrunk regressions go (`None`: not written); backend findings go to [`backends_dir`] of it.
+    pub regressions: Option<PathBuf>,
+}
+
+/// A case, as the seed it comes from and how it was cut down: what the supervisor and the workers pass each
+/// other instead of the case itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRef {
+    /// The seed.
+    pub seed: u64,
+    /// The tier.
+    pub tier: Tier,
+    /// Calls in the case as generated (`None`: the tier's default).
+    pub calls_per_case: Option<usize>,
+    /// A step of [`shrink::BUDGETS`]: the case regenerated with smaller type and value budgets.
+    pub budget: Option<usize>,
+    /// Only the calls needed to reproduce this call of the script (see [`shrink::only`]).
+    pub only: Option<usize>,
+}
+
+impl CaseRef {
+    /// The case of `seed` and `tier` as generated with `calls_per_case` calls.
+    pub fn new(seed: u64, tier: Tier, calls_per_case: usize) -> CaseRef {
+        CaseRef { seed, tier, calls_per_case: Some(calls_per_case.max(1)), budget: None, only: None }
+    }
+
+    /// The case of `seed` and `tier` as [`component_gen::generate_case`] makes it.
+    pub fn default_of(seed: u64, tier: Tier) -> CaseRef {
+        CaseRef { seed, tier, calls_per_case: None, budget: None, only: None }
+    }
+
+    /// The generation settings.
+    pub fn config(&self) -> CaseConfig {
+        let mut cfg = CaseConfig { calls: self.calls_per_case, ..CaseConfig::default() };
+        if let Some(b) = self.budget {
+            shrink::apply_budget(&mut cfg, b);
+        }
+        cfg
+    }
+
+    /// The case.
+    pub fn build(&self) -> Case {
+        let mut case = generate_case_with(self.seed, self.tier, &self.config());
+        if let Some(i) = self.only {
+            case.calls = shrink::only(&case, i);
+        }
+        case
+    }
+}
+
+/// A finding: a divergence, or an engine that crashed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     /// The case's seed.
     pub seed: u64,
     /// Its tier.
     pub tier: String,
-    /// The divergence.
+    /// The divergence (for a crash: the crashing engine against the others).
     pub divergence: Divergence,
+    /// How the engine died, if it crashed.
+    pub crash: Option<crash::Crash>,
     /// Who it is attributed to ([`Blame`]).
     pub blame: Blame,
+    /// The shrunk case: how many calls, and how many value nodes their arguments have.
+    pub shrunk: (usize, usize),
     /// The regression file written, if any.
     pub file: Option<String>,
     /// Why no regression file could be written, if none was.
     pub unwritten: Option<String>,
-    /// Seconds from the start of the run to the divergence's detection (before shrinking).
+    /// Seconds from the start of the run to the detection (before shrinking).
     pub found_after: f64,
     /// Seconds spent shrinking it.
     pub shrink_secs: f64,
+}
+
+/// What one case gave.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Calls compared across all engines.
+    pub calls: usize,
+    /// Per engine: (ok, trap, other) call outcomes.
+    pub outcomes: Vec<(String, usize, usize, usize)>,
+    /// Why it was discarded, if it was.
+    pub discarded: Option<String>,
+    /// Its finding, if it diverged.
+    pub finding: Option<Finding>,
 }
 
 /// Totals per tier.
@@ -73,8 +158,10 @@ pub struct TierTotals {
     pub calls: u64,
     /// Cases discarded (non-deterministic failures).
     pub discarded: u64,
-    /// Divergences found.
+    /// Findings (divergences and crashes).
     pub divergences: u64,
+    /// Crashes among them.
+    pub crashes: u64,
     /// Per engine: (ok, trap, other) call outcomes.
     pub outcomes: BTreeMap<String, (u64, u64, u64)>,
 }
@@ -90,6 +177,8 @@ pub struct FuzzSummary {
     pub seconds: f64,
     /// Calls compared across all engines, per second.
     pub execs_per_sec: f64,
+    /// Workers that died (each is a finding) and had to be replaced.
+    pub worker_deaths: u64,
 }
 
 /// Where regressions of backend divergences go: `corpus/backends/` beside `corpus/regressions/` (so that a
@@ -102,7 +191,7 @@ pub fn backends_dir(regressions: &std::path::Path) -> PathBuf {
 }
 
 impl FuzzSummary {
-    /// Findings that fail the run: component-layer's and the reference's, and with `strict` the backends' too.
+    /// Findings that fail the run: all but the backends', and with `strict` those too.
     pub fn failing(&self, strict: bool) -> usize {
         self.findings.iter().filter(|f| f.blame.fails(strict)).count()
     }
@@ -121,17 +210,20 @@ impl FuzzSummary {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut s = String::from("| tier | cases | calls | discarded | divergences |");
+        let mut s = String::from("| tier | cases | calls | discarded | findings | crashes |");
         for e in &engines {
             s.push_str(&format!(" {e} ok/trap/other |"));
         }
-        s.push_str("\n|---|---:|---:|---:|---:|");
+        s.push_str("\n|---|---:|---:|---:|---:|---:|");
         for _ in &engines {
             s.push_str("---|");
         }
         s.push('\n');
         for (tier, t) in &self.tiers {
-            s.push_str(&format!("| {tier} | {} | {} | {} | {} |", t.cases, t.calls, t.discarded, t.divergences));
+            s.push_str(&format!(
+                "| {tier} | {} | {} | {} | {} | {} |",
+                t.cases, t.calls, t.discarded, t.divergences, t.crashes
+            ));
             for e in &engines {
                 let (o, tr, x) = t.outcomes.get(e).copied().unwrap_or_default();
                 s.push_str(&format!(" {o}/{tr}/{x} |"));
@@ -140,92 +232,209 @@ impl FuzzSummary {
         }
         s
     }
+
+    fn add(&mut self, tier: Tier, r: &CaseResult) {
+        let t = self.tiers.entry(tier.name().to_owned()).or_default();
+        t.cases += 1;
+        t.calls += r.calls as u64;
+        t.discarded += u64::from(r.discarded.is_some());
+        if let Some(f) = &r.finding {
+            t.divergences += 1;
+            t.crashes += u64::from(f.crash.is_some());
+        }
+        for (e, ok, tr, x) in &r.outcomes {
+            let o = t.outcomes.entry(e.clone()).or_default();
+            o.0 += *ok as u64;
+            o.1 += *tr as u64;
+            o.2 += *x as u64;
+        }
+        self.findings.extend(r.finding.clone());
+    }
 }
 
 /// Progress callbacks: called after each case with the running totals.
 pub trait Progress: Sync {
     /// A case finished.
-    fn update(&self, cases: u64, calls: u64, divergences: u64, elapsed: Duration);
-    /// A divergence was found (after shrinking).
+    fn update(&self, cases: u64, calls: u64, findings: u64, elapsed: Duration);
+    /// A finding was made (after shrinking).
     fn finding(&self, f: &Finding);
 }
 
-/// Runs the fuzzer.
+/// Runs the fuzzer: `config.jobs` workers under this supervisor.
 pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzSummary> {
-    for e in &config.engines {
-        anyhow::ensure!(executor(e).is_some(), "unknown engine `{e}`");
-    }
     anyhow::ensure!(!config.tiers.is_empty(), "no tiers selected");
+    anyhow::ensure!(!config.options.engines.is_empty(), "no engines selected");
     let start = Instant::now();
     let next_seed = AtomicU64::new(config.seed);
-    let (cases, calls, divs) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let (cases, calls, found) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let stop = AtomicBool::new(false);
     let summary = Mutex::new(FuzzSummary::default());
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..config.jobs.max(1) {
             s.spawn(|| {
-                let mut executors: Vec<Box<dyn Executor>> =
-                    config.engines.iter().map(|e| executor(e).expect("checked above")).collect();
-                while !stop.load(Ordering::Relaxed) {
-                    let seed = next_seed.fetch_add(1, Ordering::Relaxed);
-                    if config.max_cases.is_some_and(|m| seed - config.seed >= m) || start.elapsed() >= config.duration {
-                        stop.store(true, Ordering::Relaxed);
-                        break;
-                    }
-                    let tier = config.tiers[(seed % config.tiers.len() as u64) as usize];
-                    let case = generate_case_with(seed, tier, &config.case_config);
-                    let report = run_case(&case, &mut executors);
-                    let mut findings = Vec::new();
-                    if let Some(d) = report.divergences.first() {
-                        let found_after = start.elapsed().as_secs_f64();
-                        let shrink_start = Instant::now();
-                        let shrunk = shrink::shrink(&case, d, &mut executors, &config.case_config);
-                        let blame = Blame::of(&shrunk.divergence, &config.engines);
-                        let written = config.regressions.as_ref().map(|dir| {
-                            let dir = if matches!(blame, Blame::Backend(_)) { backends_dir(dir) } else { dir.clone() };
-                            regress::write(&dir, &shrunk.case, &shrunk.divergence)
-                        });
-                        let (file, unwritten) = match written {
-                            Some(Ok(f)) => (Some(f), None),
-                            Some(Err(e)) => (None, Some(format!("{e:#}"))),
-                            None => (None, None),
-                        };
-                        let f = Finding {
-                            seed,
-                            tier: tier.name().into(),
-                            divergence: shrunk.divergence,
-                            blame,
-                            file,
-                            unwritten,
-                            found_after,
-                            shrink_secs: shrink_start.elapsed().as_secs_f64(),
-                        };
-                        progress.finding(&f);
-                        findings.push(f);
-                    }
+                let result = supervise_worker(config, start, &next_seed, &stop, &mut |tier, r: CaseResult| {
                     let n_cases = cases.fetch_add(1, Ordering::Relaxed) + 1;
-                    let n_calls = calls.fetch_add(report.calls as u64, Ordering::Relaxed) + report.calls as u64;
-                    let n_divs = divs.fetch_add(findings.len() as u64, Ordering::Relaxed) + findings.len() as u64;
-                    progress.update(n_cases, n_calls, n_divs, start.elapsed());
-                    let mut sum = summary.lock().expect("summary lock");
-                    let t = sum.tiers.entry(tier.name().to_owned()).or_default();
-                    t.cases += 1;
-                    t.calls += report.calls as u64;
-                    t.discarded += u64::from(report.discarded.is_some());
-                    t.divergences += findings.len() as u64;
-                    for (e, ok, tr, x) in &report.outcomes {
-                        let o = t.outcomes.entry(e.clone()).or_default();
-                        o.0 += *ok as u64;
-                        o.1 += *tr as u64;
-                        o.2 += *x as u64;
+                    let n_calls = calls.fetch_add(r.calls as u64, Ordering::Relaxed) + r.calls as u64;
+                    let n_found = found.fetch_add(u64::from(r.finding.is_some()), Ordering::Relaxed)
+                        + u64::from(r.finding.is_some());
+                    if let Some(f) = &r.finding {
+                        progress.finding(f);
+                        if config.stop_at_first {
+                            stop.store(true, Ordering::Relaxed);
+                        }
                     }
-                    sum.findings.extend(findings);
+                    progress.update(n_cases, n_calls, n_found, start.elapsed());
+                    summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(tier, &r);
+                });
+                if let Err(e) = result {
+                    stop.store(true, Ordering::Relaxed);
+                    *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                 }
             });
         }
     });
-    let mut sum = summary.into_inner().expect("threads joined");
+    if let Some(e) = failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        return Err(e);
+    }
+    let mut sum = summary.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     sum.seconds = start.elapsed().as_secs_f64();
     sum.execs_per_sec = sum.calls() as f64 / sum.seconds.max(1e-9);
+    sum.worker_deaths = sum.findings.iter().filter(|f| f.crash.is_some()).count() as u64;
     Ok(sum)
+}
+
+/// One supervisor thread: keeps a worker busy with seeds until time is up, replacing it when it dies.
+fn supervise_worker(
+    config: &FuzzConfig,
+    start: Instant,
+    next_seed: &AtomicU64,
+    stop: &AtomicBool,
+    record: &mut dyn FnMut(Tier, CaseResult),
+) -> anyhow::Result<()> {
+    let mut worker: Option<WorkerProcess> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let seed = next_seed.fetch_add(1, Ordering::Relaxed);
+        let n = seed.wrapping_sub(config.seed);
+        if config.max_cases.is_some_and(|m| n >= m) || start.elapsed() >= config.duration {
+            stop.store(true, Ordering::Relaxed);
+            break;
+        }
+        let tier = config.tiers[(seed % config.tiers.len() as u64) as usize];
+        let case = CaseRef::new(seed, tier, config.options.calls_per_case);
+        let mut r = fuzz_in(&mut worker, &case, &config.options, &config.pool)?;
+        if let Some(f) = &mut r.finding {
+            f.found_after = start.elapsed().as_secs_f64() - f.shrink_secs;
+        }
+        record(tier, r);
+    }
+    Ok(())
+}
+
+/// Fuzzes `case` in `worker` (started if there is none); a death of the worker is investigated and becomes the
+/// case's finding, and the worker is gone.
+fn fuzz_in(
+    worker: &mut Option<WorkerProcess>,
+    case: &CaseRef,
+    options: &FuzzOptions,
+    pool: &PoolConfig,
+) -> anyhow::Result<CaseResult> {
+    let w = match worker.as_mut() {
+        Some(w) => w,
+        None => worker.insert(WorkerProcess::spawn(pool)?),
+    };
+    let job = Job::Fuzz { case: *case, options: options.clone() };
+    match w.run(&job, &mut |_| {}) {
+        Reply::Done(JobResult::Fuzz(r)) => Ok(*r),
+        Reply::Done(JobResult::Error(e)) => anyhow::bail!("worker error on seed {}: {e}", case.seed),
+        Reply::Done(other) => anyhow::bail!("unexpected worker reply on seed {}: {other:?}", case.seed),
+        Reply::Died(death) => {
+            *worker = None;
+            let finding = crash::investigate(case, options, pool, &death, 0.0);
+            Ok(CaseResult { finding: Some(finding), ..CaseResult::default() })
+        }
+    }
+}
+
+/// Fuzzes one case in a fresh worker (`shrink`, and anyone who wants one seed handled as `fuzz` would).
+pub fn one_case(case: &CaseRef, options: &FuzzOptions, pool: &PoolConfig) -> anyhow::Result<CaseResult> {
+    fuzz_in(&mut None, case, options, pool)
+}
+
+/// Fuzzes one case (in a worker): runs it and, on a divergence, shrinks, attributes and writes it.
+pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
+    let case = case_ref.build();
+    let mut engines: Vec<Box<dyn Engine>> = options.engines.iter().map(crate::worker::protocol::watched).collect();
+    let report = run_case(&case, &mut engines);
+    let mut result = CaseResult {
+        calls: report.calls,
+        outcomes: report.outcomes.clone(),
+        discarded: report.discarded.clone(),
+        finding: None,
+    };
+    let Some(d) = report.divergences.first() else { return result };
+    protocol::emit(&Event::Note(format!(
+        "divergence in call {:?}: {} (wrong: {})",
+        d.call,
+        d.what,
+        d.wrong.join(", ")
+    )));
+    let shrink_start = Instant::now();
+    let shrunk = shrink::shrink(Some(case_ref), &case, d, &mut engines);
+    let names: Vec<String> = options.engines.iter().map(EngineSpec::name).collect();
+    let blame = crate::diff::blame::attribute(&shrunk.case, &shrunk.divergence, &names);
+    let (file, unwritten) = write_guarded(options, &blame, &shrunk.case, &shrunk.divergence);
+    result.finding = Some(Finding {
+        seed: case.seed,
+        tier: case.tier.name().into(),
+        shrunk: shrink::size(&shrunk.case),
+        divergence: shrunk.divergence,
+        crash: None,
+        blame,
+        file,
+        unwritten,
+        found_after: 0.0,
+        shrink_secs: shrink_start.elapsed().as_secs_f64(),
+    });
+    result
+}
+
+/// Writes the regression of a finding; any error, even a panic, becomes the reason it is unwritten.
+pub fn write_guarded(
+    options: &FuzzOptions,
+    blame: &Blame,
+    case: &Case,
+    d: &Divergence,
+) -> (Option<String>, Option<String>) {
+    let Some(dir) = &options.regressions else { return (None, None) };
+    let dir = if matches!(blame, Blame::Backend { .. }) { backends_dir(dir) } else { dir.clone() };
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regress::write(&dir, case, d, blame)));
+    match written {
+        Ok(Ok(f)) => (Some(f), None),
+        Ok(Err(e)) => (None, Some(format!("{e:#}"))),
+        Err(panic) => (None, Some(format!("the regression writer panicked: {}", panic_message(&*panic)))),
+    }
+}
+
+/// The message of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Runs every call of `case` on `engine` and reports each outcome (or the load failure).
+pub fn run_on(case: &Case, engine: &mut dyn Engine) -> Result<Vec<CallOutcome>, Failure> {
+    let mut d = CaseDriver::load(engine, case)?;
+    Ok(case
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            protocol::emit(&Event::Call(i));
+            d.call(i, c)
+        })
+        .collect())
 }

@@ -9,15 +9,18 @@
 //!    recomputing what the case expects.
 
 use component_gen::values::transform;
-use component_gen::{generate_case_with, Call, Case, CaseConfig, Expect, Tier};
+use component_gen::{Call, Case, CaseConfig, Expect, Tier};
 use component_layer::{List, Value};
 
-use crate::diff::exec::Executor;
+use super::CaseRef;
 use crate::diff::{run_case, Divergence};
+use crate::engine::Engine;
 
 /// A shrunk case and its divergence.
 pub struct Shrunk {
-    /// The case (one call).
+    /// How the case is made from its seed (without the value simplifications of step 3), if it can be.
+    pub case_ref: Option<CaseRef>,
+    /// The case.
     pub case: Case,
     /// Its divergence.
     pub divergence: Divergence,
@@ -26,13 +29,41 @@ pub struct Shrunk {
 /// At most this many candidate runs per shrink.
 const MAX_ATTEMPTS: usize = 300;
 
-/// Shrinks `case`, whose first divergence is `d`.
-pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], config: &CaseConfig) -> Shrunk {
-    let mut best = Shrunk { case: case.clone(), divergence: d.clone() };
+/// The smaller budgets tried in step 2, smallest last: (type depth, type fuel, parts, value budget).
+pub const BUDGETS: [(u32, u32, usize, usize); 4] = [(2, 10, 4, 512), (2, 4, 3, 128), (1, 2, 2, 64), (1, 1, 1, 16)];
+
+/// Applies step `b` of [`BUDGETS`] to a generation configuration.
+pub fn apply_budget(cfg: &mut CaseConfig, b: usize) {
+    let Some(&(depth, fuel, parts, budget)) = BUDGETS.get(b) else { return };
+    cfg.types.max_depth = cfg.types.max_depth.min(depth);
+    cfg.types.fuel = cfg.types.fuel.min(fuel);
+    cfg.types.max_parts = cfg.types.max_parts.min(parts);
+    cfg.values.budget = cfg.values.budget.min(budget);
+}
+
+/// The size of a case for reports: its calls, and the value nodes of their arguments.
+pub fn size(case: &Case) -> (usize, usize) {
+    fn nodes(v: &Value) -> usize {
+        1 + match v {
+            Value::List(l) => l.iter().map(|x| nodes(&x)).sum(),
+            Value::Record(fs) => fs.iter().map(|(_, x)| nodes(x)).sum(),
+            Value::Tuple(xs) => xs.iter().map(nodes).sum(),
+            Value::Variant(_, Some(p)) | Value::Option(Some(p)) | Value::Result(Ok(Some(p)) | Err(Some(p))) => nodes(p),
+            Value::String(s) => s.chars().count(),
+            _ => 0,
+        }
+    }
+    (case.calls.len(), case.calls.iter().flat_map(|c| c.args.iter()).map(nodes).sum())
+}
+
+/// Shrinks `case` (made as `case_ref` says, if it is made from a seed), whose first divergence is `d`, on
+/// `engines`.
+pub fn shrink(case_ref: Option<&CaseRef>, case: &Case, d: &Divergence, engines: &mut [Box<dyn Engine>]) -> Shrunk {
+    let mut best = Shrunk { case_ref: case_ref.copied(), case: case.clone(), divergence: d.clone() };
     let mut attempts = 0;
-    let still = |c: &Case, execs: &mut [Box<dyn Executor>], attempts: &mut usize| -> Option<Divergence> {
+    let still = |c: &Case, engines: &mut [Box<dyn Engine>], attempts: &mut usize| -> Option<Divergence> {
         *attempts += 1;
-        let r = run_case(c, execs);
+        let r = run_case(c, engines);
         r.divergences.into_iter().find(|x| x.wrong == d.wrong)
     };
 
@@ -40,34 +71,26 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
     if let Some(i) = d.call {
         let mut c = case.clone();
         c.calls = only(case, i);
-        if let Some(dd) = still(&c, executors, &mut attempts) {
-            best = Shrunk { case: c, divergence: dd };
+        if let Some(dd) = still(&c, engines, &mut attempts) {
+            best = Shrunk { case_ref: case_ref.map(|r| CaseRef { only: Some(i), ..*r }), case: c, divergence: dd };
         }
     }
 
     // 2. Smaller budgets, same seed.
-    let schedule = [(2u32, 10u32, 4usize, 512usize), (2, 4, 3, 128), (1, 2, 2, 64), (1, 1, 1, 16)];
-    for (depth, fuel, parts, budget) in schedule {
+    for b in 0..BUDGETS.len() {
+        let Some(case_ref) = case_ref else { break };
         if attempts >= MAX_ATTEMPTS {
             break;
         }
-        let mut cfg = config.clone();
-        cfg.types.max_depth = cfg.types.max_depth.min(depth);
-        cfg.types.fuel = cfg.types.fuel.min(fuel);
-        cfg.types.max_parts = cfg.types.max_parts.min(parts);
-        cfg.values.budget = cfg.values.budget.min(budget);
-        let candidate = generate_case_with(case.seed, case.tier, &cfg);
-        let r = run_case(&candidate, executors);
-        attempts += 1;
-        if let Some(dd) = r.divergences.into_iter().find(|x| x.wrong == d.wrong) {
-            let mut c = candidate.clone();
-            if let Some(i) = dd.call {
-                c.calls = only(&candidate, i);
-            }
-            if let Some(d2) = still(&c, executors, &mut attempts) {
-                best = Shrunk { case: c, divergence: d2 };
-            } else {
-                best = Shrunk { case: candidate, divergence: dd };
+        let whole = CaseRef { budget: Some(b), only: None, ..*case_ref };
+        let candidate = whole.build();
+        let Some(dd) = still(&candidate, engines, &mut attempts) else { continue };
+        best = Shrunk { case_ref: Some(whole), case: candidate, divergence: dd.clone() };
+        if let Some(i) = dd.call {
+            let r = CaseRef { only: Some(i), ..whole };
+            let c = r.build();
+            if let Some(d2) = still(&c, engines, &mut attempts) {
+                best = Shrunk { case_ref: Some(r), case: c, divergence: d2 };
             }
         }
     }
@@ -97,8 +120,8 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
                 } else {
                     with_arg(&best.case, &call, k, v)
                 };
-                if let Some(dd) = still(&c, executors, &mut attempts) {
-                    best = Shrunk { case: c, divergence: dd };
+                if let Some(dd) = still(&c, engines, &mut attempts) {
+                    best = Shrunk { case_ref: best.case_ref, case: c, divergence: dd };
                     improved = true;
                     break;
                 }
@@ -112,7 +135,7 @@ pub fn shrink(case: &Case, d: &Divergence, executors: &mut [Box<dyn Executor>], 
 /// handles earlier calls made), the calls up to it since the last expected trap — a trap gives every engine a
 /// fresh instance (and the model starts over), so what came before it cannot matter. (If the calls before `i`
 /// did not all behave as expected, the shortened case may not diverge the same way; the caller checks.)
-fn only(case: &Case, i: usize) -> Vec<Call> {
+pub fn only(case: &Case, i: usize) -> Vec<Call> {
     match case.tier {
         Tier::Resource if !case.calls.is_empty() => {
             let end = i.min(case.calls.len().saturating_sub(1));

@@ -208,7 +208,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         }
         match res[0] {
             Val::I32(p) => Ok(p as u32),
-            _ => trap(Trap::BadRealloc),
+            _ => trap(Trap::Core("realloc returned a value that is not an i32".into())),
         }
     }
 
@@ -221,8 +221,11 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
 
     /// The checks the spec applies to a pointer returned by realloc.
     pub fn check_alloc(&mut self, ptr: u32, align: u32, size: u32) -> Result<()> {
-        if !ptr.is_multiple_of(align) || u64::from(ptr) + u64::from(size) > self.mem_size()? {
-            return trap(Trap::BadRealloc);
+        if !ptr.is_multiple_of(align) {
+            return trap(Trap::ReallocMisaligned);
+        }
+        if u64::from(ptr) + u64::from(size) > self.mem_size()? {
+            return trap(Trap::ReallocOutOfBounds);
         }
         Ok(())
     }

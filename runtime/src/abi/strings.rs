@@ -87,7 +87,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let worst = u32::try_from(worst).map_err(|_| too_long())?;
         let mut ptr = self.realloc(0, 0, 1, units)?;
         if u64::from(ptr) + u64::from(units) > self.mem_size()? {
-            return trap(Trap::BadRealloc);
+            return trap(Trap::ReallocOutOfBounds);
         }
         let Some(i) = s.bytes().position(|b| b >= 0x80) else {
             self.write(ptr, s.as_bytes())?;
@@ -96,14 +96,14 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         self.write(ptr, &s.as_bytes()[..i])?;
         ptr = self.realloc(ptr, units, 1, worst)?;
         if u64::from(ptr) + u64::from(worst) > self.mem_size()? {
-            return trap(Trap::BadRealloc);
+            return trap(Trap::ReallocOutOfBounds);
         }
         let len = s.len() as u32;
         self.write(ptr + i as u32, &s.as_bytes()[i..])?;
         if worst > len {
             ptr = self.realloc(ptr, worst, 1, len)?;
             if u64::from(ptr) + u64::from(len) > self.mem_size()? {
-                return trap(Trap::BadRealloc);
+                return trap(Trap::ReallocOutOfBounds);
             }
         }
         Ok((ptr, len))
@@ -171,7 +171,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let len = latin1.len() as u32;
         ptr = self.realloc(ptr, byte_len, 1, len)?;
         if u64::from(ptr) + u64::from(len) > self.mem_size()? {
-            return trap(Trap::BadRealloc);
+            return trap(Trap::ReallocOutOfBounds);
         }
         Ok((ptr, len))
     }

@@ -114,37 +114,39 @@ fn typed_api_runs_post_return() {
 
 /// `store_list_into_range` / `store_string_*` / `lower_flat_values`: a pointer returned by `realloc` that is
 /// misaligned for the allocation's alignment, or whose block does not fit in memory (no wrap-around), traps
-/// with `BadRealloc` — also for empty lists. A block ending exactly at the end of memory is fine.
+/// (`ReallocMisaligned` / `ReallocOutOfBounds`, alignment checked first) — also for empty lists. A block ending
+/// exactly at the end of memory is fine.
 #[test]
 fn bad_realloc_results_trap() {
     both!(|engine| {
         let c = component(&engine, &wat());
         let u32s_arg = |n: u32| Value::List((0..n).collect::<Vec<u32>>().into());
         let u17: Vec<Value> = (0..17).map(Value::U32).collect();
-        let cases: Vec<(u32, &str, Vec<Value>)> = vec![
-            (HEAP + 2, "take-u32s", vec![u32s_arg(1)]),
-            (HEAP + 1, "take-u32s", vec![u32s_arg(0)]),
-            (MEM - 4, "take-u32s", vec![u32s_arg(2)]),
-            (0xffff_fffc, "take-u32s", vec![u32s_arg(2)]),
-            (MEM + 4, "take-u8s", vec![list_u8(&[])]),
-            (MEM - 1, "take-utf8", vec![s("ab")]),
-            (0xffff_ffff, "take-utf8", vec![s("ab")]),
-            (HEAP + 1, "take-utf16", vec![s("ab")]),
-            (MEM - 2, "take-utf16", vec![s("ab")]),
-            (HEAP + 1, "take-latin1", vec![s("ab")]),
-            (HEAP + 2, "take17", u17.clone()),
-            (MEM - 64, "take17", u17.clone()),
+        let (mis, oob) = (Trap::ReallocMisaligned, Trap::ReallocOutOfBounds);
+        let cases: Vec<(u32, &str, Vec<Value>, Trap)> = vec![
+            (HEAP + 2, "take-u32s", vec![u32s_arg(1)], mis.clone()),
+            (HEAP + 1, "take-u32s", vec![u32s_arg(0)], mis.clone()),
+            (MEM - 4, "take-u32s", vec![u32s_arg(2)], oob.clone()),
+            (0xffff_fffc, "take-u32s", vec![u32s_arg(2)], oob.clone()),
+            (MEM + 4, "take-u8s", vec![list_u8(&[])], oob.clone()),
+            (MEM - 1, "take-utf8", vec![s("ab")], oob.clone()),
+            (0xffff_ffff, "take-utf8", vec![s("ab")], oob.clone()),
+            (HEAP + 1, "take-utf16", vec![s("ab")], mis.clone()),
+            (MEM - 2, "take-utf16", vec![s("ab")], oob.clone()),
+            (HEAP + 1, "take-latin1", vec![s("ab")], mis.clone()),
+            (HEAP + 2, "take17", u17.clone(), mis),
+            (MEM - 64, "take17", u17.clone(), oob),
         ];
         let mut wrong = vec![];
-        for (ptr, f, args) in cases {
+        for (ptr, f, args, want) in cases {
             let mut g = Guest::new(&engine, &c);
             g.force_realloc(ptr);
             let got = g.try_call(f, &args).map_err(|e| e.as_trap().cloned());
-            if got != Err(Some(Trap::BadRealloc)) {
-                wrong.push(format!("{f} with realloc -> {ptr:#x}: {got:?}"));
+            if got != Err(Some(want.clone())) {
+                wrong.push(format!("{f} with realloc -> {ptr:#x}: {got:?}, expected {want:?}"));
             }
         }
-        assert!(wrong.is_empty(), "expected BadRealloc:\n{}", wrong.join("\n"));
+        assert!(wrong.is_empty(), "bad realloc results:\n{}", wrong.join("\n"));
         // Exactly fitting blocks are fine.
         for (ptr, f, args, want) in [
             (MEM - 2, "take-utf8", vec![s("ab")], 2),
@@ -162,7 +164,7 @@ fn bad_realloc_results_trap() {
 
 /// The grow and shrink `realloc` calls of the transcoding algorithms (`store_utf8_to_utf16`,
 /// `store_string_to_latin1_or_utf16`) and the per-element calls of a list are checked like the first one: a
-/// misaligned or out-of-bounds result traps with `BadRealloc`.
+/// misaligned result traps with `ReallocMisaligned`, an out-of-bounds one with `ReallocOutOfBounds`.
 #[test]
 fn bad_realloc_in_later_calls_trap() {
     both!(|engine| {
@@ -186,11 +188,15 @@ fn bad_realloc_in_later_calls_trap() {
             let mut g = Guest::new(&engine, &c);
             g.force_realloc_from(call, ptr);
             let got = g.try_call(f, std::slice::from_ref(&arg)).map_err(|e| e.as_trap().cloned());
-            if got != Err(Some(Trap::BadRealloc)) {
-                wrong.push(format!("{f}({arg:?}) with realloc #{call} -> {ptr:#x}: {got:?}"));
+            // Every step here allocates with alignment 2 (strings in UTF-16 or Latin-1+UTF-16) or 1, and the odd
+            // pointers are the misaligned ones.
+            let want =
+                if ptr % 2 == 1 && f != "take-strs" { Trap::ReallocMisaligned } else { Trap::ReallocOutOfBounds };
+            if got != Err(Some(want.clone())) {
+                wrong.push(format!("{f}({arg:?}) with realloc #{call} -> {ptr:#x}: {got:?}, expected {want:?}"));
             }
         }
-        assert!(wrong.is_empty(), "expected BadRealloc:\n{}", wrong.join("\n"));
+        assert!(wrong.is_empty(), "bad realloc results:\n{}", wrong.join("\n"));
         // The same steps returning fitting blocks succeed (the code-unit count reaches the core function).
         for (f, arg, call, ptr, want) in [
             ("take-utf16", s("héllo"), 1, MEM - 10, 5),

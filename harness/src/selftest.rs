@@ -1,0 +1,378 @@
+//! The self-test: engines that are wrong on purpose must be caught.
+//!
+//! A harness is judged on the day an engine is wrong. For every tier and every [`Fault`] the tier can show, the
+//! self-test wraps one engine in the fault ([`crate::engine::fault`]) and runs the main job — workers,
+//! supervisor, shrinking, attribution, writing — exactly as `fuzz` does, on the tier's first cases. Each cell of
+//! the matrix then holds if:
+//!
+//! * **detected**: a finding was made;
+//! * **blamed right**: its wrong engines are the wrapped engine and only it, and the attribution fits (a
+//!   component-layer engine's fault is component-layer's, never a core backend's; wasmtime's is the reference's);
+//! * **shrunk**: the finding's case was cut down (reported as calls / argument value nodes);
+//! * **written**: a regression file exists, and it **fails on the wrong engine** and **passes on the others**,
+//!   each run in a fresh worker (a crashing engine's run is a failure, not the end of the self-test).
+//!
+//! Whether a tier *can* show a fault is measured, not assumed: the tier's cases are run on the reference engine
+//! and the fault is applicable if some call has what it changes (a `bool` in a result for `flip-bool`, a trap for
+//! `trap-to-return`, an import call for `drop-import-call`, a return for the crash faults). A cell whose fault is
+//! applicable but is not caught fails the self-test.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use component_gen::Tier;
+use component_layer::types::{FuncType, ItemType};
+use serde::Serialize;
+
+use crate::diff::blame::Blame;
+use crate::diff::driver::CallOutcome;
+use crate::engine::fault::{self, Fault, FaultGroup};
+use crate::engine::{EngineKind, EngineSpec};
+use crate::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions};
+use crate::worker::supervisor::{run_once, PoolConfig, Reply};
+use crate::worker::{Job, JobResult};
+
+/// The self-test's settings.
+#[derive(Clone, Debug)]
+pub struct SelftestConfig {
+    /// Tiers.
+    pub tiers: Vec<Tier>,
+    /// Faults.
+    pub faults: Vec<Fault>,
+    /// The engine the faults are put in.
+    pub wrap: EngineKind,
+    /// The time limit of each cell's fuzzing.
+    pub seconds: u64,
+    /// Cells run at once.
+    pub jobs: usize,
+    /// How workers are started.
+    pub pool: PoolConfig,
+}
+
+/// Cases of a tier the self-test fuzzes (and looks at for applicability): the first this many seeds.
+pub const CASES: u64 = 24;
+/// The first seed of every cell.
+pub const FIRST_SEED: u64 = 1_000;
+/// Calls per case.
+pub const CALLS: usize = 16;
+
+/// The faults named, or all.
+pub fn faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
+    if names.is_empty() {
+        return Ok(Fault::ALL.to_vec());
+    }
+    names.iter().map(|n| Fault::from_name(n).ok_or_else(|| anyhow::anyhow!("unknown fault `{n}`"))).collect()
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// The tier.
+    pub tier: String,
+    /// The fault.
+    pub fault: String,
+    /// Why the tier cannot show the fault, if it cannot.
+    pub not_applicable: Option<String>,
+    /// Whether a finding was made.
+    pub detected: bool,
+    /// Seconds from the start of the cell's fuzzing to the detection.
+    pub seconds: Option<f64>,
+    /// The shrunk case: calls and argument value nodes.
+    pub shrunk: Option<(usize, usize)>,
+    /// The regression file, if one was written.
+    pub file: Option<String>,
+    /// Whether the wrong engines are the wrapped one alone, with a fitting attribution.
+    pub blamed_right: bool,
+    /// Whether the regression fails on the wrong engine.
+    pub fails_on_wrong: bool,
+    /// Whether the regression passes on every other engine.
+    pub passes_on_others: bool,
+    /// What went wrong, if the cell does not hold.
+    pub note: String,
+}
+
+impl Cell {
+    /// Whether the cell holds (or does not apply).
+    pub fn holds(&self) -> bool {
+        self.not_applicable.is_some()
+            || (self.detected
+                && self.blamed_right
+                && self.shrunk.is_some()
+                && self.file.is_some()
+                && self.fails_on_wrong
+                && self.passes_on_others)
+    }
+
+    /// The cell as one line.
+    pub fn line(&self) -> String {
+        if let Some(why) = &self.not_applicable {
+            return format!("n/a  {} × {}: {why}", self.tier, self.fault);
+        }
+        let yes = |b: bool| if b { "yes" } else { "NO" };
+        format!(
+            "{} {} × {}: detected {} in {}, shrunk to {}, written {}, blamed right {}, fails on wrong {}, passes on others {}{}",
+            if self.holds() { "ok  " } else { "FAIL" },
+            self.tier,
+            self.fault,
+            yes(self.detected),
+            self.seconds.map_or("-".into(), |s| format!("{s:.2}s")),
+            self.shrunk.map_or("-".into(), |(c, n)| format!("{c} calls/{n} nodes")),
+            yes(self.file.is_some()),
+            yes(self.blamed_right),
+            yes(self.fails_on_wrong),
+            yes(self.passes_on_others),
+            if self.note.is_empty() { String::new() } else { format!(" — {}", self.note) }
+        )
+    }
+}
+
+/// The matrix.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Matrix {
+    /// The engine the faults were put in.
+    pub wrapped: String,
+    /// Its cells, tier by tier.
+    pub cells: Vec<Cell>,
+}
+
+impl Matrix {
+    /// Cells that hold and apply.
+    pub fn holding(&self) -> usize {
+        self.cells.iter().filter(|c| c.not_applicable.is_none() && c.holds()).count()
+    }
+
+    /// Cells that do not apply.
+    pub fn not_applicable(&self) -> usize {
+        self.cells.iter().filter(|c| c.not_applicable.is_some()).count()
+    }
+
+    /// Cells that should hold and do not.
+    pub fn failures(&self) -> usize {
+        self.cells.iter().filter(|c| !c.holds()).count()
+    }
+
+    /// The matrix in Markdown: a row per tier and fault.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "Faults put in `{}`.\n\n| tier | fault | detected | seconds to detection | shrunk (calls/nodes) | written | blamed right | fails on wrong | passes on others |\n|---|---|---|---:|---|---|---|---|---|\n",
+            self.wrapped
+        );
+        for c in &self.cells {
+            if c.not_applicable.is_some() {
+                s.push_str(&format!("| {} | {} | n/a | | | | | | |\n", c.tier, c.fault));
+                continue;
+            }
+            let yes = |b: bool| if b { "yes" } else { "**no**" };
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                c.tier,
+                c.fault,
+                yes(c.detected),
+                c.seconds.map_or("-".into(), |s| format!("{s:.2}")),
+                c.shrunk.map_or("-".into(), |(a, b)| format!("{a}/{b}")),
+                yes(c.file.is_some()),
+                yes(c.blamed_right),
+                yes(c.fails_on_wrong),
+                yes(c.passes_on_others),
+            ));
+        }
+        s
+    }
+}
+
+/// Runs the self-test; `on_cell` sees each cell when it is done.
+pub fn run(config: &SelftestConfig, on_cell: &mut (dyn FnMut(&Cell) + Send)) -> anyhow::Result<Matrix> {
+    let work: Vec<(Tier, Fault)> =
+        config.tiers.iter().flat_map(|&t| config.faults.iter().map(move |&f| (t, f))).collect();
+    let next = AtomicUsize::new(0);
+    let cells = Mutex::new(vec![None; work.len()]);
+    let on_cell = Mutex::new(on_cell);
+    let scratch = std::env::temp_dir().join(format!("component-harness-selftest-{}", std::process::id()));
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..config.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(tier, fault)) = work.get(i) else { break };
+                match cell(config, tier, fault, &scratch.join(format!("{tier}-{}", fault.name()))) {
+                    Ok(c) => {
+                        (on_cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(&c);
+                        cells.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(c);
+                    }
+                    Err(e) => {
+                        *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    std::fs::remove_dir_all(&scratch).ok();
+    if let Some(e) = failure.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        return Err(e);
+    }
+    let cells = cells.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).into_iter().flatten().collect();
+    Ok(Matrix { wrapped: config.wrap.name().to_owned(), cells })
+}
+
+/// The engines of a cell: the three plain ones, with `wrap` wrapped in `fault`.
+fn engines(wrap: EngineKind, fault: Fault) -> Vec<EngineSpec> {
+    EngineKind::ALL.iter().map(|&kind| EngineSpec { kind, fault: (kind == wrap).then_some(fault) }).collect()
+}
+
+/// Runs one cell.
+pub fn cell(config: &SelftestConfig, tier: Tier, fault: Fault, dir: &std::path::Path) -> anyhow::Result<Cell> {
+    let wrapped = EngineSpec { kind: config.wrap, fault: Some(fault) };
+    let mut c = Cell {
+        tier: tier.name().into(),
+        fault: fault.name().into(),
+        not_applicable: None,
+        detected: false,
+        seconds: None,
+        shrunk: None,
+        file: None,
+        blamed_right: false,
+        fails_on_wrong: false,
+        passes_on_others: false,
+        note: String::new(),
+    };
+    if let Some(why) = not_applicable(&config.pool, tier, fault)? {
+        c.not_applicable = Some(why);
+        return Ok(c);
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut pool = config.pool.clone();
+    // An engine that never returns costs a full time limit per attempt; keep it short.
+    pool.step_timeout = pool.step_timeout.min(Duration::from_secs(4));
+    let fuzz_config = FuzzConfig {
+        duration: Duration::from_secs(config.seconds),
+        seed: FIRST_SEED,
+        jobs: 1,
+        tiers: vec![tier],
+        max_cases: Some(CASES),
+        stop_at_first: true,
+        options: FuzzOptions {
+            engines: engines(config.wrap, fault),
+            calls_per_case: CALLS,
+            regressions: Some(dir.to_path_buf()),
+        },
+        pool: pool.clone(),
+    };
+    let summary = fuzz::run(&fuzz_config, &Quiet)?;
+    let Some(f) = summary.findings.first() else {
+        c.note = format!("nothing found in {} cases", summary.tiers.values().map(|t| t.cases).sum::<u64>());
+        return Ok(c);
+    };
+    c.detected = true;
+    c.seconds = Some(f.found_after);
+    c.shrunk = Some(f.shrunk);
+    let right_blame = match config.wrap {
+        EngineKind::Wasmtime => matches!(f.blame, Blame::Reference),
+        _ => matches!(f.blame, Blame::Runtime),
+    };
+    c.blamed_right = f.divergence.wrong == [wrapped.name()] && right_blame;
+    if !c.blamed_right {
+        c.note = format!("wrong engines {:?}, attributed to {}", f.divergence.wrong, f.blame.describe());
+    }
+    match &f.file {
+        None => c.note = format!("unwritten: {}", f.unwritten.clone().unwrap_or_default()),
+        Some(file) => {
+            c.file = Some(file.clone());
+            let path = PathBuf::from(file);
+            c.fails_on_wrong = !passes(&pool, &path, &wrapped)?;
+            c.passes_on_others = true;
+            for kind in EngineKind::ALL {
+                if !passes(&pool, &path, &EngineSpec::plain(kind))? {
+                    c.passes_on_others = false;
+                    c.note = format!("the regression fails on {}", kind.name());
+                }
+            }
+            if !c.fails_on_wrong {
+                c.note = format!("the regression passes on {}", wrapped.name());
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Whether a regression file passes on `engine`, run in a fresh worker (a death is a failure).
+fn passes(pool: &PoolConfig, path: &std::path::Path, engine: &EngineSpec) -> anyhow::Result<bool> {
+    let label = crate::conform::label_of(path);
+    let job = Job::Conform { path: path.to_path_buf(), label, engine: engine.clone() };
+    Ok(match run_once(pool, &job)? {
+        Reply::Done(JobResult::Conform(run)) => run.passed(),
+        _ => false,
+    })
+}
+
+/// Why `tier` cannot show `fault`, if it cannot: none of the calls of its first cases, run on the reference
+/// engine, has what the fault changes.
+fn not_applicable(pool: &PoolConfig, tier: Tier, fault: Fault) -> anyhow::Result<Option<String>> {
+    for seed in FIRST_SEED..FIRST_SEED + CASES {
+        let case = CaseRef::new(seed, tier, CALLS);
+        let job = Job::Run { case, engines: vec![EngineSpec::plain(EngineKind::Wasmtime)] };
+        let outcomes = match run_once(pool, &job)? {
+            Reply::Done(JobResult::Run(mut runs)) => match runs.pop() {
+                Some(Ok(o)) => o,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let built = case.build();
+        let types = result_types(&built.component);
+        for (call, outcome) in built.calls.iter().zip(&outcomes) {
+            let path = component_gen::case::export_path(&call.export);
+            let ty = types.iter().find(|(p, _)| *p == path).and_then(|(_, t)| t.result().cloned());
+            if applies(fault, outcome, ty.as_ref()) {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(format!("no call of the first {CASES} cases has what `{}` changes", fault.name())))
+}
+
+/// Whether `fault` would change `outcome` (of a call whose result type is `ty`).
+pub fn applies(fault: Fault, outcome: &CallOutcome, ty: Option<&component_layer::types::ValueType>) -> bool {
+    let answered = || outcome.imports.iter().filter(|c| !c.name.starts_with("[dtor]"));
+    match (fault.group(), fault, &outcome.result) {
+        (FaultGroup::Value, _, Ok(Some(v))) => fault::change(fault, &mut v.clone(), ty),
+        (_, Fault::TrapToReturn, Err(f)) => f.is_trap(),
+        (_, Fault::ReturnToTrap, Ok(_)) => true,
+        (_, Fault::AlterImportArg, _) => {
+            answered().next().and_then(|c| c.args.first()).is_some_and(|a| crate::engine::host::alter(&mut a.clone()))
+        }
+        (_, Fault::DropImportCall, _) => answered().next().is_some(),
+        (FaultGroup::Crash, _, Ok(_)) => true,
+        _ => false,
+    }
+}
+
+/// The exported functions' types, by path, as component-layer reflects them.
+fn result_types(bytes: &[u8]) -> Vec<(Vec<String>, FuncType)> {
+    fn walk(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<(Vec<String>, FuncType)>) {
+        for (name, item) in items {
+            let mut path = prefix.to_vec();
+            path.push(name.clone());
+            match item {
+                ItemType::Func(ty) => out.push((path, ty.clone())),
+                ItemType::Instance(inner) => walk(inner, &path, out),
+                _ => {}
+            }
+        }
+    }
+    let reflect = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+    let mut out = Vec::new();
+    if let Ok(c) = component_layer::Component::new(&reflect, bytes) {
+        walk(&c.exports(), &[], &mut out);
+    }
+    out
+}
+
+struct Quiet;
+
+impl fuzz::Progress for Quiet {
+    fn update(&self, _: u64, _: u64, _: u64, _: Duration) {}
+    fn finding(&self, _: &fuzz::Finding) {}
+}
