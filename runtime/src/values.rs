@@ -314,7 +314,7 @@ mod float_serde {
 
     fn to_repr(x: f64, bits: u64, nan_hex: String) -> Repr {
         if x.is_nan() {
-            Repr::Text(format!("{}nan:{nan_hex}", if bits >> 63 != 0 { "-" } else { "" }))
+            Repr::Text(format!("{}nan:0x{nan_hex}", if bits >> 63 != 0 { "-" } else { "" }))
         } else if x.is_infinite() {
             Repr::Text(if x > 0.0 { "inf".into() } else { "-inf".into() })
         } else {
@@ -341,8 +341,7 @@ mod float_serde {
 
         pub fn serialize<S: Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
             let bits = x.to_bits();
-            to_repr(f64::from(*x), u64::from(bits) << 32, format!("{:#010x}", bits & 0x7fff_ffff)[2..].to_string())
-                .serialize(s)
+            to_repr(f64::from(*x), u64::from(bits) << 32, format!("{:08x}", bits & 0x7fff_ffff)).serialize(s)
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
@@ -360,7 +359,7 @@ mod float_serde {
 
         pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
             let bits = x.to_bits();
-            to_repr(*x, bits, format!("{:#018x}", bits & 0x7fff_ffff_ffff_ffff)[2..].to_string()).serialize(s)
+            to_repr(*x, bits, format!("{:016x}", bits & 0x7fff_ffff_ffff_ffff)).serialize(s)
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {

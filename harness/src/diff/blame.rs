@@ -106,7 +106,7 @@ pub fn attribute(case: &Case, d: &Divergence, engines: &[String]) -> Blame {
     match Blame::suspect(&d.wrong, engines) {
         Suspect::Runtime => Blame::Runtime,
         Suspect::Reference => Blame::Reference,
-        Suspect::Backend(kind) => match crate::evidence::seek(case, d.call) {
+        Suspect::Backend(kind) => match crate::evidence::seek(case, d.call, kind) {
             Some(evidence) => Blame::Backend { engine: kind.name().to_owned(), evidence: Box::new(evidence) },
             None => Blame::Runtime,
         },

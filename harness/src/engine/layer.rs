@@ -60,6 +60,11 @@ impl LayerEngine<wasmtime_runtime_layer::Engine> {
 }
 
 impl<E: WasmEngine> LayerEngine<E> {
+    /// component-layer over any backend, named `name`.
+    pub fn over(name: &'static str, backend: E) -> Self {
+        Self::new(name, backend)
+    }
+
     fn new(name: &'static str, backend: E) -> Self {
         LayerEngine {
             name,

@@ -24,7 +24,7 @@
 pub mod failure;
 pub mod fault;
 pub mod host;
-mod layer;
+pub mod layer;
 mod native;
 pub mod value;
 
@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use component_layer::generic::ImportCall;
 pub use failure::{Failure, TrapClass};
 pub use host::{CaseHost, Host, HostKind};
+pub use layer::LayerEngine;
 pub use native::wasmtime_engine;
 
 /// Handle to a compiled component in an engine.

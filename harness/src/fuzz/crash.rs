@@ -197,6 +197,13 @@ fn crash_blame(crash: &Crash, engines: &[String]) -> Blame {
                     engine: crash.engine.clone(),
                     evidence: Box::new(crate::evidence::Evidence {
                         summary: format!("the panic is inside the core engine: {}", crash.reason),
+                        engines: (kind.name().into(), String::new()),
+                        steps: Vec::new(),
+                        outcomes: Vec::new(),
+                        module: None,
+                        stubs: Vec::new(),
+                        reduced: false,
+                        repro: None,
                     }),
                 }
             } else {

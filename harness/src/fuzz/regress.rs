@@ -190,7 +190,15 @@ pub fn render(case: &Case, d: &Divergence, blame: &Blame) -> anyhow::Result<(Str
     }
     about.push(format!("repro: cargo run --release -p component-harness -- repro {} --tier {}", case.seed, case.tier));
     let host_side = d.what.starts_with("arguments received") || d.what.starts_with("host import calls");
-    render_with(case, about, &expected, host_side)
+    let (mut text, ext) = render_with(case, about, &expected, host_side)?;
+    if let (Blame::Backend { evidence, .. }, "wast") = (blame, ext) {
+        if let Some(repro) = &evidence.repro {
+            text.push_str("\n;; The core-level reproduction: the reduced core module, its import stubs and the steps taken on it,\n");
+            text.push_str(";; lifted as they are. The assertions are the other core engine's outcomes.\n");
+            text.push_str(repro);
+        }
+    }
+    Ok((text, ext))
 }
 
 /// The file for `case` with `about` as its header and `expected` per call: a `.wast` where one can show it,
@@ -284,7 +292,7 @@ fn expectations(case: &Case, d: &Divergence) -> anyhow::Result<Vec<ExpectedCall>
 fn plain_runs(case: &Case) -> anyhow::Result<Vec<(String, Vec<CallOutcome>)>> {
     let mut runs = Vec::new();
     for kind in EngineKind::ALL {
-        let mut engine = kind.open();
+        let mut engine = crate::worker::protocol::watched(&crate::engine::EngineSpec::plain(kind));
         if let Ok(outcomes) = super::run_on(case, engine.as_mut()) {
             runs.push((kind.name().to_owned(), outcomes));
         }

@@ -171,6 +171,12 @@ pub fn emit(event: &Event) {
     }
 }
 
+/// Announces a step of the harness's own work (shrinking, seeking evidence, rendering) that may take a while, so
+/// that the supervisor does not take a long job for a hang.
+pub fn heartbeat(op: &str) {
+    emit(&Event::Step(Step { engine: "harness".into(), op: op.into() }));
+}
+
 /// Whether this process is a worker (announcing its steps).
 pub fn in_worker() -> bool {
     EVENTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some()

@@ -87,7 +87,7 @@ const TAIL_BYTES: usize = 16 * 1024;
 pub struct WorkerProcess {
     child: Child,
     stdin: Option<ChildStdin>,
-    events: Receiver<Result<Event, String>>,
+    events: Receiver<Result<Event, (String, String)>>,
     stderr: Arc<Mutex<Tail>>,
     timeout: Duration,
 }
@@ -110,7 +110,7 @@ impl WorkerProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                let event = serde_json::from_str::<Event>(&line).map_err(|_| line);
+                let event = serde_json::from_str::<Event>(&line).map_err(|e| (e.to_string(), line));
                 if tx.send(event).is_err() {
                     break;
                 }
@@ -160,7 +160,12 @@ impl WorkerProcess {
                     }
                     on_event(&event);
                 }
-                // A stray line on stdout (not an event): ignore it.
+                // A line that looks like an event but does not read as one is a harness bug: say so.
+                Ok(Err((error, line))) if line.starts_with('{') => {
+                    let head: String = line.chars().take(200).collect();
+                    return Reply::Done(JobResult::Error(format!("unreadable event ({error}): {head}")));
+                }
+                // Any other stray line on stdout: ignore it.
                 Ok(Err(_)) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.child.kill();
