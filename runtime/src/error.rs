@@ -51,7 +51,10 @@ pub enum ErrorKind {
 /// Why a component trapped.
 ///
 /// The canonical ABI's checks each have their own reason; traps raised by the core engine (an `unreachable`,
-/// an out-of-bounds access in core code, stack exhaustion) are [`Trap::Core`] with the backend's message.
+/// an out-of-bounds access in core code, stack exhaustion in wasm code) are [`Trap::Core`] with the backend's
+/// message. Guest calls nested too deeply through the runtime (host callbacks, composed components,
+/// re-entrance) are [`Trap::CallStackExhausted`], whose message is the one both backends give for their own stack
+/// exhaustion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Trap {
@@ -94,6 +97,10 @@ pub enum Trap {
     ResourceGone,
     /// A host function trapped (returned an error); the message is kept.
     Host(String),
+    /// Entering a guest call would exceed the store's bound on nested guest calls
+    /// ([`crate::Store::set_max_call_depth`]) or leave too little native stack: a component (or a host function
+    /// calling back into one) recursed too deeply.
+    CallStackExhausted,
 }
 
 impl fmt::Display for Trap {
@@ -118,6 +125,7 @@ impl fmt::Display for Trap {
             Trap::TableFull => f.write_str("handle table is full"),
             Trap::ResourceGone => f.write_str("resource handle was already dropped or moved"),
             Trap::Host(msg) => write!(f, "host function failed: {msg}"),
+            Trap::CallStackExhausted => f.write_str("call stack exhausted"),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::linker::{Definition, Linker, LinkerInstance};
 use crate::resources::{ResourceAny, ResourceType};
 use crate::store::{AsContextMut, StoreContextMut};
-use crate::types::{FuncType, TypeBuilder, ValueType};
+use crate::types::{FuncType, TypeBuilder, ValueType, MAX_TYPE_DEPTH};
 use crate::values::{List, Value};
 use crate::Component;
 
@@ -118,8 +118,17 @@ impl ValueGen {
         ValueGen { rng: SplitMix64(seed), budget: 64 }
     }
 
-    /// A value of type `ty`; resource handles come from `resource`.
+    /// A value of type `ty`; resource handles come from `resource`. Fails for a type nested deeper than
+    /// [`MAX_TYPE_DEPTH`], which no component has.
     pub fn value(&mut self, ty: &ValueType, resource: &mut ResourceSource<'_>) -> Result<Value> {
+        self.value_at(ty, resource, 0)
+    }
+
+    fn value_at(&mut self, ty: &ValueType, resource: &mut ResourceSource<'_>, depth: usize) -> Result<Value> {
+        if depth >= MAX_TYPE_DEPTH {
+            return Err(Error::usage(format!("a value type nested deeper than {MAX_TYPE_DEPTH} levels")));
+        }
+        let depth = depth + 1;
         self.budget = self.budget.saturating_sub(1);
         let edge = self.rng.one_in(3);
         Ok(match ty {
@@ -140,26 +149,31 @@ impl ValueGen {
             ValueType::String => Value::String(self.string(edge)),
             ValueType::List(elem) => {
                 let n = self.len(edge);
-                let items = (0..n).map(|_| self.value(elem, resource)).collect::<Result<Vec<_>>>()?;
+                let items = (0..n).map(|_| self.value_at(elem, resource, depth)).collect::<Result<Vec<_>>>()?;
                 Value::List(List::Values(items))
             }
             ValueType::Record(fields) => Value::Record(
-                fields.iter().map(|(n, t)| Ok((n.clone(), self.value(t, resource)?))).collect::<Result<_>>()?,
+                fields
+                    .iter()
+                    .map(|(n, t)| Ok((n.clone(), self.value_at(t, resource, depth)?)))
+                    .collect::<Result<_>>()?,
             ),
-            ValueType::Tuple(ts) => Value::Tuple(ts.iter().map(|t| self.value(t, resource)).collect::<Result<_>>()?),
+            ValueType::Tuple(ts) => {
+                Value::Tuple(ts.iter().map(|t| self.value_at(t, resource, depth)).collect::<Result<_>>()?)
+            }
             ValueType::Variant(cases) => {
                 let (name, payload) = &cases[self.rng.below(cases.len() as u64) as usize];
-                let payload = payload.as_ref().map(|t| self.value(t, resource)).transpose()?.map(Box::new);
+                let payload = payload.as_ref().map(|t| self.value_at(t, resource, depth)).transpose()?.map(Box::new);
                 Value::Variant(name.clone(), payload)
             }
             ValueType::Enum(cases) => Value::Enum(cases[self.rng.below(cases.len() as u64) as usize].clone()),
             ValueType::Option(t) => match self.rng.one_in(3) || self.budget == 0 {
                 true => Value::Option(None),
-                false => Value::Option(Some(Box::new(self.value(t, resource)?))),
+                false => Value::Option(Some(Box::new(self.value_at(t, resource, depth)?))),
             },
             ValueType::Result { ok, err } => {
                 let (is_ok, payload) = if self.rng.one_in(3) { (false, err) } else { (true, ok) };
-                let payload = payload.as_deref().map(|t| self.value(t, resource)).transpose()?.map(Box::new);
+                let payload = payload.as_deref().map(|t| self.value_at(t, resource, depth)).transpose()?.map(Box::new);
                 Value::Result(if is_ok { Ok(payload) } else { Err(payload) })
             }
             ValueType::Flags(labels) => {
@@ -233,15 +247,26 @@ impl ValueGen {
     }
 }
 
-/// Replaces every resource in `v` by its label (as a [`Value::Enum`]), making the value engine-neutral.
+/// Replaces every resource in `v` by its label (as a [`Value::Enum`]), making the value engine-neutral. What is
+/// nested deeper than [`MAX_TYPE_DEPTH`] (only a value built by the host can be) becomes `Value::Enum("…")`.
 pub fn neutral(v: &Value, label: &mut dyn FnMut(&ResourceAny) -> String) -> Value {
-    let mut boxed = |p: &Option<Box<Value>>| p.as_deref().map(|x| Box::new(neutral(x, &mut *label)));
+    neutral_at(v, label, 0)
+}
+
+fn neutral_at(v: &Value, label: &mut dyn FnMut(&ResourceAny) -> String, depth: usize) -> Value {
+    if depth >= MAX_TYPE_DEPTH {
+        return Value::Enum("…".into());
+    }
+    let depth = depth + 1;
+    let mut boxed = |p: &Option<Box<Value>>| p.as_deref().map(|x| Box::new(neutral_at(x, &mut *label, depth)));
     match v {
         Value::List(List::Values(items)) => {
-            Value::List(List::Values(items.iter().map(|x| neutral(x, &mut *label)).collect()))
+            Value::List(List::Values(items.iter().map(|x| neutral_at(x, &mut *label, depth)).collect()))
         }
-        Value::Record(fs) => Value::Record(fs.iter().map(|(n, x)| (n.clone(), neutral(x, &mut *label))).collect()),
-        Value::Tuple(xs) => Value::Tuple(xs.iter().map(|x| neutral(x, &mut *label)).collect()),
+        Value::Record(fs) => {
+            Value::Record(fs.iter().map(|(n, x)| (n.clone(), neutral_at(x, &mut *label, depth))).collect())
+        }
+        Value::Tuple(xs) => Value::Tuple(xs.iter().map(|x| neutral_at(x, &mut *label, depth)).collect()),
         Value::Variant(c, p) => Value::Variant(c.clone(), boxed(p)),
         Value::Option(p) => Value::Option(boxed(p)),
         Value::Result(Ok(p)) => Value::Result(Ok(boxed(p))),
@@ -564,6 +589,33 @@ mod tests {
             }
             assert!(count(&v) <= 80, "seed {seed}: {} values", count(&v));
         }
+    }
+
+    #[test]
+    fn types_deeper_than_any_component_type_are_refused() {
+        let mut ty = ValueType::U8;
+        for _ in 1..MAX_TYPE_DEPTH {
+            ty = ValueType::Tuple(Arc::from([ty]));
+        }
+        assert!(ValueGen::new(1).value(&ty, &mut none).is_ok());
+        let deeper = ValueType::Tuple(Arc::from([ty]));
+        assert!(ValueGen::new(1).value(&deeper, &mut none).is_err());
+    }
+
+    #[test]
+    fn neutral_values_stop_below_the_deepest_type() {
+        let mut v = Value::U8(1);
+        for _ in 0..MAX_TYPE_DEPTH {
+            v = Value::Tuple(vec![v]);
+        }
+        let mut n = neutral(&v, &mut |_| unreachable!("no resources"));
+        for _ in 0..MAX_TYPE_DEPTH {
+            n = match n {
+                Value::Tuple(mut vs) => vs.pop().expect("one field"),
+                other => panic!("expected a tuple, got {other:?}"),
+            };
+        }
+        assert_eq!(n, Value::Enum("…".into()));
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::func::call::{
     lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target,
 };
+use crate::func::nesting::{enter, host_call, resume_panic};
 use crate::func::Func;
 use crate::linker::{Definition, Linker, LinkerInstance};
 use crate::module::Module;
@@ -251,16 +252,10 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
         lowers: vec![None; plan.lowers.len()],
         builtins: HashMap::new(),
     };
-    for init in &plan.initializers {
-        inst.run(ctx, init)?;
-    }
-    let mut exports = IndexMap::new();
-    for (name, e) in &plan.exports {
-        if let Some(x) = inst.export(ctx, e)? {
-            exports.insert(name.clone(), x);
-        }
-    }
-    Ok(Instance { exports: Arc::new(exports), component: component.clone() })
+    let exports = inst.run_all(ctx);
+    // A host function called by a start function may have panicked: the panic goes on in the embedder's frames.
+    resume_panic(&mut ctx.data_mut().rt);
+    Ok(Instance { exports: Arc::new(exports?), component: component.clone() })
 }
 
 struct Instantiator<'a, T: 'static, E: WasmEngine> {
@@ -276,6 +271,21 @@ struct Instantiator<'a, T: 'static, E: WasmEngine> {
 }
 
 impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
+    /// Runs the plan's initializers in order, then collects the exports.
+    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<IndexMap<String, Export>> {
+        let plan = self.plan.clone();
+        for init in &plan.initializers {
+            self.run(ctx, init)?;
+        }
+        let mut exports = IndexMap::new();
+        for (name, e) in &plan.exports {
+            if let Some(x) = self.export(ctx, e)? {
+                exports.insert(name.clone(), x);
+            }
+        }
+        Ok(exports)
+    }
+
     fn run(&mut self, ctx: &mut Ctx<'_, T, E>, init: &Initializer) -> Result<()> {
         match init {
             Initializer::InstantiateModule { module, args, .. } => {
@@ -291,10 +301,10 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                     let ext = self.resolve(ctx, def)?;
                     imports.define(m, n, ext);
                 }
-                match E::Instance::new(ctx.as_context_mut(), &module, &imports) {
-                    Ok(i) => self.core_instances.push(i),
-                    Err(e) => return Err(ctx.data_mut().rt.take_error(e).context("while instantiating a core module")),
-                }
+                // The start function runs now: instantiating is entering the guest.
+                let instance = enter::<T, E, _>(ctx, |ctx| E::Instance::new(ctx.as_context_mut(), &module, &imports))
+                    .map_err(|e| e.context("while instantiating a core module"))?;
+                self.core_instances.push(instance);
             }
             Initializer::DefineResource { resource, dtor } => {
                 let dtor = match dtor {
@@ -391,7 +401,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
             ctx.as_context_mut(),
             flat_func_type(&params, &results),
             move |mut c: Ctx<'_, T, E>, args, results| {
-                lower_call::<T, E>(&mut c, &tramp, args, results).map_err(|e| c.data_mut().rt.raise(e))
+                host_call::<T, E>(&mut c, |c| lower_call::<T, E>(c, &tramp, args, results))
             },
         );
         self.lowers[i as usize] = Some(f.clone());
@@ -421,27 +431,27 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 ctx.as_context_mut(),
                 FuncType::new([ValType::I32], [ValType::I32]),
                 move |mut c: Ctx<'_, T, E>, args, results| {
-                    let r =
-                        resource_new::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
-                    results[0] = Val::I32(r as i32);
-                    Ok(())
+                    host_call::<T, E>(&mut c, |c| {
+                        results[0] = Val::I32(resource_new::<T, E>(c, instance, &rt, arg(args))? as i32);
+                        Ok(())
+                    })
                 },
             ),
             CoreDef::ResourceRep { .. } => <E::Func as WasmFunc<E>>::new(
                 ctx.as_context_mut(),
                 FuncType::new([ValType::I32], [ValType::I32]),
                 move |mut c: Ctx<'_, T, E>, args, results| {
-                    let r =
-                        resource_rep::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))?;
-                    results[0] = Val::I32(r as i32);
-                    Ok(())
+                    host_call::<T, E>(&mut c, |c| {
+                        results[0] = Val::I32(resource_rep::<T, E>(c, instance, &rt, arg(args))? as i32);
+                        Ok(())
+                    })
                 },
             ),
             _ => <E::Func as WasmFunc<E>>::new(
                 ctx.as_context_mut(),
                 FuncType::new([ValType::I32], []),
                 move |mut c: Ctx<'_, T, E>, args, _| {
-                    resource_drop::<T, E>(&mut c, instance, &rt, arg(args)).map_err(|e| c.data_mut().rt.raise(e))
+                    host_call::<T, E>(&mut c, |c| resource_drop::<T, E>(c, instance, &rt, arg(args)))
                 },
             ),
         };

@@ -28,6 +28,12 @@
 //! * [`Func`] and [`TypedFunc`] — calls with dynamic [`Value`]s or Rust types;
 //! * [`ResourceType`] and [`ResourceAny`] — resources;
 //! * [`generic`] — a deterministic, recording host for any component's imports.
+//!
+//! The runtime bounds its own depth: guest calls nested in host calls (a host function calling back into a
+//! component, components calling each other) are counted per store and trap with
+//! [`Trap::CallStackExhausted`] past [`Store::set_max_call_depth`] or when the native stack runs low; value
+//! types nest at most [`types::MAX_TYPE_DEPTH`] levels; and a panic in a host function unwinds the guest as a
+//! trap and is resumed in the caller of [`Func::call`] (see its docs), never aborting the process.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -48,6 +54,7 @@ mod values;
 pub use abi::StringEncoding;
 pub use component::{default_features, Component};
 pub use error::{Error, ErrorKind, Result, Trap};
+pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
 pub use func::typed::{ComponentParams, ComponentResults, ComponentType, TypedFunc};
 pub use func::{Func, HostFn};
 pub use instance::{Export, ExportInstance, Instance};

@@ -193,7 +193,9 @@ impl ResourceAny {
         if !entry.own {
             return Ok(());
         }
-        crate::func::call::run_dtor::<S::Data, S::Engine>(&mut ctx.inner, None, &entry.rt, entry.rep)
+        let r = crate::func::call::run_dtor::<S::Data, S::Engine>(&mut ctx.inner, None, &entry.rt, entry.rep);
+        crate::func::nesting::resume_panic(ctx.rt());
+        r
     }
 
     /// The index of the handle in the store's host table (stable while the handle lives; useful to compare

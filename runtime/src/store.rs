@@ -6,6 +6,8 @@
 //! host's own resource table, and the poisoned flag. Host trampolines reach this state through the backend's
 //! store context, so nothing needs interior mutability or locking.
 //!
+//! Guest calls nested inside host calls are counted and bounded per store (see `func::nesting`).
+//!
 //! After any trap, the store is poisoned and refuses every further call into any of its component instances,
 //! as wasmtime does: a trap can leave instances in a state the component cannot recover from, and comparing
 //! engines call for call needs the same behaviour everywhere.
@@ -19,6 +21,7 @@ use wasm_runtime_layer::Engine;
 
 use crate::abi::resources::HandleTable;
 use crate::error::{Error, Result, Trap};
+use crate::func::nesting::DEFAULT_MAX_CALL_DEPTH;
 use crate::resources::HostTable;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -69,6 +72,12 @@ pub struct RuntimeState<E: WasmEngine> {
     /// The maximum number of live handles in the store.
     pub(crate) max_handles: usize,
     pub(crate) live_handles: usize,
+    /// Guest calls in progress (see `func::nesting`), and their maximum.
+    pub(crate) depth: u32,
+    pub(crate) max_depth: u32,
+    /// A panic caught at a host-call boundary, waiting to be resumed when the call that led to it returns to the
+    /// embedder.
+    pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl<E: WasmEngine> RuntimeState<E> {
@@ -82,6 +91,9 @@ impl<E: WasmEngine> RuntimeState<E> {
             host: HostTable::default(),
             max_handles: DEFAULT_MAX_HANDLES,
             live_handles: 0,
+            depth: 0,
+            max_depth: DEFAULT_MAX_CALL_DEPTH,
+            panic: None,
         }
     }
 
@@ -143,6 +155,16 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
     /// [`DEFAULT_MAX_HANDLES`]). Exceeding it traps.
     pub fn set_max_handles(&mut self, max: usize) {
         self.inner.data_mut().rt.max_handles = max;
+    }
+
+    /// Sets the maximum number of guest calls that may be in progress at once in this store (default
+    /// [`DEFAULT_MAX_CALL_DEPTH`]): a call from the host counts one, and so does every guest call made while it
+    /// runs — a host function calling back into a component, a component calling another through a composed
+    /// import, `realloc`, `post-return` and resource destructors. Entering one more traps with
+    /// [`Trap::CallStackExhausted`], as does entering a nested guest call with less than 512 KiB of native stack
+    /// left, whatever this bound.
+    pub fn set_max_call_depth(&mut self, max: u32) {
+        self.inner.data_mut().rt.max_depth = max;
     }
 
     /// The number of resource handles the host holds in this store (handles whose every [`crate::ResourceAny`]

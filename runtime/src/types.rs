@@ -3,6 +3,10 @@
 //! These are built on demand from a plan's interned types. Equality is structural (names of records, variants,
 //! enums and flags included, as the component model's type equality requires), except for resources, which
 //! compare by identity: two instantiations of the same component define different resource types.
+//!
+//! A component's value types nest at most [`MAX_TYPE_DEPTH`] levels: deeper ones are refused when the component
+//! is loaded. A [`ValueType`] built by the host can be deeper; `Display` and `Debug` show what lies beyond that
+//! depth as `…`, so formatting any type is bounded.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,8 +15,13 @@ use crate::abi::types::{Ty, TypeDef, TypeTable};
 
 pub use crate::resources::ResourceType;
 
+/// How deep component value types nest at most, counting a primitive as one level: wasmparser's
+/// `MAX_WASM_COMPONENT_TYPE_DEPTH`, whose "type nesting is too deep" refuses a deeper type when a component is
+/// validated, by this crate as by wasmtime.
+pub const MAX_TYPE_DEPTH: usize = 100;
+
 /// The type of a component value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum ValueType {
     Bool,
@@ -91,67 +100,139 @@ impl fmt::Display for FuncType {
 
 impl fmt::Display for ValueType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |f: &mut fmt::Formatter<'_>, items: &mut dyn Iterator<Item = String>| -> fmt::Result {
-            let v: Vec<String> = items.collect();
-            f.write_str(&v.join(", "))
-        };
-        match self {
-            ValueType::Bool => f.write_str("bool"),
-            ValueType::S8 => f.write_str("s8"),
-            ValueType::U8 => f.write_str("u8"),
-            ValueType::S16 => f.write_str("s16"),
-            ValueType::U16 => f.write_str("u16"),
-            ValueType::S32 => f.write_str("s32"),
-            ValueType::U32 => f.write_str("u32"),
-            ValueType::S64 => f.write_str("s64"),
-            ValueType::U64 => f.write_str("u64"),
-            ValueType::F32 => f.write_str("f32"),
-            ValueType::F64 => f.write_str("f64"),
-            ValueType::Char => f.write_str("char"),
-            ValueType::String => f.write_str("string"),
-            ValueType::List(t) => write!(f, "list<{t}>"),
-            ValueType::Record(fs) => {
-                f.write_str("record { ")?;
-                list(f, &mut fs.iter().map(|(n, t)| format!("{n}: {t}")))?;
-                f.write_str(" }")
-            }
-            ValueType::Tuple(ts) => {
-                f.write_str("tuple<")?;
-                list(f, &mut ts.iter().map(|t| t.to_string()))?;
-                f.write_str(">")
-            }
-            ValueType::Variant(cs) => {
-                f.write_str("variant { ")?;
-                list(
-                    f,
-                    &mut cs.iter().map(|(n, t)| match t {
-                        Some(t) => format!("{n}({t})"),
-                        None => n.to_string(),
-                    }),
-                )?;
-                f.write_str(" }")
-            }
-            ValueType::Enum(cs) => {
-                f.write_str("enum { ")?;
-                list(f, &mut cs.iter().map(|c| c.to_string()))?;
-                f.write_str(" }")
-            }
-            ValueType::Option(t) => write!(f, "option<{t}>"),
-            ValueType::Result { ok, err } => match (ok, err) {
-                (None, None) => f.write_str("result"),
-                (Some(o), None) => write!(f, "result<{o}>"),
-                (None, Some(e)) => write!(f, "result<_, {e}>"),
-                (Some(o), Some(e)) => write!(f, "result<{o}, {e}>"),
-            },
-            ValueType::Flags(ls) => {
-                f.write_str("flags { ")?;
-                list(f, &mut ls.iter().map(|c| c.to_string()))?;
-                f.write_str(" }")
-            }
-            ValueType::Own(r) => write!(f, "own<{r}>"),
-            ValueType::Borrow(r) => write!(f, "borrow<{r}>"),
-        }
+        show(self, 0, f)
     }
+}
+
+/// Writes a type in WIT syntax, `depth` levels down.
+fn show(ty: &ValueType, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if depth >= MAX_TYPE_DEPTH {
+        return f.write_str("…");
+    }
+    let inner = |t| shown(t, depth + 1);
+    let list = |f: &mut fmt::Formatter<'_>, items: &mut dyn Iterator<Item = String>| -> fmt::Result {
+        let v: Vec<String> = items.collect();
+        f.write_str(&v.join(", "))
+    };
+    match ty {
+        ValueType::Bool => f.write_str("bool"),
+        ValueType::S8 => f.write_str("s8"),
+        ValueType::U8 => f.write_str("u8"),
+        ValueType::S16 => f.write_str("s16"),
+        ValueType::U16 => f.write_str("u16"),
+        ValueType::S32 => f.write_str("s32"),
+        ValueType::U32 => f.write_str("u32"),
+        ValueType::S64 => f.write_str("s64"),
+        ValueType::U64 => f.write_str("u64"),
+        ValueType::F32 => f.write_str("f32"),
+        ValueType::F64 => f.write_str("f64"),
+        ValueType::Char => f.write_str("char"),
+        ValueType::String => f.write_str("string"),
+        ValueType::List(t) => write!(f, "list<{}>", inner(t)),
+        ValueType::Record(fs) => {
+            f.write_str("record { ")?;
+            list(f, &mut fs.iter().map(|(n, t)| format!("{n}: {}", inner(t))))?;
+            f.write_str(" }")
+        }
+        ValueType::Tuple(ts) => {
+            f.write_str("tuple<")?;
+            list(f, &mut ts.iter().map(|t| inner(t).to_string()))?;
+            f.write_str(">")
+        }
+        ValueType::Variant(cs) => {
+            f.write_str("variant { ")?;
+            list(
+                f,
+                &mut cs.iter().map(|(n, t)| match t {
+                    Some(t) => format!("{n}({})", inner(t)),
+                    None => n.to_string(),
+                }),
+            )?;
+            f.write_str(" }")
+        }
+        ValueType::Enum(cs) => {
+            f.write_str("enum { ")?;
+            list(f, &mut cs.iter().map(|c| c.to_string()))?;
+            f.write_str(" }")
+        }
+        ValueType::Option(t) => write!(f, "option<{}>", inner(t)),
+        ValueType::Result { ok, err } => match (ok, err) {
+            (None, None) => f.write_str("result"),
+            (Some(o), None) => write!(f, "result<{}>", inner(o)),
+            (None, Some(e)) => write!(f, "result<_, {}>", inner(e)),
+            (Some(o), Some(e)) => write!(f, "result<{}, {}>", inner(o), inner(e)),
+        },
+        ValueType::Flags(ls) => {
+            f.write_str("flags { ")?;
+            list(f, &mut ls.iter().map(|c| c.to_string()))?;
+            f.write_str(" }")
+        }
+        ValueType::Own(r) => write!(f, "own<{r}>"),
+        ValueType::Borrow(r) => write!(f, "borrow<{r}>"),
+    }
+}
+
+/// `ty`, `depth` levels down, for `Display`.
+fn shown(ty: &ValueType, depth: usize) -> impl fmt::Display + '_ {
+    fmt::from_fn(move |f| show(ty, depth, f))
+}
+
+/// `Debug` as derived, except that types nested deeper than [`MAX_TYPE_DEPTH`] are shown as `…`.
+impl fmt::Debug for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug(self, 0, f)
+    }
+}
+
+fn debug(ty: &ValueType, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if depth >= MAX_TYPE_DEPTH {
+        return f.write_str("…");
+    }
+    let inner = |t| debugged(t, depth + 1);
+    match ty {
+        ValueType::List(t) => f.debug_tuple("List").field(&inner(t)).finish(),
+        ValueType::Record(fs) => {
+            let fields = fmt::from_fn(|f| f.debug_list().entries(fs.iter().map(|(n, t)| (n, inner(t)))).finish());
+            f.debug_tuple("Record").field(&fields).finish()
+        }
+        ValueType::Tuple(ts) => {
+            let items = fmt::from_fn(|f| f.debug_list().entries(ts.iter().map(inner)).finish());
+            f.debug_tuple("Tuple").field(&items).finish()
+        }
+        ValueType::Variant(cs) => {
+            let cases =
+                fmt::from_fn(|f| f.debug_list().entries(cs.iter().map(|(n, t)| (n, t.as_ref().map(inner)))).finish());
+            f.debug_tuple("Variant").field(&cases).finish()
+        }
+        ValueType::Enum(cs) => f.debug_tuple("Enum").field(cs).finish(),
+        ValueType::Option(t) => f.debug_tuple("Option").field(&inner(t)).finish(),
+        ValueType::Result { ok, err } => f
+            .debug_struct("Result")
+            .field("ok", &ok.as_deref().map(inner))
+            .field("err", &err.as_deref().map(inner))
+            .finish(),
+        ValueType::Flags(ls) => f.debug_tuple("Flags").field(ls).finish(),
+        ValueType::Own(r) => f.debug_tuple("Own").field(r).finish(),
+        ValueType::Borrow(r) => f.debug_tuple("Borrow").field(r).finish(),
+        ValueType::Bool => f.write_str("Bool"),
+        ValueType::S8 => f.write_str("S8"),
+        ValueType::U8 => f.write_str("U8"),
+        ValueType::S16 => f.write_str("S16"),
+        ValueType::U16 => f.write_str("U16"),
+        ValueType::S32 => f.write_str("S32"),
+        ValueType::U32 => f.write_str("U32"),
+        ValueType::S64 => f.write_str("S64"),
+        ValueType::U64 => f.write_str("U64"),
+        ValueType::F32 => f.write_str("F32"),
+        ValueType::F64 => f.write_str("F64"),
+        ValueType::Char => f.write_str("Char"),
+        ValueType::String => f.write_str("String"),
+    }
+}
+
+/// `ty`, `depth` levels down, for `Debug`.
+fn debugged(ty: &ValueType, depth: usize) -> impl fmt::Debug + '_ {
+    fmt::from_fn(move |f| debug(ty, depth, f))
 }
 
 /// Builds public types from a plan's interned types, resolving resource indices with `resources`.
@@ -224,4 +305,52 @@ pub enum ItemType {
     Component,
     /// A type that is not a resource (nothing needs to be provided for its import).
     Type,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ValueType {
+        let opt = ValueType::Option(Arc::new(ValueType::List(Arc::new(ValueType::U8))));
+        ValueType::Record(Arc::from([
+            (Arc::from("a"), opt),
+            (Arc::from("b"), ValueType::Result { ok: Some(Arc::new(ValueType::String)), err: None }),
+            (
+                Arc::from("c"),
+                ValueType::Variant(Arc::from([(Arc::from("x"), None), (Arc::from("y"), Some(ValueType::S64))])),
+            ),
+            (Arc::from("d"), ValueType::Tuple(Arc::from([ValueType::Char, ValueType::Bool]))),
+        ]))
+    }
+
+    #[test]
+    fn display_is_wit() {
+        assert_eq!(
+            sample().to_string(),
+            "record { a: option<list<u8>>, b: result<string>, c: variant { x, y(s64) }, d: tuple<char, bool> }"
+        );
+    }
+
+    #[test]
+    fn debug_reads_as_derived() {
+        let expected = concat!(
+            r#"Record([("a", Option(List(U8))), ("b", Result { ok: Some(String), err: None }), "#,
+            r#"("c", Variant([("x", None), ("y", Some(S64))])), ("d", Tuple([Char, Bool]))])"#
+        );
+        assert_eq!(format!("{:?}", sample()), expected);
+    }
+
+    #[test]
+    fn formatting_stops_at_the_deepest_type() {
+        let mut t = ValueType::U8;
+        for _ in 0..MAX_TYPE_DEPTH {
+            t = ValueType::List(Arc::new(t));
+        }
+        let (shown, debug) = (t.to_string(), format!("{t:?}"));
+        assert_eq!(shown.matches("list<").count(), MAX_TYPE_DEPTH);
+        assert!(shown.contains("<…>") && !shown.contains("u8"), "{shown}");
+        assert_eq!(debug.matches("List(").count(), MAX_TYPE_DEPTH);
+        assert!(debug.contains("(…)") && !debug.contains("U8"), "{debug}");
+    }
 }

@@ -8,18 +8,28 @@
 //!
 //! Lists of numbers are kept in specialised vectors ([`List`]) rather than one `Value` per element, so that
 //! bulk data crosses the canonical ABI with one memory copy and no per-element allocation.
+//!
+//! A lifted value is nested no deeper than its type, and component types nest at most [`MAX_TYPE_DEPTH`] levels.
+//! A value the host builds can be nested deeper: lowering it fails with a type mismatch where it outgrows its
+//! type, `Debug` shows what lies beyond that depth as `…`, and equality compares without recursion, so none of
+//! them can overflow the stack. The runtime drops a host function's result that failed to lower without
+//! recursion too. (Otherwise dropping or cloning such a value is the compiler's recursive glue, as for any boxed
+//! tree: a host that builds one takes it apart itself.)
 
 use std::fmt;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::resources::ResourceAny;
+use crate::types::MAX_TYPE_DEPTH;
 
 /// A component-model value.
 ///
 /// With the `serde` feature, values serialize as externally tagged enums (`{"U32": 7}`); floats that JSON cannot
 /// hold (NaN with its payload, infinities) as strings (`"nan:0x7fc00000"`, `"inf"`, `"-inf"`). Resources cannot be
 /// serialized: they belong to a store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[allow(missing_docs)]
 pub enum Value {
@@ -135,13 +145,14 @@ impl List {
 
 impl fmt::Debug for List {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        list_dispatch!(self, v => f.debug_list().entries(v.iter()).finish())
+        fmt_list(self, 0, f)
     }
 }
 
 impl PartialEq for List {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+        let mut pending = Pending::new();
+        lists_eq(self, other, &mut pending) && drain_eq(pending)
     }
 }
 
@@ -163,42 +174,177 @@ macro_rules! list_from {
 list_from!(u8 => U8, i8 => S8, u16 => U16, i16 => S16, u32 => U32, i32 => S32, u64 => U64, i64 => S64, f32 => F32, f64 => F64);
 
 /// Equality as a differential tester wants it: floats compare by value except that any NaN equals any NaN (and
-/// `0.0 == -0.0` is false, as in wasmtime); flags compare as sets; resources by identity.
+/// `0.0 == -0.0` is false, as in wasmtime); flags compare as sets; resources by identity. Nested values are
+/// compared from a work list, not by recursion.
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
-        use Value::*;
-        match (self, other) {
-            (Bool(a), Bool(b)) => a == b,
-            (S8(a), S8(b)) => a == b,
-            (U8(a), U8(b)) => a == b,
-            (S16(a), S16(b)) => a == b,
-            (U16(a), U16(b)) => a == b,
-            (S32(a), S32(b)) => a == b,
-            (U32(a), U32(b)) => a == b,
-            (S64(a), S64(b)) => a == b,
-            (U64(a), U64(b)) => a == b,
-            (F32(a), F32(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
-            (F64(a), F64(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
-            (Char(a), Char(b)) => a == b,
-            (String(a), String(b)) => a == b,
-            (List(a), List(b)) => a == b,
-            (Record(a), Record(b)) => a == b,
-            (Tuple(a), Tuple(b)) => a == b,
-            (Variant(a, x), Variant(b, y)) => a == b && x == y,
-            (Enum(a), Enum(b)) => a == b,
-            (Option(a), Option(b)) => a == b,
-            (Result(a), Result(b)) => a == b,
-            (Flags(a), Flags(b)) => {
-                let mut a: Vec<_> = a.iter().map(|s| &**s).collect();
-                let mut b: Vec<_> = b.iter().map(|s| &**s).collect();
-                a.sort_unstable();
-                a.dedup();
-                b.sort_unstable();
-                b.dedup();
-                a == b
+        let mut pending = Pending::new();
+        pending.push((self, other));
+        drain_eq(pending)
+    }
+}
+
+/// Pairs of nested values still to compare.
+type Pending<'v> = SmallVec<[(&'v Value, &'v Value); 8]>;
+
+fn drain_eq(mut pending: Pending<'_>) -> bool {
+    while let Some((a, b)) = pending.pop() {
+        if !shallow_eq(a, b, &mut pending) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Compares what `a` and `b` hold at their own level and queues their children.
+fn shallow_eq<'v>(a: &'v Value, b: &'v Value, pending: &mut Pending<'v>) -> bool {
+    use Value::*;
+    match (a, b) {
+        (Bool(a), Bool(b)) => a == b,
+        (S8(a), S8(b)) => a == b,
+        (U8(a), U8(b)) => a == b,
+        (S16(a), S16(b)) => a == b,
+        (U16(a), U16(b)) => a == b,
+        (S32(a), S32(b)) => a == b,
+        (U32(a), U32(b)) => a == b,
+        (S64(a), S64(b)) => a == b,
+        (U64(a), U64(b)) => a == b,
+        (F32(a), F32(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+        (F64(a), F64(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+        (Char(a), Char(b)) => a == b,
+        (String(a), String(b)) => a == b,
+        (List(a), List(b)) => lists_eq(a, b, pending),
+        (Record(a), Record(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((n, x), (m, y))| n == m && queue(pending, x, y))
+        }
+        (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| queue(pending, x, y)),
+        (Variant(a, x), Variant(b, y)) => a == b && payloads_eq(x, y, pending),
+        (Enum(a), Enum(b)) => a == b,
+        (Option(x), Option(y)) => payloads_eq(x, y, pending),
+        (Result(Ok(x)), Result(Ok(y))) | (Result(Err(x)), Result(Err(y))) => payloads_eq(x, y, pending),
+        (Flags(a), Flags(b)) => {
+            let mut a: Vec<_> = a.iter().map(|s| &**s).collect();
+            let mut b: Vec<_> = b.iter().map(|s| &**s).collect();
+            a.sort_unstable();
+            a.dedup();
+            b.sort_unstable();
+            b.dedup();
+            a == b
+        }
+        (Resource(a), Resource(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn queue<'v>(pending: &mut Pending<'v>, a: &'v Value, b: &'v Value) -> bool {
+    pending.push((a, b));
+    true
+}
+
+fn payloads_eq<'v>(a: &'v Option<Box<Value>>, b: &'v Option<Box<Value>>, pending: &mut Pending<'v>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => queue(pending, a, b),
+        _ => false,
+    }
+}
+
+fn lists_eq<'v>(a: &'v List, b: &'v List, pending: &mut Pending<'v>) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a, b) {
+        (List::Values(a), List::Values(b)) => a.iter().zip(b).all(|(x, y)| queue(pending, x, y)),
+        // The other list holds numbers, so each comparison ends one level down.
+        (List::Values(values), numbers) | (numbers, List::Values(values)) => {
+            values.iter().zip(numbers.iter()).all(|(v, n)| *v == n)
+        }
+        (a, b) => a.iter().zip(b.iter()).all(|(x, y)| x == y),
+    }
+}
+
+/// `Debug` as derived, except that values nested deeper than any component type are shown as `…`.
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_value(self, 0, f)
+    }
+}
+
+fn fmt_value(v: &Value, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if depth >= MAX_TYPE_DEPTH {
+        return f.write_str("…");
+    }
+    let inner = depth + 1;
+    let payload = |p| payload(p, inner);
+    match v {
+        Value::Bool(x) => f.debug_tuple("Bool").field(x).finish(),
+        Value::S8(x) => f.debug_tuple("S8").field(x).finish(),
+        Value::U8(x) => f.debug_tuple("U8").field(x).finish(),
+        Value::S16(x) => f.debug_tuple("S16").field(x).finish(),
+        Value::U16(x) => f.debug_tuple("U16").field(x).finish(),
+        Value::S32(x) => f.debug_tuple("S32").field(x).finish(),
+        Value::U32(x) => f.debug_tuple("U32").field(x).finish(),
+        Value::S64(x) => f.debug_tuple("S64").field(x).finish(),
+        Value::U64(x) => f.debug_tuple("U64").field(x).finish(),
+        Value::F32(x) => f.debug_tuple("F32").field(x).finish(),
+        Value::F64(x) => f.debug_tuple("F64").field(x).finish(),
+        Value::Char(x) => f.debug_tuple("Char").field(x).finish(),
+        Value::String(x) => f.debug_tuple("String").field(x).finish(),
+        Value::List(l) => f.debug_tuple("List").field(&fmt::from_fn(|f| fmt_list(l, depth, f))).finish(),
+        Value::Record(fs) => {
+            let fields =
+                fmt::from_fn(|f| f.debug_list().entries(fs.iter().map(|(n, v)| (n, nested(v, inner)))).finish());
+            f.debug_tuple("Record").field(&fields).finish()
+        }
+        Value::Tuple(vs) => {
+            let items = fmt::from_fn(|f| f.debug_list().entries(vs.iter().map(|v| nested(v, inner))).finish());
+            f.debug_tuple("Tuple").field(&items).finish()
+        }
+        Value::Variant(name, p) => f.debug_tuple("Variant").field(name).field(&payload(p)).finish(),
+        Value::Enum(name) => f.debug_tuple("Enum").field(name).finish(),
+        Value::Option(p) => f.debug_tuple("Option").field(&payload(p)).finish(),
+        Value::Result(r) => {
+            let r = match r {
+                Ok(p) => Ok(payload(p)),
+                Err(p) => Err(payload(p)),
+            };
+            f.debug_tuple("Result").field(&r).finish()
+        }
+        Value::Flags(labels) => f.debug_tuple("Flags").field(labels).finish(),
+        Value::Resource(r) => f.debug_tuple("Resource").field(r).finish(),
+    }
+}
+
+/// `v`, `depth` levels down, as a `Debug` item.
+fn nested(v: &Value, depth: usize) -> impl fmt::Debug + '_ {
+    fmt::from_fn(move |f| fmt_value(v, depth, f))
+}
+
+/// The payload of a case, `depth` levels down.
+fn payload(p: &Option<Box<Value>>, depth: usize) -> Option<impl fmt::Debug + '_> {
+    p.as_deref().map(|v| nested(v, depth))
+}
+
+/// The elements of a list held by a value `depth` levels down.
+fn fmt_list(l: &List, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match l {
+        List::Values(vs) => f.debug_list().entries(vs.iter().map(|v| nested(v, depth + 1))).finish(),
+        _ => list_dispatch!(l, v => f.debug_list().entries(v.iter()).finish()),
+    }
+}
+
+/// Drops a value without recursion, taking nested values apart from a work list: a value built by the host can
+/// be nested deeper than the native stack allows the compiler's recursive drop to go.
+pub(crate) fn drop_iteratively(v: Value) {
+    let mut pending = vec![v];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::List(List::Values(vs)) | Value::Tuple(vs) => pending.extend(vs),
+            Value::Record(fs) => pending.extend(fs.into_iter().map(|(_, v)| v)),
+            Value::Variant(_, Some(p)) | Value::Option(Some(p)) | Value::Result(Ok(Some(p)) | Err(Some(p))) => {
+                pending.push(*p)
             }
-            (Resource(a), Resource(b)) => a == b,
-            _ => false,
+            _ => {}
         }
     }
 }
@@ -295,6 +441,47 @@ mod tests {
         let b = Value::List(List::Values(vec![Value::U8(1), Value::U8(2)]));
         assert_eq!(a, b);
         assert_ne!(a, Value::List(List::U16(vec![1, 2])));
+        assert_eq!(b, a);
+        assert_ne!(Value::List(List::Values(vec![Value::U8(1), Value::S8(2)])), a);
+    }
+
+    #[test]
+    fn nested_values_compare_by_content() {
+        let v = |x| {
+            Value::Record(vec![
+                ("a".into(), Value::Option(Some(Box::new(Value::Tuple(vec![Value::U32(x)]))))),
+                ("b".into(), Value::Result(Err(None))),
+            ])
+        };
+        assert_eq!(v(1), v(1));
+        assert_ne!(v(1), v(2));
+        assert_ne!(Value::Variant("a".into(), None), Value::Variant("a".into(), Some(Box::new(Value::U8(0)))));
+    }
+
+    #[test]
+    fn debug_reads_as_derived() {
+        let v = Value::Record(vec![
+            ("a".into(), Value::Option(Some(Box::new(Value::List(List::U8(vec![1, 2])))))),
+            ("b".into(), Value::Variant("c".into(), None)),
+            ("d".into(), Value::Result(Ok(Some(Box::new(Value::Tuple(vec![Value::Char('x'), Value::S8(-1)])))))),
+            ("e".into(), Value::List(List::Values(vec![Value::String("s".into())]))),
+        ]);
+        let expected = concat!(
+            r#"Record([("a", Option(Some(List([1, 2])))), ("b", Variant("c", None)), "#,
+            r#"("d", Result(Ok(Some(Tuple([Char('x'), S8(-1)]))))), ("e", List([String("s")]))])"#
+        );
+        assert_eq!(format!("{v:?}"), expected);
+    }
+
+    #[test]
+    fn debug_stops_below_the_deepest_type() {
+        let mut v = Value::U8(1);
+        for _ in 0..MAX_TYPE_DEPTH {
+            v = Value::Option(Some(Box::new(v)));
+        }
+        let shown = format!("{v:?}");
+        assert_eq!(shown.matches("Option(").count(), MAX_TYPE_DEPTH);
+        assert!(shown.contains("Some(…)") && !shown.contains("U8"), "{shown}");
     }
 }
 

@@ -20,7 +20,7 @@ pub mod strings;
 pub mod types;
 
 use wasm_runtime_layer::backend::{
-    AsContext as _, AsContextMut as _, Val, WasmEngine, WasmFunc, WasmMemory, WasmStoreContextMut,
+    AsContext as _, AsContextMut as _, Val, WasmEngine, WasmMemory, WasmStoreContextMut,
 };
 
 use crate::error::{trap, Error, Result, Trap};
@@ -203,9 +203,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
             [Val::I32(old_ptr as i32), Val::I32(old_size as i32), Val::I32(align as i32), Val::I32(new_size as i32)];
         let mut res = [Val::I32(0)];
         self.mem_size = None;
-        if let Err(e) = realloc.call::<StoreInner<T, E>>(self.store.as_context_mut(), &args, &mut res) {
-            return Err(self.store.data_mut().rt.take_error(e));
-        }
+        crate::func::nesting::call_core::<T, E>(self.store, realloc, &args, &mut res)?;
         match res[0] {
             Val::I32(p) => Ok(p as u32),
             _ => trap(Trap::Core("realloc returned a value that is not an i32".into())),

@@ -129,11 +129,30 @@ enum Frame {
 }
 
 /// Validates `bytes` and records every component's definitions.
+///
+/// wasmparser 0.254 panics on some inputs instead of refusing them: instance and component types nested more
+/// than 127 deep overflow the 7 bits its `TypeInfo` keeps for the nesting depth, which only value types are
+/// checked against (`MAX_WASM_COMPONENT_TYPE_DEPTH`, 100). wasmtime 48 panics the same way. A panic while
+/// validating (nothing but the validator's own state is touched, and dropped) is caught and reported as an
+/// invalid component, so loading fails with an error on every input.
 pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed> {
-    match parse_with(bytes, features) {
+    let validated = std::panic::catch_unwind(|| match parse_with(bytes, features) {
         Ok(p) => Ok(p),
         Err(e) => Err(classify(bytes, features, e)),
+    });
+    validated.unwrap_or_else(|payload| Err(Error::invalid(validator_panic(payload.as_ref()), 0)))
+}
+
+fn validator_panic(payload: &(dyn std::any::Any + Send)) -> String {
+    let detail = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s.as_str(),
+        _ => "no message",
+    };
+    if detail.contains("depth") {
+        return format!("type nesting is too deep (the validator failed: {detail})");
     }
+    format!("the validator failed: {detail}")
 }
 
 /// A validation failure that goes away with every feature enabled is an unsupported feature, not an invalid

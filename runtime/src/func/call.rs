@@ -17,8 +17,9 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmFunc, WasmStoreContextMut};
+use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
+use super::nesting::call_core;
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::{add_handle, FlatBuf};
 use crate::abi::resources::Handle;
@@ -28,7 +29,7 @@ use crate::component::plan::Plan;
 use crate::error::{trap, Error, ErrorKind, Result, Trap};
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, RuntimeState, StoreContextMut, StoreInner, TaskState};
-use crate::values::Value;
+use crate::values::{drop_iteratively, Value};
 
 /// The backend store context the runtime works with.
 pub(crate) type Ctx<'b, T, E> = <E as WasmEngine>::StoreContextMut<'b, StoreInner<T, E>>;
@@ -234,9 +235,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     for t in abi.lift_results.iter() {
         results.push(bits_val(*t, 0));
     }
-    if let Err(e) = f.callee.call::<StoreInner<T, E>>(ctx.as_context_mut(), &args, &mut results) {
-        return Err(ctx.data_mut().rt.take_error(e));
-    }
+    call_core::<T, E>(ctx, &f.callee, &args, &mut results)?;
     let result_bits: [u64; 1] = [results.first().map_or(0, val_bits)];
     let result_bits = &result_bits[..results.len().min(1)];
 
@@ -273,9 +272,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
 
     if let Some(post_return) = &f.opts.post_return {
         set_may_leave::<T, E>(ctx, inst, false);
-        if let Err(e) = post_return.call::<StoreInner<T, E>>(ctx.as_context_mut(), &results, &mut []) {
-            return Err(ctx.data_mut().rt.take_error(e));
-        }
+        call_core::<T, E>(ctx, post_return, &results, &mut [])?;
         set_may_leave::<T, E>(ctx, inst, true);
     }
     Ok(r)
@@ -353,7 +350,7 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
     };
 
     // Deliver the result into the caller (`on_resolve` → `lower_flat_values` with the out-param).
-    let mut deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
+    let mut deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<&Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
         let Some(ty) = fe.def.result else { return Ok(()) };
         let v = result.ok_or_else(|| Error::usage("host function did not produce a result"))?;
         set_may_leave::<T, E>(ctx, caller, false);
@@ -362,7 +359,7 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
         match retptr {
             None => {
                 let mut out = FlatBuf::new();
-                cx.lower_flat(ty, &v, &mut out)?;
+                cx.lower_flat(ty, v, &mut out)?;
                 let flat = abi.result_flat.as_ref().expect("flat result");
                 for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
                     *slot = bits_val(*ft, *b);
@@ -371,7 +368,7 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
             Some(ptr) => {
                 let lay = abi.result_layout.as_ref().expect("a result has a layout");
                 cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                cx.store_values(&[ty], &[0], std::slice::from_ref(&v), ptr, lay.size)?;
+                cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size)?;
             }
         }
         set_may_leave::<T, E>(ctx, caller, true);
@@ -385,15 +382,18 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
                 res.push(Value::Bool(false));
             }
             let out = h(StoreContextMut { inner: ctx.as_context_mut() }, &params, &mut res).map_err(host_error);
-            match out {
-                Ok(()) => {
-                    let v = res.pop();
-                    deliver(ctx, if fe.def.result.is_some() { v } else { None }, None)
-                }
-                Err(e) => Err(e),
+            let delivered = out.and_then(|()| deliver(ctx, res.first(), None));
+            if delivered.is_err() {
+                // The host's result may be nested deeper than its type (which is why lowering failed).
+                res.drain(..).for_each(drop_iteratively);
             }
+            delivered
         }
-        Target::Lifted(f) => call_lifted(ctx, f, Some(caller), &params[..], hints, true, deliver),
+        Target::Lifted(f) => {
+            call_lifted(ctx, f, Some(caller), &params[..], hints, true, |ctx, result: Option<Value>, hints| {
+                deliver(ctx, result.as_ref(), hints)
+            })
+        }
     };
     release(ctx);
     r
@@ -483,12 +483,12 @@ pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(
     for &i in &entering {
         state.instances[i as usize].may_enter = false;
     }
-    let r = dtor.call::<StoreInner<T, E>>(ctx.as_context_mut(), &[Val::I32(rep as i32)], &mut []);
+    let r = call_core::<T, E>(ctx, &dtor, &[Val::I32(rep as i32)], &mut []);
     let state = &mut ctx.data_mut().rt;
     for &i in &entering {
         state.instances[i as usize].may_enter = true;
     }
-    r.map_err(|e| state.take_error(e))
+    r
 }
 
 /// The unique id of a guest resource type (the key of its destructor).

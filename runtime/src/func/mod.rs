@@ -1,6 +1,7 @@
 //! Component functions: calling them with dynamic [`Value`]s or typed Rust values.
 
 pub(crate) mod call;
+pub(crate) mod nesting;
 pub mod typed;
 
 use std::any::Any;
@@ -77,6 +78,18 @@ impl Func {
     /// name); `results` must have one slot per result. A wrong number of arguments or results is reported
     /// before anything runs and leaves the store usable; any failure after the call has started — a trap, or a
     /// value of the wrong type found while lowering — poisons the store, as in wasmtime.
+    ///
+    /// Calls nest: a host function may call back into a component of its store, and components call each other
+    /// through their imports. Once the store's bound on nested guest calls is reached
+    /// ([`crate::Store::set_max_call_depth`]), or the native stack is nearly used up, entering one more traps
+    /// with [`crate::Trap::CallStackExhausted`] instead of overflowing the stack.
+    ///
+    /// # Panics
+    ///
+    /// If a host function (or a host resource destructor) panics while this call runs, the guest is unwound as by
+    /// a trap, the store is poisoned, and the panic is resumed here, with its original payload, once the call is
+    /// back in the caller's frames: `std::panic::catch_unwind` around this call catches it. (A panic must never
+    /// unwind through the core engine's frames: on wasmi it would abort the process.)
     pub fn call<S: AsContextMut>(&self, mut store: S, params: &[Value], results: &mut [Value]) -> Result<()> {
         let f = self.data::<S::Engine>()?;
         let mut ctx = store.as_context_mut();
@@ -89,12 +102,14 @@ impl Func {
         if results.len() != n_results {
             return Err(Error::usage(format!("expected {n_results} result slot(s), got {}", results.len())));
         }
-        call::call_lifted(&mut ctx.inner, f, None, params, None, false, |_, result, _| {
+        let r = call::call_lifted(&mut ctx.inner, f, None, params, None, false, |_, result, _| {
             if let (Some(v), Some(slot)) = (result, results.first_mut()) {
                 *slot = v;
             }
             Ok(())
-        })
+        });
+        nesting::resume_panic(ctx.rt());
+        r
     }
 
     /// A typed view of this function, checked once against `P` and `R`.

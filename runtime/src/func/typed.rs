@@ -813,7 +813,7 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
         &self.func
     }
 
-    /// Calls the function.
+    /// Calls the function. Nesting and panics in host functions are handled as by [`Func::call`].
     pub fn call<S: AsContextMut>(&self, store: S, params: P) -> Result<R> {
         self.call_ref(store, &params)
     }
@@ -827,8 +827,9 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
         let one =
             call::call_lifted(&mut ctx.inner, f, None, &TypedArgs(params), None, false, |_, r: Option<R::One>, _| {
                 Ok(r)
-            })?;
-        R::wrap(one)
+            });
+        super::nesting::resume_panic(ctx.rt());
+        R::wrap(one?)
     }
 }
 

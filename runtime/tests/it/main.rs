@@ -2,6 +2,7 @@
 //! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
 
 mod common;
+mod depth;
 mod flags;
 mod imports;
 mod lists;
