@@ -14,6 +14,8 @@
 //!   dummy and wasm-smith core modules;
 //! * [`resource`] — the resource tier: a guest with its own and a host resource, and a model of the handle
 //!   table that predicts every call of a random script;
+//! * [`trace`] — the `realloc` calls the spec makes lowering values into a component (transcoding strings
+//!   between encodings), replayed against the guests' allocator;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
 //!
 //! ```
@@ -31,6 +33,7 @@ pub mod image;
 pub mod resource;
 pub mod rng;
 pub mod standalone;
+pub mod trace;
 pub mod ty;
 pub mod values;
 pub mod wave;
