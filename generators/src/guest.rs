@@ -6,7 +6,8 @@
 //!   new size)`, fills new blocks with `0xde` (so reads of uninitialised memory show up), shrinks in place and
 //!   copies on growth, like wasmtime's fuzz allocator. `reset` rewinds the heap and the log; it is every export's
 //!   `post-return`, so each call starts from the same heap and pointers are deterministic across engines.
-//!   In fault cases `realloc` can misbehave on a chosen call.
+//!   In fault cases `realloc` can misbehave on a chosen call; in others it can serve a chosen call at an edge of
+//!   memory (address 0, or ending at the end of memory), which is valid and must change nothing.
 //! * **main** — the export bodies ([`Body`]) and, for transforms, one in-memory transform function per type.
 //!
 //! Memory map: `[0, 64 KiB)` free, for the block [`ReallocMode::AtZero`] serves at address 0; then

@@ -6,8 +6,8 @@
 //! * [`ty`] — the type model (every synchronous value type, named and anonymous) with budgets, WIT rendering and
 //!   the canonical-ABI layout;
 //! * [`values`] — edge-biased values, and the host-side mirror of the transform guests;
-//! * [`guest`] — core wasm of the guests (a logging bump `realloc`, forwarding, transforming, probing and
-//!   lifting bodies), emitted with wasm-encoder;
+//! * [`guest`] — core wasm of the guests (a logging bump `realloc`, at the edges of memory when asked;
+//!   forwarding, transforming, probing, lifting and tracing bodies), emitted with wasm-encoder;
 //! * [`encode`] — components around the guests, single or composed;
 //! * [`image`] — memory images of values, and their corruptions;
 //! * [`world`] — components from WIT worlds with wit-component: wit-smith worlds, their types in the model,

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use component_layer::Value;
 
-use crate::guest::{Encoding, LOG_MAX};
+use crate::guest::{Encoding, ReallocMode, LOG_MAX, ZERO_SLOT};
 use crate::ty::{Def, Ty, TypeSet, MAX_FLAT};
 use crate::values::{check, Mismatch};
 
@@ -71,26 +71,43 @@ fn latin1(s: &str) -> bool {
     s.chars().all(|c| (c as u32) < 0x100)
 }
 
-/// A guest's bump allocator ([`crate::guest::ReallocMode::Good`]: aligned bumps, shrinks in place, grows by
-/// moving) and the calls made of it, as the guest logs them.
+/// A guest's bump allocator ([`ReallocMode::Good`]: aligned bumps, shrinks in place, grows by moving; or
+/// [`ReallocMode::AtZero`]) and the calls made of it, as the guest logs them, from the start of an export call.
 #[derive(Clone, Debug)]
 pub struct Allocator {
     bump: u64,
+    /// The call served at address 0.
+    zero_at: Option<usize>,
     /// Every call, `[old ptr, old size, align, new size]`.
     pub calls: Vec<[u32; 4]>,
 }
 
 impl Allocator {
-    /// An allocator whose heap starts at `heap`.
+    /// A plain allocator whose heap starts at `heap`.
     pub fn new(heap: u32) -> Allocator {
-        Allocator { bump: u64::from(heap), calls: Vec::new() }
+        Allocator { bump: u64::from(heap), zero_at: None, calls: Vec::new() }
+    }
+
+    /// An allocator behaving as the guests' `realloc` in `mode` (only the modes that can be modelled without
+    /// knowing the size of memory: good, or serving one call at address 0).
+    pub fn with_mode(heap: u32, mode: ReallocMode) -> Result<Allocator, String> {
+        let zero_at = match mode {
+            ReallocMode::Good => None,
+            ReallocMode::AtZero(k) => Some(k as usize),
+            other => return Err(format!("realloc {other:?} is not modelled")),
+        };
+        Ok(Allocator { zero_at, ..Allocator::new(heap) })
     }
 
     /// `realloc(old, old_size, align, new)`: the pointer the guest returns.
     pub fn realloc(&mut self, old: u32, old_size: u32, align: u32, new: u32) -> Result<u32, String> {
+        let n = self.calls.len();
         self.calls.push([old, old_size, align, new]);
         if (old | old_size) != 0 && new <= old_size {
             return Ok(old);
+        }
+        if self.zero_at == Some(n) && new <= ZERO_SLOT {
+            return Ok(0);
         }
         let a = u64::from(align.max(1));
         let p = self.bump.div_ceil(a) * a;
@@ -293,6 +310,22 @@ mod tests {
         assert_eq!(calls(Encoding::Latin1Utf16, SrcForm::CompactUtf16, "aé"), [[0, 0, 2, 4], [H, 4, 1, 2]]);
         assert_eq!(calls(Encoding::Latin1Utf16, SrcForm::CompactUtf16, "a日"), [[0, 0, 2, 4]]);
         assert_eq!(calls(Encoding::Latin1Utf16, SrcForm::CompactUtf16, ""), [[0, 0, 2, 0], [H, 0, 1, 0]]);
+    }
+
+    #[test]
+    fn a_block_served_at_zero_is_resized_as_a_block() {
+        let set = TypeSet::default();
+        let mut alloc = Allocator::with_mode(HEAP_BASE, ReallocMode::AtZero(0)).unwrap();
+        let mut l = Lowering {
+            set: &set,
+            dst: Encoding::Utf8,
+            form: &|_| SrcForm::Utf16,
+            alloc: &mut alloc,
+            algorithms: BTreeSet::new(),
+        };
+        l.value(&Ty::String, &Value::String("aé".into())).unwrap();
+        assert_eq!(alloc.calls, [[0, 0, 1, 2], [0, 2, 1, 6], [H, 6, 1, 3]]);
+        assert!(Allocator::with_mode(HEAP_BASE, ReallocMode::AtEnd(0)).is_err());
     }
 
     #[test]
