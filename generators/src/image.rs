@@ -289,7 +289,9 @@ impl Corruption {
         match site {
             // A discriminant can only be out of range if its width has room for a value past the last case
             // (an enum of exactly 256 cases uses every byte value).
-            Site::Discriminant { size, cases, .. } if u64::from(*cases) < 1u64 << (8 * size) => {
+            Site::Discriminant { size, cases, .. }
+                if u64::from(*cases) < 1u64.checked_shl(size.saturating_mul(8)).unwrap_or(u64::MAX) =>
+            {
                 vec![Corruption::BadDiscriminant]
             }
             Site::Discriminant { .. } => Vec::new(),
@@ -378,6 +380,12 @@ mod tests {
         assert_eq!(Corruption::applicable(&room).len(), 1);
         let wide = Site::Discriminant { offset: 0, size: 2, cases: 257 };
         assert_eq!(Corruption::applicable(&wide).len(), 1);
+        // A site no image has is answered too.
+        let odd = Site::Discriminant { offset: 0, size: 8, cases: 3 };
+        assert_eq!(Corruption::applicable(&odd).len(), 1);
+        let mut img = Image { bytes: vec![0; 4], sites: vec![odd.clone()] };
+        Corruption::BadDiscriminant.apply(&mut img, &odd, 0);
+        assert_eq!(img.bytes, [0; 4]);
     }
 
     #[test]
