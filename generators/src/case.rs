@@ -7,9 +7,10 @@ use arbitrary::{Result, Unstructured};
 use component_layer::{List, Value};
 
 use crate::encode::{self, Design, ExportDecl, ImportDecl};
-use crate::guest::{Body, Encoding, ReallocMode, Sig, RAW_BASE};
+use crate::guest::{Body, Encoding, ReallocMode, Sig, HEAP_BASE, LOG, RAW_BASE, RET_AREA, TRACE_HEAP};
 use crate::image::{self, Corruption};
-use crate::ty::{Ty, TypeConfig, TypeGen, TypeSet};
+use crate::trace;
+use crate::ty::{Def, Ty, TypeConfig, TypeGen, TypeSet};
 use crate::values::{transform, ValueConfig, ValueGen};
 use crate::world::{self, TypeConverter, World};
 use wit_parser::{WorldId, WorldItem};
@@ -29,7 +30,10 @@ pub enum Tier {
     Lift,
     /// Like `Lift` with one corrupted site, or a misbehaving `realloc`: every engine must trap.
     Fault,
-    /// Two components with different string encodings, composed: values cross component to component.
+    /// Two components with their own string encodings, composed: values cross component to component. Half the
+    /// cases forward values (as `Echo` does, through both); half pass strings (in params, lists, records, tuples,
+    /// options, variants and results) across and expect the exact realloc traces the spec prescribes for
+    /// transcoding them ([`crate::trace`]).
     Compose,
     /// A whole random WIT world from wit-smith around wit-component's dummy module: every export is called and
     /// must trap (the bodies are `unreachable`); imports are stubs. Tests parsing, type reflection, the
@@ -304,7 +308,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
     let g = Gen { u, set: TypeSet::default(), config };
     match tier {
         Tier::Echo => g.echo(seed, false),
-        Tier::Compose => g.echo(seed, true),
+        Tier::Compose => g.compose(seed),
         Tier::Transform => g.transform(seed),
         Tier::Probe => g.probe(seed),
         Tier::Lift => g.lift(seed, false),
@@ -353,6 +357,34 @@ impl Gen<'_, '_, '_> {
         }
     }
 
+    /// A correct realloc, in one case of 8 serving one of a call's first allocations at an edge of memory:
+    /// at address 0 or ending at the end of memory.
+    fn edge_realloc(&mut self) -> Result<ReallocMode> {
+        if !self.u.ratio(1, 8)? {
+            return Ok(ReallocMode::Good);
+        }
+        let k = *self.u.choose(&[0, 0, 0, 1, 2, 3])?;
+        Ok(if self.u.arbitrary()? { ReallocMode::AtZero(k) } else { ReallocMode::AtEnd(k) })
+    }
+
+    /// A correct realloc, in one case of 8 serving one of a call's first allocations at address 0.
+    fn zero_realloc(&mut self) -> Result<ReallocMode> {
+        Ok(match self.edge_realloc()? {
+            ReallocMode::AtEnd(k) => ReallocMode::AtZero(k),
+            mode => mode,
+        })
+    }
+
+    /// Compose: half the cases forward values through two components ([`Gen::echo`]), half pass strings
+    /// across and compare the realloc traces ([`Gen::trace`]).
+    fn compose(self, seed: u64) -> Result<Case> {
+        if self.u.arbitrary()? {
+            self.trace(seed)
+        } else {
+            self.echo(seed, true)
+        }
+    }
+
     /// Echo (and Compose): `e{i}` forwards to host import `i{i}` of the same signature.
     fn echo(mut self, seed: u64, compose: bool) -> Result<Case> {
         let n = self.u.int_in_range(1..=3)?;
@@ -374,7 +406,8 @@ impl Gen<'_, '_, '_> {
                 body: Body::Forward { import: i },
             });
         }
-        let (component, note) = if compose {
+        let mut edges = Vec::new();
+        let (component, mut note) = if compose {
             // The caller's imports are the callee's exports.
             let encodings: Vec<Encoding> = exports.iter().map(|_| self.encoding()).collect::<Result<_>>()?;
             let caller_imports: Vec<ImportDecl> = exports
@@ -394,19 +427,26 @@ impl Gen<'_, '_, '_> {
                 })
                 .collect();
             let note = describe_encodings(&caller_exports, &caller_imports, &exports, &imports);
-            let callee = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
+            let (caller_realloc, callee_realloc) = (self.edge_realloc()?, self.edge_realloc()?);
+            edges.push(("caller ", caller_realloc));
+            edges.push(("callee ", callee_realloc));
+            let callee = Design { set: self.set.clone(), imports, exports, realloc: callee_realloc, data: Vec::new() };
             let caller = Design {
                 set: self.set.clone(),
                 imports: caller_imports,
                 exports: caller_exports,
-                realloc: ReallocMode::Good,
+                realloc: caller_realloc,
+                data: Vec::new(),
             };
             (encode::encode_composed(&self.set, &caller, &callee), note)
         } else {
             let note = describe_encodings(&exports, &imports, &[], &[]);
-            let d = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
+            let realloc = self.edge_realloc()?;
+            edges.push(("", realloc));
+            let d = Design { set: self.set.clone(), imports, exports, realloc, data: Vec::new() };
             (encode::encode(&d), note)
         };
+        note.push_str(&edge_notes(&edges));
         let mut calls = Vec::new();
         for _ in 0..self.n_calls()? {
             let i = self.u.choose_index(sigs.len())?;
@@ -449,13 +489,14 @@ impl Gen<'_, '_, '_> {
             encoding: enc,
             body: Body::TransformList { import: 0, elem },
         }];
-        let note = describe_encodings(&exports, &imports, &[], &[]);
-        let d = Design { set: self.set.clone(), imports, exports, realloc: ReallocMode::Good };
+        let realloc = self.edge_realloc()?;
+        let note = describe_encodings(&exports, &imports, &[], &[]) + &edge_notes(&[("", realloc)]);
+        let d = Design { set: self.set.clone(), imports, exports, realloc, data: Vec::new() };
         let component = encode::encode(&d);
         let mut calls = Vec::new();
         for _ in 0..self.n_calls()? {
             let x = self.value(&list)?;
-            let t = transform(&self.set, &list, &x);
+            let t = transform(&self.set, &list, &x).map_err(|_| arbitrary::Error::IncorrectFormat)?;
             calls.push(Call {
                 export: "t".into(),
                 args: vec![x],
@@ -486,8 +527,11 @@ impl Gen<'_, '_, '_> {
             Some(Ty::Tuple(vec![Ty::List(Box::new(Ty::U8)), Ty::List(Box::new(Ty::U32)), Ty::List(Box::new(Ty::U64))]));
         let exports =
             vec![ExportDecl { name: "p".into(), sig: sig.clone(), encoding: self.encoding()?, body: Body::Probe }];
-        let note = describe_encodings(&exports, &[], &[], &[]);
-        let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc: ReallocMode::Good };
+        // Only at address 0: after a block at the end of memory, the heap bytes the probe returns would span all
+        // of memory.
+        let realloc = self.zero_realloc()?;
+        let note = describe_encodings(&exports, &[], &[], &[]) + &edge_notes(&[("", realloc)]);
+        let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc, data: Vec::new() };
         let component = encode::encode(&d);
         let mut calls = Vec::new();
         for _ in 0..self.n_calls()? {
@@ -513,24 +557,28 @@ impl Gen<'_, '_, '_> {
         let t = self.ty()?;
         let result = Ty::Tuple(vec![t.clone(), Ty::U8]);
         let enc = self.encoding()?;
-        // Some fault cases break `realloc` instead of the image.
+        // Some fault cases break `realloc` instead of the image; some lift cases place the image at an edge.
         let realloc = if fault && self.u.ratio(1, 4)? {
-            match self.u.int_in_range(0..=2)? {
+            match self.u.int_in_range(0..=3)? {
                 0 => ReallocMode::Misaligned(0),
                 1 => ReallocMode::OutOfBounds(0),
+                2 => ReallocMode::PastEnd(0),
                 _ => ReallocMode::CallsImport(0),
             }
-        } else {
+        } else if fault {
             ReallocMode::Good
+        } else {
+            self.edge_realloc()?
         };
+        let misbehaves = !realloc.is_correct();
         let mut params = vec![("image".into(), Ty::List(Box::new(Ty::U8)))];
-        if realloc != ReallocMode::Good {
+        if misbehaves {
             // A list that needs 4-byte alignment, so a misaligning realloc is caught too (the image is bytes).
             params.push(("pad".into(), Ty::List(Box::new(Ty::U32))));
         }
         let sig = Sig { params, result: Some(result.clone()) };
         let exports = vec![ExportDecl { name: "l".into(), sig: sig.clone(), encoding: enc, body: Body::LiftRaw }];
-        let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc };
+        let d = Design { set: self.set.clone(), imports: Vec::new(), exports, realloc, data: Vec::new() };
         let component = encode::encode(&d);
         let mut imports = Vec::new();
         if let ReallocMode::CallsImport(_) = realloc {
@@ -545,7 +593,8 @@ impl Gen<'_, '_, '_> {
         for _ in 0..self.n_calls()? {
             let v = self.value(&t)?;
             let tuple = Value::Tuple(vec![v.clone(), Value::U8(0)]);
-            let mut img = image::build(&self.set, &result, &tuple, RAW_BASE, enc);
+            let mut img = image::build(&self.set, &result, &tuple, RAW_BASE, enc)
+                .map_err(|_| arbitrary::Error::IncorrectFormat)?;
             if !fault && self.u.ratio(1, 2)? {
                 // Other encodings of the same value: `true` as any nonzero byte, flags with unused bits set.
                 let noise: u8 = self.u.arbitrary()?;
@@ -553,7 +602,7 @@ impl Gen<'_, '_, '_> {
             }
             let expect = if !fault {
                 Expect::Returns(Some(tuple))
-            } else if realloc != ReallocMode::Good {
+            } else if misbehaves {
                 // The image list itself is lowered with realloc, which misbehaves on its first call.
                 Expect::Trap
             } else {
@@ -574,7 +623,7 @@ impl Gen<'_, '_, '_> {
                 }
             };
             let mut args = vec![Value::List(List::U8(img.bytes))];
-            if realloc != ReallocMode::Good {
+            if misbehaves {
                 args.push(Value::List(List::U32(Vec::new())));
             }
             calls.push(Call::new("l", args, expect));
@@ -595,6 +644,246 @@ impl Gen<'_, '_, '_> {
             wit_source: None,
         })
     }
+}
+
+impl Gen<'_, '_, '_> {
+    /// Compose, realloc traces: 1–3 functions, each with its own pair of string encodings (any of the nine, the
+    /// same one twice too). The outer export `e{k}(params…) -> tuple<R, list<u32>, list<u32>>` is the caller's;
+    /// it calls the callee's `f{k}(params…) -> tuple<R, list<u32>>`, which passes its arguments to the host
+    /// import `i{k}` (checked) and returns a constant `R` — its strings stored in the callee's encoding, a
+    /// `latin1+utf16` string that Latin-1 could hold sometimes in UTF-16 — with the callee's realloc log, to
+    /// which the caller adds its own. The parameters and `R` hold several strings (in lists, records, tuples,
+    /// options, variants, results); both logs are exactly what the spec's lowering makes of them
+    /// ([`crate::trace`]), so every call expects an exact value.
+    fn trace(mut self, seed: u64) -> Result<Case> {
+        let n = self.u.int_in_range(1..=3)?;
+        let (mut caller_imports, mut caller_exports, mut callee_imports, mut callee_exports) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut host, mut fns, mut data) = (Vec::new(), Vec::new(), Vec::new());
+        let mut next = RAW_BASE;
+        for k in 0..n {
+            let (caller, callee) = (self.encoding()?, self.encoding()?);
+            let count = if self.u.ratio(1, 6)? { self.u.int_in_range(9..=12)? } else { self.u.int_in_range(1..=4)? };
+            let mut params = vec![self.stringy(2)?];
+            for _ in 1..count {
+                params.push(if self.u.ratio(2, 3)? { self.stringy(2)? } else { self.ty()? });
+            }
+            let params: Vec<(String, Ty)> = params.into_iter().enumerate().map(|(i, t)| (format!("p{i}"), t)).collect();
+            let mut r = self.stringy(2)?;
+            let log = Ty::List(Box::new(Ty::U32));
+            let fits = |set: &TypeSet, r: &Ty| {
+                set.layout(&Ty::Tuple(vec![r.clone(), log.clone(), log.clone()])).size <= LOG - RET_AREA
+            };
+            if !fits(&self.set, &r) {
+                r = Ty::String;
+            }
+            let pair = Ty::Tuple(vec![r.clone(), log.clone()]);
+            let triple = Ty::Tuple(vec![r.clone(), log.clone(), log.clone()]);
+            let r_value = self.value(&r)?;
+            let salt: u64 = self.u.arbitrary()?;
+            let wide = move |s: &str| wide_latin1(salt, s);
+            let constant = Value::Tuple(vec![r_value.clone(), Value::List(List::U32(Vec::new()))]);
+            let img = image::build_with(&self.set, &pair, &constant, next, callee, &wide)
+                .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+            let at = next;
+            next = next
+                .checked_add((img.bytes.len() as u32).next_multiple_of(8))
+                .filter(|n| *n <= HEAP_BASE)
+                .ok_or(arbitrary::Error::IncorrectFormat)?;
+            data.push((at, img.bytes));
+            let list_at = |t: &Ty, field: usize| match t {
+                Ty::Tuple(ts) => self.set.record_layout(ts.iter()).1[field],
+                _ => 0,
+            };
+            let (callee_list, caller_list) = (at + list_at(&pair, 1), list_at(&triple, 2));
+            let seen = Sig { params: params.clone(), result: None };
+            let f = Sig { params: params.clone(), result: Some(pair.clone()) };
+            let e = Sig { params: params.clone(), result: Some(triple) };
+            callee_imports.push(ImportDecl { name: format!("i{k}"), sig: seen.clone(), encoding: callee });
+            callee_exports.push(ExportDecl {
+                name: format!("f{k}"),
+                sig: f.clone(),
+                encoding: callee,
+                body: Body::TraceCallee { import: k, at, list_at: callee_list },
+            });
+            caller_imports.push(ImportDecl { name: format!("f{k}"), sig: f, encoding: caller });
+            caller_exports.push(ExportDecl {
+                name: format!("e{k}"),
+                sig: e.clone(),
+                encoding: caller,
+                body: Body::TraceCaller { import: k, list_at: caller_list },
+            });
+            host.push(HostImport { name: format!("i{k}"), sig: seen, behaviour: HostBehaviour::ReturnQueued });
+            fns.push(TraceFn { sig: e, pair, r_value, caller, callee, salt });
+        }
+        let mut note = describe_encodings(&caller_exports, &caller_imports, &callee_exports, &callee_imports);
+        let pairs: Vec<String> =
+            fns.iter().enumerate().map(|(k, f)| format!("e{k} {}->{}", f.caller.name(), f.callee.name())).collect();
+        note.push_str(&format!("; trace [{}]", pairs.join(", ")));
+        // The callee's calls are all the lowering of its arguments, so the model knows which one is served at 0;
+        // the caller's first calls are the host's (which lowers as it likes), so its realloc stays plain.
+        let callee_realloc = self.zero_realloc()?;
+        note.push_str(&edge_notes(&[("callee ", callee_realloc)]));
+        let callee = Design {
+            set: self.set.clone(),
+            imports: callee_imports,
+            exports: callee_exports,
+            realloc: callee_realloc,
+            data,
+        };
+        let caller = Design {
+            set: self.set.clone(),
+            imports: caller_imports,
+            exports: caller_exports,
+            realloc: ReallocMode::Good,
+            data: Vec::new(),
+        };
+        let component = encode::encode_composed(&self.set, &caller, &callee);
+        let mut calls = Vec::new();
+        let mut algorithms = std::collections::BTreeSet::new();
+        for _ in 0..self.n_calls()? {
+            let k = self.u.choose_index(fns.len())?;
+            let f = &fns[k];
+            let args: Vec<Value> = f.sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
+            let expected = f
+                .expect(&self.set, &args, callee_realloc, &mut algorithms)
+                .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+            let mut call = Call::new(format!("e{k}"), args.clone(), Expect::Returns(Some(expected)));
+            call.expect_import_args = Some(vec![args]);
+            calls.push(call);
+        }
+        let algorithms: Vec<&str> = algorithms.into_iter().collect();
+        note.push_str(&format!("; spec algorithms [{}]", algorithms.join(" ")));
+        Ok(Case {
+            seed,
+            tier: Tier::Compose,
+            exports: fns.iter().enumerate().map(|(k, f)| (format!("e{k}"), f.sig.clone())).collect(),
+            imports: host,
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: None,
+        })
+    }
+
+    /// A type holding at least one string, `depth` levels of nesting at most.
+    fn stringy(&mut self, depth: u32) -> Result<Ty> {
+        if depth == 0 {
+            return Ok(Ty::String);
+        }
+        Ok(match self.u.int_in_range(0..=9)? {
+            0..=2 => Ty::String,
+            3 => Ty::List(Box::new(self.stringy(depth - 1)?)),
+            4 => Ty::Option(Box::new(self.stringy(depth - 1)?)),
+            5 => {
+                let mut ts = vec![self.stringy(depth - 1)?, self.ty()?];
+                if self.u.arbitrary()? {
+                    ts.push(self.stringy(depth - 1)?);
+                }
+                Ty::Tuple(ts)
+            }
+            6 => {
+                let n = self.u.int_in_range(1..=4)?;
+                let mut fields = vec![("s".to_owned(), self.stringy(depth - 1)?)];
+                for i in 1..n {
+                    let t = if self.u.arbitrary()? { self.stringy(depth - 1)? } else { self.ty()? };
+                    fields.push((format!("f{i}"), t));
+                }
+                self.named(Def::Record(fields))
+            }
+            7 => {
+                let mut cases = vec![("s".to_owned(), Some(self.stringy(depth - 1)?))];
+                for i in 1..self.u.int_in_range(1..=4)? {
+                    let t = match self.u.int_in_range(0..=2)? {
+                        0 => None,
+                        1 => Some(self.stringy(depth - 1)?),
+                        _ => Some(self.ty()?),
+                    };
+                    cases.push((format!("v{i}"), t));
+                }
+                self.named(Def::Variant(cases))
+            }
+            8 => {
+                let err = if self.u.arbitrary()? { Some(Box::new(self.stringy(depth - 1)?)) } else { None };
+                Ty::Result(Some(Box::new(self.stringy(depth - 1)?)), err)
+            }
+            _ => Ty::Tuple(vec![self.ty()?, Ty::String]),
+        })
+    }
+
+    fn named(&mut self, def: Def) -> Ty {
+        let i = self.set.defs.len();
+        self.set.defs.push((format!("t{i}"), def));
+        Ty::Named(i)
+    }
+}
+
+/// One function of a trace case.
+struct TraceFn {
+    /// The outer export's signature.
+    sig: Sig,
+    /// `tuple<R, list<u32>>`, the callee's result.
+    pair: Ty,
+    /// The constant `R` the callee returns.
+    r_value: Value,
+    caller: Encoding,
+    callee: Encoding,
+    /// Which of the callee's `latin1+utf16` strings are held in UTF-16 ([`wide_latin1`]).
+    salt: u64,
+}
+
+impl TraceFn {
+    /// What the outer export returns for `args`: `R`, the callee's log (lowering the arguments, held by the
+    /// caller as the host lowered them there, with the callee's realloc in mode `callee_realloc`) and the
+    /// caller's (lowering the callee's result after `rebase`).
+    /// Records the spec algorithms the strings took in `algorithms`.
+    fn expect(
+        &self,
+        set: &TypeSet,
+        args: &[Value],
+        callee_realloc: ReallocMode,
+        algorithms: &mut std::collections::BTreeSet<&'static str>,
+    ) -> std::result::Result<Value, String> {
+        let params: Vec<Ty> = self.sig.params.iter().map(|(_, t)| t.clone()).collect();
+        let mut callee_alloc = trace::Allocator::with_mode(HEAP_BASE, callee_realloc)?;
+        let caller = self.caller;
+        let mut lowering = trace::Lowering {
+            set,
+            dst: self.callee,
+            form: &|s: &str| trace::SrcForm::from_host(caller, s),
+            alloc: &mut callee_alloc,
+            algorithms: Default::default(),
+        };
+        lowering.params(&params, args)?;
+        algorithms.extend(lowering.algorithms);
+        let callee_log = callee_alloc.log();
+        let mut caller_alloc = trace::Allocator::new(TRACE_HEAP);
+        let (callee, salt) = (self.callee, self.salt);
+        let mut lowering = trace::Lowering {
+            set,
+            dst: self.caller,
+            form: &|s: &str| trace::SrcForm::stored(callee, s, wide_latin1(salt, s)),
+            alloc: &mut caller_alloc,
+            algorithms: Default::default(),
+        };
+        let result = Value::Tuple(vec![self.r_value.clone(), Value::List(List::U32(callee_log.clone()))]);
+        lowering.value(&self.pair, &result)?;
+        algorithms.extend(lowering.algorithms);
+        Ok(Value::Tuple(vec![
+            self.r_value.clone(),
+            Value::List(List::U32(callee_log)),
+            Value::List(List::U32(caller_alloc.log())),
+        ]))
+    }
+}
+
+/// Whether a `latin1+utf16` string Latin-1 could hold is stored in UTF-16 instead: a fixed function of the
+/// string and a per-function salt, so the image and the trace model agree (about half the strings).
+fn wide_latin1(salt: u64, s: &str) -> bool {
+    let h = s.bytes().fold(salt ^ 0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    h >> 63 == 1
 }
 
 impl Gen<'_, '_, '_> {
@@ -841,6 +1130,11 @@ fn compute_module(u: &mut Unstructured<'_>, shape: &[u8], fuel: u32) -> Result<s
         Ok(r) => r,
         Err(_) => Ok(Err("wasm-smith panicked".to_owned())),
     }
+}
+
+/// The note of the realloc modes at edges (`, callee realloc AtEnd(1)`), naming each guest.
+fn edge_notes(modes: &[(&str, ReallocMode)]) -> String {
+    modes.iter().filter(|(_, m)| *m != ReallocMode::Good).map(|(who, m)| format!(", {who}realloc {m:?}")).collect()
 }
 
 fn describe_encodings(

@@ -53,22 +53,58 @@ impl Coverage {
             self.add_resource(case);
             return;
         }
-        for fault in [
-            "BadDiscriminant",
-            "Surrogate",
-            "CharTooBig",
-            "InvalidString",
-            "OutOfBounds",
-            "Misaligned",
-            "HugeLength",
-            "realloc",
-        ] {
-            if case.note.contains(fault) {
+        self.add_reallocs(case);
+        self.add_trace(case);
+        // Corruptions of lift images (realloc misbehaviours are counted above).
+        let corruptions: Vec<&str> = case.note.split(", ").filter(|part| !part.contains("realloc ")).collect();
+        for fault in
+            ["BadDiscriminant", "Surrogate", "CharTooBig", "InvalidString", "OutOfBounds", "Misaligned", "HugeLength"]
+        {
+            if corruptions.iter().any(|part| part.contains(fault)) {
                 *self.features.entry(format!("fault {fault}")).or_default() += 1;
             }
         }
         if case.calls.iter().any(|c| c.expect == Expect::Trap) {
             *self.features.entry("expects a trap".into()).or_default() += 1;
+        }
+    }
+
+    /// Realloc modes from the note (`, callee realloc AtEnd(1)`): edges of memory a correct realloc serves, and
+    /// the fault tier's misbehaviours.
+    fn add_reallocs(&mut self, case: &Case) {
+        let mut seen = BTreeMap::new();
+        for part in case.note.split(", ") {
+            let Some((who, mode)) = part.split_once("realloc ") else { continue };
+            let kind = mode.split('(').next().unwrap_or(mode);
+            let key = if matches!(kind, "AtZero" | "AtEnd") {
+                format!("realloc {kind} ({})", if who.is_empty() { case.tier.name() } else { who.trim() })
+            } else {
+                format!("fault realloc {kind}")
+            };
+            seen.insert(key, ());
+        }
+        for (k, _) in seen {
+            *self.features.entry(k).or_default() += 1;
+        }
+    }
+
+    /// The compose tier's trace cases: the encoding pairs (`trace utf8->latin1+utf16`) and the spec's string
+    /// algorithms their expected traces go through.
+    fn add_trace(&mut self, case: &Case) {
+        let Some((_, trace)) = case.note.split_once("; trace [") else { return };
+        *self.features.entry("compose: realloc trace".into()).or_default() += 1;
+        let pairs = trace.split(']').next().unwrap_or_default();
+        let mut seen = BTreeMap::new();
+        for pair in pairs.split(", ").filter_map(|p| p.split_once(' ')) {
+            seen.insert(format!("trace {}", pair.1), ());
+        }
+        if let Some((_, algos)) = case.note.split_once("; spec algorithms [") {
+            for a in algos.split(']').next().unwrap_or_default().split_whitespace() {
+                seen.insert(format!("trace algorithm {a}"), ());
+            }
+        }
+        for (k, _) in seen {
+            *self.features.entry(k).or_default() += 1;
         }
     }
 
@@ -100,7 +136,7 @@ impl Coverage {
         }
         s.push_str("features:\n");
         for (k, v) in &self.features {
-            s.push_str(&format!("  {k:<28} {v}\n"));
+            s.push_str(&format!("  {k:<44} {v}\n"));
         }
         s
     }

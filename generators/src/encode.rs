@@ -55,6 +55,8 @@ pub struct Design {
     pub exports: Vec<ExportDecl>,
     /// How realloc behaves.
     pub realloc: ReallocMode,
+    /// Active data segments of its main module, `(address, bytes)`: constants its bodies return.
+    pub data: Vec<(u32, Vec<u8>)>,
 }
 
 /// The import `realloc` calls in [`ReallocMode::CallsImport`] cases.
@@ -77,7 +79,7 @@ pub fn encode(d: &Design) -> Vec<u8> {
         let ft = types.func(&mut b, &Sig { params: Vec::new(), result: None });
         b.import(TRAP_IF_CALLED, ComponentTypeRef::Func(ft))
     });
-    let exported = body(&mut b, &mut types, d, &funcs, trap_fn, &[]);
+    let exported = body(&mut b, &mut types, d, &funcs, trap_fn);
     for (e, f) in d.exports.iter().zip(exported) {
         b.export(e.name.as_str(), ComponentExportKind::Func, f, None);
     }
@@ -91,7 +93,6 @@ fn body(
     d: &Design,
     funcs: &[u32],
     trap_fn: Option<u32>,
-    data: &[(u32, Vec<u8>)],
 ) -> Vec<u32> {
     let libc = b.core_module(Some("libc"), &guest::libc(d.realloc));
     let libc_args: Vec<(&str, ModuleArg)> = match trap_fn {
@@ -123,7 +124,8 @@ fn body(
         .iter()
         .map(|e| CoreExport { name: e.name.clone(), sig: e.sig.clone(), encoding: e.encoding, body: e.body.clone() })
         .collect();
-    let main = b.core_module(Some("main"), &guest::main_module_with_data(&d.set, &core_imports, &core_exports, data));
+    let main =
+        b.core_module(Some("main"), &guest::main_module_with_data(&d.set, &core_imports, &core_exports, &d.data));
     let main_inst = b.core_instantiate(
         Some("main"),
         main,
@@ -161,8 +163,8 @@ pub fn encode_composed(set: &TypeSet, caller: &Design, callee: &Design) -> Vec<u
         })
         .collect();
 
-    let callee_c = outer.component(Some("callee"), inner_with_data(set, callee, &[]));
-    let caller_c = outer.component(Some("caller"), inner_with_data(set, caller, &[]));
+    let callee_c = outer.component(Some("callee"), inner(set, callee));
+    let caller_c = outer.component(Some("caller"), inner(set, caller));
 
     let type_args: Vec<(String, ComponentExportKind, u32)> =
         types.imported.iter().map(|(n, i)| (n.clone(), ComponentExportKind::Type, *i)).collect();
@@ -182,9 +184,8 @@ pub fn encode_composed(set: &TypeSet, caller: &Design, callee: &Design) -> Vec<u
     outer.finish()
 }
 
-/// A guest as a nested component: it imports the named types (to be passed by its parent) and its functions,
-/// and its main module carries the given data segments.
-pub(crate) fn inner_with_data(set: &TypeSet, d: &Design, data: &[(u32, Vec<u8>)]) -> ComponentBuilder {
+/// A guest as a nested component: it imports the named types (to be passed by its parent) and its functions.
+pub(crate) fn inner(set: &TypeSet, d: &Design) -> ComponentBuilder {
     let mut b = ComponentBuilder::default();
     let mut t = TypeEncoder::new(set);
     t.declare(&mut b, true);
@@ -196,7 +197,7 @@ pub(crate) fn inner_with_data(set: &TypeSet, d: &Design, data: &[(u32, Vec<u8>)]
             b.import(i.name.as_str(), ComponentTypeRef::Func(ft))
         })
         .collect();
-    let lifted = body(&mut b, &mut t, d, &funcs, None, data);
+    let lifted = body(&mut b, &mut t, d, &funcs, None);
     for (e, f) in d.exports.iter().zip(lifted) {
         b.export(e.name.as_str(), ComponentExportKind::Func, f, None);
     }

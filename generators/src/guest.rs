@@ -6,11 +6,14 @@
 //!   new size)`, fills new blocks with `0xde` (so reads of uninitialised memory show up), shrinks in place and
 //!   copies on growth, like wasmtime's fuzz allocator. `reset` rewinds the heap and the log; it is every export's
 //!   `post-return`, so each call starts from the same heap and pointers are deterministic across engines.
-//!   In fault cases `realloc` can misbehave on a chosen call.
+//!   In fault cases `realloc` can misbehave on a chosen call; in others it can serve a chosen call at an edge of
+//!   memory (address 0, or ending at the end of memory), which is valid and must change nothing.
 //! * **main** — the export bodies ([`Body`]) and, for transforms, one in-memory transform function per type.
 //!
-//! Memory map: `[0, 64)` scratch, `[64, 4096)` return area, `[4096, 65536)` realloc log, `[65536, 196608)` the
-//! raw area lift probes copy their image to, `[196608, …)` the heap.
+//! Memory map: `[0, 64 KiB)` free, for the block [`ReallocMode::AtZero`] serves at address 0; then
+//! `[64 KiB, +64)` scratch, `[+64, +4096)` return area, `[+4096, 128 KiB)` realloc log, `[128 KiB, 256 KiB)` the
+//! raw area lift probes copy their image to (and constants are placed at), `[256 KiB, …)` the heap; trace
+//! guests move the heap to [`TRACE_HEAP`] partway through a call ([`Body::TraceCaller`]).
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -22,22 +25,29 @@ use wasm_encoder::{
 
 use crate::ty::{Def, Flat, Ty, TypeSet, MAX_FLAT};
 
+/// The largest block [`ReallocMode::AtZero`] serves at address 0: the first page is kept free for it.
+pub const ZERO_SLOT: u32 = 65536;
+/// Scratch memory: a `(ptr, len)` pair for transforms, and [`LOG_COUNT`].
+pub const SCRATCH: u32 = 65536;
 /// Start of the return area.
-pub const RET_AREA: u32 = 64;
+pub const RET_AREA: u32 = SCRATCH + 64;
 /// Where the number of realloc calls is kept.
-pub const LOG_COUNT: u32 = 16;
+pub const LOG_COUNT: u32 = SCRATCH + 16;
 /// Where the probe stores its flat parameters (as u64s), inside the return area's tail.
-pub const FLAT_AREA: u32 = 2048;
+pub const FLAT_AREA: u32 = SCRATCH + 2048;
 /// Start of the realloc log.
-pub const LOG: u32 = 4096;
+pub const LOG: u32 = SCRATCH + 4096;
 /// Maximum realloc log entries.
-pub const LOG_MAX: u32 = (65536 - LOG) / 16;
+pub const LOG_MAX: u32 = (SCRATCH + 65536 - LOG) / 16;
 /// Where lift probes copy their image.
-pub const RAW_BASE: u32 = 65536;
+pub const RAW_BASE: u32 = 2 * 65536;
 /// Start of the heap.
-pub const HEAP_BASE: u32 = 3 * 65536;
+pub const HEAP_BASE: u32 = 4 * 65536;
+/// Where `rebase` moves the heap (which must not have grown past it): allocations after it start from here,
+/// whatever came before.
+pub const TRACE_HEAP: u32 = HEAP_BASE + 16 * 65536;
 /// Initial memory size in pages.
-pub const INITIAL_PAGES: u64 = 4;
+pub const INITIAL_PAGES: u64 = 5;
 
 /// A string encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,7 +83,7 @@ impl Encoding {
     }
 }
 
-/// How `realloc` behaves.
+/// How `realloc` behaves. Calls are counted from 0 in each export call (`reset`, the post-return, starts over).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReallocMode {
     /// A correct bump allocator.
@@ -84,6 +94,26 @@ pub enum ReallocMode {
     OutOfBounds(u32),
     /// On the n-th call, call the host import `trap-if-called` (which the runtime must refuse: `may_leave`).
     CallsImport(u32),
+    /// Correct, but the n-th call is served at address 0 (kept free for it) when its new size fits in
+    /// [`ZERO_SLOT`] and it is no shrink in place: 0 is a valid address, which runtimes must not take for null
+    /// (a later `realloc` of that block passes old pointer 0 with a nonzero old size).
+    AtZero(u32),
+    /// Correct, but the n-th call (unless a shrink in place) places its block at the end of memory, growing
+    /// memory first if the heap needs it: the block ends exactly at `memory.size * 65536` when its size is a
+    /// multiple of its alignment (a block of size 0 starts there), so bounds checks must allow `ptr + len ==
+    /// memory size`.
+    AtEnd(u32),
+    /// On the n-th call, return an aligned pointer whose block ends one byte past the end of memory (or, for a
+    /// size that is no multiple of the alignment, less than the alignment further): the spec traps.
+    PastEnd(u32),
+}
+
+impl ReallocMode {
+    /// Whether this realloc behaves correctly (possibly at the edges of memory), so that calls behave as with
+    /// [`ReallocMode::Good`].
+    pub fn is_correct(self) -> bool {
+        matches!(self, ReallocMode::Good | ReallocMode::AtZero(_) | ReallocMode::AtEnd(_))
+    }
 }
 
 /// A function signature.
@@ -159,6 +189,16 @@ pub enum Body {
     EchoFirstList,
     /// Traps.
     Trap,
+    /// The callee of a trace case, `f(params…) -> tuple<R, list<u32>>`: passes its core arguments to import
+    /// `import` (same parameters, no result), then returns the constant at `at` (an image of the tuple placed by a
+    /// data segment) with the list at `list_at` set to its realloc log so far — the calls that lowering its
+    /// arguments made.
+    TraceCallee { import: usize, at: u32, list_at: u32 },
+    /// The caller of a trace case, `g(params…) -> tuple<R, list<u32>, list<u32>>`: moves its heap to
+    /// [`TRACE_HEAP`] (`rebase`), passes its core arguments to import `import` (`f` of [`Body::TraceCallee`],
+    /// whose result it gets in the return area) and adds, at `list_at` within the return area, the part of its
+    /// realloc log the call of `import` made — the calls that lowering `f`'s result made.
+    TraceCaller { import: usize, list_at: u32 },
 }
 
 /// A lowered import as the main module sees it.
@@ -187,12 +227,12 @@ fn mem(offset: u64, align: u32) -> MemArg {
     MemArg { offset, align, memory_index: 0 }
 }
 
-/// The libc module: memory, `realloc`, `reset`, `heap-top`.
+/// The libc module: memory, `realloc`, `reset`, `heap-top` and `rebase` (moves the heap to [`TRACE_HEAP`]).
 pub fn libc(mode: ReallocMode) -> Module {
     let mut m = Module::new();
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32; 4], [ValType::I32]); // 0 realloc
-    types.ty().function([], []); // 1 reset / trap-if-called
+    types.ty().function([], []); // 1 reset / rebase / trap-if-called
     types.ty().function([], [ValType::I32]); // 2 heap-top
     m.section(&types);
     let calls_import = matches!(mode, ReallocMode::CallsImport(_));
@@ -203,9 +243,9 @@ pub fn libc(mode: ReallocMode) -> Module {
     }
     let base = u32::from(calls_import);
     let mut funcs = FunctionSection::new();
-    funcs.function(0);
-    funcs.function(1);
-    funcs.function(2);
+    for ty in [0, 1, 2, 1] {
+        funcs.function(ty);
+    }
     m.section(&funcs);
     let mut mems = MemorySection::new();
     mems.memory(MemoryType {
@@ -227,6 +267,7 @@ pub fn libc(mode: ReallocMode) -> Module {
     exports.export("realloc", ExportKind::Func, base);
     exports.export("reset", ExportKind::Func, base + 1);
     exports.export("heap-top", ExportKind::Func, base + 2);
+    exports.export("rebase", ExportKind::Func, base + 3);
     m.section(&exports);
 
     let mut code = CodeSection::new();
@@ -239,6 +280,12 @@ pub fn libc(mode: ReallocMode) -> Module {
     let mut top = Function::new([]);
     top.instruction(&I::GlobalGet(0)).instruction(&I::End);
     code.function(&top);
+    // The heap must not have reached TRACE_HEAP: a block there would be overwritten.
+    let mut rebase = Function::new([]);
+    rebase.instruction(&I::GlobalGet(0)).instruction(&I::I32Const(TRACE_HEAP as i32)).instruction(&I::I32GtU);
+    rebase.instruction(&I::If(BlockType::Empty)).instruction(&I::Unreachable).instruction(&I::End);
+    rebase.instruction(&I::I32Const(TRACE_HEAP as i32)).instruction(&I::GlobalSet(0)).instruction(&I::End);
+    code.function(&rebase);
     m.section(&code);
     m
 }
@@ -259,48 +306,75 @@ fn realloc_body(mode: ReallocMode) -> Function {
     f.instruction(&I::I32Const(LOG_COUNT as i32));
     f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
     f.instruction(&I::I32Store(mem(0, 2)));
+    let memory_end = |f: &mut Function| {
+        f.instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
+    };
+    let is_call = |f: &mut Function, k: u32| {
+        f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32Eq);
+    };
     // Misbehaviour on the chosen call.
     match mode {
-        ReallocMode::Good => {}
-        ReallocMode::Misaligned(k) | ReallocMode::OutOfBounds(k) | ReallocMode::CallsImport(k) => {
+        ReallocMode::Good | ReallocMode::AtZero(_) | ReallocMode::AtEnd(_) => {}
+        ReallocMode::Misaligned(k) => {
+            // Only an allocation that needs alignment can be misaligned.
             f.instruction(&I::LocalGet(n)).instruction(&I::I32Const(k as i32)).instruction(&I::I32GeU);
-            if let ReallocMode::Misaligned(_) = mode {
-                // Only an allocation that needs alignment can be misaligned.
-                f.instruction(&I::LocalGet(align))
-                    .instruction(&I::I32Const(1))
-                    .instruction(&I::I32GtU)
-                    .instruction(&I::I32And);
-            } else {
-                f.instruction(&I::LocalGet(n))
-                    .instruction(&I::I32Const(k as i32))
-                    .instruction(&I::I32Eq)
-                    .instruction(&I::I32And);
-            }
-            f.instruction(&I::If(BlockType::Empty));
-            match mode {
-                ReallocMode::Misaligned(_) => {
-                    f.instruction(&I::GlobalGet(0))
-                        .instruction(&I::I32Const(1))
-                        .instruction(&I::I32Or)
-                        .instruction(&I::Return);
-                }
-                ReallocMode::OutOfBounds(_) => {
-                    // Just past the end: out of bounds whatever the size, even 0.
-                    f.instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
-                    f.instruction(&I::I32Const(8)).instruction(&I::I32Add).instruction(&I::Return);
-                }
-                _ => {
-                    f.instruction(&I::Call(0));
-                }
-            }
+            f.instruction(&I::LocalGet(align)).instruction(&I::I32Const(1)).instruction(&I::I32GtU);
+            f.instruction(&I::I32And).instruction(&I::If(BlockType::Empty));
+            f.instruction(&I::GlobalGet(0)).instruction(&I::I32Const(1)).instruction(&I::I32Or).instruction(&I::Return);
             f.instruction(&I::End);
         }
+        ReallocMode::OutOfBounds(k) => {
+            // Just past the end: out of bounds whatever the size, even 0.
+            is_call(&mut f, k);
+            f.instruction(&I::If(BlockType::Empty));
+            memory_end(&mut f);
+            f.instruction(&I::I32Const(8)).instruction(&I::I32Add).instruction(&I::Return);
+            f.instruction(&I::End);
+        }
+        ReallocMode::PastEnd(k) => {
+            // align_up(memory_end - new + 1, align): the first aligned block that does not fit.
+            is_call(&mut f, k);
+            f.instruction(&I::If(BlockType::Empty));
+            memory_end(&mut f);
+            f.instruction(&I::LocalGet(new)).instruction(&I::I32Sub);
+            f.instruction(&I::LocalGet(align)).instruction(&I::I32Add);
+            f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Sub);
+            f.instruction(&I::I32And).instruction(&I::Return);
+            f.instruction(&I::End);
+        }
+        ReallocMode::CallsImport(k) => {
+            is_call(&mut f, k);
+            f.instruction(&I::If(BlockType::Empty)).instruction(&I::Call(0)).instruction(&I::End);
+        }
     }
+    // A block to resize is given by its pointer and size, either of which may be 0 (a block at address 0).
+    let has_old = |f: &mut Function| {
+        f.instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old_size)).instruction(&I::I32Or);
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Ne);
+    };
+    // Fill the new block with 0xde, copy the old block into it.
+    let fill_copy = |f: &mut Function| {
+        f.instruction(&I::LocalGet(p)).instruction(&I::I32Const(0xde)).instruction(&I::LocalGet(new));
+        f.instruction(&I::MemoryFill(0));
+        has_old(f);
+        f.instruction(&I::If(BlockType::Empty));
+        f.instruction(&I::LocalGet(p)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old_size));
+        f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
+        f.instruction(&I::End);
+    };
     // Shrink in place.
-    f.instruction(&I::LocalGet(old)).instruction(&I::I32Const(0)).instruction(&I::I32Ne);
+    has_old(&mut f);
     f.instruction(&I::LocalGet(new)).instruction(&I::LocalGet(old_size)).instruction(&I::I32LeU);
     f.instruction(&I::I32And).instruction(&I::If(BlockType::Empty));
     f.instruction(&I::LocalGet(old)).instruction(&I::Return).instruction(&I::End);
+    if let ReallocMode::AtZero(k) = mode {
+        is_call(&mut f, k);
+        f.instruction(&I::LocalGet(new)).instruction(&I::I32Const(ZERO_SLOT as i32)).instruction(&I::I32LeU);
+        f.instruction(&I::I32And).instruction(&I::If(BlockType::Empty));
+        f.instruction(&I::I32Const(0)).instruction(&I::LocalSet(p));
+        fill_copy(&mut f);
+        f.instruction(&I::I32Const(0)).instruction(&I::Return).instruction(&I::End);
+    }
     // p = align_up(bump, align)
     f.instruction(&I::GlobalGet(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Add);
     f.instruction(&I::I32Const(1)).instruction(&I::I32Sub);
@@ -311,10 +385,8 @@ fn realloc_body(mode: ReallocMode) -> Function {
         .instruction(&I::I32Add)
         .instruction(&I::LocalSet(end));
     // Grow memory if needed.
-    f.instruction(&I::LocalGet(end))
-        .instruction(&I::MemorySize(0))
-        .instruction(&I::I32Const(16))
-        .instruction(&I::I32Shl);
+    f.instruction(&I::LocalGet(end));
+    memory_end(&mut f);
     f.instruction(&I::I32GtU).instruction(&I::If(BlockType::Empty));
     f.instruction(&I::LocalGet(end)).instruction(&I::I32Const(65535)).instruction(&I::I32Add);
     f.instruction(&I::I32Const(16)).instruction(&I::I32ShrU);
@@ -322,13 +394,18 @@ fn realloc_body(mode: ReallocMode) -> Function {
     f.instruction(&I::I32Const(-1)).instruction(&I::I32Eq).instruction(&I::If(BlockType::Empty));
     f.instruction(&I::Unreachable).instruction(&I::End);
     f.instruction(&I::End);
-    // Fill with 0xde, copy the old block.
-    f.instruction(&I::LocalGet(p)).instruction(&I::I32Const(0xde)).instruction(&I::LocalGet(new));
-    f.instruction(&I::MemoryFill(0));
-    f.instruction(&I::LocalGet(old)).instruction(&I::If(BlockType::Empty));
-    f.instruction(&I::LocalGet(p)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old_size));
-    f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
-    f.instruction(&I::End);
+    if let ReallocMode::AtEnd(k) = mode {
+        // Memory now reaches past align_up(bump) + new, so the block at its end is above the heap.
+        is_call(&mut f, k);
+        f.instruction(&I::If(BlockType::Empty));
+        memory_end(&mut f);
+        f.instruction(&I::LocalSet(end));
+        f.instruction(&I::LocalGet(end)).instruction(&I::LocalGet(new)).instruction(&I::I32Sub);
+        f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(align)).instruction(&I::I32Sub);
+        f.instruction(&I::I32And).instruction(&I::LocalSet(p));
+        f.instruction(&I::End);
+    }
+    fill_copy(&mut f);
     f.instruction(&I::LocalGet(end)).instruction(&I::GlobalSet(0));
     f.instruction(&I::LocalGet(p)).instruction(&I::End);
     f
@@ -364,14 +441,15 @@ pub fn main_module_with_data(
     );
     import_sec.import("libc", "reset", EntityType::Function(reset_ty));
     import_sec.import("libc", "heap-top", EntityType::Function(top_ty));
-    let (reset, heap_top) = (0u32, 1u32);
+    import_sec.import("libc", "rebase", EntityType::Function(reset_ty));
+    let (reset, libc_funcs) = (0u32, LibcFuncs { heap_top: 1, rebase: 2 });
     let mut host_funcs = Vec::new();
     for (i, imp) in imports.iter().enumerate() {
         let t = b.ty(imp.sig.0.clone(), imp.sig.1.clone());
         import_sec.import("host", &imp.name, EntityType::Function(t));
-        host_funcs.push(2 + i as u32);
+        host_funcs.push(3 + i as u32);
     }
-    let n_imported = 2 + imports.len() as u32;
+    let n_imported = 3 + imports.len() as u32;
     let swap = n_imported;
     b.next_func = n_imported + 1;
 
@@ -395,7 +473,7 @@ pub fn main_module_with_data(
         let (params, results) = e.sig.lift_core(set);
         let t = b.ty(params.clone(), results.clone());
         let idx = n_imported + bodies.len() as u32;
-        let body = export_body(set, e, &params, &host_funcs, imports, heap_top, &tf);
+        let body = export_body(set, e, &params, &host_funcs, imports, libc_funcs, &tf);
         bodies.push((t, body));
         export_sec.export(&e.name, ExportKind::Func, idx);
         let pt = b.ty(results, vec![]);
@@ -450,15 +528,23 @@ impl ModuleBuilder {
     }
 }
 
+/// The libc functions the main module imports (besides `reset`), by index.
+#[derive(Clone, Copy)]
+struct LibcFuncs {
+    heap_top: u32,
+    rebase: u32,
+}
+
 fn export_body(
     set: &TypeSet,
     e: &CoreExport,
     params: &[ValType],
     host_funcs: &[u32],
     imports: &[CoreImport],
-    heap_top: u32,
+    libc: LibcFuncs,
     tf: &Transforms<'_>,
 ) -> Function {
+    let heap_top = libc.heap_top;
     match &e.body {
         Body::Forward { import } => {
             let mut f = Function::new([]);
@@ -482,9 +568,10 @@ fn export_body(
             let list_fn = tf.func(&Ty::List(Box::new(elem.clone())), e.encoding);
             // The list helper takes the address of a (ptr, len) pair: put the pair in scratch memory.
             f.instruction(&I::Drop).instruction(&I::Drop);
-            f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(0)).instruction(&I::I32Store(mem(0, 2)));
-            f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(1)).instruction(&I::I32Store(mem(4, 2)));
-            f.instruction(&I::I32Const(0)).instruction(&I::Call(list_fn));
+            let scratch = SCRATCH as i32;
+            f.instruction(&I::I32Const(scratch)).instruction(&I::LocalGet(0)).instruction(&I::I32Store(mem(0, 2)));
+            f.instruction(&I::I32Const(scratch)).instruction(&I::LocalGet(1)).instruction(&I::I32Store(mem(4, 2)));
+            f.instruction(&I::I32Const(scratch)).instruction(&I::Call(list_fn));
             f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::I32Const(RET_AREA as i32));
             f.instruction(&I::Call(host_funcs[*import]));
             f.instruction(&I::I32Const(RET_AREA as i32));
@@ -526,11 +613,8 @@ fn export_body(
                 f.instruction(&I::I32Const(LOG as i32));
             });
             store(&mut f, 12, &|f| {
-                f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
-                f.instruction(&I::I32Const(LOG_MAX as i32));
-                f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
-                f.instruction(&I::I32Const(LOG_MAX as i32)).instruction(&I::I32LtU);
-                f.instruction(&I::Select).instruction(&I::I32Const(4)).instruction(&I::I32Mul);
+                log_count(f);
+                f.instruction(&I::I32Const(4)).instruction(&I::I32Mul);
             });
             store(&mut f, 16, &|f| {
                 f.instruction(&I::I32Const(FLAT_AREA as i32));
@@ -579,7 +663,54 @@ fn export_body(
             f.instruction(&I::Unreachable).instruction(&I::End);
             f
         }
+        Body::TraceCallee { import, at, list_at } => {
+            let n = params.len() as u32;
+            let mut f = Function::new([(1, ValType::I32)]);
+            log_count(&mut f);
+            f.instruction(&I::LocalSet(n));
+            for i in 0..n {
+                f.instruction(&I::LocalGet(i));
+            }
+            f.instruction(&I::Call(host_funcs[*import]));
+            f.instruction(&I::I32Const(*list_at as i32)).instruction(&I::I32Const(LOG as i32));
+            f.instruction(&I::I32Store(mem(0, 2)));
+            f.instruction(&I::I32Const(*list_at as i32)).instruction(&I::LocalGet(n));
+            f.instruction(&I::I32Const(2)).instruction(&I::I32Shl).instruction(&I::I32Store(mem(4, 2)));
+            f.instruction(&I::I32Const(*at as i32)).instruction(&I::End);
+            f
+        }
+        Body::TraceCaller { import, list_at } => {
+            let (n0, n) = (params.len() as u32, params.len() as u32 + 1);
+            let mut f = Function::new([(2, ValType::I32)]);
+            f.instruction(&I::Call(libc.rebase));
+            log_count(&mut f);
+            f.instruction(&I::LocalSet(n0));
+            for i in 0..params.len() {
+                f.instruction(&I::LocalGet(i as u32));
+            }
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::Call(host_funcs[*import]));
+            log_count(&mut f);
+            f.instruction(&I::LocalSet(n));
+            let at = u64::from(*list_at);
+            f.instruction(&I::I32Const(RET_AREA as i32));
+            f.instruction(&I::LocalGet(n0)).instruction(&I::I32Const(16)).instruction(&I::I32Mul);
+            f.instruction(&I::I32Const(LOG as i32)).instruction(&I::I32Add).instruction(&I::I32Store(mem(at, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32));
+            f.instruction(&I::LocalGet(n)).instruction(&I::LocalGet(n0)).instruction(&I::I32Sub);
+            f.instruction(&I::I32Const(2)).instruction(&I::I32Shl).instruction(&I::I32Store(mem(at + 4, 2)));
+            f.instruction(&I::I32Const(RET_AREA as i32)).instruction(&I::End);
+            f
+        }
     }
+}
+
+/// Pushes the number of realloc calls logged so far (at most [`LOG_MAX`]).
+fn log_count(f: &mut Function) {
+    f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
+    f.instruction(&I::I32Const(LOG_MAX as i32));
+    f.instruction(&I::I32Const(LOG_COUNT as i32)).instruction(&I::I32Load(mem(0, 2)));
+    f.instruction(&I::I32Const(LOG_MAX as i32)).instruction(&I::I32LtU);
+    f.instruction(&I::Select);
 }
 
 /// `swap(a, b, n)`: exchanges `n` bytes at `a` and `b`. Locals: 3 i, 4 tmp.

@@ -35,107 +35,117 @@ pub struct Image {
     pub sites: Vec<Site>,
 }
 
-/// Builds the image of `value` (of type `ty`) placed at address `base`, with strings in `enc`.
-pub fn build(set: &TypeSet, ty: &Ty, value: &Value, base: u32, enc: Encoding) -> Image {
-    let layout = set.layout(ty);
-    let mut img = Image { bytes: vec![0; layout.size as usize], sites: Vec::new() };
-    let mut w = Writer { set, base, enc, img: &mut img };
-    w.store(ty, value, 0);
-    img
+/// The largest image [`build`] makes, in bytes: far above what generated values need, and a bound on what a
+/// value an engine returned can make the host allocate.
+pub const MAX_IMAGE: u64 = 1 << 28;
+
+/// Builds the image of `value` (of type `ty`) placed at address `base`, with strings in `enc` (`latin1+utf16`
+/// strings in Latin-1 wherever they can be). A value that is not of the type ([`crate::values::check`]) or an
+/// image that would not fit in 32-bit memory from `base` or exceed [`MAX_IMAGE`] is an error.
+pub fn build(set: &TypeSet, ty: &Ty, value: &Value, base: u32, enc: Encoding) -> Result<Image, String> {
+    build_with(set, ty, value, base, enc, &|_| false)
+}
+
+/// [`build`], storing a `latin1+utf16` string that Latin-1 could hold in UTF-16 instead wherever `wide` says so
+/// (both are valid encodings of it; a lifter must accept either).
+pub fn build_with(
+    set: &TypeSet,
+    ty: &Ty,
+    value: &Value,
+    base: u32,
+    enc: Encoding,
+    wide: &dyn Fn(&str) -> bool,
+) -> Result<Image, String> {
+    crate::values::check(set, ty, value)?;
+    let mut img = Image::default();
+    let mut w = Writer { set, base, enc, wide, img: &mut img };
+    let root = w.alloc(u64::from(set.layout(ty).size), 1)?;
+    w.store(ty, value, root)?;
+    Ok(img)
 }
 
 struct Writer<'a> {
     set: &'a TypeSet,
     base: u32,
     enc: Encoding,
+    wide: &'a dyn Fn(&str) -> bool,
     img: &'a mut Image,
 }
 
 impl Writer<'_> {
-    fn put(&mut self, off: u32, bytes: &[u8]) {
+    fn put(&mut self, off: u32, bytes: &[u8]) -> Result<(), String> {
         let o = off as usize;
-        self.img.bytes[o..o + bytes.len()].copy_from_slice(bytes);
+        let dst = o.checked_add(bytes.len()).and_then(|end| self.img.bytes.get_mut(o..end));
+        dst.ok_or_else(|| format!("write of {} bytes at offset {off} outside the image", bytes.len()))?
+            .copy_from_slice(bytes);
+        Ok(())
     }
 
     /// Appends `n` zero bytes aligned to `align`; returns the offset.
-    fn alloc(&mut self, n: usize, align: u32) -> u32 {
-        let a = align.max(1) as usize;
-        let start = self.img.bytes.len().div_ceil(a) * a;
-        self.img.bytes.resize(start + n, 0);
-        start as u32
+    fn alloc(&mut self, n: u64, align: u32) -> Result<u32, String> {
+        let a = u64::from(align.max(1));
+        let start = (self.img.bytes.len() as u64).div_ceil(a) * a;
+        let end = start + n;
+        if end > MAX_IMAGE || u64::from(self.base) + end > 1 << 32 {
+            return Err(format!(
+                "the image would need {end} bytes from {:#x}: more than {MAX_IMAGE} or past 4 GiB",
+                self.base
+            ));
+        }
+        self.img.bytes.resize(end as usize, 0);
+        Ok(start as u32)
     }
 
-    fn store(&mut self, ty: &Ty, v: &Value, off: u32) {
+    /// The absolute address of an image offset (in range: [`Writer::alloc`] keeps the image below 4 GiB).
+    fn addr(&self, at: u32) -> u32 {
+        self.base.wrapping_add(at)
+    }
+
+    fn store(&mut self, ty: &Ty, v: &Value, off: u32) -> Result<(), String> {
         let set = self.set;
         match (set.resolve(ty), v) {
-            (_, Value::Bool(b)) => {
+            (Ty::Bool, Value::Bool(b)) => {
                 self.img.sites.push(Site::Bool { offset: off, value: *b });
-                self.put(off, &[u8::from(*b)]);
+                self.put(off, &[u8::from(*b)])
             }
-            (_, Value::U8(x)) => self.put(off, &[*x]),
-            (_, Value::S8(x)) => self.put(off, &[*x as u8]),
-            (_, Value::U16(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::S16(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::U32(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::S32(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::U64(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::S64(x)) => self.put(off, &x.to_le_bytes()),
-            (_, Value::F32(x)) => self.put(off, &x.to_bits().to_le_bytes()),
-            (_, Value::F64(x)) => self.put(off, &x.to_bits().to_le_bytes()),
-            (_, Value::Char(c)) => {
+            (Ty::U8, Value::U8(x)) => self.put(off, &[*x]),
+            (Ty::S8, Value::S8(x)) => self.put(off, &[*x as u8]),
+            (Ty::U16, Value::U16(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::S16, Value::S16(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::U32 | Ty::Own(_) | Ty::Borrow(_), Value::U32(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::S32, Value::S32(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::U64, Value::U64(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::S64, Value::S64(x)) => self.put(off, &x.to_le_bytes()),
+            (Ty::F32, Value::F32(x)) => self.put(off, &x.to_bits().to_le_bytes()),
+            (Ty::F64, Value::F64(x)) => self.put(off, &x.to_bits().to_le_bytes()),
+            (Ty::Char, Value::Char(c)) => {
                 self.img.sites.push(Site::Char { offset: off });
-                self.put(off, &(*c as u32).to_le_bytes());
+                self.put(off, &(*c as u32).to_le_bytes())
             }
-            (_, Value::String(s)) => {
-                let (data, units, align, utf16) = match self.enc {
-                    Encoding::Utf8 => (s.as_bytes().to_vec(), s.len() as u32, 1, Some(false)),
-                    Encoding::Utf16 => {
-                        let d = utf16(s);
-                        let n = d.len() as u32 / 2;
-                        (d, n, 2, Some(true))
-                    }
-                    Encoding::Latin1Utf16 if s.chars().all(|c| (c as u32) < 256) => {
-                        (s.chars().map(|c| c as u32 as u8).collect(), s.chars().count() as u32, 2, None)
-                    }
-                    Encoding::Latin1Utf16 => {
-                        let d = utf16(s);
-                        let n = (d.len() as u32 / 2) | (1 << 31);
-                        (d, n, 2, Some(true))
-                    }
-                };
-                let at = self.alloc(data.len(), align);
-                self.put(at, &data);
-                self.put(off, &(self.base + at).to_le_bytes());
-                self.put(off + 4, &units.to_le_bytes());
-                self.img.sites.push(Site::String {
-                    offset: off,
-                    data: self.base + at,
-                    bytes: data.len() as u32,
-                    align,
-                    utf16,
-                });
-            }
+            (Ty::String, Value::String(s)) => self.string(s, off),
             (Ty::List(elem), Value::List(l)) => {
                 let lay = set.layout(elem);
-                let at = self.alloc(lay.size as usize * l.len(), lay.align);
+                let len = u32::try_from(l.len()).map_err(|_| format!("a list of {} elements", l.len()))?;
+                let at = self.alloc(u64::from(lay.size) * u64::from(len), lay.align)?;
                 for (k, e) in l.iter().enumerate() {
-                    self.store(elem, &e, at + k as u32 * lay.size);
+                    // In range: the elements were allocated above.
+                    self.store(elem, &e, at + k as u32 * lay.size)?;
                 }
-                self.put(off, &(self.base + at).to_le_bytes());
-                self.put(off + 4, &(l.len() as u32).to_le_bytes());
+                self.put(off, &self.addr(at).to_le_bytes())?;
+                self.put(off + 4, &len.to_le_bytes())?;
                 self.img.sites.push(Site::List { offset: off, align: lay.align });
+                Ok(())
             }
             (Ty::Tuple(ts), Value::Tuple(vs)) => {
                 let (_, offs) = set.record_layout(ts.iter());
-                for ((t, v), o) in ts.iter().zip(vs).zip(offs) {
-                    self.store(t, v, off + o);
-                }
+                ts.iter().zip(vs).zip(offs).try_for_each(|((t, v), o)| self.store(t, v, off + o))
             }
             (Ty::Option(t), Value::Option(p)) => {
                 let (_, po) = set.variant_layout(&[None, Some(t)]);
-                self.disc(off, 2, u32::from(p.is_some()));
-                if let Some(p) = p {
-                    self.store(t, p, off + po);
+                self.disc(off, 2, u32::from(p.is_some()))?;
+                match p {
+                    Some(p) => self.store(t, p, off + po),
+                    None => Ok(()),
                 }
             }
             (Ty::Result(ok, err), Value::Result(r)) => {
@@ -144,52 +154,82 @@ impl Writer<'_> {
                     Ok(p) => (0, ok, p),
                     Err(p) => (1, err, p),
                 };
-                self.disc(off, 2, case);
-                if let (Some(t), Some(p)) = (t, p) {
-                    self.store(t, p, off + po);
+                self.disc(off, 2, case)?;
+                match (t, p) {
+                    (Some(t), Some(p)) => self.store(t, p, off + po),
+                    _ => Ok(()),
                 }
             }
             (Ty::Named(n), v) => match (&set.defs[*n].1, v) {
                 (Def::Record(fs), Value::Record(vs)) => {
                     let (_, offs) = set.record_layout(fs.iter().map(|(_, t)| t));
-                    for (((_, t), (_, v)), o) in fs.iter().zip(vs).zip(offs) {
-                        self.store(t, v, off + o);
-                    }
+                    fs.iter().zip(vs).zip(offs).try_for_each(|(((_, t), (_, v)), o)| self.store(t, v, off + o))
                 }
                 (Def::Variant(cs), Value::Variant(name, p)) => {
                     let cases: Vec<Option<&Ty>> = cs.iter().map(|(_, t)| t.as_ref()).collect();
                     let (_, po) = set.variant_layout(&cases);
-                    let i = cs.iter().position(|(n, _)| **n == **name).unwrap_or(0);
-                    self.disc(off, cs.len() as u32, i as u32);
-                    if let (Some(t), Some(p)) = (&cs[i].1, p) {
-                        self.store(t, p, off + po);
+                    let i = cs.iter().position(|(n, _)| **n == **name).ok_or("unknown case")?;
+                    self.disc(off, cs.len() as u32, i as u32)?;
+                    match (&cs[i].1, p) {
+                        (Some(t), Some(p)) => self.store(t, p, off + po),
+                        _ => Ok(()),
                     }
                 }
                 (Def::Enum(cs), Value::Enum(name)) => {
-                    let i = cs.iter().position(|c| **c == **name).unwrap_or(0);
-                    self.disc(off, cs.len() as u32, i as u32);
+                    let i = cs.iter().position(|c| **c == **name).ok_or("unknown case")?;
+                    self.disc(off, cs.len() as u32, i as u32)
                 }
                 (Def::Flags(ls), Value::Flags(set_flags)) => {
                     let mut bits = 0u32;
-                    for (i, l) in ls.iter().enumerate() {
+                    for (i, l) in ls.iter().enumerate().take(32) {
                         if set_flags.iter().any(|f| **f == **l) {
                             bits |= 1 << i;
                         }
                     }
-                    let size = set.layout(ty).size as usize;
-                    self.put(off, &bits.to_le_bytes()[..size]);
-                    self.img.sites.push(Site::Flags { offset: off, size: size as u32, labels: ls.len() as u32 });
+                    let size = set.layout(ty).size;
+                    self.put(off, bits.to_le_bytes().get(..size as usize).ok_or("flags wider than 4 bytes")?)?;
+                    self.img.sites.push(Site::Flags { offset: off, size, labels: ls.len() as u32 });
+                    Ok(())
                 }
-                _ => {}
+                _ => Err(format!("no image for {} as {}", crate::values::describe_kind(v), set.wit(ty))),
             },
-            _ => {}
+            _ => Err(format!("no image for {} as {}", crate::values::describe_kind(v), set.wit(ty))),
         }
     }
 
-    fn disc(&mut self, off: u32, cases: u32, value: u32) {
+    fn string(&mut self, s: &str, off: u32) -> Result<(), String> {
+        let too_long = || format!("a string of {} bytes", s.len());
+        let latin1 = s.chars().all(|c| (c as u32) < 256);
+        let (data, units, align, utf16) = match self.enc {
+            Encoding::Utf8 => (s.as_bytes().to_vec(), u32::try_from(s.len()).map_err(|_| too_long())?, 1, Some(false)),
+            Encoding::Utf16 => {
+                let d = utf16(s);
+                let n = u32::try_from(d.len() / 2).map_err(|_| too_long())?;
+                (d, n, 2, Some(true))
+            }
+            Encoding::Latin1Utf16 if latin1 && !(self.wide)(s) => {
+                let n = u32::try_from(s.chars().count()).map_err(|_| too_long())?;
+                (s.chars().map(|c| c as u32 as u8).collect(), n, 2, None)
+            }
+            Encoding::Latin1Utf16 => {
+                let d = utf16(s);
+                let n = u32::try_from(d.len() / 2).ok().filter(|n| *n < 1 << 31).ok_or_else(too_long)?;
+                (d, n | (1 << 31), 2, Some(true))
+            }
+        };
+        let at = self.alloc(data.len() as u64, align)?;
+        self.put(at, &data)?;
+        self.put(off, &self.addr(at).to_le_bytes())?;
+        self.put(off + 4, &units.to_le_bytes())?;
+        self.img.sites.push(Site::String { offset: off, data: self.addr(at), bytes: data.len() as u32, align, utf16 });
+        Ok(())
+    }
+
+    fn disc(&mut self, off: u32, cases: u32, value: u32) -> Result<(), String> {
         let size = disc_size(cases as usize);
-        self.put(off, &value.to_le_bytes()[..size as usize]);
+        self.put(off, value.to_le_bytes().get(..size as usize).ok_or("discriminant wider than 4 bytes")?)?;
         self.img.sites.push(Site::Discriminant { offset: off, size, cases });
+        Ok(())
     }
 }
 
@@ -209,10 +249,10 @@ pub fn add_noncanonical(img: &mut Image, noise: u8) {
                     *b = noise | 1;
                 }
             }
-            Site::Flags { offset, size, labels } if labels < size * 8 => {
+            Site::Flags { offset, size, labels } if size <= 4 && labels < size * 8 => {
                 let mut word = [0u8; 4];
                 let o = offset as usize;
-                let Some(cur) = img.bytes.get(o..o + size as usize) else { continue };
+                let Some(cur) = o.checked_add(size as usize).and_then(|end| img.bytes.get(o..end)) else { continue };
                 word[..size as usize].copy_from_slice(cur);
                 let spread = u32::from(noise).wrapping_mul(0x0101_0101);
                 let high = spread & !((1u64 << labels) - 1) as u32;
@@ -249,7 +289,9 @@ impl Corruption {
         match site {
             // A discriminant can only be out of range if its width has room for a value past the last case
             // (an enum of exactly 256 cases uses every byte value).
-            Site::Discriminant { size, cases, .. } if u64::from(*cases) < 1u64 << (8 * size) => {
+            Site::Discriminant { size, cases, .. }
+                if u64::from(*cases) < 1u64.checked_shl(size.saturating_mul(8)).unwrap_or(u64::MAX) =>
+            {
                 vec![Corruption::BadDiscriminant]
             }
             Site::Discriminant { .. } => Vec::new(),
@@ -278,27 +320,35 @@ impl Corruption {
 
     /// Applies the corruption to an image placed at `base`.
     pub fn apply(self, img: &mut Image, site: &Site, base: u32) {
+        // Sites come from `build`; one that does not fit the image is left alone.
         let put = |img: &mut Image, off: u32, bytes: &[u8]| {
             let o = off as usize;
-            if let Some(dst) = img.bytes.get_mut(o..o + bytes.len()) {
+            if let Some(dst) = o.checked_add(bytes.len()).and_then(|end| img.bytes.get_mut(o..end)) {
                 dst.copy_from_slice(bytes);
             }
         };
         let get32 = |img: &Image, off: u32| {
             let o = off as usize;
-            u32::from_le_bytes(img.bytes[o..o + 4].try_into().unwrap_or_default())
+            let word = o.checked_add(4).and_then(|end| img.bytes.get(o..end));
+            u32::from_le_bytes(word.and_then(|w| w.try_into().ok()).unwrap_or_default())
         };
         match (self, site) {
             (Corruption::BadDiscriminant, Site::Discriminant { offset, size, cases }) => {
-                put(img, *offset, &cases.to_le_bytes()[..*size as usize])
+                if let Some(bytes) = cases.to_le_bytes().get(..*size as usize) {
+                    put(img, *offset, bytes)
+                }
             }
             (Corruption::Surrogate, Site::Char { offset }) => put(img, *offset, &0xd800u32.to_le_bytes()),
             (Corruption::CharTooBig, Site::Char { offset }) => put(img, *offset, &0x11_0000u32.to_le_bytes()),
             (Corruption::InvalidString, Site::String { data, bytes, utf16, .. }) => {
-                let at = data - base;
+                let Some(at) = data.checked_sub(base) else { return };
                 if *utf16 == Some(true) {
                     // An unpaired high surrogate as the last code unit.
-                    put(img, at + bytes - 2, &0xd800u16.to_le_bytes());
+                    if let Some(last) =
+                        at.checked_add(*bytes).and_then(|end| end.checked_sub(2)).filter(|_| *bytes >= 2)
+                    {
+                        put(img, last, &0xd800u16.to_le_bytes());
+                    }
                 } else {
                     put(img, at, &[0xff]);
                 }
@@ -311,7 +361,7 @@ impl Corruption {
                 put(img, *offset, &(p | 1).to_le_bytes());
             }
             (Corruption::HugeLength, Site::String { offset, .. } | Site::List { offset, .. }) => {
-                put(img, *offset + 4, &0x7fff_ffffu32.to_le_bytes())
+                put(img, offset.saturating_add(4), &0x7fff_ffffu32.to_le_bytes())
             }
             _ => {}
         }
@@ -330,6 +380,12 @@ mod tests {
         assert_eq!(Corruption::applicable(&room).len(), 1);
         let wide = Site::Discriminant { offset: 0, size: 2, cases: 257 };
         assert_eq!(Corruption::applicable(&wide).len(), 1);
+        // A site no image has is answered too.
+        let odd = Site::Discriminant { offset: 0, size: 8, cases: 3 };
+        assert_eq!(Corruption::applicable(&odd).len(), 1);
+        let mut img = Image { bytes: vec![0; 4], sites: vec![odd.clone()] };
+        Corruption::BadDiscriminant.apply(&mut img, &odd, 0);
+        assert_eq!(img.bytes, [0; 4]);
     }
 
     #[test]

@@ -6,14 +6,16 @@
 //! * [`ty`] — the type model (every synchronous value type, named and anonymous) with budgets, WIT rendering and
 //!   the canonical-ABI layout;
 //! * [`values`] — edge-biased values, and the host-side mirror of the transform guests;
-//! * [`guest`] — core wasm of the guests (a logging bump `realloc`, forwarding, transforming, probing and
-//!   lifting bodies), emitted with wasm-encoder;
+//! * [`guest`] — core wasm of the guests (a logging bump `realloc`, at the edges of memory when asked;
+//!   forwarding, transforming, probing, lifting and tracing bodies), emitted with wasm-encoder;
 //! * [`encode`] — components around the guests, single or composed;
 //! * [`image`] — memory images of values, and their corruptions;
 //! * [`world`] — components from WIT worlds with wit-component: wit-smith worlds, their types in the model,
 //!   dummy and wasm-smith core modules;
 //! * [`resource`] — the resource tier: a guest with its own and a host resource, and a model of the handle
 //!   table that predicts every call of a random script;
+//! * [`trace`] — the `realloc` calls the spec makes lowering values into a component (transcoding strings
+//!   between encodings), replayed against the guests' allocator;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
 //!
 //! ```
@@ -31,6 +33,7 @@ pub mod image;
 pub mod resource;
 pub mod rng;
 pub mod standalone;
+pub mod trace;
 pub mod ty;
 pub mod values;
 pub mod wave;

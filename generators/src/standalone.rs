@@ -13,7 +13,7 @@ use wasm_encoder::{ComponentBuilder, ComponentExportKind};
 
 use crate::case::{Call, Case, HostBehaviour};
 use crate::encode::{self, Design, ExportDecl};
-use crate::guest::{Body, Encoding, ReallocMode, RAW_BASE};
+use crate::guest::{Body, Encoding, ReallocMode, HEAP_BASE, RAW_BASE};
 use crate::image;
 use crate::ty::{Def, Flat, Ty, TypeSet};
 
@@ -64,17 +64,33 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
                 None => Body::Constant { at: 0, flat: None },
                 Some(ty) => {
                     let v = queued.next().cloned().ok_or("no queued value for the stand-in")?;
+                    let image = |at: u32| {
+                        image::build(&case.set, ty, &v, at, Encoding::Utf8)
+                            .map_err(|e| format!("the value queued for import `{}`: {e}", imp.name))
+                    };
                     match single_flat(&case.set, ty) {
                         Some((off, size, flat)) => {
-                            let img = image::build(&case.set, ty, &v, 0, Encoding::Utf8);
+                            let img = image(0)?;
                             let mut bits = [0u8; 8];
-                            bits[..size as usize].copy_from_slice(&img.bytes[off as usize..(off + size) as usize]);
+                            let (o, n) = (off as usize, size as usize);
+                            let src = o.checked_add(n).and_then(|end| img.bytes.get(o..end));
+                            match (bits.get_mut(..n), src) {
+                                (Some(dst), Some(src)) => dst.copy_from_slice(src),
+                                _ => {
+                                    return Err(format!("the flat value of import `{}` is not in its image", imp.name))
+                                }
+                            }
                             Body::Constant { at: 0, flat: Some((flat, u64::from_le_bytes(bits))) }
                         }
                         None => {
-                            let img = image::build(&case.set, ty, &v, next, Encoding::Utf8);
+                            let img = image(next)?;
                             let at = next;
-                            next += (img.bytes.len() as u32).div_ceil(8) * 8 + 8;
+                            next = u32::try_from(img.bytes.len())
+                                .ok()
+                                .and_then(|n| n.checked_next_multiple_of(8))
+                                .and_then(|n| next.checked_add(n)?.checked_add(8))
+                                .filter(|n| *n <= HEAP_BASE)
+                                .ok_or("stand-in constants are too large")?;
                             data.push((at, img.bytes));
                             Body::Constant { at, flat: None }
                         }
@@ -84,18 +100,15 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
         };
         exports.push(ExportDecl { name: imp.name.clone(), sig: imp.sig.clone(), encoding: Encoding::Utf8, body });
     }
-    if next > 3 * 65536 {
-        return Err("stand-in constants are too large".into());
-    }
-    let standin = Design { set: case.set.clone(), imports: Vec::new(), exports, realloc: ReallocMode::Good };
-    Ok(outer(&case.set, &standin, &data, case))
+    let standin = Design { set: case.set.clone(), imports: Vec::new(), exports, realloc: ReallocMode::Good, data };
+    Ok(outer(&case.set, &standin, case))
 }
 
-fn outer(set: &TypeSet, standin: &Design, data: &[(u32, Vec<u8>)], case: &Case) -> Vec<u8> {
+fn outer(set: &TypeSet, standin: &Design, case: &Case) -> Vec<u8> {
     let mut b = ComponentBuilder::default();
     let mut types = encode::TypeEncoder::new(set);
     types.declare(&mut b, true);
-    let standin_c = b.component(Some("host"), encode::inner_with_data(set, standin, data));
+    let standin_c = b.component(Some("host"), encode::inner(set, standin));
     let case_c = b.component_raw(Some("case"), &case.component);
     let type_args: Vec<(String, ComponentExportKind, u32)> =
         types.imported.iter().map(|(n, i)| (n.clone(), ComponentExportKind::Type, *i)).collect();

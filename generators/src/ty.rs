@@ -368,6 +368,45 @@ impl TypeSet {
         }
     }
 
+    /// Checks what every function over the set's types relies on (and what a hand-built set may break):
+    /// definitions refer only to earlier definitions (no cycles), every index names a definition or resource,
+    /// enums and variants have cases and flags 1 to 32 labels. Generated sets always pass.
+    pub fn well_formed(&self) -> std::result::Result<(), String> {
+        for (i, (name, def)) in self.defs.iter().enumerate() {
+            let refs = |t: &Ty| self.refers_within(t, i).map_err(|e| format!("type `{name}`: {e}"));
+            match def {
+                Def::Record(fs) => fs.iter().try_for_each(|(_, t)| refs(t))?,
+                Def::Variant(cs) if cs.is_empty() => return Err(format!("variant `{name}` has no cases")),
+                Def::Variant(cs) => cs.iter().filter_map(|(_, t)| t.as_ref()).try_for_each(refs)?,
+                Def::Enum(cs) if cs.is_empty() => return Err(format!("enum `{name}` has no cases")),
+                Def::Flags(ls) if ls.is_empty() || ls.len() > 32 => {
+                    return Err(format!("flags `{name}` has {} labels", ls.len()))
+                }
+                Def::Enum(_) | Def::Flags(_) => {}
+                Def::Alias(t) => refs(t)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that `ty` is a type of the set: [`TypeSet::well_formed`], and its indices are in range.
+    pub fn well_formed_ty(&self, ty: &Ty) -> std::result::Result<(), String> {
+        self.well_formed()?;
+        self.refers_within(ty, self.defs.len())
+    }
+
+    /// Whether every definition `ty` names is one of the first `n`, and every resource exists.
+    fn refers_within(&self, ty: &Ty, n: usize) -> std::result::Result<(), String> {
+        match ty {
+            Ty::List(t) | Ty::Option(t) => self.refers_within(t, n),
+            Ty::Tuple(ts) => ts.iter().try_for_each(|t| self.refers_within(t, n)),
+            Ty::Result(o, e) => o.iter().chain(e.iter()).try_for_each(|t| self.refers_within(t, n)),
+            Ty::Named(i) if *i >= n => Err(format!("refers to type {i}, which is not defined before it")),
+            Ty::Own(r) | Ty::Borrow(r) if *r >= self.resources.len() => Err(format!("refers to resource {r}")),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a type contains a borrow.
     pub fn contains_borrow(&self, ty: &Ty) -> bool {
         self.any(ty, &|t| matches!(t, Ty::Borrow(_)))

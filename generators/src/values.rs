@@ -210,18 +210,184 @@ impl<'a> ValueGen<'a> {
     }
 }
 
+/// What a function over a (type, value) pair answers for a value that is not of the type: where it departs
+/// from the type (`.field "f1" [3]: expected u8, found string`).
+pub type Mismatch = String;
+
+/// Checks that `v` is a value of `ty` as the type model shapes values: the scalar of the type's kind, a `list`
+/// of any [`List`] representation whose elements are of the element type, tuples and records with every field
+/// (records in declaration order, by name), payloads exactly where the type has them, known case and flag
+/// names; an `own`/`borrow` is a [`Value::Resource`] or its `u32` rep. Values engines return are checked with
+/// this before anything is built from them: a wrong engine's value is an error, never a panic. The type must be
+/// one of the set's ([`TypeSet::well_formed_ty`]).
+pub fn check(set: &TypeSet, ty: &Ty, v: &Value) -> std::result::Result<(), Mismatch> {
+    set.well_formed_ty(ty)?;
+    check_at(set, ty, v).map_err(|(path, msg)| {
+        let path: Vec<String> = path.into_iter().rev().collect();
+        if path.is_empty() {
+            msg
+        } else {
+            format!("{}: {msg}", path.join(" "))
+        }
+    })
+}
+
+/// [`check`] of a well-formed type; the error's path is innermost first.
+fn check_at(set: &TypeSet, ty: &Ty, v: &Value) -> std::result::Result<(), (Vec<String>, String)> {
+    let within = |seg: String, r: std::result::Result<(), (Vec<String>, String)>| {
+        r.map_err(|(mut path, msg)| {
+            path.push(seg);
+            (path, msg)
+        })
+    };
+    let mismatch = || Err((Vec::new(), format!("expected {}, found {}", set.wit(ty), describe_kind(v))));
+    let payload = |seg: &str, t: Option<&Ty>, p: &Option<Box<Value>>| match (t, p) {
+        (Some(t), Some(p)) => within(seg.to_owned(), check_at(set, t, p)),
+        (None, None) => Ok(()),
+        (Some(_), None) => Err((vec![seg.to_owned()], "payload missing".to_owned())),
+        (None, Some(p)) => Err((vec![seg.to_owned()], format!("unexpected payload {}", describe_kind(p)))),
+    };
+    match (set.resolve(ty), v) {
+        (Ty::Bool, Value::Bool(_))
+        | (Ty::S8, Value::S8(_))
+        | (Ty::U8, Value::U8(_))
+        | (Ty::S16, Value::S16(_))
+        | (Ty::U16, Value::U16(_))
+        | (Ty::S32, Value::S32(_))
+        | (Ty::U32, Value::U32(_))
+        | (Ty::S64, Value::S64(_))
+        | (Ty::U64, Value::U64(_))
+        | (Ty::F32, Value::F32(_))
+        | (Ty::F64, Value::F64(_))
+        | (Ty::Char, Value::Char(_))
+        | (Ty::String, Value::String(_))
+        | (Ty::Own(_) | Ty::Borrow(_), Value::U32(_) | Value::Resource(_)) => Ok(()),
+        (Ty::List(elem), Value::List(l)) => (0..l.len()).try_for_each(|i| match l.get(i) {
+            Some(e) => within(format!("[{i}]"), check_at(set, elem, &e)),
+            None => Ok(()),
+        }),
+        (Ty::Tuple(ts), Value::Tuple(vs)) if ts.len() == vs.len() => {
+            ts.iter().zip(vs).enumerate().try_for_each(|(i, (t, v))| within(format!(".{i}"), check_at(set, t, v)))
+        }
+        (Ty::Tuple(ts), Value::Tuple(vs)) => Err((Vec::new(), format!("{} elements, expected {}", vs.len(), ts.len()))),
+        (Ty::Option(t), Value::Option(Some(p))) => within("?".to_owned(), check_at(set, t, p)),
+        (Ty::Option(_), Value::Option(None)) => Ok(()),
+        (Ty::Result(ok, err), Value::Result(r)) => match r {
+            Ok(p) => payload(".ok", ok.as_deref(), p),
+            Err(p) => payload(".err", err.as_deref(), p),
+        },
+        (Ty::Named(i), v) => match (&set.defs[*i].1, v) {
+            (Def::Record(fs), Value::Record(vs)) if fs.len() == vs.len() => {
+                fs.iter().zip(vs).try_for_each(|((name, t), (n, v))| {
+                    let seg = format!(".field {name:?}");
+                    if **n != **name {
+                        return Err((vec![seg], format!("found field {:?}", &**n)));
+                    }
+                    within(seg, check_at(set, t, v))
+                })
+            }
+            (Def::Record(fs), Value::Record(vs)) => {
+                Err((Vec::new(), format!("{} fields, expected {}", vs.len(), fs.len())))
+            }
+            (Def::Variant(cs), Value::Variant(name, p)) => match cs.iter().find(|(n, _)| **n == **name) {
+                Some((_, t)) => payload(&format!(".case {:?}", &**name), t.as_ref(), p),
+                None => Err((Vec::new(), format!("no case {:?} in {}", &**name, set.wit(ty)))),
+            },
+            (Def::Enum(cs), Value::Enum(name)) if cs.iter().any(|c| **c == **name) => Ok(()),
+            (Def::Enum(_), Value::Enum(name)) => Err((Vec::new(), format!("no case {:?} in {}", &**name, set.wit(ty)))),
+            (Def::Flags(ls), Value::Flags(fs)) => match fs.iter().find(|f| !ls.iter().any(|l| **l == ***f)) {
+                None => Ok(()),
+                Some(f) => Err((Vec::new(), format!("no flag {:?} in {}", &**f, set.wit(ty)))),
+            },
+            _ => mismatch(),
+        },
+        _ => mismatch(),
+    }
+}
+
+/// A value's kind, with its size where it has one (`list of 3`), for messages: never the value itself, which
+/// may be huge or deeply nested.
+pub fn describe_kind(v: &Value) -> String {
+    match v {
+        Value::Bool(_) => "bool".into(),
+        Value::S8(_) => "s8".into(),
+        Value::U8(_) => "u8".into(),
+        Value::S16(_) => "s16".into(),
+        Value::U16(_) => "u16".into(),
+        Value::S32(_) => "s32".into(),
+        Value::U32(_) => "u32".into(),
+        Value::S64(_) => "s64".into(),
+        Value::U64(_) => "u64".into(),
+        Value::F32(_) => "f32".into(),
+        Value::F64(_) => "f64".into(),
+        Value::Char(_) => "char".into(),
+        Value::String(s) => format!("string of {} bytes", s.len()),
+        Value::List(l) => format!("list of {}", l.len()),
+        Value::Record(fs) => format!("record of {} fields", fs.len()),
+        Value::Tuple(vs) => format!("tuple of {}", vs.len()),
+        Value::Variant(n, _) => format!("variant case {:?}", &**n),
+        Value::Enum(n) => format!("enum case {:?}", &**n),
+        Value::Option(_) => "option".into(),
+        Value::Result(_) => "result".into(),
+        Value::Flags(fs) => format!("flags ({} set)", fs.len()),
+        Value::Resource(_) => "resource".into(),
+    }
+}
+
+/// The value's `Debug` form when it is of a printable size — at most [`DESCRIBE_DEPTH`] deep and
+/// [`DESCRIBE_NODES`] nodes (string bytes count) — and otherwise a summary of its kind and extent: for
+/// rendering values an engine returned, which may be absurdly large or deep.
+pub fn describe(v: &Value) -> String {
+    let mut stack = vec![(v, 0usize)];
+    let mut nodes = 0usize;
+    while let Some((v, depth)) = stack.pop() {
+        nodes += 1;
+        if depth > DESCRIBE_DEPTH || nodes > DESCRIBE_NODES {
+            return format!("<{} nested {}+ deep or {}+ nodes>", describe_kind(v), depth, nodes);
+        }
+        match v {
+            Value::String(s) => nodes += s.len(),
+            Value::List(List::Values(vs)) | Value::Tuple(vs) => stack.extend(vs.iter().map(|v| (v, depth + 1))),
+            Value::List(l) => nodes += l.len(),
+            Value::Record(fs) => stack.extend(fs.iter().map(|(_, v)| (v, depth + 1))),
+            Value::Flags(fs) => nodes += fs.len(),
+            Value::Variant(_, Some(p)) | Value::Option(Some(p)) | Value::Result(Ok(Some(p)) | Err(Some(p))) => {
+                stack.push((p, depth + 1))
+            }
+            _ => {}
+        }
+    }
+    if nodes > DESCRIBE_NODES {
+        return format!("<{} of {nodes}+ nodes>", describe_kind(v));
+    }
+    format!("{v:?}")
+}
+
+/// How deep a value [`describe`] prints may be.
+pub const DESCRIBE_DEPTH: usize = 64;
+/// How many nodes a value [`describe`] prints may have.
+pub const DESCRIBE_NODES: usize = 4096;
+
 /// The transform guests apply to values in memory, mirrored on the host: integers get a constant added
 /// (wrapping), bools and flags are inverted, floats have their sign flipped, chars move to the next valid char,
 /// ASCII letters in strings swap case, lists are reversed, enums rotate to the next case, `result`s whose two arms
-/// have the same type swap arms. Handles are left alone.
-pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
+/// have the same type swap arms. Handles are left alone. A value that is not of the type is an error
+/// ([`check`]).
+pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> std::result::Result<Value, Mismatch> {
+    check(set, ty, v)?;
+    Ok(transform_checked(set, ty, v))
+}
+
+/// [`transform`] of a value [`check`] accepted.
+fn transform_checked(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
+    let tf = |t: &Ty, v: &Value| transform_checked(set, t, v);
     match (set.resolve(ty), v) {
         (_, Value::Bool(b)) => Value::Bool(!b),
         (_, Value::U8(x)) => Value::U8(x.wrapping_add(TRANSFORM_ADD as u8)),
         (_, Value::S8(x)) => Value::S8(x.wrapping_add(TRANSFORM_ADD as i8)),
         (_, Value::U16(x)) => Value::U16(x.wrapping_add(TRANSFORM_ADD as u16)),
         (_, Value::S16(x)) => Value::S16(x.wrapping_add(TRANSFORM_ADD as i16)),
-        (_, Value::U32(x)) => Value::U32(x.wrapping_add(TRANSFORM_ADD as u32)),
+        (Ty::U32, Value::U32(x)) => Value::U32(x.wrapping_add(TRANSFORM_ADD as u32)),
         (_, Value::S32(x)) => Value::S32(x.wrapping_add(TRANSFORM_ADD as i32)),
         (_, Value::U64(x)) => Value::U64(x.wrapping_add(TRANSFORM_ADD)),
         (_, Value::S64(x)) => Value::S64(x.wrapping_add(TRANSFORM_ADD as i64)),
@@ -231,15 +397,13 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
         (_, Value::String(s)) => Value::String(swap_ascii_case(s)),
         (Ty::List(elem), Value::List(l)) => {
             let items: Vec<Value> = l.iter().collect();
-            Value::List(List::Values(items.iter().rev().map(|e| transform(set, elem, e)).collect()))
+            Value::List(List::Values(items.iter().rev().map(|e| tf(elem, e)).collect()))
         }
-        (Ty::Tuple(ts), Value::Tuple(vs)) => {
-            Value::Tuple(ts.iter().zip(vs).map(|(t, v)| transform(set, t, v)).collect())
-        }
-        (Ty::Option(t), Value::Option(p)) => Value::Option(p.as_ref().map(|p| Box::new(transform(set, t, p)))),
+        (Ty::Tuple(ts), Value::Tuple(vs)) => Value::Tuple(ts.iter().zip(vs).map(|(t, v)| tf(t, v)).collect()),
+        (Ty::Option(t), Value::Option(p)) => Value::Option(p.as_ref().map(|p| Box::new(tf(t, p)))),
         (Ty::Result(ok, err), Value::Result(r)) => {
             let tp = |t: &Option<Box<Ty>>, p: &Option<Box<Value>>| match (t, p) {
-                (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
+                (Some(t), Some(p)) => Some(Box::new(tf(t, p))),
                 _ => None,
             };
             let swap = ok == err;
@@ -252,14 +416,14 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
         }
         (Ty::Named(i), v) => match (&set.defs[*i].1, v) {
             (Def::Record(fs), Value::Record(vs)) => {
-                Value::Record(fs.iter().zip(vs).map(|((_, t), (n, v))| (n.clone(), transform(set, t, v))).collect())
+                Value::Record(fs.iter().zip(vs).map(|((_, t), (n, v))| (n.clone(), tf(t, v))).collect())
             }
             (Def::Variant(cs), Value::Variant(name, p)) => {
                 let t = cs.iter().find(|(n, _)| **n == **name).and_then(|(_, t)| t.as_ref());
                 Value::Variant(
                     name.clone(),
                     match (t, p) {
-                        (Some(t), Some(p)) => Some(Box::new(transform(set, t, p))),
+                        (Some(t), Some(p)) => Some(Box::new(tf(t, p))),
                         _ => None,
                     },
                 )
@@ -273,6 +437,7 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
             ),
             _ => v.clone(),
         },
+        // Handles (a rep or a resource) are left alone.
         _ => v.clone(),
     }
 }
@@ -280,13 +445,14 @@ pub fn transform(set: &TypeSet, ty: &Ty, v: &Value) -> Value {
 /// The answer of a host import with [`crate::HostBehaviour::Hash`]: FNV-1a (64-bit) over the `Debug` form of
 /// the arguments, mapped into the result type. Every value is valid: `bool` takes the low bit, integers truncate,
 /// floats take the bits (any NaN becomes the canonical NaN), `char` skips the surrogates. `None` for
-/// non-scalar types.
+/// non-scalar types. Any arguments are accepted (they are hashed as they are, streamed: a huge argument costs no
+/// memory).
 pub fn hash_answer(args: &[Value], ty: &Ty) -> Option<Value> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in format!("{args:?}").bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    use std::fmt::Write as _;
+    let mut fnv = Fnv(0xcbf2_9ce4_8422_2325);
+    // Writing into a hasher cannot fail.
+    let _ = write!(fnv, "{args:?}");
+    let h = fnv.0;
     Some(match ty {
         Ty::Bool => Value::Bool(h & 1 == 1),
         Ty::S8 => Value::S8(h as i8),
@@ -312,6 +478,19 @@ pub fn hash_answer(args: &[Value], ty: &Ty) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// FNV-1a over the bytes written to it.
+struct Fnv(u64);
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(())
+    }
 }
 
 /// The constant transform guests add to integers.
@@ -357,11 +536,12 @@ mod tests {
         assert_eq!(next_char('\u{10ffff}'), '\0');
         assert_eq!(swap_ascii_case("aZé1"), "Az\u{e9}1");
         let set = TypeSet::default();
-        assert_eq!(transform(&set, &Ty::U8, &Value::U8(255)), Value::U8(255u8.wrapping_add(0xf1)));
+        assert_eq!(transform(&set, &Ty::U8, &Value::U8(255)), Ok(Value::U8(255u8.wrapping_add(0xf1))));
         let l = Value::List(List::Values(vec![Value::Bool(true), Value::Bool(false), Value::Bool(false)]));
         assert_eq!(
             transform(&set, &Ty::List(Box::new(Ty::Bool)), &l),
-            Value::List(List::Values(vec![Value::Bool(true), Value::Bool(true), Value::Bool(false)]))
+            Ok(Value::List(List::Values(vec![Value::Bool(true), Value::Bool(true), Value::Bool(false)])))
         );
+        assert!(transform(&set, &Ty::U8, &Value::String("x".into())).is_err());
     }
 }

@@ -38,7 +38,7 @@ pub fn wave_type(set: &TypeSet, ty: &Ty) -> Option<Type> {
                 None => None,
             },
         ),
-        Ty::Named(i) => match &set.defs[*i].1 {
+        Ty::Named(i) => match &set.defs.get(*i)?.1 {
             Def::Record(fs) => Type::record(
                 fs.iter().map(|(n, t)| Some((n.clone(), wave_type(set, t)?))).collect::<Option<Vec<_>>>()?,
             )?,
@@ -58,39 +58,44 @@ pub fn wave_type(set: &TypeSet, ty: &Ty) -> Option<Type> {
     })
 }
 
-/// A value in WAVE form.
+/// A value in WAVE form (`None` for a value that is not of the type, or that WAVE cannot write).
 pub fn to_wave_value(set: &TypeSet, ty: &Ty, v: &Value) -> Option<Wave> {
+    set.well_formed_ty(ty).ok()?;
+    wave_value(set, ty, v)
+}
+
+/// [`to_wave_value`] of a well-formed type.
+fn wave_value(set: &TypeSet, ty: &Ty, v: &Value) -> Option<Wave> {
     let wty = wave_type(set, ty)?;
     Some(match (set.resolve(ty), v) {
-        (_, Value::Bool(x)) => Wave::make_bool(*x),
-        (_, Value::S8(x)) => Wave::make_s8(*x),
-        (_, Value::U8(x)) => Wave::make_u8(*x),
-        (_, Value::S16(x)) => Wave::make_s16(*x),
-        (_, Value::U16(x)) => Wave::make_u16(*x),
-        (_, Value::S32(x)) => Wave::make_s32(*x),
-        (_, Value::U32(x)) => Wave::make_u32(*x),
-        (_, Value::S64(x)) => Wave::make_s64(*x),
-        (_, Value::U64(x)) => Wave::make_u64(*x),
-        (_, Value::F32(x)) => Wave::make_f32(*x),
-        (_, Value::F64(x)) => Wave::make_f64(*x),
-        (_, Value::Char(x)) => Wave::make_char(*x),
-        (_, Value::String(s)) => Wave::make_string(Cow::Borrowed(s)),
+        (Ty::Bool, Value::Bool(x)) => Wave::make_bool(*x),
+        (Ty::S8, Value::S8(x)) => Wave::make_s8(*x),
+        (Ty::U8, Value::U8(x)) => Wave::make_u8(*x),
+        (Ty::S16, Value::S16(x)) => Wave::make_s16(*x),
+        (Ty::U16, Value::U16(x)) => Wave::make_u16(*x),
+        (Ty::S32, Value::S32(x)) => Wave::make_s32(*x),
+        (Ty::U32, Value::U32(x)) => Wave::make_u32(*x),
+        (Ty::S64, Value::S64(x)) => Wave::make_s64(*x),
+        (Ty::U64, Value::U64(x)) => Wave::make_u64(*x),
+        (Ty::F32, Value::F32(x)) => Wave::make_f32(*x),
+        (Ty::F64, Value::F64(x)) => Wave::make_f64(*x),
+        (Ty::Char, Value::Char(x)) => Wave::make_char(*x),
+        (Ty::String, Value::String(s)) => Wave::make_string(Cow::Borrowed(s)),
         (Ty::List(t), Value::List(l)) => {
-            Wave::make_list(&wty, l.iter().map(|e| to_wave_value(set, t, &e)).collect::<Option<Vec<_>>>()?).ok()?
+            Wave::make_list(&wty, l.iter().map(|e| wave_value(set, t, &e)).collect::<Option<Vec<_>>>()?).ok()?
         }
-        (Ty::Tuple(ts), Value::Tuple(vs)) => Wave::make_tuple(
-            &wty,
-            ts.iter().zip(vs).map(|(t, v)| to_wave_value(set, t, v)).collect::<Option<Vec<_>>>()?,
-        )
-        .ok()?,
+        (Ty::Tuple(ts), Value::Tuple(vs)) => {
+            Wave::make_tuple(&wty, ts.iter().zip(vs).map(|(t, v)| wave_value(set, t, v)).collect::<Option<Vec<_>>>()?)
+                .ok()?
+        }
         (Ty::Option(t), Value::Option(p)) => {
-            Wave::make_option(&wty, p.as_deref().map(|p| to_wave_value(set, t, p)).map_or(Some(None), |x| x.map(Some))?)
+            Wave::make_option(&wty, p.as_deref().map(|p| wave_value(set, t, p)).map_or(Some(None), |x| x.map(Some))?)
                 .ok()?
         }
         (Ty::Result(ok, err), Value::Result(r)) => {
             let conv = |t: &Option<Box<Ty>>, p: &Option<Box<Value>>| -> Option<Option<Wave>> {
                 match (t, p) {
-                    (Some(t), Some(p)) => Some(Some(to_wave_value(set, t, p)?)),
+                    (Some(t), Some(p)) => Some(Some(wave_value(set, t, p)?)),
                     _ => Some(None),
                 }
             };
@@ -100,19 +105,19 @@ pub fn to_wave_value(set: &TypeSet, ty: &Ty, v: &Value) -> Option<Wave> {
             };
             Wave::make_result(&wty, r).ok()?
         }
-        (Ty::Named(i), v) => match (&set.defs[*i].1, v) {
+        (Ty::Named(i), v) => match (&set.defs.get(*i)?.1, v) {
             (Def::Record(fs), Value::Record(vs)) => Wave::make_record(
                 &wty,
                 fs.iter()
                     .zip(vs)
-                    .map(|((n, t), (_, v))| Some((n.as_str(), to_wave_value(set, t, v)?)))
+                    .map(|((n, t), (_, v))| Some((n.as_str(), wave_value(set, t, v)?)))
                     .collect::<Option<Vec<_>>>()?,
             )
             .ok()?,
             (Def::Variant(cs), Value::Variant(name, p)) => {
                 let t = cs.iter().find(|(n, _)| **n == **name)?.1.as_ref();
                 let payload = match (t, p) {
-                    (Some(t), Some(p)) => Some(to_wave_value(set, t, p)?),
+                    (Some(t), Some(p)) => Some(wave_value(set, t, p)?),
                     _ => None,
                 };
                 Wave::make_variant(&wty, name, payload).ok()?
@@ -125,13 +130,15 @@ pub fn to_wave_value(set: &TypeSet, ty: &Ty, v: &Value) -> Option<Wave> {
     })
 }
 
-/// A value as WAVE text (or its debug form when WAVE cannot express it).
+/// A value as WAVE text; a value WAVE cannot write (a handle) or that is not of the type (a wrong engine's) in
+/// its debug form, bounded ([`crate::values::describe`]).
 pub fn to_wave(set: &TypeSet, ty: &Ty, v: &Value) -> String {
-    to_wave_value(set, ty, v).and_then(|w| wasm_wave::to_string(&w).ok()).unwrap_or_else(|| format!("{v:?}"))
+    to_wave_value(set, ty, v).and_then(|w| wasm_wave::to_string(&w).ok()).unwrap_or_else(|| crate::values::describe(v))
 }
 
 /// Parses WAVE text as a value of `ty`.
 pub fn from_wave(set: &TypeSet, ty: &Ty, text: &str) -> Result<Value, String> {
+    set.well_formed_ty(ty)?;
     let wty = wave_type(set, ty).ok_or("resources have no WAVE form")?;
     let w: Wave = wasm_wave::from_str(&wty, text).map_err(|e| e.to_string())?;
     Ok(from_wave_value(&w))

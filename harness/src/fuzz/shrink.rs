@@ -155,7 +155,7 @@ fn with_arg(case: &Case, call: &Call, k: usize, v: Value) -> Call {
         Tier::Echo | Tier::Compose => c.expect_import_args = Some(vec![c.args.clone()]),
         Tier::Transform => {
             let ty = &case.exports[0].1.params[0].1;
-            let t = transform(&case.set, ty, &c.args[0]);
+            let Ok(t) = transform(&case.set, ty, &c.args[0]) else { return c };
             c.expect_import_args = Some(vec![vec![t.clone()]]);
             c.expect = Expect::Returns(Some(t));
         }
