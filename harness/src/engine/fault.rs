@@ -50,6 +50,8 @@ pub enum Fault {
     Abort,
     /// The engine never returns from a call that would return.
     EndlessLoop,
+    /// The engine recurses without end when a call returns (a native stack overflow).
+    StackOverflow,
     /// The engine allocates memory without end when a call returns.
     HugeAllocation,
 }
@@ -67,7 +69,7 @@ pub enum FaultGroup {
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Fault::FlipBool,
         Fault::DropFlag,
         Fault::FloatLowBit,
@@ -85,6 +87,7 @@ impl Fault {
         Fault::Panic,
         Fault::Abort,
         Fault::EndlessLoop,
+        Fault::StackOverflow,
         Fault::HugeAllocation,
     ];
 
@@ -108,6 +111,7 @@ impl Fault {
             Fault::Panic => "panic",
             Fault::Abort => "abort",
             Fault::EndlessLoop => "endless-loop",
+            Fault::StackOverflow => "stack-overflow",
             Fault::HugeAllocation => "huge-allocation",
         }
     }
@@ -123,7 +127,9 @@ impl Fault {
             Fault::TrapToReturn | Fault::ReturnToTrap | Fault::AlterImportArg | Fault::DropImportCall => {
                 FaultGroup::Outcome
             }
-            Fault::Panic | Fault::Abort | Fault::EndlessLoop | Fault::HugeAllocation => FaultGroup::Crash,
+            Fault::Panic | Fault::Abort | Fault::EndlessLoop | Fault::StackOverflow | Fault::HugeAllocation => {
+                FaultGroup::Crash
+            }
             _ => FaultGroup::Value,
         }
     }
@@ -172,6 +178,15 @@ impl FaultyEngine {
             Fault::EndlessLoop => loop {
                 std::hint::spin_loop();
             },
+            Fault::StackOverflow => {
+                // Recursion the optimiser cannot turn into a loop: each frame keeps a buffer alive across the call.
+                #[allow(unconditional_recursion)] // on purpose: this engine must overflow the native stack
+                fn deeper(n: u64) -> u64 {
+                    let frame = std::hint::black_box([n; 64]);
+                    deeper(frame[0] + 1) + frame[63]
+                }
+                std::hint::black_box(deeper(0));
+            }
             Fault::HugeAllocation => {
                 // An allocation storm: chunks of 256 MiB, touched, without end. The worker's memory cap turns it
                 // into an out-of-memory abort; without a cap the machine's memory would run out.

@@ -67,14 +67,14 @@ impl Evidence {
         if let Some(m) = &self.module {
             let n = m.lines().count();
             if n <= 120 {
-                lines.push(format!("  the core module{}:", if self.reduced { " (reduced by wasm-shrink)" } else { "" }));
+                lines
+                    .push(format!("  the core module{}:", if self.reduced { " (reduced by wasm-shrink)" } else { "" }));
                 lines.extend(m.lines().map(|l| format!("    {l}")));
             } else {
-                lines.push(format!("  the core module has {n} lines of WAT{}", if self.repro.is_some() {
-                    ": see the reproduction at the end of the file"
-                } else {
-                    ""
-                }));
+                lines.push(format!(
+                    "  the core module has {n} lines of WAT{}",
+                    if self.repro.is_some() { ": see the reproduction at the end of the file" } else { "" }
+                ));
             }
         }
         lines
@@ -222,7 +222,9 @@ fn step_text(s: &reduce::Step) -> String {
         reduce::Step::Call { export, args } => {
             format!("call `{export}`({})", args.iter().map(trace::Raw::wast).collect::<Vec<_>>().join(", "))
         }
-        reduce::Step::Write { memory, offset, bytes } => format!("write {} bytes at {offset:#x} into {memory:?}", bytes.len()),
+        reduce::Step::Write { memory, offset, bytes } => {
+            format!("write {} bytes at {offset:#x} into {memory:?}", bytes.len())
+        }
     }
 }
 
@@ -236,8 +238,5 @@ fn call_text(events: &[Event], c: usize) -> Option<String> {
             _ => None,
         })
         .unwrap_or_else(|| format!("#{func}"));
-    Some(format!(
-        "core function `{name}`({})",
-        args.iter().map(trace::Raw::wast).collect::<Vec<_>>().join(", ")
-    ))
+    Some(format!("core function `{name}`({})", args.iter().map(trace::Raw::wast).collect::<Vec<_>>().join(", ")))
 }

@@ -152,7 +152,8 @@ fn build(events: &[Event], instance: u32, end: usize, tail: Vec<Step>) -> Option
     for (id, key) in &imported {
         by_id.insert(key.clone(), *id);
     }
-    let answer = |ns: &str, name: &str| by_id.get(&(ns.to_owned(), name.to_owned())).and_then(|id| answers.get(id)).cloned();
+    let answer =
+        |ns: &str, name: &str| by_id.get(&(ns.to_owned(), name.to_owned())).and_then(|id| answers.get(id)).cloned();
     let stubs = stub_modules(&main, &answer)?;
     Some(Script { main, stubs, steps })
 }
@@ -419,7 +420,9 @@ pub fn component_wast(script: &Script, outcomes: &[Outcome]) -> Option<String> {
         );
         match outcome {
             Ok(r) => match (r.first(), results.first()) {
-                (Some(v), Some(t)) => asserts.push_str(&format!("(assert_return {invoke} ({}))\n", component_const(v, *t))),
+                (Some(v), Some(t)) => {
+                    asserts.push_str(&format!("(assert_return {invoke} ({}))\n", component_const(v, *t)))
+                }
                 _ => asserts.push_str(&format!("(assert_return {invoke})\n")),
             },
             Err(()) => asserts.push_str(&format!("(assert_trap {invoke} \"\")\n")),
@@ -445,7 +448,11 @@ fn strip_module(text: &str) -> String {
         None => inner,
     };
     // The printer indents the module's fields by two spaces; indent them by four under `(core module`.
-    inner.lines().map(|l| format!("    {}", l.strip_prefix("  ").unwrap_or(l.trim_start()))).collect::<Vec<_>>().join("\n")
+    inner
+        .lines()
+        .map(|l| format!("    {}", l.strip_prefix("  ").unwrap_or(l.trim_start())))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn scalar(t: wasmparser::ValType) -> Option<&'static str> {

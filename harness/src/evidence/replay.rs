@@ -331,7 +331,8 @@ fn step<E: WasmEngine>(shared: &Shared, mut ctx: StoreContextMut<'_, (), E>, in_
                 }
                 (Err(_), false) => {}
                 (Ok(_), false) => {
-                    return Err(shared.mismatch(format!("instance #{instance} of module #{module} instantiates, but did not"), true))
+                    return Err(shared
+                        .mismatch(format!("instance #{instance} of module #{module} instantiates, but did not"), true))
                 }
                 (Err(e), true) => {
                     return Err(shared.mismatch(format!("instance #{instance} of module #{module} fails: {e}"), true))
@@ -340,7 +341,8 @@ fn step<E: WasmEngine>(shared: &Shared, mut ctx: StoreContextMut<'_, (), E>, in_
         }
         Event::Export { instance, name, ext, .. } => {
             let inst = shared.lock().instances.get(&instance).cloned().ok_or_else(|| anyhow::anyhow!("no instance"))?;
-            let e = inst.get_export(&ctx, &name).ok_or_else(|| shared.mismatch(format!("no export `{name}`"), false))?;
+            let e =
+                inst.get_export(&ctx, &name).ok_or_else(|| shared.mismatch(format!("no export `{name}`"), false))?;
             let id = match ext {
                 Ext::Func(n) | Ext::Memory(n) | Ext::Global(n) | Ext::Table(n) => n,
             };
@@ -382,7 +384,9 @@ fn step<E: WasmEngine>(shared: &Shared, mut ctx: StoreContextMut<'_, (), E>, in_
             let m = shared.memory(memory)?;
             let got = m.grow(&mut ctx, delta).map_err(|e| e.to_string());
             if got.as_ref().ok() != result.as_ref().ok() {
-                return Err(shared.mismatch(format!("memory #{memory} grow by {delta}: {got:?}, recorded {result:?}"), true));
+                return Err(
+                    shared.mismatch(format!("memory #{memory} grow by {delta}: {got:?}, recorded {result:?}"), true)
+                );
             }
         }
         Event::Size { memory, pages } => {
@@ -396,7 +400,9 @@ fn step<E: WasmEngine>(shared: &Shared, mut ctx: StoreContextMut<'_, (), E>, in_
             let g = shared.object(global)?.into_global().ok_or_else(|| anyhow::anyhow!("not a global"))?;
             let now = raw(&g.get(&mut ctx));
             if !now.same(&value) {
-                return Err(shared.mismatch(format!("global #{global} is {}, recorded {}", now.wast(), value.wast()), true));
+                return Err(
+                    shared.mismatch(format!("global #{global} is {}, recorded {}", now.wast(), value.wast()), true)
+                );
             }
         }
         Event::GlobalSet { global, value, .. } => {
@@ -450,10 +456,8 @@ fn call<E: WasmEngine>(
             s.current = s.pos;
             s.calls.push(at);
         }
-        let e = shared.mismatch(
-            format!("the call returns {}, recorded {}", results_text(&got), results_text(&recorded)),
-            true,
-        );
+        let e = shared
+            .mismatch(format!("the call returns {}, recorded {}", results_text(&got), results_text(&recorded)), true);
         shared.lock().calls.pop();
         return Err(e);
     }

@@ -69,7 +69,11 @@ fn f32_text(b: u32) -> String {
     if x.is_nan() {
         format!("{}nan:0x{:x}", if b >> 31 != 0 { "-" } else { "" }, b & 0x7f_ffff)
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x:?}")
     }
@@ -80,7 +84,11 @@ fn f64_text(b: u64) -> String {
     if x.is_nan() {
         format!("{}nan:0x{:x}", if b >> 63 != 0 { "-" } else { "" }, b & 0xf_ffff_ffff_ffff)
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x:?}")
     }
@@ -401,9 +409,7 @@ impl<T: 'static, E: WasmEngine + Send + Sync> AsContextMut<TraceEngine<E>> for T
     }
 }
 
-impl<'a, T: 'static, E: WasmEngine + Send + Sync> WasmStoreContext<'a, T, TraceEngine<E>>
-    for TStoreContext<'a, T, E>
-{
+impl<'a, T: 'static, E: WasmEngine + Send + Sync> WasmStoreContext<'a, T, TraceEngine<E>> for TStoreContext<'a, T, E> {
     fn engine(&self) -> &TraceEngine<E> {
         &self.engine
     }
@@ -479,24 +485,28 @@ impl<E: WasmEngine + Send + Sync> WasmFunc<TraceEngine<E>> for TFunc<E> {
         let id = engine.log.next();
         engine.log.push(Event::HostFunc { store, func: id, ty: ty.clone() });
         let eng = engine.clone();
-        let inner = E::Func::new(c.inner, ty, move |ictx: E::StoreContextMut<'_, T>, args: &[Val<E>], results: &mut [Val<E>]| {
-            eng.log.push(Event::HostEnter { func: id, args: args.iter().map(raw).collect() });
-            let targs: Vec<Val<TraceEngine<E>>> = args.iter().map(|a| wrap(a, &eng.log)).collect();
-            let mut tres: Vec<Val<TraceEngine<E>>> = results.iter().map(|r| wrap(r, &eng.log)).collect();
-            let tctx = TStoreContextMut { inner: ictx, store, engine: eng.clone() };
-            let out = func(tctx, &targs, &mut tres);
-            eng.log.push(Event::HostExit {
-                results: match &out {
-                    Ok(()) => Ok(tres.iter().map(raw_traced).collect()),
-                    Err(e) => Err(format!("{e:#}")),
-                },
-            });
-            out?;
-            for (r, t) in results.iter_mut().zip(&tres) {
-                *r = unwrap(t);
-            }
-            Ok(())
-        });
+        let inner = E::Func::new(
+            c.inner,
+            ty,
+            move |ictx: E::StoreContextMut<'_, T>, args: &[Val<E>], results: &mut [Val<E>]| {
+                eng.log.push(Event::HostEnter { func: id, args: args.iter().map(raw).collect() });
+                let targs: Vec<Val<TraceEngine<E>>> = args.iter().map(|a| wrap(a, &eng.log)).collect();
+                let mut tres: Vec<Val<TraceEngine<E>>> = results.iter().map(|r| wrap(r, &eng.log)).collect();
+                let tctx = TStoreContextMut { inner: ictx, store, engine: eng.clone() };
+                let out = func(tctx, &targs, &mut tres);
+                eng.log.push(Event::HostExit {
+                    results: match &out {
+                        Ok(()) => Ok(tres.iter().map(raw_traced).collect()),
+                        Err(e) => Err(format!("{e:#}")),
+                    },
+                });
+                out?;
+                for (r, t) in results.iter_mut().zip(&tres) {
+                    *r = unwrap(t);
+                }
+                Ok(())
+            },
+        );
         TFunc { inner, id, log: engine.log }
     }
 
