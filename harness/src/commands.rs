@@ -81,6 +81,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         tiers: tiers(&args.tiers)?,
         max_cases: None,
         stop_at_first: false,
+        seed_list: None,
         options: FuzzOptions {
             engines: EngineSpec::parse_all(&args.engines)?,
             calls_per_case: args.calls_per_case.max(1),

@@ -22,12 +22,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use component_gen::Tier;
-use component_layer::types::{FuncType, ItemType};
+use component_layer::types::{FuncType, ItemType, ValueType};
+use component_layer::Value;
 use serde::Serialize;
 
 use crate::diff::blame::Blame;
 use crate::diff::driver::CallOutcome;
+use crate::diff::same_outcome;
 use crate::engine::fault::{self, Fault, FaultGroup};
 use crate::engine::{EngineKind, EngineSpec};
 use crate::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions};
@@ -57,6 +62,15 @@ pub const CASES: u64 = 24;
 pub const FIRST_SEED: u64 = 1_000;
 /// Calls per case.
 pub const CALLS: usize = 16;
+
+/// The tier on which `cargo test` checks a fault: one that shows it on its first seeds.
+pub fn representative_tier(fault: Fault) -> Tier {
+    match fault {
+        Fault::RenumberHandle => Tier::Resource,
+        Fault::TrapToReturn => Tier::Fault,
+        _ => Tier::Echo,
+    }
+}
 
 /// The faults named, or all.
 pub fn faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
@@ -182,10 +196,58 @@ impl Matrix {
     }
 }
 
+/// What the plain engines do on a tier's first [`CASES`] seeds: the seeds on which they agree (a seed that shows a
+/// real bug of an engine — wasmi's `select`, say — would confound a cell), and their outcomes there.
+#[derive(Clone, Debug, Default)]
+pub struct TierProbe {
+    /// The seeds on which the three plain engines agree call for call.
+    pub clean: Vec<u64>,
+    /// Per clean seed: the case's calls, their result types, and the reference engine's outcomes.
+    outcomes: Vec<(component_gen::Case, Vec<Option<ValueType>>, Vec<CallOutcome>)>,
+}
+
+/// Probes a tier (see [`TierProbe`]), each seed in a worker.
+pub fn probe(pool: &PoolConfig, tier: Tier) -> anyhow::Result<TierProbe> {
+    let mut out = TierProbe::default();
+    let plain: Vec<EngineSpec> = EngineKind::ALL.iter().map(|&k| EngineSpec::plain(k)).collect();
+    for seed in FIRST_SEED..FIRST_SEED + CASES {
+        let case = CaseRef::new(seed, tier, CALLS);
+        let runs = match run_once(pool, &Job::Run { case, engines: plain.clone() })? {
+            Reply::Done(JobResult::Run(runs)) => runs,
+            _ => continue,
+        };
+        let runs: Vec<Vec<CallOutcome>> = runs.into_iter().filter_map(Result::ok).collect();
+        if runs.len() != plain.len() {
+            continue;
+        }
+        let agree = runs.windows(2).all(|w| {
+            w[0].len() == w[1].len()
+                && w[0].iter().zip(&w[1]).all(|(a, b)| same_outcome(&a.result, &b.result) && a.imports == b.imports)
+        });
+        if !agree {
+            continue;
+        }
+        let built = case.build();
+        let types = result_types(&built.component);
+        let tys = built
+            .calls
+            .iter()
+            .map(|c| {
+                let path = component_gen::case::export_path(&c.export);
+                types.iter().find(|(p, _)| *p == path).and_then(|(_, t)| t.result().cloned())
+            })
+            .collect();
+        out.clean.push(seed);
+        out.outcomes.push((built, tys, runs.into_iter().last().unwrap_or_default()));
+    }
+    Ok(out)
+}
+
 /// Runs the self-test; `on_cell` sees each cell when it is done.
 pub fn run(config: &SelftestConfig, on_cell: &mut (dyn FnMut(&Cell) + Send)) -> anyhow::Result<Matrix> {
     let work: Vec<(Tier, Fault)> =
         config.tiers.iter().flat_map(|&t| config.faults.iter().map(move |&f| (t, f))).collect();
+    let probes: Mutex<HashMap<Tier, Arc<TierProbe>>> = Mutex::new(HashMap::new());
     let next = AtomicUsize::new(0);
     let cells = Mutex::new(vec![None; work.len()]);
     let on_cell = Mutex::new(on_cell);
@@ -196,7 +258,16 @@ pub fn run(config: &SelftestConfig, on_cell: &mut (dyn FnMut(&Cell) + Send)) -> 
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(tier, fault)) = work.get(i) else { break };
-                match cell(config, tier, fault, &scratch.join(format!("{tier}-{}", fault.name()))) {
+                let known = probes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tier).cloned();
+                let probed = match known {
+                    Some(p) => Ok(p),
+                    None => probe(&config.pool, tier).map(Arc::new).inspect(|p| {
+                        probes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tier, p.clone());
+                    }),
+                };
+                let result = probed
+                    .and_then(|p| cell(config, tier, fault, &p, &scratch.join(format!("{tier}-{}", fault.name()))));
+                match result {
                     Ok(c) => {
                         (on_cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(&c);
                         cells.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(c);
@@ -222,8 +293,14 @@ fn engines(wrap: EngineKind, fault: Fault) -> Vec<EngineSpec> {
     EngineKind::ALL.iter().map(|&kind| EngineSpec { kind, fault: (kind == wrap).then_some(fault) }).collect()
 }
 
-/// Runs one cell.
-pub fn cell(config: &SelftestConfig, tier: Tier, fault: Fault, dir: &std::path::Path) -> anyhow::Result<Cell> {
+/// Runs one cell, on the clean seeds of its tier's probe.
+pub fn cell(
+    config: &SelftestConfig,
+    tier: Tier,
+    fault: Fault,
+    probe: &TierProbe,
+    dir: &std::path::Path,
+) -> anyhow::Result<Cell> {
     let wrapped = EngineSpec { kind: config.wrap, fault: Some(fault) };
     let mut c = Cell {
         tier: tier.name().into(),
@@ -238,7 +315,7 @@ pub fn cell(config: &SelftestConfig, tier: Tier, fault: Fault, dir: &std::path::
         passes_on_others: false,
         note: String::new(),
     };
-    if let Some(why) = not_applicable(&config.pool, tier, fault)? {
+    if let Some(why) = not_applicable(probe, fault) {
         c.not_applicable = Some(why);
         return Ok(c);
     }
@@ -253,6 +330,7 @@ pub fn cell(config: &SelftestConfig, tier: Tier, fault: Fault, dir: &std::path::
         tiers: vec![tier],
         max_cases: Some(CASES),
         stop_at_first: true,
+        seed_list: Some(probe.clean.clone()),
         options: FuzzOptions {
             engines: engines(config.wrap, fault),
             calls_per_case: CALLS,
@@ -307,37 +385,27 @@ fn passes(pool: &PoolConfig, path: &std::path::Path, engine: &EngineSpec) -> any
     })
 }
 
-/// Why `tier` cannot show `fault`, if it cannot: none of the calls of its first cases, run on the reference
-/// engine, has what the fault changes.
-fn not_applicable(pool: &PoolConfig, tier: Tier, fault: Fault) -> anyhow::Result<Option<String>> {
-    for seed in FIRST_SEED..FIRST_SEED + CASES {
-        let case = CaseRef::new(seed, tier, CALLS);
-        let job = Job::Run { case, engines: vec![EngineSpec::plain(EngineKind::Wasmtime)] };
-        let outcomes = match run_once(pool, &job)? {
-            Reply::Done(JobResult::Run(mut runs)) => match runs.pop() {
-                Some(Ok(o)) => o,
-                _ => continue,
-            },
-            _ => continue,
-        };
-        let built = case.build();
-        let types = result_types(&built.component);
-        for (call, outcome) in built.calls.iter().zip(&outcomes) {
-            let path = component_gen::case::export_path(&call.export);
-            let ty = types.iter().find(|(p, _)| *p == path).and_then(|(_, t)| t.result().cloned());
-            if applies(fault, outcome, ty.as_ref()) {
-                return Ok(None);
-            }
-        }
-    }
-    Ok(Some(format!("no call of the first {CASES} cases has what `{}` changes", fault.name())))
+/// Why the tier cannot show `fault`, if it cannot: none of the calls of its clean cases has what the fault
+/// changes.
+fn not_applicable(probe: &TierProbe, fault: Fault) -> Option<String> {
+    let applicable = probe.outcomes.iter().any(|(case, tys, outcomes)| {
+        case.calls.iter().zip(tys).zip(outcomes).any(|((_, ty), o)| applies(fault, o, ty.as_ref()))
+    });
+    (!applicable).then(|| {
+        format!(
+            "no call of the {} clean cases of the first {CASES} has what `{}` changes",
+            probe.clean.len(),
+            fault.name()
+        )
+    })
 }
 
 /// Whether `fault` would change `outcome` (of a call whose result type is `ty`).
 pub fn applies(fault: Fault, outcome: &CallOutcome, ty: Option<&component_layer::types::ValueType>) -> bool {
     let answered = || outcome.imports.iter().filter(|c| !c.name.starts_with("[dtor]"));
     match (fault.group(), fault, &outcome.result) {
-        (FaultGroup::Value, _, Ok(Some(v))) => fault::change(fault, &mut v.clone(), ty),
+        // The driver shows resources as tokens; the engine, which the fault wraps, as labels.
+        (FaultGroup::Value, _, Ok(Some(v))) => fault::change(fault, &mut as_engine_sees(v), ty),
         (_, Fault::TrapToReturn, Err(f)) => f.is_trap(),
         (_, Fault::ReturnToTrap, Ok(_)) => true,
         (_, Fault::AlterImportArg, _) => {
@@ -346,6 +414,23 @@ pub fn applies(fault: Fault, outcome: &CallOutcome, ty: Option<&component_layer:
         (_, Fault::DropImportCall, _) => answered().next().is_some(),
         (FaultGroup::Crash, _, Ok(_)) => true,
         _ => false,
+    }
+}
+
+/// A result as the engine returned it: the driver's resource tokens back as the engine's labels.
+fn as_engine_sees(v: &Value) -> Value {
+    if let Some(call) = component_gen::case::token_call(v) {
+        return Value::Enum(crate::engine::value::holding_label("r", call as u32).into());
+    }
+    match v {
+        Value::List(l) => Value::List(component_layer::List::Values(l.iter().map(|x| as_engine_sees(&x)).collect())),
+        Value::Record(fs) => Value::Record(fs.iter().map(|(n, x)| (n.clone(), as_engine_sees(x))).collect()),
+        Value::Tuple(xs) => Value::Tuple(xs.iter().map(as_engine_sees).collect()),
+        Value::Option(Some(p)) => Value::Option(Some(Box::new(as_engine_sees(p)))),
+        Value::Variant(c, Some(p)) => Value::Variant(c.clone(), Some(Box::new(as_engine_sees(p)))),
+        Value::Result(Ok(Some(p))) => Value::Result(Ok(Some(Box::new(as_engine_sees(p))))),
+        Value::Result(Err(Some(p))) => Value::Result(Err(Some(Box::new(as_engine_sees(p))))),
+        other => other.clone(),
     }
 }
 

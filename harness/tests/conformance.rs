@@ -8,12 +8,14 @@
 //! wit-component file and `check/generated/<tier>::seeds-0-<n>` (`CHECK_SEEDS`, default 4), each with
 //! `CHECK_CALLS` calls per export (default 5) on all three engines; any divergence not in the expectations fails.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use component_gen::{generate_case, Tier};
 use component_harness::diff::run_case;
+use component_harness::engine::fault::Fault;
 use component_harness::engine::{EngineKind, EngineSpec, ENGINE_NAMES};
-use component_harness::{check, conform, toolchain};
+use component_harness::{check, conform, selftest, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
@@ -130,6 +132,47 @@ fn main() {
             }
             if checked == 0 {
                 return Err(Failed::from("every generated component was skipped: nothing was checked"));
+            }
+            Ok(())
+        }));
+    }
+    // The self-test: each fault on a tier that shows it, through the real workers (this package's binary).
+    let pool = component_harness::worker::PoolConfig {
+        exe: env!("CARGO_BIN_EXE_component-harness").into(),
+        memory_limit_mb: 2048,
+        step_timeout: std::time::Duration::from_secs(20),
+    };
+    let probes: Arc<Mutex<HashMap<Tier, Arc<selftest::TierProbe>>>> = Arc::default();
+    for fault in Fault::ALL {
+        let tier = selftest::representative_tier(fault);
+        let (pool, probes) = (pool.clone(), probes.clone());
+        trials.push(Trial::test(format!("selftest/{tier}::{}", fault.name()), move || {
+            let config = selftest::SelftestConfig {
+                tiers: vec![tier],
+                faults: vec![fault],
+                wrap: EngineKind::LayerWasmi,
+                seconds: 60,
+                jobs: 1,
+                pool: pool.clone(),
+            };
+            // One probe per tier, shared by the trials of that tier (the lock is held while probing).
+            let probe = {
+                let mut known = probes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match known.get(&tier) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = Arc::new(selftest::probe(&pool, tier).map_err(|e| Failed::from(format!("{e:#}")))?);
+                        known.insert(tier, p.clone());
+                        p
+                    }
+                }
+            };
+            let dir = std::env::temp_dir().join(format!("selftest-trial-{}-{}", std::process::id(), fault.name()));
+            let cell = selftest::cell(&config, tier, fault, &probe, &dir).map_err(|e| Failed::from(format!("{e:#}")));
+            std::fs::remove_dir_all(&dir).ok();
+            let cell = cell?;
+            if cell.not_applicable.is_some() || !cell.holds() {
+                return Err(Failed::from(cell.line()));
             }
             Ok(())
         }));

@@ -30,6 +30,10 @@ pub struct Divergence {
     /// The outcome of this call that the largest group of engines agreed on (see [`outliers`]); `None` if the
     /// divergence is not in a call's outcome.
     pub agreed: Option<Result<Option<Value>, Failure>>,
+    /// Whether the engines also differ in what reached the host during the call (its import calls): then only a
+    /// regression that checks the host side (a `.case` file) can show the divergence.
+    #[serde(default)]
+    pub host_side: bool,
 }
 
 /// The result of running a case.
@@ -112,6 +116,7 @@ pub fn run_case(case: &Case, engines: &mut [Box<dyn Engine>]) -> CaseReport {
                     .collect(),
                 expected: Some("loaded".into()),
                 agreed: None,
+                host_side: false,
             });
         } else {
             report.discarded = Some(format!(
@@ -148,6 +153,7 @@ fn compare_call(i: usize, call: &component_gen::Call, names: &[String], outs: &[
     compare_call_inner(i, call, names, outs).map(|mut d| {
         let best = majority(names, outs, |a, b| same_outcome(&a.result, &b.result));
         d.agreed = outs.get(best).map(|o| o.result.clone());
+        d.host_side = outs.iter().any(|o| o.imports != outs[0].imports);
         d
     })
 }
@@ -182,6 +188,7 @@ fn compare_call_inner(
             outcomes: outcomes(),
             expected: Some(expected),
             agreed: None,
+            host_side: false,
         });
     }
     // Engines against each other (values of successful calls, failure classes and trap classes).
@@ -195,6 +202,7 @@ fn compare_call_inner(
             outcomes: outcomes(),
             expected: None,
             agreed: None,
+            host_side: false,
         })
         .map(|mut d| {
             if d.wrong.is_empty() {
@@ -223,6 +231,7 @@ fn compare_call_inner(
                 outcomes: names.iter().zip(outs).map(|(e, o)| (e.clone(), log_text(o))).collect(),
                 expected: Some(format!("{expected:?}")),
                 agreed: None,
+                host_side: false,
             });
         }
     } else if outs.iter().any(|o| o.imports != outs[0].imports) {
@@ -233,6 +242,7 @@ fn compare_call_inner(
             outcomes: names.iter().zip(outs).map(|(e, o)| (e.clone(), log_text(o))).collect(),
             expected: None,
             agreed: None,
+            host_side: false,
         });
     }
     None

@@ -474,8 +474,11 @@ fn component_const(v: &Raw, t: wasmparser::ValType) -> String {
     }
 }
 
-/// The exported functions of a module: name → (params, results).
-fn export_types(main: &[u8]) -> Option<HashMap<String, (Vec<wasmparser::ValType>, Vec<wasmparser::ValType>)>> {
+/// A core function's parameter and result types.
+type CoreSig = (Vec<wasmparser::ValType>, Vec<wasmparser::ValType>);
+
+/// The exported functions of a module: name → signature.
+fn export_types(main: &[u8]) -> Option<HashMap<String, CoreSig>> {
     use wasmparser::{Payload, TypeRef};
     let mut types: Vec<wasmparser::FuncType> = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();

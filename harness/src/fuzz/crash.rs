@@ -127,6 +127,7 @@ pub fn investigate(
         outcomes,
         expected: None,
         agreed: None,
+        host_side: false,
     };
     let blame = crash_blame(&crash, &names);
     Finding {

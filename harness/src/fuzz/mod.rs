@@ -48,6 +48,9 @@ pub struct FuzzConfig {
     pub max_cases: Option<u64>,
     /// Stop at the first finding (the self-test).
     pub stop_at_first: bool,
+    /// Exactly these seeds, in order, instead of `seed, seed + 1, …` (the self-test's seeds on which the plain
+    /// engines agree).
+    pub seed_list: Option<Vec<u64>>,
     /// What each case runs with.
     pub options: FuzzOptions,
     /// How workers are started and watched.
@@ -314,8 +317,14 @@ fn supervise_worker(
 ) -> anyhow::Result<()> {
     let mut worker: Option<WorkerProcess> = None;
     while !stop.load(Ordering::Relaxed) {
-        let seed = next_seed.fetch_add(1, Ordering::Relaxed);
-        let n = seed.wrapping_sub(config.seed);
+        let n = next_seed.fetch_add(1, Ordering::Relaxed).wrapping_sub(config.seed);
+        let seed = match &config.seed_list {
+            Some(list) => match usize::try_from(n).ok().and_then(|i| list.get(i)) {
+                Some(s) => *s,
+                None => break,
+            },
+            None => config.seed.wrapping_add(n),
+        };
         if config.max_cases.is_some_and(|m| n >= m) || start.elapsed() >= config.duration {
             stop.store(true, Ordering::Relaxed);
             break;

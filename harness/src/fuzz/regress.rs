@@ -189,7 +189,7 @@ pub fn render(case: &Case, d: &Divergence, blame: &Blame) -> anyhow::Result<(Str
         about.extend(evidence.report_lines());
     }
     about.push(format!("repro: cargo run --release -p component-harness -- repro {} --tier {}", case.seed, case.tier));
-    let host_side = d.what.starts_with("arguments received") || d.what.starts_with("host import calls");
+    let host_side = d.host_side;
     let (mut text, ext) = render_with(case, about, &expected, host_side)?;
     if let (Blame::Backend { evidence, .. }, "wast") = (blame, ext) {
         if let Some(repro) = &evidence.repro {
@@ -472,6 +472,7 @@ mod tests {
             outcomes: Vec::new(),
             expected: None,
             agreed: None,
+            host_side: false,
         }
     }
 
