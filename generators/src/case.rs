@@ -174,6 +174,19 @@ pub struct Call {
     /// Arguments that are resources the host received from earlier calls of the same instance (see [`Held`]);
     /// `args` holds [`resource_token`] of that call at their positions, for display only.
     pub held: Vec<Held>,
+    /// What wasmtime 48 is known to return instead of `expect` (which stays the spec's) where it deviates from
+    /// the spec in a documented way; `None` where it must meet `expect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_deviation: Option<Deviation>,
+}
+
+/// A known, documented deviation of wasmtime 48 from the spec in one call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deviation {
+    /// Why: the spec function and wasmtime's that differ, in one line.
+    pub reason: String,
+    /// What wasmtime 48 returns instead of the call's [`Expect::Returns`].
+    pub returns: Option<Value>,
 }
 
 /// An argument that is the resource an earlier call returned: the host keeps every resource result (by the
@@ -206,6 +219,7 @@ impl Call {
             expect_import_args: None,
             expect,
             held: Vec::new(),
+            reference_deviation: None,
         }
     }
 
@@ -219,7 +233,12 @@ impl Call {
                 *a = resource_token(h.call);
             }
         }
-        if let Expect::Returns(Some(v)) = &mut c.expect {
+        let deviation = c.reference_deviation.as_mut().and_then(|d| d.returns.as_mut());
+        let expected = match &mut c.expect {
+            Expect::Returns(Some(v)) => Some(v),
+            _ => None,
+        };
+        for v in expected.into_iter().chain(deviation) {
             if let Some(k) = token_call(v) {
                 *v = resource_token(k.saturating_sub(by));
             }
@@ -460,6 +479,7 @@ impl Gen<'_, '_, '_> {
                 expect_import_args: Some(vec![args]),
                 expect: Expect::Returns(ret),
                 held: Vec::new(),
+                reference_deviation: None,
             });
         }
         Ok(Case {
@@ -504,6 +524,7 @@ impl Gen<'_, '_, '_> {
                 expect_import_args: Some(vec![vec![t.clone()]]),
                 expect: Expect::Returns(Some(t)),
                 held: Vec::new(),
+                reference_deviation: None,
             });
         }
         Ok(Case {
@@ -654,7 +675,8 @@ impl Gen<'_, '_, '_> {
     /// `latin1+utf16` string that Latin-1 could hold sometimes in UTF-16 — with the callee's realloc log, to
     /// which the caller adds its own. The parameters and `R` hold several strings (in lists, records, tuples,
     /// options, variants, results); both logs are exactly what the spec's lowering makes of them
-    /// ([`crate::trace`]), so every call expects an exact value.
+    /// ([`crate::trace`]), so every call expects an exact value — and, where wasmtime 48 is known to make another
+    /// trace ([`trace::WASMTIME_48_DEVIATION`]), says which in [`Call::reference_deviation`].
     fn trace(mut self, seed: u64) -> Result<Case> {
         let n = self.u.int_in_range(1..=3)?;
         let (mut caller_imports, mut caller_exports, mut callee_imports, mut callee_exports) =
@@ -746,10 +768,17 @@ impl Gen<'_, '_, '_> {
             let f = &fns[k];
             let args: Vec<Value> = f.sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
             let expected = f
-                .expect(&self.set, &args, callee_realloc, &mut algorithms)
+                .expect(&self.set, &args, callee_realloc, trace::Model::Spec, &mut algorithms)
                 .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-            let mut call = Call::new(format!("e{k}"), args.clone(), Expect::Returns(Some(expected)));
+            let wasmtime = f
+                .expect(&self.set, &args, callee_realloc, trace::Model::Wasmtime48, &mut Default::default())
+                .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+            let mut call = Call::new(format!("e{k}"), args.clone(), Expect::Returns(Some(expected.clone())));
             call.expect_import_args = Some(vec![args]);
+            if wasmtime != expected {
+                call.reference_deviation =
+                    Some(Deviation { reason: trace::WASMTIME_48_DEVIATION.to_owned(), returns: Some(wasmtime) });
+            }
             calls.push(call);
         }
         let algorithms: Vec<&str> = algorithms.into_iter().collect();
@@ -837,13 +866,14 @@ struct TraceFn {
 impl TraceFn {
     /// What the outer export returns for `args`: `R`, the callee's log (lowering the arguments, held by the
     /// caller as the host lowered them there, with the callee's realloc in mode `callee_realloc`) and the
-    /// caller's (lowering the callee's result after `rebase`).
-    /// Records the spec algorithms the strings took in `algorithms`.
+    /// caller's (lowering the callee's result after `rebase`), as `model`'s algorithms make them.
+    /// Records the algorithms the strings took in `algorithms`.
     fn expect(
         &self,
         set: &TypeSet,
         args: &[Value],
         callee_realloc: ReallocMode,
+        model: trace::Model,
         algorithms: &mut std::collections::BTreeSet<&'static str>,
     ) -> std::result::Result<Value, String> {
         let params: Vec<Ty> = self.sig.params.iter().map(|(_, t)| t.clone()).collect();
@@ -854,6 +884,7 @@ impl TraceFn {
             dst: self.callee,
             form: &|s: &str| trace::SrcForm::from_host(caller, s),
             alloc: &mut callee_alloc,
+            model,
             algorithms: Default::default(),
         };
         lowering.params(&params, args)?;
@@ -866,6 +897,7 @@ impl TraceFn {
             dst: self.caller,
             form: &|s: &str| trace::SrcForm::stored(callee, s, wide_latin1(salt, s)),
             alloc: &mut caller_alloc,
+            model,
             algorithms: Default::default(),
         };
         let result = Value::Tuple(vec![self.r_value.clone(), Value::List(List::U32(callee_log.clone()))]);
@@ -1167,11 +1199,13 @@ mod tests {
             expect_import_args: None,
             expect: Expect::Returns(Some(resource_token(7))),
             held: vec![Held { arg: 0, call: 5 }],
+            reference_deviation: Some(Deviation { reason: "r".into(), returns: Some(resource_token(6)) }),
         };
         let c = call.rebased(3);
         assert_eq!(c.held, vec![Held { arg: 0, call: 2 }]);
         assert_eq!(c.args, vec![resource_token(2), Value::U32(9)]);
         assert_eq!(c.expect, Expect::Returns(Some(resource_token(4))));
+        assert_eq!(c.reference_deviation.and_then(|d| d.returns), Some(resource_token(3)));
         assert_eq!(token_call(&resource_token(12)), Some(12));
         assert_eq!(token_call(&Value::String("12".into())), None);
     }

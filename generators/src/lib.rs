@@ -39,7 +39,7 @@ pub mod values;
 pub mod wave;
 pub mod world;
 
-pub use case::{Call, Case, CaseConfig, Expect, HostBehaviour, HostImport, Tier};
+pub use case::{Call, Case, CaseConfig, Deviation, Expect, HostBehaviour, HostImport, Tier};
 
 /// Generates the case of `tier` for `seed` with the default configuration.
 pub fn generate_case(seed: u64, tier: Tier) -> Case {

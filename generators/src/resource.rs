@@ -517,6 +517,7 @@ fn host_drop(u: &mut Unstructured<'_>, model: &mut Model) -> Result<Call> {
         expect_import_args: Some(Vec::new()),
         expect: Expect::Returns(None),
         held: vec![Held { arg: 0, call: from }],
+        reference_deviation: None,
     })
 }
 
