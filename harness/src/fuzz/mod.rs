@@ -148,6 +148,9 @@ pub struct CaseResult {
     pub outcomes: Vec<(String, usize, usize, usize)>,
     /// Why it was discarded, if it was.
     pub discarded: Option<String>,
+    /// Calls on which the reference engine deviated from the specification in a known way.
+    #[serde(default)]
+    pub known_deviations: usize,
     /// Its finding, if it diverged.
     pub finding: Option<Finding>,
 }
@@ -165,6 +168,8 @@ pub struct TierTotals {
     pub divergences: u64,
     /// Crashes among them.
     pub crashes: u64,
+    /// Calls on which wasmtime deviated from the specification in a known, recorded way (not findings).
+    pub known_deviations: u64,
     /// Per engine: (ok, trap, other) call outcomes.
     pub outcomes: BTreeMap<String, (u64, u64, u64)>,
 }
@@ -213,19 +218,19 @@ impl FuzzSummary {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut s = String::from("| tier | cases | calls | discarded | findings | crashes |");
+        let mut s = String::from("| tier | cases | calls | discarded | findings | crashes | known deviations |");
         for e in &engines {
             s.push_str(&format!(" {e} ok/trap/other |"));
         }
-        s.push_str("\n|---|---:|---:|---:|---:|---:|");
+        s.push_str("\n|---|---:|---:|---:|---:|---:|---:|");
         for _ in &engines {
             s.push_str("---|");
         }
         s.push('\n');
         for (tier, t) in &self.tiers {
             s.push_str(&format!(
-                "| {tier} | {} | {} | {} | {} | {} |",
-                t.cases, t.calls, t.discarded, t.divergences, t.crashes
+                "| {tier} | {} | {} | {} | {} | {} | {} |",
+                t.cases, t.calls, t.discarded, t.divergences, t.crashes, t.known_deviations
             ));
             for e in &engines {
                 let (o, tr, x) = t.outcomes.get(e).copied().unwrap_or_default();
@@ -241,6 +246,7 @@ impl FuzzSummary {
         t.cases += 1;
         t.calls += r.calls as u64;
         t.discarded += u64::from(r.discarded.is_some());
+        t.known_deviations += r.known_deviations as u64;
         if let Some(f) = &r.finding {
             t.divergences += 1;
             t.crashes += u64::from(f.crash.is_some());
@@ -379,6 +385,7 @@ pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
         calls: report.calls,
         outcomes: report.outcomes.clone(),
         discarded: report.discarded.clone(),
+        known_deviations: report.known_deviations.len(),
         finding: None,
     };
     let Some(d) = report.divergences.first() else { return result };
