@@ -3,9 +3,12 @@
 #
 #   bash ci/nightly.sh
 #
+# 0. The harness's self-test (`component-harness selftest`): engines that are wrong on purpose must be caught,
+#    blamed, shrunk and written, tier by tier; a harness that cannot catch them makes the rest of the night moot.
 # 1. Differential fuzzing with the harness (`component-harness fuzz`) for FUZZ_SECONDS, all three engines compared
-#    in one run. Divergences are shrunk and written to corpus/regressions/ by the harness (those attributed to a
-#    core backend to corpus/backends/); new files there are copied to ci/out/regressions/ and ci/out/backends/.
+#    in one run, in crash-safe worker processes. Divergences and crashes are shrunk and written to
+#    corpus/regressions/ by the harness (those attributed to a core backend, with their core-level evidence, to
+#    corpus/backends/); new files there are copied to ci/out/regressions/ and ci/out/backends/.
 # 2. Every cargo-fuzz target in fuzz/ for CARGO_FUZZ_SECONDS each (needs a nightly toolchain and cargo-fuzz; both
 #    are installed if missing, and this part is skipped with a message if that is impossible, e.g. offline).
 #    Crash artifacts are copied to ci/out/artifacts/<target>/.
@@ -55,11 +58,21 @@ note ""
 # ---------------------------------------------------------------------------------------------------------------
 # 1. The harness's differential fuzzer.
 #
-# Exit codes of `component-harness fuzz` (harness/src/commands.rs, harness/src/main.rs): 0 when no divergence
-# that fails the run was found (backend divergences do not, without --strict), 1 when at least one was (each
-# shrunk and written to --out), 2 on an error (unknown engine, I/O, ...).
+# Exit codes of `component-harness fuzz` (harness/src/commands.rs, harness/src/main.rs): 0 when no finding that
+# fails the run was made (backend findings with core-level evidence do not, without --strict), 1 when at least one
+# was (each shrunk and written to --out), 2 on an error (unknown engine, I/O, ...). A crash of an engine is a
+# finding like a divergence: the harness survives it.
 section "building the harness"
 cargo build --release -p component-harness
+
+section "harness self-test"
+rc=0
+cargo run --release -q -p component-harness -- selftest --json "$OUT/selftest.json" 2>&1 | tee "$OUT/selftest.log" || rc=$?
+if [ "$rc" -eq 0 ]; then
+  note "- selftest: $(tail -n 1 "$OUT/selftest.log")"
+else
+  fail "selftest: exited with $rc (see ci/out/selftest.log)"
+fi
 
 # One run compares all three engines, so both backends are fuzzed and a divergence confined to one backend can be
 # attributed to it (harness/src/diff/blame.rs): those are written to corpus/backends/ and reported here, but only

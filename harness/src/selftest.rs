@@ -321,8 +321,10 @@ pub fn cell(
     }
     std::fs::create_dir_all(dir)?;
     let mut pool = config.pool.clone();
-    // An engine that never returns costs a full time limit per attempt; keep it short.
+    // An engine that never returns costs a full time limit per attempt, and one that allocates without end fills
+    // its worker's cap before it dies: keep both small, so that neither is mistaken for the other under load.
     pool.step_timeout = pool.step_timeout.min(Duration::from_secs(4));
+    pool.memory_limit_mb = pool.memory_limit_mb.min(512);
     let fuzz_config = FuzzConfig {
         duration: Duration::from_secs(config.seconds),
         seed: FIRST_SEED,

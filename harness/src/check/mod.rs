@@ -248,6 +248,22 @@ pub struct Divergence {
 }
 
 impl Divergence {
+    /// Where one layer engine alone is wrong, seeks core-level evidence that its backend is (replaying the
+    /// component's instantiation and `call` on traced core engines, see [`crate::evidence`]).
+    fn seek_evidence(&mut self, bytes: &[u8], call: &PlannedCall, seed: u64, engines: &[CheckEngine]) {
+        let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
+        let crate::diff::blame::Suspect::Backend(kind) = Blame::suspect(&self.wrong, &names) else { return };
+        let scenario = |engine: Box<dyn Engine>| {
+            let mut e = CheckEngine::new(engine);
+            if e.load(bytes).is_ok() && e.instantiate(seed).outcome.is_ok() {
+                e.call(call);
+            }
+        };
+        if let Some(evidence) = crate::evidence::seek_with(&scenario, kind) {
+            self.blame = Blame::Backend { engine: kind.name().to_owned(), evidence: Box::new(evidence) };
+        }
+    }
+
     /// A divergence with its wrong engines (outside the largest group that agrees) and attribution.
     fn new(what: &str, args: String, reduced: Option<String>, engines: &[CheckEngine], records: &[CallRecord]) -> Self {
         let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
@@ -356,11 +372,12 @@ pub fn check_component(
         Err(e) => return report.skipped(format!("component-layer cannot reflect on it: {e}")),
     };
     let surface = Surface::of(&component.imports(), &component.exports());
-    run_calls(report, &surface, engines, config, progress)
+    run_calls(report, &bytes, &surface, engines, config, progress)
 }
 
 fn run_calls(
     mut report: ComponentReport,
+    bytes: &[u8],
     surface: &Surface,
     engines: &mut [CheckEngine],
     config: &CheckConfig,
@@ -419,7 +436,7 @@ fn run_calls(
                 fresh = false;
                 let reported = report.divergences.iter().filter(|d| d.what == row.export).count();
                 if reported < config.max_reported {
-                    let d = reduce(engines, &call, inst_seed, records);
+                    let d = reduce(engines, bytes, &call, inst_seed, records);
                     report.divergences.push(d);
                 }
             }
@@ -439,7 +456,13 @@ fn diverges(engines: &mut [CheckEngine], call: &PlannedCall, seed: u64) -> Optio
 }
 
 /// Reduces a divergent call to the smallest arguments that still diverge on a fresh instance.
-fn reduce(engines: &mut [CheckEngine], call: &PlannedCall, seed: u64, records: Vec<CallRecord>) -> Divergence {
+fn reduce(
+    engines: &mut [CheckEngine],
+    bytes: &[u8],
+    call: &PlannedCall,
+    seed: u64,
+    records: Vec<CallRecord>,
+) -> Divergence {
     let what = call.name();
     let args = plan::render_args(call);
     let Some(mut best_records) = diverges(engines, call, seed) else {
@@ -467,7 +490,9 @@ fn reduce(engines: &mut [CheckEngine], call: &PlannedCall, seed: u64, records: V
         }
         break;
     }
-    Divergence::new(&what, args, Some(plan::render_args(&best)), engines, &best_records)
+    let mut d = Divergence::new(&what, args, Some(plan::render_args(&best)), engines, &best_records);
+    d.seek_evidence(bytes, &best, seed, engines);
+    d
 }
 
 /// The report on a component whose check killed its worker: a failure, blamed on the engine that was running.

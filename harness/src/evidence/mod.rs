@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 use component_gen::Case;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::EngineKind;
+use crate::engine::{Engine, EngineKind};
 use replay::{Mismatch, Replayed};
 use trace::{Event, Ext, TraceEngine};
 
@@ -93,22 +93,23 @@ pub fn wasmtime_backend() -> wasmtime_runtime_layer::Engine {
     E.get_or_init(wasmtime_runtime_layer::Engine::default).clone()
 }
 
-/// Runs `case` on component-layer over the traced core engine `kind`: its trace.
-fn traced(case: &Case, kind: EngineKind) -> Arc<Vec<Event>> {
+/// What is run on each traced engine: a scenario that uses the engine it is given.
+pub type Scenario<'a> = dyn Fn(Box<dyn Engine>) + 'a;
+
+/// Runs `scenario` on component-layer over the traced core engine `kind`: its trace.
+fn traced(scenario: &Scenario<'_>, kind: EngineKind) -> Arc<Vec<Event>> {
     crate::worker::protocol::heartbeat(&format!("evidence: trace the case on {}", kind.name()));
     let events = match kind {
         EngineKind::LayerWasmi => {
             let backend = TraceEngine::new(wasmi_backend());
             let log = backend.log().clone();
-            let mut engine = crate::engine::LayerEngine::over("layer-wasmi (traced)", backend);
-            let _ = crate::fuzz::run_on(case, &mut engine);
+            scenario(Box::new(crate::engine::LayerEngine::over("layer-wasmi (traced)", backend)));
             log.events()
         }
         _ => {
             let backend = TraceEngine::new(wasmtime_backend());
             let log = backend.log().clone();
-            let mut engine = crate::engine::LayerEngine::over("layer-wasmtime (traced)", backend);
-            let _ = crate::fuzz::run_on(case, &mut engine);
+            scenario(Box::new(crate::engine::LayerEngine::over("layer-wasmtime (traced)", backend)));
             log.events()
         }
     };
@@ -138,12 +139,23 @@ pub fn seek(case: &Case, call: Option<usize>, wrong: EngineKind) -> Option<Evide
     if let Some(i) = call {
         cut.calls.truncate(i + 1);
     }
+    seek_with(
+        &|mut engine| {
+            let _ = crate::fuzz::run_on(&cut, engine.as_mut());
+        },
+        wrong,
+    )
+}
+
+/// Seeks core-level evidence for a divergence that `scenario` shows, in which the layer engine `wrong` alone is
+/// wrong (see [`seek`]).
+pub fn seek_with(scenario: &Scenario<'_>, wrong: EngineKind) -> Option<Evidence> {
     let right = match wrong {
         EngineKind::LayerWasmi => EngineKind::LayerWasmtime,
         _ => EngineKind::LayerWasmi,
     };
     for (own, other) in [(wrong, right), (right, wrong)] {
-        let events = traced(&cut, own);
+        let events = traced(scenario, own);
         let Err(m) = replay_on(other, events.clone()) else { continue };
         if !m.engines_differ {
             continue;
