@@ -133,7 +133,7 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
 
 pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
     let engines = EngineSpec::parse_all(&args.engines)?;
-    let pool = PoolConfig::this_binary()?;
+    let pool = pool(args.timeout, 4096)?;
     if let Ok(seed) = args.target.parse::<u64>() {
         let mut diverged = false;
         let ts = match &args.tier {
@@ -231,7 +231,7 @@ pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
         regressions: args.out.clone(),
     };
     let case = CaseRef::new(args.seed, tier, args.calls_per_case);
-    let result = fuzz::one_case(&case, &options, &PoolConfig::this_binary()?)?;
+    let result = fuzz::one_case(&case, &options, &pool(args.timeout, 4096)?)?;
     let Some(f) = result.finding else {
         println!("seed {} tier {tier}: no divergence in {} calls", args.seed, result.calls);
         return Ok(ExitCode::SUCCESS);

@@ -241,6 +241,9 @@ pub(crate) struct ReproArgs {
     /// Calls per generated case (for a seed: as `fuzz` made it).
     #[arg(long, default_value_t = 48)]
     pub(crate) calls_per_case: usize,
+    /// Seconds a worker may spend on one engine operation before it counts as hung.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -256,6 +259,9 @@ pub(crate) struct ShrinkArgs {
     /// Calls per generated case (as `fuzz` made it).
     #[arg(long, default_value_t = 48)]
     pub(crate) calls_per_case: usize,
+    /// Seconds a worker may spend on one engine operation before it counts as hung.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) timeout: u64,
     /// Also write the regression file to this directory.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,

@@ -7,7 +7,8 @@
 //! 1. **confirm**: the case on the crashing engine alone, cut to the call that crashed (as [`super::shrink::only`]
 //!    cuts it), then whole; the crash must happen again the same way;
 //! 2. **shrink**: the case regenerated from its seed with smaller budgets ([`super::shrink::BUDGETS`]), again cut
-//!    to the call that crashed, kept while the engine still dies the same way;
+//!    to the call that crashed, kept while the engine still dies the same way (a hang, which costs a full time
+//!    limit per attempt, is only cut to its call);
 //! 3. **write**: the other engines run the shrunk case (in a worker too) and what the largest group of them
 //!    agrees each call does becomes the regression's assertions; the header says who died, how, where, and how to
 //!    re-run it.
@@ -79,16 +80,18 @@ pub fn investigate(
                 Some((r, d)) => {
                     crash.confirmed = true;
                     best = r;
-                    crash.call = d.call.or(crash.call);
-                    for b in 0..super::shrink::BUDGETS.len() {
+                    note(&mut crash, &d);
+                    // Each attempt on an engine that hangs costs a full time limit: the cut to the call is enough.
+                    let budgets = if crash.death == Death::Hang { 0 } else { super::shrink::BUDGETS.len() };
+                    for b in 0..budgets {
                         let whole = CaseRef { budget: Some(b), only: None, ..*case };
                         let Some(d) = dies(&whole) else { continue };
                         best = whole;
-                        crash.call = d.call;
+                        note(&mut crash, &d);
                         let cut = CaseRef { only: d.call, ..whole };
                         if let Some(d) = dies(&cut) {
                             best = cut;
-                            crash.call = d.call;
+                            note(&mut crash, &d);
                         }
                     }
                 }
@@ -141,6 +144,14 @@ pub fn investigate(
         unwritten: why,
         found_after,
         shrink_secs: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Takes where a confirmed death happened into the crash: the call and the operation of the case it died in.
+fn note(crash: &mut Crash, d: &DeathReport) {
+    crash.call = d.call.or(crash.call);
+    if let Some(s) = &d.step {
+        crash.op = s.op.clone();
     }
 }
 
