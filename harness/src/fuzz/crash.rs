@@ -71,7 +71,8 @@ pub fn investigate(
     match &spec {
         None => unwritten = Some(format!("the worker died outside any engine ({})", crash.reason)),
         Some(spec) => {
-            let dies = |r: &CaseRef| dies_alone(pool, r, spec, &crash.death);
+            let death = crash.death.clone();
+            let dies = |r: &CaseRef| dies_alone(pool, r, spec, &death);
             let candidates = [CaseRef { only: crash.call, ..*case }, *case];
             match candidates.iter().find_map(|r| dies(r).map(|d| (*r, d))) {
                 None => {
