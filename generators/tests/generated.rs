@@ -574,7 +574,7 @@ mod mismatched_values {
         let wide = image::build_with(set, ty, v, u32::MAX - 16, Encoding::Utf16, &|_| true);
         let transformed = values::transform(set, ty, v);
         let wave = wave::to_wave(set, ty, v);
-        let _ = wave::to_wave_value(set, ty, v);
+        let _ = wave::value_type(set, ty);
         let _ = values::hash_answer(std::slice::from_ref(v), ty);
         let _ = values::describe(v);
         assert!(wave.len() < 1 << 24 || matched, "a mismatched value renders bounded");

@@ -1,25 +1,169 @@
-//! Errors and traps.
-//!
-//! Every failure of the runtime is an [`Error`]: a typed [`ErrorKind`] plus a chain of context strings that say
-//! *where* it happened (which export, which parameter path, which byte offset). Traps — failures that happen
-//! while a component is running — are [`ErrorKind::Trap`] with a [`Trap`] reason, so callers (and the
-//! differential harness) can tell a trap from a link error or an invalid component without parsing messages.
+//! Errors and traps: [`Error`], [`ErrorKind`], [`Trap`] and the [`Location`] of a failed lift or lower.
 //!
 //! Traps raised by the runtime inside host trampolines must cross the core engine's call stack. wasmi keeps only
 //! the `Display` text of host errors, so the structured error is parked in the store (see
 //! `store::RuntimeState::pending`) and picked up again when the core call returns.
+//!
+//! Where an error happened is gathered on its way out, so the success path pays nothing for it: lifting and
+//! lowering add a [`PathSegment`] per level they unwind through (`Error::at`) and the guest address involved
+//! (`Error::at_offset`); the function crossing the component boundary then fixes them into a [`Location`]
+//! (`Error::in_func`), and every boundary further out adds a line of context.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error from loading, linking, instantiating or calling a component.
+///
+/// Every failure of the runtime is an `Error`: a typed [`ErrorKind`] plus what says *where* it happened. Traps —
+/// failures while a component is running — are [`ErrorKind::Trap`] with a [`Trap`] reason, so callers (and the
+/// differential harness) can tell a trap from a link error or an invalid component without parsing messages.
+///
+/// A failure while lifting or lowering a value has a [`Location`] ([`Error::location`]): the export or import
+/// whose parameter or result it was, the path to the value (`arg 2 .items[3] .name`) and the guest memory
+/// address involved. Every function boundary the error crosses on its way out adds a line of context
+/// ([`Error::contexts`]), so an error in a host import called from an export reads:
+///
+/// ```text
+/// invalid `char` bit pattern
+///     in import `log`: arg 0 .name (guest memory offset 0x4010)
+///     in export `run`
+/// ```
+///
+/// An `Error` is one pointer wide.
 pub struct Error(Box<Inner>);
 
 struct Inner {
     kind: ErrorKind,
     context: Vec<String>,
+    /// While a lift or lower unwinds: the path to the failed value so far, innermost segment first.
+    path: Vec<PathSegment>,
+    /// The guest memory address the failure is about, innermost first wins.
+    offset: Option<u32>,
+    /// Fixed where the error left the function whose value failed.
+    location: Option<Location>,
+}
+
+/// A step on the path from a function's parameters or result to the value that failed to lift or lower.
+///
+/// Displayed as in `arg 2 .items[3] .name`: parameters by position (from 0), record fields and case payloads by
+/// name, tuple elements by position, list elements by index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathSegment {
+    /// A parameter, by position from 0.
+    Arg(u32),
+    /// The result.
+    Result,
+    /// A record field.
+    Field(Arc<str>),
+    /// A tuple element, by position from 0.
+    Element(u32),
+    /// A list element, by index.
+    Index(u32),
+    /// The payload of a variant case.
+    Case(Arc<str>),
+    /// The payload of an option's `some`.
+    Some,
+    /// The payload of a result's `ok`.
+    Ok,
+    /// The payload of a result's `err`.
+    Err,
+}
+
+impl fmt::Display for PathSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PathSegment::Arg(i) => write!(f, "arg {i}"),
+            PathSegment::Result => f.write_str("result"),
+            PathSegment::Field(n) | PathSegment::Case(n) => write!(f, ".{n}"),
+            PathSegment::Element(i) => write!(f, ".{i}"),
+            PathSegment::Index(i) => write!(f, "[{i}]"),
+            PathSegment::Some => f.write_str(".some"),
+            PathSegment::Ok => f.write_str(".ok"),
+            PathSegment::Err => f.write_str(".err"),
+        }
+    }
+}
+
+/// A function crossing the component boundary, as errors name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Site {
+    /// A function a component exports (a nested instance's functions as `instance#name`).
+    Export(Arc<str>),
+    /// A function a component imports, called through its `canon lower`.
+    Import(Arc<str>),
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Site::Export(n) => write!(f, "export `{n}`"),
+            Site::Import(n) => write!(f, "import `{n}`"),
+        }
+    }
+}
+
+/// Where a failure happened: the function, the path to the value within its parameters or result, and the guest
+/// memory address involved.
+///
+/// Displayed as `in import `log`: arg 0 .name (guest memory offset 0x4010)`. Errors that are not about a value
+/// (a trap in the callee's core code) have a location with an empty path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    site: Site,
+    path: Vec<PathSegment>,
+    offset: Option<u32>,
+}
+
+impl Location {
+    /// The name of the function: an export's name (`iface#f` inside an exported instance) or an import's.
+    pub fn func(&self) -> &str {
+        match &self.site {
+            Site::Export(n) | Site::Import(n) => n,
+        }
+    }
+
+    /// Whether the function is one the component imports (its arguments come from the component and its result
+    /// goes back to it) rather than one it exports.
+    pub fn is_import(&self) -> bool {
+        matches!(self.site, Site::Import(_))
+    }
+
+    /// The path to the failed value, outermost first; empty when the failure is not about a value.
+    pub fn path(&self) -> &[PathSegment] {
+        &self.path
+    }
+
+    /// The guest memory address the failure is about (the pointer of a list or string, the address of a
+    /// character, discriminant or handle in memory, an address `realloc` returned), if any.
+    pub fn offset(&self) -> Option<u32> {
+        self.offset
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "in {}", self.site)?;
+        let mut previous: Option<&PathSegment> = None;
+        for seg in &self.path {
+            // An index follows the value it indexes (`.items[3]`), except a whole parameter or result (`arg 0 [3]`).
+            let sep = match (previous, seg) {
+                (None, _) => ": ",
+                (Some(PathSegment::Arg(_) | PathSegment::Result), _) => " ",
+                (Some(_), PathSegment::Index(_)) => "",
+                _ => " ",
+            };
+            write!(f, "{sep}{seg}")?;
+            previous = Some(seg);
+        }
+        if let Some(o) = self.offset {
+            write!(f, " (guest memory offset {o:#x})")?;
+        }
+        Ok(())
+    }
 }
 
 /// What went wrong.
@@ -46,6 +190,8 @@ pub enum ErrorKind {
     Trap(Trap),
     /// An error returned by a host function.
     Host(anyhow::Error),
+    /// A bug in this crate: an invariant the runtime relies on did not hold. Please report it.
+    Internal(String),
 }
 
 /// Why a component trapped.
@@ -133,7 +279,7 @@ impl fmt::Display for Trap {
 impl Error {
     /// Creates an error of the given kind.
     pub fn new(kind: ErrorKind) -> Self {
-        Error(Box::new(Inner { kind, context: Vec::new() }))
+        Error(Box::new(Inner { kind, context: Vec::new(), path: Vec::new(), offset: None, location: None }))
     }
 
     /// A trap with the given reason.
@@ -157,7 +303,46 @@ impl Error {
         Self::new(ErrorKind::Usage(message.into()))
     }
 
-    /// Adds a line of context (outermost last), e.g. `"in export `f`"` or `"param 2 .x [3]"`.
+    #[cold]
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal(message.into()))
+    }
+
+    /// Adds a step to the path of the value being lifted or lowered, on the way out (until a function boundary
+    /// fixes the location).
+    #[cold]
+    pub(crate) fn at(mut self, segment: PathSegment) -> Self {
+        if self.0.location.is_none() {
+            self.0.path.push(segment);
+        }
+        self
+    }
+
+    /// Records the guest memory address the failure is about, unless a more precise one was recorded already.
+    #[cold]
+    pub(crate) fn at_offset(mut self, address: u32) -> Self {
+        if self.0.location.is_none() && self.0.offset.is_none() {
+            self.0.offset = Some(address);
+        }
+        self
+    }
+
+    /// The error leaves `site`: the path and offset gathered so far become its [`Location`]; an error located
+    /// further in gets a line of context instead.
+    #[cold]
+    pub(crate) fn in_func(mut self, site: &Site) -> Self {
+        let inner = &mut *self.0;
+        if inner.location.is_some() {
+            inner.context.push(format!("in {site}"));
+        } else {
+            let mut path = std::mem::take(&mut inner.path);
+            path.reverse();
+            inner.location = Some(Location { site: site.clone(), path, offset: inner.offset.take() });
+        }
+        self
+    }
+
+    /// Adds a line of context (outermost last), e.g. `"while instantiating a core module"`.
     pub fn context(mut self, context: impl Into<String>) -> Self {
         self.0.context.push(context.into());
         self
@@ -168,9 +353,14 @@ impl Error {
         &self.0.kind
     }
 
-    /// The context lines, innermost first.
+    /// The context lines, innermost first (the [`Location`] is not among them).
     pub fn contexts(&self) -> &[String] {
         &self.0.context
+    }
+
+    /// Where a failure to lift or lower a value happened, or the function a trap left first.
+    pub fn location(&self) -> Option<&Location> {
+        self.0.location.as_ref()
     }
 
     /// The trap reason, if this error is a trap.
@@ -208,6 +398,10 @@ impl fmt::Display for Error {
             ErrorKind::Usage(m) => write!(f, "{m}")?,
             ErrorKind::Trap(t) => write!(f, "{t}")?,
             ErrorKind::Host(e) => write!(f, "{e:#}")?,
+            ErrorKind::Internal(m) => write!(f, "internal error (a bug in component-layer): {m}")?,
+        }
+        if let Some(l) = &self.0.location {
+            write!(f, "\n    {l}")?;
         }
         for c in &self.0.context {
             write!(f, "\n    {c}")?;
@@ -240,4 +434,36 @@ impl From<Trap> for Error {
 /// Shorthand for returning a trap.
 pub(crate) fn trap<T>(t: Trap) -> Result<T> {
     Err(Error::trap(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+        assert_eq!(std::mem::size_of::<Result<()>>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn the_innermost_function_gets_the_location_and_outer_ones_a_line() {
+        let e = Error::trap(Trap::InvalidChar)
+            .at_offset(0x4010)
+            .at(PathSegment::Field("name".into()))
+            .at(PathSegment::Index(3))
+            .at_offset(0x4000)
+            .at(PathSegment::Field("items".into()))
+            .at(PathSegment::Arg(2))
+            .in_func(&Site::Import("log".into()))
+            .at(PathSegment::Arg(0))
+            .in_func(&Site::Export("run".into()));
+        let l = e.location().unwrap();
+        assert_eq!((l.func(), l.is_import(), l.offset()), ("log", true, Some(0x4010)));
+        assert_eq!(
+            e.to_string(),
+            "invalid `char` bit pattern\n    in import `log`: arg 2 .items[3] .name (guest memory offset 0x4010)\n    \
+             in export `run`"
+        );
+    }
 }

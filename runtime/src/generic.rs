@@ -408,7 +408,10 @@ impl<T: 'static, E: WasmEngine> Linker<T, E> {
         }
         let by_index = host.lock().by_index.clone();
         let id = component.id;
-        let res = move |i: u32| by_index.get(&i).cloned().unwrap_or_else(|| ResourceType::abstract_(id, i));
+        let plan = &component.plan;
+        let res = move |i: u32| {
+            by_index.get(&i).cloned().unwrap_or_else(|| ResourceType::abstract_(id, i, plan.resource_name(i)))
+        };
         let types = TypeBuilder { table: &component.plan.types, resources: &res };
         for decl in &component.plan.imports {
             define_funcs(&host, &types, self.root(), None, &decl.name, &decl.kind)?;
@@ -457,7 +460,7 @@ fn define_resources<T: 'static, E: WasmEngine>(
             }
         }
         // Aliases are answered by the type they alias, defined under its own name.
-        ImportKind::ResourceAlias(_) | ImportKind::Func(_) | ImportKind::Module(_) | ImportKind::Type => {}
+        ImportKind::ResourceAlias(_) | ImportKind::Func(_) | ImportKind::Module(_) | ImportKind::Type(_) => {}
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use crate::component::plan::{
     ResourceDef,
 };
 use crate::component::Component;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Site};
 use crate::func::call::{
     lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target,
 };
@@ -200,24 +200,21 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
     let base = rt.instances.len() as u32;
     let store_id = rt.id;
     let mut resources = Vec::with_capacity(plan.resources.len());
-    for r in &plan.resources {
+    for (i, r) in plan.resources.iter().enumerate() {
         resources.push(match r {
-            ResourceDef::Defined { instance } => ResourceType::guest(store_id, base + instance),
+            ResourceDef::Defined { instance } => {
+                ResourceType::guest(store_id, base + instance, plan.resource_name(i as u32))
+            }
             ResourceDef::Imported(path) => match def_at(&imports, path) {
                 Some(Definition::Resource { ty, .. }) => ty.clone(),
                 Some(other) => {
                     return Err(Error::link(format!(
                         "import `{}` must be a resource type, found a {}",
-                        path_name(&plan, path),
+                        plan.path_name(path),
                         other.kind_name()
                     )))
                 }
-                None => {
-                    return Err(Error::link(format!(
-                        "resource type `{}` is not defined in the linker",
-                        path_name(&plan, path)
-                    )))
-                }
+                None => return Err(undefined_resource(&plan, &imports, i as u32, path)),
             },
         });
     }
@@ -279,7 +276,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         }
         let mut exports = IndexMap::new();
         for (name, e) in &plan.exports {
-            if let Some(x) = self.export(ctx, e)? {
+            if let Some(x) = self.export(ctx, e, name)? {
                 exports.insert(name.clone(), x);
             }
         }
@@ -326,7 +323,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 let inst = self
                     .core_instances
                     .get(*instance as usize)
-                    .ok_or_else(|| Error::usage("core instance used before it was created"))?;
+                    .ok_or_else(|| Error::internal("core instance used before it was created"))?;
                 inst.get_export(wasm_runtime_layer::backend::AsContext::as_context(ctx), name)
                     .ok_or_else(|| Error::link(format!("core instance has no export `{name}`")))
             }
@@ -355,10 +352,11 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         Ok(CallOptions { memory, realloc, post_return, encoding: o.encoding, instance: self.base + o.instance })
     }
 
-    fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef) -> Result<LiftedFunc<E>> {
+    fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef, site: Site) -> Result<LiftedFunc<E>> {
         let opts = self.options(ctx, &l.options)?;
         let host_entry = crate::func::call::instance_chain(&ctx.data_mut().rt, Some(opts.instance));
         Ok(LiftedFunc {
+            site,
             callee: self.func(ctx, &l.core)?,
             opts,
             ty: l.ty,
@@ -385,11 +383,13 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                     }
                     Target::Lifted(func.arc::<E>()?)
                 }
-                _ => return Err(Error::link(format!("function `{}` is not defined", path_name(&plan, path)))),
+                _ => return Err(Error::link(format!("function `{}` is not defined", plan.path_name(path)))),
             },
-            Callee::Lifted(l) => Target::Lifted(Arc::new(self.lifted(ctx, l)?)),
+            // Another component of the plan lifts it; it is known by the name the lowering component gives it.
+            Callee::Lifted(l) => Target::Lifted(Arc::new(self.lifted(ctx, l, Site::Export(def.name.clone()))?)),
         };
         let tramp = Arc::new(LowerTrampoline {
+            site: Site::Import(def.name.clone()),
             opts,
             ty: def.ty,
             plan: plan.clone(),
@@ -459,9 +459,13 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         Ok(f)
     }
 
-    fn export(&mut self, ctx: &mut Ctx<'_, T, E>, e: &PlanExport) -> Result<Option<Export>> {
+    /// The export `e`, named `name` (`iface#f` inside exported instances).
+    fn export(&mut self, ctx: &mut Ctx<'_, T, E>, e: &PlanExport, name: &str) -> Result<Option<Export>> {
         Ok(Some(match e {
-            PlanExport::LiftedFunc(l) => Export::Func(Func::lifted(self.store_id, Arc::new(self.lifted(ctx, l)?))),
+            PlanExport::LiftedFunc(l) => {
+                let f = self.lifted(ctx, l, Site::Export(name.into()))?;
+                Export::Func(Func::lifted(self.store_id, Arc::new(f)))
+            }
             PlanExport::ImportFunc(path, _) => match def_at(self.imports, path) {
                 Some(Definition::ComponentFunc(f)) => Export::Func(f.clone()),
                 // Re-exporting a host function: callers can call the host function directly.
@@ -469,9 +473,9 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
             },
             PlanExport::Instance(map) => {
                 let mut out = IndexMap::new();
-                for (name, e) in map {
-                    if let Some(x) = self.export(ctx, e)? {
-                        out.insert(name.clone(), x);
+                for (inner, e) in map {
+                    if let Some(x) = self.export(ctx, e, &format!("{name}#{inner}"))? {
+                        out.insert(inner.clone(), x);
                     }
                 }
                 Export::Instance(ExportInstance { exports: Arc::new(out) })
@@ -483,7 +487,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 Some(Definition::Module(m)) => Export::Module(m.clone()),
                 _ => return Ok(None),
             },
-            PlanExport::Type(r) => Export::Type(r.map(|r| self.resources[r as usize].clone())),
+            PlanExport::Resource(r) => Export::Type(Some(self.resources[*r as usize].clone())),
+            PlanExport::Type(_) => Export::Type(None),
             PlanExport::Component => return Ok(None),
         }))
     }
@@ -504,19 +509,47 @@ fn def_at<'a, T: 'static, E: WasmEngine>(
     Some(def)
 }
 
-fn path_name(plan: &crate::component::plan::Plan, path: &ImportPath) -> String {
-    let mut s = plan.imports[path.import as usize].name.clone();
-    for p in &path.path {
-        s.push_str(" → ");
-        s.push_str(p);
+/// The link error for imported resource `r`, which the linker does not define at `path`: names where the linker
+/// defines it instead, if it does so under an import that only refers to it.
+fn undefined_resource<T: 'static, E: WasmEngine>(
+    plan: &crate::component::plan::Plan,
+    imports: &[Option<Definition<T, E>>],
+    r: u32,
+    path: &ImportPath,
+) -> Error {
+    let mut elsewhere = Vec::new();
+    for (i, decl) in plan.imports.iter().enumerate() {
+        alias_paths(&decl.kind, ImportPath { import: i as u32, path: Vec::new() }, r, &mut elsewhere);
     }
-    s
+    elsewhere.retain(|p| matches!(def_at(imports, p), Some(Definition::Resource { .. })));
+    let name = plan.path_name(path);
+    match elsewhere.first() {
+        None => Error::link(format!("resource type `{name}` is not defined in the linker")),
+        Some(p) => Error::link(format!(
+            "resource type `{name}` is not defined in the linker; it is defined under `{}`, which the component \
+             declares equal to `{name}`: define it under `{name}`",
+            plan.path_name(p)
+        )),
+    }
+}
+
+/// The paths of the imports that are aliases (`(eq …)`) of resource `r`.
+fn alias_paths(kind: &ImportKind, path: ImportPath, r: u32, out: &mut Vec<ImportPath>) {
+    match kind {
+        ImportKind::ResourceAlias(x) if *x == r => out.push(path),
+        ImportKind::Instance(map) => {
+            for (n, k) in map {
+                alias_paths(k, path.child(n), r, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether an import must be provided (types need not be; instances only if something in them is needed).
 fn requires(kind: &ImportKind) -> bool {
     match kind {
-        ImportKind::Type | ImportKind::ResourceAlias(_) => false,
+        ImportKind::Type(_) | ImportKind::ResourceAlias(_) => false,
         ImportKind::Instance(map) => map.values().any(requires),
         _ => true,
     }
@@ -528,7 +561,7 @@ fn kind_name(kind: &ImportKind) -> &'static str {
         ImportKind::Instance(_) => "instance",
         ImportKind::Module(_) => "module",
         ImportKind::Resource(_) | ImportKind::ResourceAlias(_) => "resource type",
-        ImportKind::Type => "type",
+        ImportKind::Type(_) => "type",
     }
 }
 
@@ -540,42 +573,55 @@ fn check_import<T: 'static, E: WasmEngine>(
     name: &str,
     store_id: u64,
 ) -> Result<()> {
-    let wrong = || Error::link(format!("import `{name}` must be a {}, found a {}", kind_name(kind), def.kind_name()));
+    let fail = |m: std::fmt::Arguments<'_>| Err(Error::link(format!("import `{name}`: {m}")));
     match (kind, def) {
-        (ImportKind::Type, _) => Ok(()),
+        (ImportKind::Type(_), _) => Ok(()),
         (ImportKind::Func(ty), Definition::Func { check, .. }) => match check {
             Some(check) => {
                 let res = |i: u32| resources[i as usize].clone();
-                check(&TypeBuilder { table: &plan.types, resources: &res }.func(*ty))
-                    .map_err(|e| Error::link(format!("import `{name}`: {e}")))
+                match check(&TypeBuilder { table: &plan.types, resources: &res }.func(*ty)) {
+                    Ok(()) => Ok(()),
+                    Err(m) => fail(format_args!("{m}")),
+                }
             }
             None => Ok(()),
         },
         (ImportKind::Func(ty), Definition::ComponentFunc(f)) => {
             if f.store != store_id {
-                return Err(Error::link(format!("import `{name}`: function belongs to another store")));
+                return fail(format_args!("the function belongs to another store"));
             }
             let res = |i: u32| resources[i as usize].clone();
             let want = TypeBuilder { table: &plan.types, resources: &res }.func(*ty);
             let have = f.ty();
             if want != have {
-                return Err(Error::link(format!("import `{name}`: expected `{want}`, found `{have}`")));
+                return fail(format_args!("expected `{want}`, found `{have}`"));
             }
             Ok(())
         }
         (ImportKind::Instance(map), Definition::Instance(inst)) => {
             check_instance(plan, resources, map, inst, name, store_id)
         }
-        (ImportKind::Module(mt), Definition::Module(m)) => {
-            m.check(mt).map_err(|e| Error::link(format!("import `{name}`: {e}")))
-        }
+        (ImportKind::Module(mt), Definition::Module(m)) => match m.check(mt) {
+            Ok(()) => Ok(()),
+            Err(m) => fail(format_args!("{m}")),
+        },
         (ImportKind::Resource(r) | ImportKind::ResourceAlias(r), Definition::Resource { ty, .. }) => {
-            if resources[*r as usize] != *ty {
-                return Err(Error::link(format!("import `{name}`: mismatched resource types")));
+            let want = &resources[*r as usize];
+            if want == ty {
+                return Ok(());
             }
-            Ok(())
+            match &plan.resources[*r as usize] {
+                ResourceDef::Imported(path) => fail(format_args!(
+                    "the linker defines resource type `{ty}` here, but the component declares it equal to `{}`, \
+                     where the linker defines `{want}`",
+                    plan.path_name(path)
+                )),
+                ResourceDef::Defined { .. } => {
+                    fail(format_args!("the linker defines resource type `{ty}`, the component expects `{want}`"))
+                }
+            }
         }
-        _ => Err(wrong()),
+        _ => fail(format_args!("must be a {}, found a {}", kind_name(kind), def.kind_name())),
     }
 }
 
@@ -588,9 +634,8 @@ fn check_instance<T: 'static, E: WasmEngine>(
     store_id: u64,
 ) -> Result<()> {
     for (n, k) in map {
-        let full = format!("{name} → {n}");
         match inst.get(n) {
-            Some(d) => check_import(plan, resources, k, d, &full, store_id)?,
+            Some(d) => check_import(plan, resources, k, d, &format!("{name}#{n}"), store_id)?,
             None if requires(k) => {
                 return Err(Error::link(format!("instance `{name}` has no {} `{n}`", kind_name(k))));
             }

@@ -5,10 +5,10 @@
 //! wasmtime's core engine or any other backend of the layer.
 //!
 //! ```no_run
-//! use component_layer::{Component, Linker, Store, Value};
+//! use component_layer::{Component, Engine, Linker, Store, Value};
 //!
 //! # fn main() -> component_layer::Result<()> {
-//! let engine = wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+//! let engine = Engine::new(wasmi_runtime_layer::Engine::default());
 //! # let bytes: Vec<u8> = Vec::new();
 //! let component = Component::new(&engine, &bytes)?;
 //! let mut store = Store::new(&engine, ());
@@ -21,12 +21,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The backend is a type parameter: code written once runs on any of them. [`backend`] re-exports the layer's
+//! traits, so such code needs no direct dependency on `wasm_runtime_layer`:
+//!
+//! ```no_run
+//! use component_layer::backend::WasmEngine;
+//! use component_layer::{Component, Engine, Linker, Store};
+//!
+//! fn exports<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8]) -> component_layer::Result<Vec<String>> {
+//!     let component = Component::new(engine, bytes)?;
+//!     let mut store = Store::new(engine, ());
+//!     let instance = Linker::new().instantiate(&mut store, &component)?;
+//!     Ok(instance.exports().map(|(name, _)| name.to_owned()).collect())
+//! }
+//!
+//! # fn main() -> component_layer::Result<()> {
+//! # let bytes: Vec<u8> = Vec::new();
+//! exports(&Engine::new(wasmi_runtime_layer::Engine::default()), &bytes)?;
+//! exports(&Engine::new(wasmtime_runtime_layer::Engine::default()), &bytes)?;
+//! # Ok(()) }
+//! ```
+//!
 //! How the crate is organised, following the pipeline:
 //! * [`component`](Component) — validation and translation of the binary into a plan (`component/`);
 //! * [`Linker`] and [`Instance`] — resolving imports and running the plan in a [`Store`];
 //! * the canonical ABI (`abi/`) — layout, lifting, lowering, strings, handle tables;
 //! * [`Func`] and [`TypedFunc`] — calls with dynamic [`Value`]s or Rust types;
 //! * [`ResourceType`] and [`ResourceAny`] — resources;
+//! * [`Error`] — failures, with the [`Location`] of a value that failed to lift or lower;
 //! * [`generic`] — a deterministic, recording host for any component's imports.
 //!
 //! The runtime bounds its own depth: guest calls nested in host calls (a host function calling back into a
@@ -34,9 +56,12 @@
 //! [`Trap::CallStackExhausted`] past [`Store::set_max_call_depth`] or when the native stack runs low; value
 //! types nest at most [`types::MAX_TYPE_DEPTH`] levels; and a panic in a host function unwinds the guest as a
 //! trap and is resumed in the caller of [`Func::call`] (see its docs), never aborting the process.
+//!
+//! Values read and write [WAVE](https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave) text
+//! through the `wasm-wave` crate (see [`Value`]).
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub(crate) mod abi;
 mod component;
@@ -50,10 +75,11 @@ mod resources;
 mod store;
 pub mod types;
 mod values;
+mod wave;
 
 pub use abi::StringEncoding;
 pub use component::{default_features, Component};
-pub use error::{Error, ErrorKind, Result, Trap};
+pub use error::{Error, ErrorKind, Location, PathSegment, Result, Trap};
 pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
 pub use func::typed::{ComponentParams, ComponentResults, ComponentType, TypedFunc};
 pub use func::{Func, HostFn};
@@ -67,4 +93,11 @@ pub use store::{
 };
 pub use values::{List, Value};
 pub use wasm_runtime_layer::Engine;
+
+/// The core-wasm backend interface of [`wasm_runtime_layer`], re-exported so that code generic over the backend
+/// (`E: backend::WasmEngine`) needs no direct dependency on it: [`WasmEngine`](backend::WasmEngine) and the
+/// traits and types around it (`WasmStore`, `WasmFunc`, `Val`, …).
+pub mod backend {
+    pub use wasm_runtime_layer::backend::*;
+}
 pub use wasmparser::WasmFeatures;

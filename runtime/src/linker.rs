@@ -1,15 +1,6 @@
-//! The linker: definitions of a component's imports.
-//!
-//! A [`Linker`] holds named definitions — host functions (dynamic or typed), nested instances (for interface
-//! imports like `wasi:cli/environment@0.2.0`), host resource types with their destructors, core modules, and
-//! functions or whole instances exported by other component instances in the same store. Lookup by name is
-//! semver-aware, as in wasmtime: an import of `a:b/c@1.2.0` is satisfied by a definition of `a:b/c@1.2.5`.
-//!
-//! Type checking happens once, at instantiation: functions defined with a type ([`LinkerInstance::func_new_typed`],
-//! [`LinkerInstance::func_wrap`]) or taken from another instance must match the import exactly; resources,
-//! instances and modules are checked structurally. Failures are [`crate::ErrorKind::Link`] errors that name the
-//! import.
+//! The linker: definitions of a component's imports (documented on [`Linker`]).
 
+use std::any::type_name;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -30,7 +21,8 @@ use crate::values::Value;
 /// A host destructor: receives the resource's representation.
 pub type HostDtor<T, E> = Arc<dyn Fn(StoreContextMut<'_, T, E>, u32) -> anyhow::Result<()> + Send + Sync>;
 
-type TypeCheck = Arc<dyn Fn(&FuncType) -> Result<()> + Send + Sync>;
+/// Checks a function definition against the import's type; the error says how they differ.
+type TypeCheck = Arc<dyn Fn(&FuncType) -> std::result::Result<(), String> + Send + Sync>;
 
 /// One definition in a linker.
 pub(crate) enum Definition<T: 'static, E: WasmEngine> {
@@ -88,6 +80,35 @@ impl<T: 'static, E: WasmEngine> Default for LinkerInstance<T, E> {
 }
 
 /// Definitions for a component's imports.
+///
+/// A `Linker` holds named definitions — host functions (dynamic or typed), nested instances (for interface
+/// imports like `wasi:cli/environment@0.2.0`), host resource types with their destructors, core modules, and
+/// functions or whole instances exported by other component instances in the same store. Lookup by name is
+/// semver-aware, as in wasmtime: an import of `a:b/c@1.2.0` is satisfied by a definition of `a:b/c@1.2.5`.
+///
+/// Type checking happens once, at instantiation: functions defined with a type ([`LinkerInstance::func_new_typed`],
+/// [`LinkerInstance::func_wrap`]) or taken from another instance must match the import exactly; resources,
+/// instances and modules are checked structurally. Failures are [`crate::ErrorKind::Link`] errors that name the
+/// import (`wasi:cli/environment@0.2.0#get-environment` for a function inside an imported instance).
+///
+/// ```no_run
+/// # use component_layer::{Component, Engine, Linker, Store, Value};
+/// # fn main() -> component_layer::Result<()> {
+/// # let engine = Engine::new(wasmi_runtime_layer::Engine::default());
+/// # let component = Component::new(&engine, &[])?;
+/// let mut linker = Linker::new();
+/// linker.instance("example:host/log@1.0.0")?.func_wrap("log", |_ctx, (msg,): (String,)| {
+///     println!("{msg}");
+///     Ok(())
+/// })?;
+/// linker.root().func_new("now", |_ctx, _params, results| {
+///     results[0] = Value::U64(42);
+///     Ok(())
+/// })?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = linker.instantiate(&mut store, &component)?;
+/// # Ok(()) }
+/// ```
 pub struct Linker<T: 'static, E: WasmEngine> {
     root: LinkerInstance<T, E>,
 }
@@ -160,6 +181,10 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
 
     /// Defines a host function taking and returning dynamic values; its values are checked against the
     /// import's type when they are lowered.
+    ///
+    /// When the function has a result, `results` has one slot, which holds a placeholder until the host writes
+    /// the result: returning `Ok` without writing it fails the call ("the host function did not set its
+    /// result"), located at the import.
     pub fn func_new(
         &mut self,
         name: &str,
@@ -180,7 +205,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
             if want.same_signature(&ty) {
                 Ok(())
             } else {
-                Err(Error::link(format!("expected function of type `{want}`, defined with `{ty}`")))
+                Err(format!("expected function of type `{want}`, defined with `{ty}`"))
             }
         });
         self.insert(name, Definition::Func { check: Some(check), f: Arc::new(f) })
@@ -196,8 +221,9 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
     {
         let check: TypeCheck = Arc::new(|want: &FuncType| {
             let params: Vec<_> = want.params().iter().map(|(_, t)| t.clone()).collect();
-            P::typecheck(&params).map_err(|e| Error::link(e.to_string()))?;
-            R::typecheck(want.result()).map_err(|e| Error::link(e.to_string()))
+            let defined = || format!("defined with Rust types `{}` -> `{}`", type_name::<P>(), type_name::<R>());
+            P::typecheck(&params).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))?;
+            R::typecheck(want.result()).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))
         });
         let host: HostFn<T, E> = Arc::new(move |ctx, params, results| {
             let p = P::from_values(params)?;
@@ -337,7 +363,7 @@ fn stub<T: 'static, E: WasmEngine>(inst: &mut LinkerInstance<T, E>, name: &str, 
                 inst.insert(name, Definition::Resource { ty: ResourceType::host_dynamic(id), dtor: None })?;
             }
         }
-        ImportKind::Module(_) | ImportKind::ResourceAlias(_) | ImportKind::Type => {}
+        ImportKind::Module(_) | ImportKind::ResourceAlias(_) | ImportKind::Type(_) => {}
     }
     Ok(())
 }

@@ -46,25 +46,22 @@ impl Module {
     }
 
     /// Checks that this module can stand in for a module import of type `want`: it imports nothing the
-    /// component does not pass, and exports everything the component uses.
-    pub(crate) fn check(&self, want: &ModuleImportType) -> Result<()> {
+    /// component does not pass, and exports everything the component uses. The error says what does not match,
+    /// for the caller to put in a link error.
+    pub(crate) fn check(&self, want: &ModuleImportType) -> std::result::Result<(), String> {
         for (m, n, ty) in self.imports.iter() {
             let provided = want.imports.iter().find(|(wm, wn, _)| wm == m && wn == n);
             match provided {
                 Some((_, _, wt)) if extern_matches(wt, ty) => {}
-                Some(_) => return Err(Error::link(format!("module import `{m}` `{n}` has the wrong type"))),
-                None => {
-                    return Err(Error::link(format!(
-                        "module imports `{m}` `{n}`, which the component does not provide"
-                    )))
-                }
+                Some(_) => return Err(format!("module import `{m}` `{n}` has the wrong type")),
+                None => return Err(format!("module imports `{m}` `{n}`, which the component does not provide")),
             }
         }
         for (n, wt) in want.exports.iter() {
             match self.exports.iter().find(|(e, _)| e == n) {
                 Some((_, ty)) if extern_matches(ty, wt) => {}
-                Some(_) => return Err(Error::link(format!("module export `{n}` has the wrong type"))),
-                None => return Err(Error::link(format!("module does not export `{n}`"))),
+                Some(_) => return Err(format!("module export `{n}` has the wrong type")),
+                None => return Err(format!("module does not export `{n}`")),
             }
         }
         Ok(())

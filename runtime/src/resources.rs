@@ -1,13 +1,5 @@
-//! Resource types and the host's resource handles.
-//!
-//! A [`ResourceType`] is a runtime identity: each instantiation of a component makes fresh types for the
-//! resources it defines; host resource types are identified by a Rust type (or a number, for dynamic hosts).
-//!
-//! When a resource handle leaves a component for the host (an `own` result, or a `borrow` parameter of a host
-//! function), the host receives a [`ResourceAny`]: an entry in the store's host table, like wasmtime's. Passing
-//! an owned `ResourceAny` back into a component moves it out of the host table; dropping the last clone of a
-//! `ResourceAny` frees its table entry (without running a destructor — call [`ResourceAny::resource_drop`] for
-//! that), so a forgotten handle can never leak a table slot or keep its owner borrowed.
+//! Resource types and the host's resource handles (documented on [`ResourceType`], [`ResourceAny`] and
+//! [`Resource`]).
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -21,6 +13,14 @@ use crate::error::{Error, Result, Trap};
 use crate::store::{AsContextMut, RuntimeAccess};
 
 /// The identity of a resource type.
+///
+/// A `ResourceType` is a runtime identity: each instantiation of a component makes fresh types for the resources
+/// it defines; host resource types are identified by a Rust type ([`ResourceType::host`]) or a number, for
+/// dynamic hosts ([`ResourceType::host_dynamic`]). Equality is identity, never the name.
+///
+/// `Display` shows the name the component knows the resource by (the import or export that first names it,
+/// `output-stream`), the Rust type's name for typed host resources, and `host#N` for dynamic ones; so function
+/// types read `func(s: borrow<output-stream>) -> own<output-stream>`.
 #[derive(Clone)]
 pub struct ResourceType {
     kind: ResourceKind,
@@ -51,12 +51,12 @@ impl ResourceType {
         ResourceType { kind: ResourceKind::HostDynamic(id), name: None }
     }
 
-    pub(crate) fn guest(store: u64, instance: u32) -> Self {
-        ResourceType { kind: ResourceKind::Guest { id: crate::store::next_id(), store, instance }, name: None }
+    pub(crate) fn guest(store: u64, instance: u32, name: Option<Arc<str>>) -> Self {
+        ResourceType { kind: ResourceKind::Guest { id: crate::store::next_id(), store, instance }, name }
     }
 
-    pub(crate) fn abstract_(component: u64, index: u32) -> Self {
-        ResourceType { kind: ResourceKind::Abstract { component, index }, name: None }
+    pub(crate) fn abstract_(component: u64, index: u32, name: Option<Arc<str>>) -> Self {
+        ResourceType { kind: ResourceKind::Abstract { component, index }, name }
     }
 
     /// The component and index of an abstract resource type (from reflection on a component).
@@ -129,6 +129,12 @@ impl fmt::Display for ResourceType {
 
 /// A resource handle held by the host: an `own` (which the host must pass on or drop) or a `borrow` (valid
 /// only during the host call that received it).
+///
+/// When a resource handle leaves a component for the host (an `own` result, or a `borrow` parameter of a host
+/// function), the host receives a `ResourceAny`: an entry in the store's host table, like wasmtime's. Passing
+/// an owned `ResourceAny` back into a component moves it out of the host table; dropping the last clone of a
+/// `ResourceAny` frees its table entry (without running a destructor — call [`ResourceAny::resource_drop`] for
+/// that), so a forgotten handle can never leak a table slot or keep its owner borrowed.
 #[derive(Clone)]
 pub struct ResourceAny {
     pub(crate) store: u64,

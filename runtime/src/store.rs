@@ -31,6 +31,11 @@ pub(crate) fn next_id() -> u64 {
 }
 
 /// A collection of component instances and the host state `T` they share.
+///
+/// After any trap the store is poisoned ([`Store::is_poisoned`]) and refuses every further call into any of its
+/// component instances, as wasmtime does: a trap can leave instances in a state the component cannot recover
+/// from. Errors detected before a call starts (a wrong number of arguments, a value from another store) leave it
+/// usable.
 pub struct Store<T: 'static, E: WasmEngine> {
     pub(crate) inner: E::Store<StoreInner<T, E>>,
 }

@@ -21,31 +21,61 @@ pub use crate::resources::ResourceType;
 pub const MAX_TYPE_DEPTH: usize = 100;
 
 /// The type of a component value.
+///
+/// `Display` writes it in WIT syntax (`list<option<string>>`, `own<output-stream>`). A `ValueType` is a
+/// `wasm_wave::wasm::WasmType`, to read WAVE text as (see [`Value`](crate::Value)).
 #[derive(Clone, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
 pub enum ValueType {
+    /// `bool`.
     Bool,
+    /// `s8`.
     S8,
+    /// `u8`.
     U8,
+    /// `s16`.
     S16,
+    /// `u16`.
     U16,
+    /// `s32`.
     S32,
+    /// `u32`.
     U32,
+    /// `s64`.
     S64,
+    /// `u64`.
     U64,
+    /// `f32`.
     F32,
+    /// `f64`.
     F64,
+    /// `char`.
     Char,
+    /// `string`.
     String,
+    /// `list<T>`.
     List(Arc<ValueType>),
+    /// `record { … }`: the fields in declaration order.
     Record(Arc<[(Arc<str>, ValueType)]>),
+    /// `tuple<…>`.
     Tuple(Arc<[ValueType]>),
+    /// `variant { … }`: the cases in order, with their payload types.
     Variant(Arc<[(Arc<str>, Option<ValueType>)]>),
+    /// `enum { … }`: the cases in order.
     Enum(Arc<[Arc<str>]>),
+    /// `option<T>`.
     Option(Arc<ValueType>),
-    Result { ok: Option<Arc<ValueType>>, err: Option<Arc<ValueType>> },
+    /// `result<T, E>`, either side possibly absent.
+    Result {
+        /// The `ok` payload type.
+        ok: Option<Arc<ValueType>>,
+        /// The `err` payload type.
+        err: Option<Arc<ValueType>>,
+    },
+    /// `flags { … }`: the labels in bit order.
     Flags(Arc<[Arc<str>]>),
+    /// `own<R>`.
     Own(ResourceType),
+    /// `borrow<R>`.
     Borrow(ResourceType),
 }
 
@@ -303,8 +333,9 @@ pub enum ItemType {
     Module,
     /// A component.
     Component,
-    /// A type that is not a resource (nothing needs to be provided for its import).
-    Type,
+    /// A type that is not a resource (nothing needs to be provided for its import), with its definition when it
+    /// is a value type (a record, variant, list, …; `None` for function, instance and component types).
+    Type(Option<ValueType>),
 }
 
 #[cfg(test)]

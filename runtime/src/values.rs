@@ -1,20 +1,4 @@
-//! Dynamic component values.
-//!
-//! [`Value`] is the dynamic representation of any synchronous component-model value, in the spirit of
-//! wasmtime's `component::Val`: values carry no type, and are checked against the function's type while they are
-//! lowered (so a record must list its fields in declaration order, a variant names its case, flags are a set of
-//! labels). Lifted values always come back in canonical form: record fields in declaration order, flags in bit
-//! order.
-//!
-//! Lists of numbers are kept in specialised vectors ([`List`]) rather than one `Value` per element, so that
-//! bulk data crosses the canonical ABI with one memory copy and no per-element allocation.
-//!
-//! A lifted value is nested no deeper than its type, and component types nest at most [`MAX_TYPE_DEPTH`] levels.
-//! A value the host builds can be nested deeper: lowering it fails with a type mismatch where it outgrows its
-//! type, `Debug` shows what lies beyond that depth as `…`, and equality compares without recursion, so none of
-//! them can overflow the stack. The runtime drops a host function's result that failed to lower without
-//! recursion too. (Otherwise dropping or cloning such a value is the compiler's recursive glue, as for any boxed
-//! tree: a host that builds one takes it apart itself.)
+//! Dynamic component values (documented on [`Value`] and [`List`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,36 +10,87 @@ use crate::types::MAX_TYPE_DEPTH;
 
 /// A component-model value.
 ///
+/// `Value` is the dynamic representation of any synchronous component-model value, in the spirit of wasmtime's
+/// `component::Val`: values carry no type, and are checked against the function's type while they are lowered
+/// (so a record must list its fields in declaration order, a variant names its case, flags are a set of
+/// labels). Lifted values always come back in canonical form: record fields in declaration order, flags in bit
+/// order, lists of numbers in their specialised [`List`].
+///
+/// A lifted value is nested no deeper than its type, and component types nest at most
+/// [`MAX_TYPE_DEPTH`] levels. A value the host builds can be nested deeper: lowering it fails with a type
+/// mismatch where it outgrows its type, `Debug` shows what lies beyond that depth as `…`, and equality compares
+/// without recursion, so none of them can overflow the stack. The runtime drops a host function's result that
+/// failed to lower without recursion too. (Otherwise dropping, cloning or writing such a value as text is
+/// recursive, as for any boxed tree: a host that builds one takes it apart itself.)
+///
+/// # As text
+///
+/// Values are read and written as [WAVE](https://github.com/bytecodealliance/wasm-tools/tree/main/crates/wasm-wave),
+/// the WebAssembly Value Encoding, by the `wasm-wave` crate: `Value` implements `wasm_wave::wasm::WasmValue` and
+/// [`ValueType`](crate::types::ValueType) implements `wasm_wave::wasm::WasmType`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use component_layer::{types::ValueType, Value};
+///
+/// let ty = ValueType::List(Arc::new(ValueType::Option(Arc::new(ValueType::String))));
+/// let v: Value = wasm_wave::from_str(&ty, r#"[some("hi"), none]"#).unwrap();
+/// assert_eq!(wasm_wave::to_string(&v).unwrap(), r#"[some("hi"), none]"#);
+/// ```
+///
+/// WAVE has one NaN: a float NaN is written `nan` whatever its payload and reads back as the canonical NaN (the
+/// `serde` form keeps payloads). WAVE has no resources: a [`Value::Resource`] is written as the variant case
+/// `own(N)` or `borrow(N)`, `N` being the handle's index in the store's host table ([`ResourceAny::index`]), so
+/// text with handles stays valid WAVE; it cannot be read back (a handle belongs to a store), and reading text as
+/// an `own` or `borrow` type is an "unsupported type" error. Neither panics.
+///
 /// With the `serde` feature, values serialize as externally tagged enums (`{"U32": 7}`); floats that JSON cannot
 /// hold (NaN with its payload, infinities) as strings (`"nan:0x7fc00000"`, `"inf"`, `"-inf"`). Resources cannot be
 /// serialized: they belong to a store.
 #[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[allow(missing_docs)]
 pub enum Value {
+    /// A `bool`.
     Bool(bool),
+    /// An `s8`.
     S8(i8),
+    /// A `u8`.
     U8(u8),
+    /// An `s16`.
     S16(i16),
+    /// A `u16`.
     U16(u16),
+    /// An `s32`.
     S32(i32),
+    /// A `u32`.
     U32(u32),
+    /// An `s64`.
     S64(i64),
+    /// A `u64`.
     U64(u64),
+    /// An `f32`, with its bits (a NaN keeps its payload across the canonical ABI, as the core value does).
     F32(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f32"))] f32),
+    /// An `f64`, with its bits.
     F64(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f64"))] f64),
+    /// A `char`: a Unicode scalar value.
     Char(char),
+    /// A `string`.
     String(String),
+    /// A `list<T>`.
     List(List),
-    /// Fields in declaration order, with their names.
+    /// A `record`: fields in declaration order, with their names.
     Record(Vec<(Arc<str>, Value)>),
+    /// A `tuple<…>`.
     Tuple(Vec<Value>),
-    /// The case name and its payload, if the case has one.
+    /// A `variant`: the case name and its payload, if the case has one.
     Variant(Arc<str>, Option<Box<Value>>),
+    /// An `enum`: the case name.
     Enum(Arc<str>),
+    /// An `option<T>`.
     Option(Option<Box<Value>>),
+    /// A `result<T, E>`: `Ok` or `Err` with the payload, if that side has a type.
     Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
-    /// The set flags, by label. Lifted flags are in declaration (bit) order.
+    /// A `flags`: the set flags, by label. Lifted flags are in declaration (bit) order.
     Flags(Vec<Arc<str>>),
     /// An `own` or `borrow` handle to a resource.
     #[cfg_attr(feature = "serde", serde(skip))]
@@ -64,22 +99,33 @@ pub enum Value {
 
 /// The elements of a `list<T>` value.
 ///
-/// Numeric lists are stored in typed vectors; everything else as a vector of [`Value`]s. Equality is by
+/// Lists of numbers are kept in specialised vectors rather than one [`Value`] per element, so that bulk data
+/// crosses the canonical ABI with one memory copy and no per-element allocation. Numeric lists are stored in typed vectors; everything else as a vector of [`Value`]s. Equality is by
 /// elements, so a `U8` list equals a `Values` list of `Value::U8`s.
 #[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[allow(missing_docs)]
 pub enum List {
+    /// Elements of any type, one [`Value`] each.
     Values(Vec<Value>),
+    /// A `list<u8>`.
     U8(Vec<u8>),
+    /// A `list<s8>`.
     S8(Vec<i8>),
+    /// A `list<u16>`.
     U16(Vec<u16>),
+    /// A `list<s16>`.
     S16(Vec<i16>),
+    /// A `list<u32>`.
     U32(Vec<u32>),
+    /// A `list<s32>`.
     S32(Vec<i32>),
+    /// A `list<u64>`.
     U64(Vec<u64>),
+    /// A `list<s64>`.
     S64(Vec<i64>),
+    /// A `list<f32>`.
     F32(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f32s"))] Vec<f32>),
+    /// A `list<f64>`.
     F64(#[cfg_attr(feature = "serde", serde(with = "crate::values::float_serde::f64s"))] Vec<f64>),
 }
 

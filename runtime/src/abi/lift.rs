@@ -13,7 +13,7 @@ use super::layout::MAX_BYTE_LENGTH;
 use super::types::{Ty, TypeDef};
 use super::{Bits, Cx};
 use crate::abi::resources::Handle;
-use crate::error::{trap, Error, Result, Trap};
+use crate::error::{trap, Error, PathSegment, Result, Trap};
 use crate::values::{List, Value};
 
 /// An iterator over flat core values (as bits).
@@ -30,7 +30,7 @@ impl<'v> FlatSrc<'v> {
 
     /// The next core value's bits.
     pub fn next_bits(&mut self) -> Result<Bits> {
-        let v = self.vals.get(self.pos).copied().ok_or_else(|| Error::usage("too few core values"))?;
+        let v = self.vals.get(self.pos).copied().ok_or_else(|| Error::internal("too few core values"))?;
         self.pos += 1;
         Ok(v)
     }
@@ -84,14 +84,15 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                     TypeDef::Record(fields) => {
                         let mut out = Vec::with_capacity(fields.len());
                         for (name, t) in fields.iter() {
-                            out.push((name.clone(), self.lift_flat(*t, src)?));
+                            let v = self.lift_flat(*t, src).map_err(|e| e.at(PathSegment::Field(name.clone())))?;
+                            out.push((name.clone(), v));
                         }
                         Value::Record(out)
                     }
                     TypeDef::Tuple(ts) => {
                         let mut out = Vec::with_capacity(ts.len());
-                        for t in ts.iter() {
-                            out.push(self.lift_flat(*t, src)?);
+                        for (k, t) in ts.iter().enumerate() {
+                            out.push(self.lift_flat(*t, src).map_err(|e| e.at(PathSegment::Element(k as u32)))?);
                         }
                         Value::Tuple(out)
                     }
@@ -102,7 +103,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                         let start = src.pos;
                         let (case, payload) = case_of(def, disc)?;
                         let payload = match payload {
-                            Some(t) => Some(Box::new(self.lift_flat(t, src)?)),
+                            Some(t) => {
+                                Some(Box::new(self.lift_flat(t, src).map_err(|e| e.at(payload_segment(def, case)))?))
+                            }
                             None => None,
                         };
                         // Skip the joined slots this case does not use.
@@ -114,8 +117,14 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         })
     }
 
-    /// `load`: decodes a value of type `ty` at `off` in `buf`, a host copy of guest memory.
+    /// `load`: decodes a value of type `ty` at `off` in `buf`, a host copy of guest memory. Failures name the
+    /// guest address when `buf` is the buffer given to [`Cx::view`].
     pub fn load(&mut self, ty: Ty, buf: &[u8], off: usize) -> Result<Value> {
+        let view = self.view;
+        let at = |e: Error| match super::view_address(view, buf, off) {
+            Some(a) => e.at_offset(a),
+            None => e,
+        };
         Ok(match ty {
             Ty::Bool => Value::Bool(buf[off] != 0),
             Ty::U8 => Value::U8(buf[off]),
@@ -128,14 +137,14 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             Ty::S64 => Value::S64(i64::from_le_bytes(bytes(buf, off))),
             Ty::F32 => Value::F32(f32::from_le_bytes(bytes(buf, off))),
             Ty::F64 => Value::F64(f64::from_le_bytes(bytes(buf, off))),
-            Ty::Char => Value::Char(to_char(u32::from_le_bytes(bytes(buf, off)))?),
+            Ty::Char => Value::Char(to_char(u32::from_le_bytes(bytes(buf, off))).map_err(at)?),
             Ty::String => {
                 let ptr = u32::from_le_bytes(bytes(buf, off));
                 let len = u32::from_le_bytes(bytes(buf, off + 4));
                 self.lift_string(ptr, len)?
             }
-            Ty::Own(r) => self.lift_own(r, u32::from_le_bytes(bytes(buf, off)))?,
-            Ty::Borrow(r) => self.lift_borrow(r, u32::from_le_bytes(bytes(buf, off)))?,
+            Ty::Own(r) => self.lift_own(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?,
+            Ty::Borrow(r) => self.lift_borrow(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?,
             Ty::Defined(i) => {
                 let types = self.types;
                 let entry = types.entry(i);
@@ -148,14 +157,20 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                     TypeDef::Record(fields) => {
                         let mut out = Vec::with_capacity(fields.len());
                         for ((name, t), o) in fields.iter().zip(entry.offsets.iter()) {
-                            out.push((name.clone(), self.load(*t, buf, off + *o as usize)?));
+                            let v = self
+                                .load(*t, buf, off + *o as usize)
+                                .map_err(|e| e.at(PathSegment::Field(name.clone())))?;
+                            out.push((name.clone(), v));
                         }
                         Value::Record(out)
                     }
                     TypeDef::Tuple(ts) => {
                         let mut out = Vec::with_capacity(ts.len());
-                        for (t, o) in ts.iter().zip(entry.offsets.iter()) {
-                            out.push(self.load(*t, buf, off + *o as usize)?);
+                        for (k, (t, o)) in ts.iter().zip(entry.offsets.iter()).enumerate() {
+                            out.push(
+                                self.load(*t, buf, off + *o as usize)
+                                    .map_err(|e| e.at(PathSegment::Element(k as u32)))?,
+                            );
                         }
                         Value::Tuple(out)
                     }
@@ -173,9 +188,12 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                             2 => u32::from(u16::from_le_bytes(bytes(buf, off))),
                             _ => u32::from_le_bytes(bytes(buf, off)),
                         };
-                        let (case, payload) = case_of(def, disc)?;
+                        let (case, payload) = case_of(def, disc).map_err(at)?;
                         let payload = match payload {
-                            Some(t) => Some(Box::new(self.load(t, buf, off + entry.offsets[0] as usize)?)),
+                            Some(t) => Some(Box::new(
+                                self.load(t, buf, off + entry.offsets[0] as usize)
+                                    .map_err(|e| e.at(payload_segment(def, case)))?,
+                            )),
                             None => None,
                         };
                         variant_value(def, case, payload)
@@ -200,7 +218,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let (size, align) = (layout.size, layout.align);
         let byte_len = u64::from(len) * u64::from(size);
         if byte_len > MAX_BYTE_LENGTH {
-            return trap(Trap::TooLong);
+            return Err(Error::trap(Trap::TooLong).at_offset(ptr));
         }
         self.check_range(ptr, byte_len, align)?;
         let buf = self.read(ptr, byte_len as usize)?;
@@ -224,9 +242,11 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             Ty::F64 => prim!(F64, f64, 8),
             _ => {
                 let mut out = Vec::with_capacity(len as usize);
+                let outer = self.view(&buf, ptr);
                 for k in 0..len as usize {
-                    out.push(self.load(elem, &buf, k * size as usize)?);
+                    out.push(self.load(elem, &buf, k * size as usize).map_err(|e| e.at(PathSegment::Index(k as u32)))?);
                 }
+                self.view_restore(outer);
                 List::Values(out)
             }
         })
@@ -270,7 +290,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
     }
 
     pub(crate) fn resource_type(&self, r: u32) -> Result<crate::ResourceType> {
-        self.resources.get(r as usize).cloned().ok_or_else(|| Error::usage("resource type index out of range"))
+        self.resources.get(r as usize).cloned().ok_or_else(|| Error::internal("resource type index out of range"))
     }
 }
 
@@ -320,6 +340,17 @@ fn case_of(def: &TypeDef, disc: u32) -> Result<(u32, Option<Ty>)> {
         },
         _ => unreachable!("not a variant-like type"),
     })
+}
+
+/// The path segment of case `case`'s payload.
+#[cold]
+fn payload_segment(def: &TypeDef, case: u32) -> PathSegment {
+    match def {
+        TypeDef::Variant(cases) => PathSegment::Case(cases[case as usize].0.clone()),
+        TypeDef::Option(_) => PathSegment::Some,
+        _ if case == 0 => PathSegment::Ok,
+        _ => PathSegment::Err,
+    }
 }
 
 fn variant_value(def: &TypeDef, case: u32, payload: Option<Box<Value>>) -> Value {

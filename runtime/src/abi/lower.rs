@@ -8,11 +8,11 @@
 use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 
-use super::layout::{MAX_FLAT_PARAMS, UTF16_TAG};
+use super::layout::MAX_FLAT_PARAMS;
 use super::types::{Ty, TypeDef};
 use super::{Bits, Cx};
 use crate::abi::resources::Handle;
-use crate::error::{trap, Error, Result, Trap};
+use crate::error::{trap, Error, PathSegment, Result, Trap};
 use crate::resources::ResourceAny;
 use crate::values::{List, Value};
 
@@ -58,20 +58,14 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                     }
                     (TypeDef::Record(fields), Value::Record(vals)) => {
                         check_fields(fields.iter().map(|(n, _)| &**n), vals)?;
-                        for ((_, t), (_, v)) in fields.iter().zip(vals) {
-                            self.lower_flat(*t, v, out)?;
+                        for ((name, t), (_, v)) in fields.iter().zip(vals) {
+                            self.lower_flat(*t, v, out).map_err(|e| e.at(PathSegment::Field(name.clone())))?;
                         }
                     }
                     (TypeDef::Tuple(ts), Value::Tuple(vals)) => {
-                        if ts.len() != vals.len() {
-                            return Err(Error::usage(format!(
-                                "expected a tuple of {} values, found {}",
-                                ts.len(),
-                                vals.len()
-                            )));
-                        }
-                        for (t, v) in ts.iter().zip(vals) {
-                            self.lower_flat(*t, v, out)?;
+                        check_tuple(ts.len(), vals.len())?;
+                        for (k, (t, v)) in ts.iter().zip(vals).enumerate() {
+                            self.lower_flat(*t, v, out).map_err(|e| e.at(PathSegment::Element(k as u32)))?;
                         }
                     }
                     (TypeDef::Flags(labels), Value::Flags(set)) => out.push(u64::from(flags_bits(labels, set)?)),
@@ -81,7 +75,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                         out.push(u64::from(case));
                         let start = out.len();
                         if let Some((t, pv)) = payload {
-                            self.lower_flat(t, pv, out)?;
+                            self.lower_flat(t, pv, out).map_err(|e| e.at(payload_segment(v)))?;
                         }
                         out.resize(start + flat_len.saturating_sub(1), 0);
                     }
@@ -133,20 +127,16 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                     }
                     (TypeDef::Record(fields), Value::Record(vals)) => {
                         check_fields(fields.iter().map(|(n, _)| &**n), vals)?;
-                        for (((_, t), (_, v)), o) in fields.iter().zip(vals).zip(entry.offsets.iter()) {
-                            self.store(*t, v, buf, off + *o as usize)?;
+                        for (((name, t), (_, v)), o) in fields.iter().zip(vals).zip(entry.offsets.iter()) {
+                            self.store(*t, v, buf, off + *o as usize)
+                                .map_err(|e| e.at(PathSegment::Field(name.clone())))?;
                         }
                     }
                     (TypeDef::Tuple(ts), Value::Tuple(vals)) => {
-                        if ts.len() != vals.len() {
-                            return Err(Error::usage(format!(
-                                "expected a tuple of {} values, found {}",
-                                ts.len(),
-                                vals.len()
-                            )));
-                        }
-                        for ((t, v), o) in ts.iter().zip(vals).zip(entry.offsets.iter()) {
-                            self.store(*t, v, buf, off + *o as usize)?;
+                        check_tuple(ts.len(), vals.len())?;
+                        for (k, ((t, v), o)) in ts.iter().zip(vals).zip(entry.offsets.iter()).enumerate() {
+                            self.store(*t, v, buf, off + *o as usize)
+                                .map_err(|e| e.at(PathSegment::Element(k as u32)))?;
                         }
                     }
                     (TypeDef::Flags(labels), Value::Flags(set)) => {
@@ -165,7 +155,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                             _ => put(buf, off, &case.to_le_bytes()),
                         }
                         if let Some((t, pv)) = payload {
-                            self.store(t, pv, buf, off + entry.offsets[0] as usize)?;
+                            self.store(t, pv, buf, off + entry.offsets[0] as usize)
+                                .map_err(|e| e.at(payload_segment(v)))?;
                         }
                     }
                 }
@@ -208,11 +199,11 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                 // Start from the memory as it is, so padding bytes keep their contents (the spec writes fields only).
                 let mut buf = self.read(ptr, byte_len as usize)?;
                 for (k, v) in vals.iter().enumerate() {
-                    self.store(elem, v, &mut buf, k * size as usize)?;
+                    self.store(elem, v, &mut buf, k * size as usize).map_err(|e| e.at(PathSegment::Index(k as u32)))?;
                 }
                 self.write(ptr, &buf)?;
             }
-            (None, _) => return Err(Error::usage("a specialised list must be lowered in bulk")),
+            (None, _) => return Err(Error::internal("a specialised list must be lowered in bulk")),
         }
         Ok((ptr, len))
     }
@@ -286,8 +277,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             Ty::F64 => "f64".into(),
             Ty::Char => "char".into(),
             Ty::String => "string".into(),
-            Ty::Own(_) => "own".into(),
-            Ty::Borrow(_) => "borrow".into(),
+            Ty::Own(r) => self.resources.get(r as usize).map_or_else(|| "own".into(), |t| format!("own<{t}>")),
+            Ty::Borrow(r) => self.resources.get(r as usize).map_or_else(|| "borrow".into(), |t| format!("borrow<{t}>")),
             Ty::Defined(i) => match self.types.def(i) {
                 TypeDef::List(_) => "list",
                 TypeDef::Record(_) => "record",
@@ -311,7 +302,7 @@ pub(crate) fn add_handle<E: WasmEngine>(rt: &mut crate::store::RuntimeState<E>, 
     let i = rt
         .instances
         .get_mut(inst as usize)
-        .ok_or_else(|| Error::usage("component instance index out of range"))?
+        .ok_or_else(|| Error::internal("component instance index out of range"))?
         .handles
         .add(h)?;
     rt.live_handles += 1;
@@ -331,6 +322,24 @@ fn disc_size(def: &TypeDef) -> u32 {
         _ => 2,
     };
     super::layout::discriminant_size(n)
+}
+
+fn check_tuple(want: usize, got: usize) -> Result<()> {
+    if want != got {
+        return Err(Error::usage(format!("type mismatch: expected a tuple of {want} values, found {got}")));
+    }
+    Ok(())
+}
+
+/// The path segment of a variant-like value's payload.
+#[cold]
+fn payload_segment(v: &Value) -> PathSegment {
+    match v {
+        Value::Variant(name, _) => PathSegment::Case(name.clone()),
+        Value::Option(_) => PathSegment::Some,
+        Value::Result(Ok(_)) => PathSegment::Ok,
+        _ => PathSegment::Err,
+    }
 }
 
 fn check_fields<'a>(
@@ -407,6 +416,3 @@ fn flags_bits(labels: &[std::sync::Arc<str>], set: &[std::sync::Arc<str>]) -> Re
     }
     Ok(bits)
 }
-
-#[allow(dead_code)]
-const _: u32 = UTF16_TAG;

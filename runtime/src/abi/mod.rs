@@ -23,7 +23,7 @@ use wasm_runtime_layer::backend::{
     AsContext as _, AsContextMut as _, Val, WasmEngine, WasmMemory, WasmStoreContextMut,
 };
 
-use crate::error::{trap, Error, Result, Trap};
+use crate::error::{Error, Result, Trap};
 use crate::resources::{ResourceAny, ResourceType};
 use crate::store::StoreInner;
 use types::TypeTable;
@@ -116,6 +116,20 @@ pub struct Cx<'a, 'b, T: 'static, E: WasmEngine> {
     pub hints: Option<Vec<StrHint>>,
     hint_pos: usize,
     mem_size: Option<u64>,
+    /// The host buffer `load` decodes (by address) and the guest address it was read from, so that failures
+    /// can name the guest address.
+    view: View,
+}
+
+/// A host buffer's address and the guest address it was read from.
+type View = Option<(usize, u32)>;
+
+/// The guest address of `off` in `buf`, if `view` describes `buf`.
+pub(crate) fn view_address(view: View, buf: &[u8], off: usize) -> Option<u32> {
+    match view {
+        Some((host, guest)) if host == buf.as_ptr() as usize => Some(guest.wrapping_add(off as u32)),
+        _ => None,
+    }
 }
 
 impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
@@ -137,11 +151,23 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
             hints: None,
             hint_pos: 0,
             mem_size: None,
+            view: None,
         }
     }
 
+    /// Declares that `buf` was read from guest address `ptr`, so that [`Cx::load`] failures within it name their
+    /// guest address; returns the previous view for [`Cx::view_restore`].
+    pub fn view(&mut self, buf: &[u8], ptr: u32) -> Option<(usize, u32)> {
+        self.view.replace((buf.as_ptr() as usize, ptr))
+    }
+
+    /// Goes back to the view [`Cx::view`] replaced.
+    pub fn view_restore(&mut self, view: Option<(usize, u32)>) {
+        self.view = view;
+    }
+
     fn memory(&self) -> Result<&'a E::Memory> {
-        self.opts.memory.as_ref().ok_or_else(|| Error::trap(Trap::Core("canonical option `memory` is required".into())))
+        self.opts.memory.as_ref().ok_or_else(|| Error::internal("canonical option `memory` is missing"))
     }
 
     /// The size of linear memory in bytes (cached until the next `realloc`).
@@ -158,10 +184,10 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
     /// Checks that `[ptr, ptr + len)` is inside memory and `ptr` is aligned.
     pub fn check_range(&mut self, ptr: u32, len: u64, align: u32) -> Result<()> {
         if !ptr.is_multiple_of(align) {
-            return trap(Trap::Misaligned);
+            return Err(Error::trap(Trap::Misaligned).at_offset(ptr));
         }
         if u64::from(ptr) + len > self.mem_size()? {
-            return trap(Trap::OutOfBounds);
+            return Err(Error::trap(Trap::OutOfBounds).at_offset(ptr));
         }
         Ok(())
     }
@@ -178,7 +204,9 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         if buf.is_empty() {
             return Ok(());
         }
-        self.memory()?.read(self.store.as_context(), ptr as usize, buf).map_err(|_| Error::trap(Trap::OutOfBounds))
+        self.memory()?
+            .read(self.store.as_context(), ptr as usize, buf)
+            .map_err(|_| Error::trap(Trap::OutOfBounds).at_offset(ptr))
     }
 
     /// Writes `bytes` at `ptr` in one copy.
@@ -188,17 +216,14 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         }
         self.memory()?
             .write(self.store.as_context_mut(), ptr as usize, bytes)
-            .map_err(|_| Error::trap(Trap::OutOfBounds))
+            .map_err(|_| Error::trap(Trap::OutOfBounds).at_offset(ptr))
     }
 
     /// Calls `realloc(old_ptr, old_size, align, new_size)`. The caller checks the result as the spec requires
     /// for its use (alignment and bounds).
     pub fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
-        let realloc = self
-            .opts
-            .realloc
-            .as_ref()
-            .ok_or_else(|| Error::trap(Trap::Core("canonical option `realloc` is required".into())))?;
+        let realloc =
+            self.opts.realloc.as_ref().ok_or_else(|| Error::internal("canonical option `realloc` is missing"))?;
         let args =
             [Val::I32(old_ptr as i32), Val::I32(old_size as i32), Val::I32(align as i32), Val::I32(new_size as i32)];
         let mut res = [Val::I32(0)];
@@ -206,7 +231,7 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         crate::func::nesting::call_core::<T, E>(self.store, realloc, &args, &mut res)?;
         match res[0] {
             Val::I32(p) => Ok(p as u32),
-            _ => trap(Trap::Core("realloc returned a value that is not an i32".into())),
+            _ => Err(Error::internal("realloc returned a value that is not an i32")),
         }
     }
 
@@ -220,10 +245,15 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
     /// The checks the spec applies to a pointer returned by realloc.
     pub fn check_alloc(&mut self, ptr: u32, align: u32, size: u32) -> Result<()> {
         if !ptr.is_multiple_of(align) {
-            return trap(Trap::ReallocMisaligned);
+            return Err(Error::trap(Trap::ReallocMisaligned).at_offset(ptr));
         }
+        self.check_alloc_bounds(ptr, size)
+    }
+
+    /// The bounds check the spec applies to a pointer returned by realloc (alone, where it checks no alignment).
+    pub fn check_alloc_bounds(&mut self, ptr: u32, size: u32) -> Result<()> {
         if u64::from(ptr) + u64::from(size) > self.mem_size()? {
-            return trap(Trap::ReallocOutOfBounds);
+            return Err(Error::trap(Trap::ReallocOutOfBounds).at_offset(ptr));
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 
 use super::layout::{MAX_BYTE_LENGTH, UTF16_TAG};
 use super::{Cx, SrcEncoding, StrHint, StringEncoding};
-use crate::error::{trap, Result, Trap};
+use crate::error::{Error, Result, Trap};
 use wasm_runtime_layer::backend::WasmEngine;
 
 impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
@@ -24,13 +24,13 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             StringEncoding::Latin1Utf16 => (u64::from(tagged_units), 2, SrcEncoding::Latin1),
         };
         if byte_len > MAX_BYTE_LENGTH {
-            return trap(Trap::TooLong);
+            return Err(Error::trap(Trap::TooLong).at_offset(ptr));
         }
         self.check_range(ptr, byte_len, align)?;
         let bytes = self.read(ptr, byte_len as usize)?;
         let s = match enc {
-            SrcEncoding::Utf8 => String::from_utf8(bytes).map_err(|_| crate::Error::trap(Trap::InvalidString))?,
-            SrcEncoding::Utf16 => decode_utf16(&bytes)?,
+            SrcEncoding::Utf8 => String::from_utf8(bytes).map_err(|e| invalid_at(ptr, e.utf8_error().valid_up_to()))?,
+            SrcEncoding::Utf16 => decode_utf16(&bytes).map_err(|e| e.at_offset(ptr))?,
             SrcEncoding::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
         };
         let units = match enc {
@@ -75,8 +75,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             SrcEncoding::Latin1 => s.chars().map(|c| c as u32 as u8).collect(),
         };
         if encoded.len() != byte_len as usize {
-            // The hint does not describe this string; the host built an inconsistent value.
-            return Err(crate::Error::usage("string length does not match its source encoding"));
+            // Hints are recorded while lifting the very values being lowered: they describe every string.
+            return Err(Error::internal("string length does not match its source encoding"));
         }
         self.write(ptr, &encoded)?;
         Ok((ptr, units))
@@ -86,25 +86,19 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
     fn store_to_utf8(&mut self, s: &str, units: u32, worst: u64) -> Result<(u32, u32)> {
         let worst = u32::try_from(worst).map_err(|_| too_long())?;
         let mut ptr = self.realloc(0, 0, 1, units)?;
-        if u64::from(ptr) + u64::from(units) > self.mem_size()? {
-            return trap(Trap::ReallocOutOfBounds);
-        }
+        self.check_alloc_bounds(ptr, units)?;
         let Some(i) = s.bytes().position(|b| b >= 0x80) else {
             self.write(ptr, s.as_bytes())?;
             return Ok((ptr, s.len() as u32));
         };
         self.write(ptr, &s.as_bytes()[..i])?;
         ptr = self.realloc(ptr, units, 1, worst)?;
-        if u64::from(ptr) + u64::from(worst) > self.mem_size()? {
-            return trap(Trap::ReallocOutOfBounds);
-        }
+        self.check_alloc_bounds(ptr, worst)?;
         let len = s.len() as u32;
         self.write(ptr + i as u32, &s.as_bytes()[i..])?;
         if worst > len {
             ptr = self.realloc(ptr, worst, 1, len)?;
-            if u64::from(ptr) + u64::from(len) > self.mem_size()? {
-                return trap(Trap::ReallocOutOfBounds);
-            }
+            self.check_alloc_bounds(ptr, len)?;
         }
         Ok((ptr, len))
     }
@@ -170,15 +164,19 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         self.write(ptr, &latin1)?;
         let len = latin1.len() as u32;
         ptr = self.realloc(ptr, byte_len, 1, len)?;
-        if u64::from(ptr) + u64::from(len) > self.mem_size()? {
-            return trap(Trap::ReallocOutOfBounds);
-        }
+        self.check_alloc_bounds(ptr, len)?;
         Ok((ptr, len))
     }
 }
 
-fn too_long() -> crate::Error {
-    crate::Error::trap(Trap::TooLong)
+fn too_long() -> Error {
+    Error::trap(Trap::TooLong)
+}
+
+/// An invalid string whose first invalid byte is `valid` bytes after `ptr`.
+#[cold]
+fn invalid_at(ptr: u32, valid: usize) -> Error {
+    Error::trap(Trap::InvalidString).at_offset(ptr.wrapping_add(valid as u32))
 }
 
 /// UTF-16LE bytes of a string.
@@ -193,9 +191,7 @@ pub fn encode_utf16(s: &str) -> Vec<u8> {
 /// Decodes UTF-16LE, trapping on unpaired surrogates.
 pub fn decode_utf16(bytes: &[u8]) -> Result<String> {
     let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .collect::<std::result::Result<String, _>>()
-        .map_err(|_| crate::Error::trap(Trap::InvalidString))
+    char::decode_utf16(units).collect::<std::result::Result<String, _>>().map_err(|_| Error::trap(Trap::InvalidString))
 }
 
 #[cfg(test)]

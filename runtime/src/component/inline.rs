@@ -71,7 +71,8 @@ struct ComponentDef {
 #[derive(Clone, Copy)]
 enum TypeRef {
     Resource(ResourceIdx),
-    Other,
+    /// Any other type, with its definition when it is a value type.
+    Other(Option<Ty>),
 }
 
 #[derive(Clone)]
@@ -105,6 +106,8 @@ struct Frame<'a> {
     core_instances: Vec<CoreInstanceDef>,
     modules: Vec<ModuleDef>,
     funcs: Vec<FuncDef>,
+    /// The name each function of `funcs` has in this component (for messages).
+    func_names: Vec<Arc<str>>,
     instances: Vec<InstanceDef>,
     components: Vec<ComponentDef>,
     exports: IndexMap<String, ItemDef>,
@@ -137,6 +140,7 @@ impl<'a> Frame<'a> {
             core_instances: Vec::new(),
             modules: Vec::new(),
             funcs: Vec::new(),
+            func_names: Vec::new(),
             instances: Vec::new(),
             components: Vec::new(),
             exports: IndexMap::new(),
@@ -211,15 +215,16 @@ impl<'a> Inliner<'a> {
                 let core = f.core_funcs[*core_func as usize].clone();
                 let options = self.options(f, options);
                 f.funcs.push(FuncDef::Lifted(Arc::new(LiftDef { ty, core, options })));
+                f.func_names.push(Arc::from("(lifted function)"));
             }
             LocalInit::Lower { func, options } => {
-                let (callee, ty) = match &f.funcs[*func as usize] {
-                    FuncDef::Import(path, ty) => (Callee::Import(path.clone()), *ty),
-                    FuncDef::Lifted(l) => (Callee::Lifted(l.clone()), l.ty),
+                let (callee, ty, name) = match &f.funcs[*func as usize] {
+                    FuncDef::Import(path, ty) => (Callee::Import(path.clone()), *ty, self.plan.path_name(path).into()),
+                    FuncDef::Lifted(l) => (Callee::Lifted(l.clone()), l.ty, f.func_names[*func as usize].clone()),
                 };
                 let options = self.options(f, options);
                 let idx = self.plan.lowers.len() as LowerIdx;
-                self.plan.lowers.push(LowerDef { ty, callee, options });
+                self.plan.lowers.push(LowerDef { name, ty, callee, options });
                 f.core_funcs.push(CoreDef::Lower(idx));
             }
             LocalInit::ResourceNew(id) => {
@@ -237,6 +242,7 @@ impl<'a> Inliner<'a> {
             LocalInit::Resource { id, dtor } => {
                 let resource = self.plan.resources.len() as ResourceIdx;
                 self.plan.resources.push(ResourceDef::Defined { instance: f.instance });
+                self.plan.resource_names.push(None);
                 f.resources.insert(*id, resource);
                 let dtor = dtor.map(|d| f.core_funcs[d as usize].clone());
                 self.plan.initializers.push(Initializer::DefineResource { resource, dtor });
@@ -270,7 +276,7 @@ impl<'a> Inliner<'a> {
             LocalInit::AliasExport { instance, kind, name } => {
                 let def = self.instance_export(&f.instances[*instance as usize], name)?;
                 if *kind != ComponentExternalKind::Type {
-                    push_item(f, def);
+                    push_item(f, def, name);
                 }
             }
             LocalInit::AliasOuter { kind, count, index } => {
@@ -292,10 +298,19 @@ impl<'a> Inliner<'a> {
                 }
             }
             LocalInit::Export { name, item } => {
-                let def = self.item_def(f, *item)?;
+                let def = match item {
+                    Item::Type(ComponentAnyTypeId::Defined(id)) => {
+                        // A type this runtime cannot represent is still exported, without its definition.
+                        ItemDef::Type(TypeRef::Other(self.val_type(f, ComponentValType::Type(*id)).ok()))
+                    }
+                    _ => self.item_def(f, *item)?,
+                };
+                if let ItemDef::Type(TypeRef::Resource(r)) = def {
+                    self.name_resource(r, name);
+                }
                 f.exports.insert(name.clone(), def.clone());
                 if !matches!(item, Item::Type(_)) {
-                    push_item(f, def);
+                    push_item(f, def, name);
                 }
             }
         }
@@ -307,7 +322,7 @@ impl<'a> Inliner<'a> {
             // The root: the host provides this import.
             let import = self.plan.imports.len() as ImportIdx;
             let path = ImportPath { import, path: Vec::new() };
-            self.register_import_resources(&path, ty);
+            self.register_import_resources(name, &path, ty);
             let kind = self.import_kind(f, &path, ty)?;
             self.plan.imports.push(ImportDecl { name: name.to_owned(), kind });
             self.import_def(&path, ty)?
@@ -320,14 +335,24 @@ impl<'a> Inliner<'a> {
             self.register(&mut f.resources, ty, &def)?;
             def
         };
+        if let ItemDef::Type(TypeRef::Resource(r)) = def {
+            self.name_resource(r, name);
+        }
         if !matches!(ty, ComponentEntityType::Type { .. }) {
-            push_item(f, def);
+            push_item(f, def, name);
         }
         Ok(())
     }
 
+    /// Names resource `r` after the first import or export that names it.
+    fn name_resource(&mut self, r: ResourceIdx, name: &str) {
+        if let Some(slot @ None) = self.plan.resource_names.get_mut(r as usize) {
+            *slot = Some(Arc::from(name));
+        }
+    }
+
     /// Gives every resource found in a root import's type an imported resource index.
-    fn register_import_resources(&mut self, path: &ImportPath, ty: ComponentEntityType) {
+    fn register_import_resources(&mut self, name: &str, path: &ImportPath, ty: ComponentEntityType) {
         match ty {
             ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), referenced } => {
                 // `(eq $r)` re-exports a resource already seen: it is an alias, not a new import.
@@ -336,6 +361,7 @@ impl<'a> Inliner<'a> {
                 }
                 let idx = self.plan.resources.len() as ResourceIdx;
                 self.plan.resources.push(ResourceDef::Imported(path.clone()));
+                self.plan.resource_names.push(Some(Arc::from(name)));
                 self.import_resources.insert(r.resource(), idx);
                 if let ComponentAnyTypeId::Resource(r2) = referenced {
                     self.import_resources.insert(r2.resource(), idx);
@@ -344,7 +370,7 @@ impl<'a> Inliner<'a> {
             ComponentEntityType::Instance(id) => {
                 let exports: Vec<_> = self.types[id].exports.iter().map(|(n, i)| (n.clone(), i.ty)).collect();
                 for (name, ty) in exports {
-                    self.register_import_resources(&path.child(&name), ty);
+                    self.register_import_resources(&name, &path.child(&name), ty);
                 }
             }
             _ => {}
@@ -370,7 +396,11 @@ impl<'a> Inliner<'a> {
                     _ => ImportKind::ResourceAlias(idx),
                 }
             }
-            ComponentEntityType::Type { .. } => ImportKind::Type,
+            ComponentEntityType::Type { created: ComponentAnyTypeId::Defined(id), .. } => {
+                // A type this runtime cannot represent is still imported, without its definition.
+                ImportKind::Type(self.val_type(f, ComponentValType::Type(id)).ok())
+            }
+            ComponentEntityType::Type { .. } => ImportKind::Type(None),
             ComponentEntityType::Component(_) => return Err(Error::unsupported("importing a component")),
             ComponentEntityType::Value(_) => return Err(Error::unsupported("value imports")),
         })
@@ -404,7 +434,7 @@ impl<'a> Inliner<'a> {
             ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
                 ItemDef::Type(TypeRef::Resource(self.import_resources[&r.resource()]))
             }
-            ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other),
+            ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other(None)),
             ComponentEntityType::Component(_) | ComponentEntityType::Value(_) => unreachable!("rejected above"),
         })
     }
@@ -467,7 +497,7 @@ impl<'a> Inliner<'a> {
                     ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
                         ItemDef::Type(TypeRef::Resource(self.import_resources[&r.resource()]))
                     }
-                    ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other),
+                    ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other(None)),
                     ComponentEntityType::Component(_) | ComponentEntityType::Value(_) => {
                         return Err(Error::unsupported("component or value imports"))
                     }
@@ -485,7 +515,7 @@ impl<'a> Inliner<'a> {
             Item::Type(ComponentAnyTypeId::Resource(r)) => {
                 ItemDef::Type(TypeRef::Resource(self.resource(f, r.resource())?))
             }
-            Item::Type(_) => ItemDef::Type(TypeRef::Other),
+            Item::Type(_) => ItemDef::Type(TypeRef::Other(None)),
         })
     }
 
@@ -570,8 +600,8 @@ impl<'a> Inliner<'a> {
             }
             ItemDef::Module(ModuleDef::Static(i)) => Export::Module(ModuleRef::Static(i)),
             ItemDef::Module(ModuleDef::Import(p, _)) => Export::Module(ModuleRef::Import(p)),
-            ItemDef::Type(TypeRef::Resource(r)) => Export::Type(Some(r)),
-            ItemDef::Type(TypeRef::Other) => Export::Type(None),
+            ItemDef::Type(TypeRef::Resource(r)) => Export::Resource(r),
+            ItemDef::Type(TypeRef::Other(t)) => Export::Type(t),
             ItemDef::Component(_) => Export::Component,
         })
     }
@@ -686,9 +716,12 @@ fn item_has_resources(types: &Types, ty: ComponentEntityType) -> bool {
     }
 }
 
-fn push_item(f: &mut Frame<'_>, def: ItemDef) {
+fn push_item(f: &mut Frame<'_>, def: ItemDef, name: &str) {
     match def {
-        ItemDef::Func(d) => f.funcs.push(d),
+        ItemDef::Func(d) => {
+            f.funcs.push(d);
+            f.func_names.push(Arc::from(name));
+        }
         ItemDef::Instance(d) => f.instances.push(d),
         ItemDef::Module(d) => f.modules.push(d),
         ItemDef::Component(d) => f.components.push(d),

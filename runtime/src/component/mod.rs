@@ -91,16 +91,14 @@ impl Component {
 
     /// The component's imports with their types, in order (resources shown abstractly, see [`ItemType`]).
     pub fn imports(&self) -> Vec<(String, ItemType)> {
-        let id = self.id;
-        let res = move |i: u32| ResourceType::abstract_(id, i);
+        let res = |i: u32| self.abstract_resource(i);
         let b = TypeBuilder { table: &self.plan.types, resources: &res };
         self.plan.imports.iter().map(|d| (d.name.clone(), import_item(&b, &d.kind))).collect()
     }
 
     /// The component's exports with their types, in order (resources shown abstractly, see [`ItemType`]).
     pub fn exports(&self) -> Vec<(String, ItemType)> {
-        let id = self.id;
-        let res = move |i: u32| ResourceType::abstract_(id, i);
+        let res = |i: u32| self.abstract_resource(i);
         let b = TypeBuilder { table: &self.plan.types, resources: &res };
         export_items(&b, &self.plan.exports)
     }
@@ -120,9 +118,13 @@ impl Component {
             plan::Export::ImportFunc(_, ty) => *ty,
             _ => return None,
         };
-        let id = self.id;
-        let res = move |i: u32| ResourceType::abstract_(id, i);
+        let res = |i: u32| self.abstract_resource(i);
         Some(TypeBuilder { table: &self.plan.types, resources: &res }.func(ty))
+    }
+
+    /// Resource `i` of the plan, for reflection: named after its import or export.
+    fn abstract_resource(&self, i: u32) -> ResourceType {
+        ResourceType::abstract_(self.id, i, self.plan.resource_name(i))
     }
 }
 
@@ -134,7 +136,7 @@ fn import_item(b: &TypeBuilder<'_>, kind: &plan::ImportKind) -> ItemType {
         }
         plan::ImportKind::Module(_) => ItemType::Module,
         plan::ImportKind::Resource(r) | plan::ImportKind::ResourceAlias(r) => ItemType::Resource((b.resources)(*r)),
-        plan::ImportKind::Type => ItemType::Type,
+        plan::ImportKind::Type(t) => ItemType::Type(t.map(|t| b.value(t))),
     }
 }
 
@@ -147,8 +149,8 @@ fn export_items(b: &TypeBuilder<'_>, exports: &indexmap::IndexMap<String, plan::
                 plan::Export::ImportFunc(_, ty) => ItemType::Func(b.func(*ty)),
                 plan::Export::Instance(m) => ItemType::Instance(export_items(b, m)),
                 plan::Export::Module(_) => ItemType::Module,
-                plan::Export::Type(Some(r)) => ItemType::Resource((b.resources)(*r)),
-                plan::Export::Type(None) => ItemType::Type,
+                plan::Export::Resource(r) => ItemType::Resource((b.resources)(*r)),
+                plan::Export::Type(t) => ItemType::Type(t.map(|t| b.value(t))),
                 plan::Export::Component => ItemType::Component,
             };
             (n.clone(), item)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::abi::types::{FuncIdx, ResourceIdx, TypeTable};
+use crate::abi::types::{FuncIdx, ResourceIdx, Ty, TypeTable};
 use crate::abi::StringEncoding;
 
 /// A runtime core instance, numbered in instantiation order.
@@ -92,6 +92,8 @@ pub enum Callee {
 /// A `canon lower`.
 #[derive(Debug)]
 pub struct LowerDef {
+    /// How errors name the function: the root import's path, or the name the lowering component knows it by.
+    pub name: Arc<str>,
     /// The component function type.
     pub ty: FuncIdx,
     /// What is called.
@@ -138,8 +140,10 @@ pub enum Export {
     Instance(IndexMap<String, Export>),
     /// A core module.
     Module(ModuleRef),
-    /// A type; resources carry their index.
-    Type(Option<ResourceIdx>),
+    /// A resource type.
+    Resource(ResourceIdx),
+    /// A type that is not a resource, with its definition when it is a value type.
+    Type(Option<Ty>),
     /// A component (not instantiable from the host; kept so names are visible).
     Component,
 }
@@ -158,8 +162,8 @@ pub enum ImportKind {
     /// A resource type declared equal to another (`(eq $r)`): it need not be provided, but if it is, it must be
     /// that type.
     ResourceAlias(ResourceIdx),
-    /// A non-resource type: nothing needs to be provided.
-    Type,
+    /// A non-resource type, with its definition when it is a value type: nothing needs to be provided.
+    Type(Option<Ty>),
 }
 
 /// The type of an imported core module, as far as the component uses it.
@@ -191,6 +195,9 @@ pub struct Plan {
     pub lowers: Vec<LowerDef>,
     /// Resource types.
     pub resources: Vec<ResourceDef>,
+    /// The name each resource type is known by (the import or export that first names it), for messages and
+    /// reflection.
+    pub resource_names: Vec<Option<Arc<str>>>,
     /// The parent of each component instance (the root's is `None`).
     pub instance_parents: Vec<Option<ComponentInstanceIdx>>,
     /// The number of core instances created.
@@ -199,4 +206,21 @@ pub struct Plan {
     pub imports: Vec<ImportDecl>,
     /// Root exports.
     pub exports: IndexMap<String, Export>,
+}
+
+impl Plan {
+    /// An import path as messages show it: `wasi:io/streams@0.2.0#output-stream`.
+    pub fn path_name(&self, path: &ImportPath) -> String {
+        let mut s = self.imports[path.import as usize].name.clone();
+        for p in &path.path {
+            s.push('#');
+            s.push_str(p);
+        }
+        s
+    }
+
+    /// The name of resource type `r`, if an import or export names it.
+    pub fn resource_name(&self, r: ResourceIdx) -> Option<Arc<str>> {
+        self.resource_names.get(r as usize).cloned().flatten()
+    }
 }

@@ -26,7 +26,7 @@ use crate::abi::resources::Handle;
 use crate::abi::types::{FuncIdx, Ty};
 use crate::abi::{bits_val, val_bits, CallOptions, Cx, StrHint};
 use crate::component::plan::Plan;
-use crate::error::{trap, Error, ErrorKind, Result, Trap};
+use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, RuntimeState, StoreContextMut, StoreInner, TaskState};
 use crate::values::{drop_iteratively, Value};
@@ -40,6 +40,9 @@ pub type HostFn<T, E> =
 
 /// A function lifted by a component instance, with its options resolved.
 pub(crate) struct LiftedFunc<E: WasmEngine> {
+    /// How errors name it: the export (or, for a function another component of the plan lifted, the import it
+    /// satisfies).
+    pub site: Site,
     pub callee: E::Func,
     pub opts: CallOptions<E>,
     pub ty: FuncIdx,
@@ -58,6 +61,8 @@ pub(crate) enum Target<T: 'static, E: WasmEngine> {
 
 /// A `canon lower` trampoline's data.
 pub(crate) struct LowerTrampoline<T: 'static, E: WasmEngine> {
+    /// The import, as errors name it.
+    pub site: Site,
     pub opts: CallOptions<E>,
     pub ty: FuncIdx,
     pub plan: Arc<Plan>,
@@ -112,8 +117,8 @@ impl LowerArgs for [Value] {
         tys: &[Ty],
         out: &mut FlatBuf,
     ) -> Result<()> {
-        for (t, v) in tys.iter().zip(self) {
-            cx.lower_flat(*t, v, out)?;
+        for (i, (t, v)) in tys.iter().zip(self).enumerate() {
+            cx.lower_flat(*t, v, out).map_err(|e| e.at(PathSegment::Arg(i as u32)))?;
         }
         Ok(())
     }
@@ -124,8 +129,8 @@ impl LowerArgs for [Value] {
         offs: &[u32],
         buf: &mut [u8],
     ) -> Result<()> {
-        for ((t, v), o) in tys.iter().zip(self).zip(offs) {
-            cx.store(*t, v, buf, *o as usize)?;
+        for (i, ((t, v), o)) in tys.iter().zip(self).zip(offs).enumerate() {
+            cx.store(*t, v, buf, *o as usize).map_err(|e| e.at(PathSegment::Arg(i as u32)))?;
         }
         Ok(())
     }
@@ -203,6 +208,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     let fe = types.func(f.ty);
     let abi = &fe.abi;
     let inst = f.opts.instance;
+    let located = |e: Error| e.in_func(&f.site);
 
     // Lower the arguments into the callee (`lower_flat_values` clears `may_leave` while it runs).
     set_may_leave::<T, E>(ctx, inst, false);
@@ -211,17 +217,19 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
         let mut cx = Cx::new(ctx, &f.opts, types, &f.resources);
         cx.task = Some(task);
         cx.hints = hints;
-        match &abi.params_flat {
-            Some(_) => params.lower_args(&mut cx, &fe.param_tys, &mut flat)?,
-            None => {
+        let lowered = match &abi.params_flat {
+            Some(_) => params.lower_args(&mut cx, &fe.param_tys, &mut flat),
+            None => (|| {
                 let lay = &abi.params_tuple;
                 let ptr = cx.alloc(lay.align, lay.size)?;
                 let mut buf = cx.read(ptr, lay.size as usize)?;
                 params.store_args(&mut cx, &fe.param_tys, &abi.params_offsets, &mut buf)?;
                 cx.write(ptr, &buf)?;
                 flat.push(u64::from(ptr));
-            }
-        }
+                Ok(())
+            })(),
+        };
+        lowered.map_err(located)?;
     }
     set_may_leave::<T, E>(ctx, inst, true);
 
@@ -235,7 +243,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     for t in abi.lift_results.iter() {
         results.push(bits_val(*t, 0));
     }
-    call_core::<T, E>(ctx, &f.callee, &args, &mut results)?;
+    call_core::<T, E>(ctx, &f.callee, &args, &mut results).map_err(located)?;
     let result_bits: [u64; 1] = [results.first().map_or(0, val_bits)];
     let result_bits = &result_bits[..results.len().min(1)];
 
@@ -249,15 +257,17 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
                 cx.hints = Some(Vec::new());
             }
             let v = match &abi.result_flat {
-                Some(_) => X::lift_one(&mut cx, t, &mut FlatSrc::new(result_bits))?,
-                None => {
+                Some(_) => X::lift_one(&mut cx, t, &mut FlatSrc::new(result_bits)),
+                None => (|| {
                     let ptr = result_bits.first().copied().unwrap_or(0) as u32;
-                    let lay = abi.result_layout.as_ref().expect("a result has a layout");
+                    let lay = abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
                     cx.check_range(ptr, u64::from(lay.size), lay.align)?;
                     let buf = cx.read(ptr, lay.size as usize)?;
-                    X::load_one(&mut cx, t, &buf, 0)?
-                }
+                    cx.view(&buf, ptr);
+                    X::load_one(&mut cx, t, &buf, 0)
+                })(),
             };
+            let v = v.map_err(|e| e.at(PathSegment::Result).in_func(&f.site))?;
             result_hints = cx.hints.take();
             Some(v)
         }
@@ -265,14 +275,15 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
 
     // `task.return`: every borrow lent to this call must have been dropped.
     if ctx.data_mut().rt.tasks.get(task as usize).is_some_and(|t| t.num_borrows > 0) {
-        return trap(Trap::BorrowsRemain);
+        return Err(located(Error::trap(Trap::BorrowsRemain)));
     }
 
+    // Errors of `on_resolve` are the caller's: it delivers the result.
     let r = on_resolve(ctx, result, result_hints)?;
 
     if let Some(post_return) = &f.opts.post_return {
         set_may_leave::<T, E>(ctx, inst, false);
-        call_core::<T, E>(ctx, post_return, &results, &mut [])?;
+        call_core::<T, E>(ctx, post_return, &results, &mut []).map_err(|e| located(e.context("in post-return")))?;
         set_may_leave::<T, E>(ctx, inst, true);
     }
     Ok(r)
@@ -287,8 +298,17 @@ pub(crate) fn host_error(e: anyhow::Error) -> Error {
     }
 }
 
-/// The body of a `canon lower` trampoline.
+/// The body of a `canon lower` trampoline. Its failures are located at the import.
 pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    args: &[Val<E>],
+    results: &mut [Val<E>],
+) -> Result<()> {
+    lower_call_unlocated(ctx, t, args, results).map_err(|e| e.in_func(&t.site))
+}
+
+fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     ctx: &mut Ctx<'_, T, E>,
     t: &LowerTrampoline<T, E>,
     args: &[Val<E>],
@@ -311,11 +331,12 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
         cx.hints = Some(Vec::new());
     }
     let lifted = (|| -> Result<()> {
+        let arg = |i: usize| move |e: Error| e.at(PathSegment::Arg(i as u32));
         match &abi.params_flat {
             Some(flat) => {
                 let mut src = FlatSrc::new(&bits[..flat.len().min(bits.len())]);
-                for (_, ty) in fe.def.params.iter() {
-                    params.push(cx.lift_flat(*ty, &mut src)?);
+                for (i, (_, ty)) in fe.def.params.iter().enumerate() {
+                    params.push(cx.lift_flat(*ty, &mut src).map_err(arg(i))?);
                 }
             }
             None => {
@@ -323,8 +344,9 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
                 let lay = &abi.params_tuple;
                 cx.check_range(ptr, u64::from(lay.size), lay.align)?;
                 let buf = cx.read(ptr, lay.size as usize)?;
-                for ((_, ty), o) in fe.def.params.iter().zip(abi.params_offsets.iter()) {
-                    params.push(cx.load(*ty, &buf, *o as usize)?);
+                cx.view(&buf, ptr);
+                for (i, ((_, ty), o)) in fe.def.params.iter().zip(abi.params_offsets.iter()).enumerate() {
+                    params.push(cx.load(*ty, &buf, *o as usize).map_err(arg(i))?);
                 }
             }
         }
@@ -352,25 +374,27 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
     // Deliver the result into the caller (`on_resolve` → `lower_flat_values` with the out-param).
     let mut deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<&Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
         let Some(ty) = fe.def.result else { return Ok(()) };
-        let v = result.ok_or_else(|| Error::usage("host function did not produce a result"))?;
+        let v = result.ok_or_else(|| Error::internal("a function with a result produced none"))?;
         set_may_leave::<T, E>(ctx, caller, false);
         let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
         cx.hints = hints;
-        match retptr {
-            None => {
+        let delivered = match retptr {
+            None => (|| {
                 let mut out = FlatBuf::new();
                 cx.lower_flat(ty, v, &mut out)?;
-                let flat = abi.result_flat.as_ref().expect("flat result");
+                let flat = abi.result_flat.as_ref().ok_or_else(|| Error::internal("a flat result without types"))?;
                 for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
                     *slot = bits_val(*ft, *b);
                 }
-            }
-            Some(ptr) => {
-                let lay = abi.result_layout.as_ref().expect("a result has a layout");
+                Ok(())
+            })(),
+            Some(ptr) => (|| {
+                let lay = abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
                 cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size)?;
-            }
-        }
+                cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size)
+            })(),
+        };
+        delivered.map_err(|e| e.at(PathSegment::Result))?;
         set_may_leave::<T, E>(ctx, caller, true);
         Ok(())
     };
@@ -379,10 +403,15 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
         Target::Host(h) => {
             let mut res: SmallVec<[Value; 1]> = SmallVec::new();
             if fe.def.result.is_some() {
-                res.push(Value::Bool(false));
+                res.push(unset_result());
             }
             let out = h(StoreContextMut { inner: ctx.as_context_mut() }, &params, &mut res).map_err(host_error);
-            let delivered = out.and_then(|()| deliver(ctx, res.first(), None));
+            let delivered = out.and_then(|()| match res.first() {
+                Some(v) if is_unset(v) => {
+                    Err(Error::usage("the host function did not set its result").at(PathSegment::Result))
+                }
+                v => deliver(ctx, v, None),
+            });
             if delivered.is_err() {
                 // The host's result may be nested deeper than its type (which is why lowering failed).
                 res.drain(..).for_each(drop_iteratively);
@@ -397,6 +426,18 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
     };
     release(ctx);
     r
+}
+
+/// The name of the placeholder a host function finds in its result slot: one allocation no other value shares, so
+/// that a result the host never wrote is told apart from every value it could write.
+static UNSET: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("result-not-set"));
+
+fn unset_result() -> Value {
+    Value::Enum(UNSET.clone())
+}
+
+fn is_unset(v: &Value) -> bool {
+    matches!(v, Value::Enum(name) if Arc::ptr_eq(name, &UNSET))
 }
 
 /// `canon resource.new`.

@@ -3,6 +3,7 @@
 
 mod common;
 mod depth;
+mod errors;
 mod flags;
 mod imports;
 mod lists;

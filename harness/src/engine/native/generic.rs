@@ -196,7 +196,7 @@ fn define(
                     generic_call(&host, &full, &ty, &mut store, args, results)
                 })?;
             }
-            ItemType::Module | ItemType::Component | ItemType::Type => {}
+            ItemType::Module | ItemType::Component | ItemType::Type(_) => {}
         }
     }
     Ok(())
