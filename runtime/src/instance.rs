@@ -29,7 +29,7 @@ use crate::func::call::{
 };
 use crate::func::nesting::{enter, host_call, resume_panic};
 use crate::func::Func;
-use crate::linker::{Definition, Linker, LinkerInstance};
+use crate::linker::{Definition, HostImpl, Linker, LinkerInstance};
 use crate::module::Module;
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, AsContextMut, InstanceState, StoreInner};
@@ -378,7 +378,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         let opts = self.options(ctx, &def.options)?;
         let callee = match &def.callee {
             Callee::Import(path) => match def_at(self.imports, path) {
-                Some(Definition::Func { f, .. }) => Target::Host(f.clone()),
+                Some(Definition::Func { f: HostImpl::Dynamic(f), .. }) => Target::Host(f.clone()),
+                Some(Definition::Func { f: HostImpl::Typed(f), .. }) => Target::Typed(f.clone()),
                 Some(Definition::ComponentFunc(func)) => {
                     if func.store != self.store_id {
                         return Err(Error::link("function from another store"));
