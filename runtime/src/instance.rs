@@ -352,7 +352,15 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         };
         let realloc = o.realloc.as_ref().map(|d| self.func(ctx, d)).transpose()?;
         let post_return = o.post_return.as_ref().map(|d| self.func(ctx, d)).transpose()?;
-        Ok(CallOptions { memory, realloc, post_return, encoding: o.encoding, instance: self.base + o.instance })
+        let memory_index = memory.as_ref().map(|m| ctx.data_mut().rt.register_memory(m)).transpose()?;
+        Ok(CallOptions {
+            memory,
+            realloc,
+            post_return,
+            encoding: o.encoding,
+            instance: self.base + o.instance,
+            memory_index,
+        })
     }
 
     fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef) -> Result<LiftedFunc<E>> {

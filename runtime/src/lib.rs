@@ -55,7 +55,9 @@ pub use abi::StringEncoding;
 pub use component::{default_features, Component};
 pub use error::{Error, ErrorKind, Result, Trap};
 pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
-pub use func::typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc};
+pub use func::typed::{
+    ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmListElement, WasmStr,
+};
 
 /// Derives [`trait@ComponentType`], [`trait@Lift`] or [`trait@Lower`] for a Rust type that stands for a component
 /// `record`, `variant` or `enum`.
@@ -123,8 +125,15 @@ pub use func::typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lo
 /// assert!(err.to_string().contains("Rust type `Point` expects a record"), "{err}");
 /// # Ok(()) }
 /// ```
-#[doc(inline)]
-pub use component_layer_macro::{ComponentType, Lift, Lower};
+pub use component_layer_macro::ComponentType;
+
+/// Derives [`trait@Lift`] (guest → host) for a `record`, `variant` or `enum`; the attributes and an example are
+/// at [`macro@ComponentType`].
+pub use component_layer_macro::Lift;
+
+/// Derives [`trait@Lower`] (host → guest) for a `record`, `variant` or `enum`; the attributes and an example are
+/// at [`macro@ComponentType`].
+pub use component_layer_macro::Lower;
 
 /// Declares a Rust type for a component `flags` type, as wasmtime's `flags!`.
 ///

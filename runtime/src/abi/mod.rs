@@ -52,6 +52,9 @@ pub struct CallOptions<E: WasmEngine> {
     pub encoding: StringEncoding,
     /// The store-level index of the component instance these options belong to.
     pub instance: u32,
+    /// `memory`'s index in the store's memory registry, through which a lazily lifted view ([`crate::WasmStr`],
+    /// [`crate::WasmList`]) reads it during the call.
+    pub memory_index: Option<u32>,
 }
 
 impl<E: WasmEngine> Clone for CallOptions<E> {
@@ -62,6 +65,7 @@ impl<E: WasmEngine> Clone for CallOptions<E> {
             post_return: self.post_return.clone(),
             encoding: self.encoding,
             instance: self.instance,
+            memory_index: self.memory_index,
         }
     }
 }

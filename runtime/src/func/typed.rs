@@ -15,8 +15,8 @@
 //! |-----------------------------|--------------------------------------------------------|
 //! | `bool`, `char`              | `bool`, `char`                                         |
 //! | `s8` … `u64`, `f32`, `f64`  | `i8` … `u64`, `f32`, `f64`                             |
-//! | `string`                    | `String`, `Box<str>`; `&str` and `str` to lower only   |
-//! | `list<T>`                   | `Vec<T>`, `Box<[T]>`; `&[T]` and `[T]` to lower only   |
+//! | `string`                    | `String`, `Box<str>`; `&str` and `str` to lower only; [`WasmStr`] to lift lazily |
+//! | `list<T>`                   | `Vec<T>`, `Box<[T]>`; `&[T]` and `[T]` to lower only; [`WasmList<T>`] (numbers, `bool`, `char`) to lift lazily |
 //! | `tuple<A, B, …>`            | `(A, B, …)` (up to 12)                                 |
 //! | `option<T>`                 | `Option<T>`                                            |
 //! | `result`, `result<T, E>`    | `Result<(), ()>`, `Result<T, E>` (`()` for an absent payload) |
@@ -44,6 +44,7 @@
 mod builtins;
 pub(crate) mod internal;
 mod resources;
+mod views;
 
 use std::marker::PhantomData;
 
@@ -58,6 +59,8 @@ use crate::abi::Cx;
 use crate::error::{Error, Result};
 use crate::store::{check_store, AsContextMut};
 use crate::types::ValueType;
+
+pub use views::{WasmList, WasmListElement, WasmStr};
 
 /// A Rust type that stands for a component value type.
 ///

@@ -4,7 +4,9 @@
 //! name the mismatch; `&str`, `&[T]` and `Box<str>`; `ResourceAny` in typed calls; and a typed scalar host call
 //! that allocates nothing.
 
-use component_layer::{flags, ComponentType, ErrorKind, Lift, Linker, Lower, ResourceAny, Store, Trap};
+use component_layer::{
+    flags, ComponentType, ErrorKind, Lift, Linker, Lower, ResourceAny, Store, Trap, WasmList, WasmStr,
+};
 use wasm_runtime_layer::backend::WasmEngine;
 
 use crate::both;
@@ -83,6 +85,8 @@ fn wat() -> String {
         (import "echo-perms" (func $echo-perms (param "p" $perms) (result $perms)))
         (import "echo-bag" (func $echo-bag (param "b" $bag) (result $bag)))
         (import "add" (func $add (param "a" u32) (param "b" u32) (result u32)))
+        (import "measure" (func $measure (param "s" string) (param "xs" (list u32)) (result u64)))
+        (core func $measure-c (canon lower (func $measure) (memory $mem)))
         (core func $echo-point-c (canon lower (func $echo-point) (memory $mem) (realloc $realloc)))
         (core func $echo-shape-c (canon lower (func $echo-shape) (memory $mem) (realloc $realloc)))
         (core func $echo-color-c (canon lower (func $echo-color)))
@@ -95,7 +99,8 @@ fn wat() -> String {
           (export "echo-color" (func $echo-color-c))
           (export "echo-perms" (func $echo-perms-c))
           (export "echo-bag" (func $echo-bag-c))
-          (export "add" (func $add-c)))
+          (export "add" (func $add-c))
+          (export "measure" (func $measure-c)))
         "#
     );
     let core_imports = r#"
@@ -105,6 +110,7 @@ fn wat() -> String {
         (import "host" "echo-perms" (func $echo-perms (param i32) (result i32)))
         (import "host" "echo-bag" (func $echo-bag (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
         (import "host" "add" (func $add (param i32 i32) (result i32)))
+        (import "host" "measure" (func $measure (param i32 i32 i32 i32) (result i64)))
     "#;
     let core = r#"
         (func (export "relay-point") (param i32 f64) (result i32)
@@ -119,6 +125,8 @@ fn wat() -> String {
           (i32.const 0x200))
         (func (export "add") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
         (func (export "len") (param i32 i32) (result i32) (local.get 1))
+        (func (export "measure") (param i32 i32 i32 i32) (result i64)
+          (call $measure (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
         (func (export "add-guest") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
     "#;
     let items = r#"
@@ -154,6 +162,10 @@ fn wat() -> String {
           (canon lift (core func $i "ret2") (memory $mem)))
         (func (export "len") (param "s" string) (result u32) (canon lift (core func $i "len") (memory $mem) (realloc $realloc)))
         (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+        (func (export "measure") (param "s" string) (param "xs" (list u32)) (result u64)
+          (canon lift (core func $i "measure") (memory $mem) (realloc $realloc)))
+        (func (export "measure-raw") (param "sp" u32) (param "sl" u32) (param "xp" u32) (param "xl" u32) (result u64)
+          (canon lift (core func $i "measure")))
         (func (export "add-guest") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add-guest")))
     "#;
     guest_with_imports(&pre, core_imports, core, items)
@@ -189,6 +201,25 @@ fn host<E: WasmEngine>() -> Linker<(), E> {
     })
     .unwrap();
     root.func_wrap("add", |_, (a, b): (u32, u32)| Ok((a.wrapping_add(b),))).unwrap();
+    // Views: the string's characters (times 10^6) plus the sum of the list, read in chunks into a stack buffer.
+    root.func_wrap("measure", |ctx, (s, xs): (WasmStr, WasmList<u32>)| {
+        let chars = s.to_str(&ctx)?.chars().count() as u64;
+        let mut buf = [0u32; 64];
+        let mut sum = 0u64;
+        let mut at = 0;
+        while at < xs.len() {
+            let n = buf.len().min(xs.len() - at);
+            xs.read_into(&ctx, at, &mut buf[..n])?;
+            sum += buf[..n].iter().map(|&x| u64::from(x)).sum::<u64>();
+            at += n;
+        }
+        anyhow::ensure!(xs.get(&ctx, xs.len()).is_none(), "read past the end");
+        if let Some(first) = xs.get(&ctx, 0) {
+            anyhow::ensure!(first? == xs.to_vec(&ctx)?[0], "get and to_vec disagree");
+        }
+        Ok((chars * 1_000_000 + sum,))
+    })
+    .unwrap();
     l
 }
 
@@ -472,6 +503,28 @@ fn borrowed_parameters_and_boxed_results() {
         let nums = g.inst.get_func("u32s").unwrap().typed::<(&[u32],), (Box<[u32]>,)>().unwrap();
         let data: Vec<u32> = (0..1000).collect();
         assert_eq!(&*nums.call(&mut g.store, (&data[..],)).unwrap().0, &data[..]);
+    });
+}
+
+/// A typed host function can take `WasmStr` and `WasmList<T>` arguments, which read guest memory only when asked
+/// (here: in chunks into a stack buffer); lifting them checks bounds as lifting `String` and `Vec` would.
+#[test]
+fn lazily_lifted_views_in_host_functions() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut g = Guest::with_linker(&engine, &c, &host());
+        let measure = g.inst.get_func("measure").unwrap().typed::<(&str, &[u32]), (u64,)>().unwrap();
+        let xs: Vec<u32> = (0..1000).collect();
+        assert_eq!(measure.call(&mut g.store, ("héllo", &xs[..])).unwrap(), (5_000_000 + 499_500,));
+        assert_eq!(measure.call(&mut g.store, ("", &[][..])).unwrap(), (0,));
+        // A view out of bounds (or misaligned) is refused when it is lifted, as a `Vec` would be.
+        let raw = g.inst.get_func("measure-raw").unwrap().typed::<(u32, u32, u32, u32), (u64,)>().unwrap();
+        let err = raw.call(&mut g.store, (0x200, 0, 0xfff0, 8)).unwrap_err();
+        assert_eq!(err.as_trap(), Some(&Trap::OutOfBounds));
+        let mut g = Guest::with_linker(&engine, &c, &host());
+        let raw = g.inst.get_func("measure-raw").unwrap().typed::<(u32, u32, u32, u32), (u64,)>().unwrap();
+        let err = raw.call(&mut g.store, (0x200, 0, 0x202, 1)).unwrap_err();
+        assert_eq!(err.as_trap(), Some(&Trap::Misaligned));
     });
 }
 

@@ -53,9 +53,11 @@ pub fn typecheck_variant(ty: &ValueType, rust: &str, cases: &[(&str, Option<Type
                     "type mismatch: case `{name}` of variant `{rust}` has a payload in Rust, none in the component type"
                 )))
             }
-            (None, Some(t)) => return Err(Error::usage(format!(
+            (None, Some(t)) => {
+                return Err(Error::usage(format!(
                 "type mismatch: case `{name}` of variant `{rust}` has no payload in Rust, `{t}` in the component type"
-            ))),
+            )))
+            }
         }
     }
     Ok(())
