@@ -318,6 +318,18 @@ impl Error {
         self
     }
 
+    /// Renames the outermost step of the path from a tuple element to a parameter: the typed API lowers and lifts
+    /// a function's parameters as one tuple.
+    #[cold]
+    pub(crate) fn element_as_arg(mut self) -> Self {
+        if let (None, Some(last)) = (&self.0.location, self.0.path.last_mut()) {
+            if let PathSegment::Element(i) = *last {
+                *last = PathSegment::Arg(i);
+            }
+        }
+        self
+    }
+
     /// Records the guest memory address the failure is about, unless a more precise one was recorded already.
     #[cold]
     pub(crate) fn at_offset(mut self, address: u32) -> Self {

@@ -29,7 +29,7 @@ use crate::func::call::{
 };
 use crate::func::nesting::{enter, host_call, resume_panic};
 use crate::func::Func;
-use crate::linker::{Definition, Linker, LinkerInstance};
+use crate::linker::{Definition, HostImpl, Linker, LinkerInstance};
 use crate::module::Module;
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, AsContextMut, InstanceState, StoreInner};
@@ -349,7 +349,15 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         };
         let realloc = o.realloc.as_ref().map(|d| self.func(ctx, d)).transpose()?;
         let post_return = o.post_return.as_ref().map(|d| self.func(ctx, d)).transpose()?;
-        Ok(CallOptions { memory, realloc, post_return, encoding: o.encoding, instance: self.base + o.instance })
+        let memory_index = memory.as_ref().map(|m| ctx.data_mut().rt.register_memory(m)).transpose()?;
+        Ok(CallOptions {
+            memory,
+            realloc,
+            post_return,
+            encoding: o.encoding,
+            instance: self.base + o.instance,
+            memory_index,
+        })
     }
 
     fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef, site: Site) -> Result<LiftedFunc<E>> {
@@ -376,7 +384,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         let opts = self.options(ctx, &def.options)?;
         let callee = match &def.callee {
             Callee::Import(path) => match def_at(self.imports, path) {
-                Some(Definition::Func { f, .. }) => Target::Host(f.clone()),
+                Some(Definition::Func { f: HostImpl::Dynamic(f), .. }) => Target::Host(f.clone()),
+                Some(Definition::Func { f: HostImpl::Typed(f), .. }) => Target::Typed(f.clone()),
                 Some(Definition::ComponentFunc(func)) => {
                     if func.store != self.store_id {
                         return Err(Error::link("function from another store"));

@@ -81,7 +81,128 @@ pub use abi::StringEncoding;
 pub use component::{default_features, Component};
 pub use error::{Error, ErrorKind, Location, PathSegment, Result, Trap};
 pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
-pub use func::typed::{ComponentParams, ComponentResults, ComponentType, TypedFunc};
+pub use func::typed::{
+    ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmListElement, WasmStr,
+};
+
+/// Derives [`trait@ComponentType`], [`trait@Lift`] or [`trait@Lower`] for a Rust type that stands for a component
+/// `record`, `variant` or `enum`.
+///
+/// The container attribute names the kind: `#[component(record)]` on a struct with named fields,
+/// `#[component(variant)]` on an enum whose cases carry zero or one unnamed field, `#[component(enum)]` on an enum
+/// without fields. A field's or case's component name is the kebab-case of its Rust name (`y_coord` →
+/// `y-coord`, `RedApple` → `red-apple`) unless `#[component(name = "...")]` gives it. (wasmtime keeps the Rust
+/// identifier as it is when no name is given; its `bindgen!` writes every name out.) `#[component(crate =
+/// path)]` names this crate if it is not `::component_layer`.
+///
+/// The type check runs once, when a [`TypedFunc`] is created or a host function is linked: names and order of
+/// the fields or cases must match the component's type, and the error names the first difference.
+///
+/// ```
+/// use component_layer::{Component, ComponentType, Lift, Linker, Lower, Store};
+///
+/// #[derive(ComponentType, Lift, Lower, Debug, PartialEq)]
+/// #[component(record)]
+/// struct Point {
+///     x: u32,
+///     #[component(name = "y-coord")]
+///     y: f64,
+/// }
+///
+/// #[derive(ComponentType, Lift, Lower, Debug, PartialEq)]
+/// #[component(enum)]
+/// enum Color {
+///     Red,
+///     DarkGreen, // "dark-green"
+/// }
+///
+/// # fn main() -> component_layer::Result<()> {
+/// let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+/// let wat = r#"(component
+///   (core module $m
+///     (memory (export "mem") 1)
+///     (func (export "nudge") (param i32 f64) (result i32)
+///       (i32.store (i32.const 0) (i32.add (local.get 0) (i32.const 1)))
+///       (f64.store (i32.const 8) (local.get 1))
+///       (i32.const 0))
+///     (func (export "id") (param i32) (result i32) (local.get 0)))
+///   (core instance $i (instantiate $m))
+///   (alias core export $i "mem" (core memory $mem))
+///   (type $point' (record (field "x" u32) (field "y-coord" f64)))
+///   (export $point "point" (type $point'))
+///   (type $color' (enum "red" "dark-green"))
+///   (export $color "color" (type $color'))
+///   (func (export "nudge") (param "p" $point) (result $point)
+///     (canon lift (core func $i "nudge") (memory $mem)))
+///   (func (export "same") (param "c" $color) (result $color) (canon lift (core func $i "id"))))"#;
+/// let component = Component::new(&engine, &wat::parse_str(wat).unwrap())?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Linker::new().instantiate(&mut store, &component)?;
+///
+/// let nudge = instance.get_func("nudge").unwrap().typed::<(Point,), (Point,)>()?;
+/// let (p,) = nudge.call(&mut store, (Point { x: 1, y: 2.5 },))?;
+/// assert_eq!(p, Point { x: 2, y: 2.5 });
+///
+/// let same = instance.get_func("same").unwrap().typed::<(Color,), (Color,)>()?;
+/// assert_eq!(same.call(&mut store, (Color::DarkGreen,))?, (Color::DarkGreen,));
+///
+/// // The names and order are checked once, here: `Point` is not an enum.
+/// let err = instance.get_func("same").unwrap().typed::<(Point,), (Point,)>().unwrap_err();
+/// assert!(err.to_string().contains("Rust type `Point` expects a record"), "{err}");
+/// # Ok(()) }
+/// ```
+pub use component_layer_macro::ComponentType;
+
+/// Derives [`trait@Lift`] (guest → host) for a `record`, `variant` or `enum`; the attributes and an example are
+/// at [`macro@ComponentType`].
+pub use component_layer_macro::Lift;
+
+/// Derives [`trait@Lower`] (host → guest) for a `record`, `variant` or `enum`; the attributes and an example are
+/// at [`macro@ComponentType`].
+pub use component_layer_macro::Lower;
+
+/// Declares a Rust type for a component `flags` type, as wasmtime's `flags!`.
+///
+/// Each `const` is one flag, in declaration order (the first in the lowest bit); its component name is the
+/// kebab-case of the constant's name (`WRITE_ALL` → `write-all`) unless `#[component(name = "...")]` gives it.
+/// The type is a copyable bit set with a constant per flag, `empty`, `all`, `contains`, `intersects`, `bits`,
+/// `from_bits_truncate`, the bit operators (`|`, `&`, `^`, `!`, and their assignments) and `Debug`; it implements
+/// [`trait@ComponentType`], [`trait@Lift`] and [`trait@Lower`]. It is `pub` unless a visibility is written
+/// before its name. At most 32 flags.
+///
+/// ```
+/// use component_layer::{Component, Linker, Store};
+///
+/// component_layer::flags! {
+///     Perms {
+///         #[component(name = "read")]
+///         const READ;
+///         const WRITE;
+///         const EXEC_ALL; // "exec-all"
+///     }
+/// }
+///
+/// # fn main() -> component_layer::Result<()> {
+/// let rw = Perms::READ | Perms::WRITE;
+/// assert!(rw.contains(Perms::READ) && !rw.contains(Perms::EXEC_ALL));
+/// assert_eq!(!rw, Perms::EXEC_ALL);
+/// assert_eq!(format!("{rw:?}"), "Perms(READ | WRITE)");
+///
+/// let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+/// let wat = r#"(component
+///   (core module $m (func (export "toggle-write") (param i32) (result i32) (i32.xor (local.get 0) (i32.const 2))))
+///   (core instance $i (instantiate $m))
+///   (type $perms' (flags "read" "write" "exec-all"))
+///   (export $perms "perms" (type $perms'))
+///   (func (export "toggle-write") (param "p" $perms) (result $perms) (canon lift (core func $i "toggle-write"))))"#;
+/// let component = Component::new(&engine, &wat::parse_str(wat).unwrap())?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Linker::new().instantiate(&mut store, &component)?;
+/// let toggle = instance.get_func("toggle-write").unwrap().typed::<(Perms,), (Perms,)>()?;
+/// assert_eq!(toggle.call(&mut store, (rw,))?, (Perms::READ,));
+/// # Ok(()) }
+/// ```
+pub use component_layer_macro::flags;
 pub use func::{Func, HostFn};
 pub use instance::{Export, ExportInstance, Instance};
 pub use linker::{HostDtor, Linker, LinkerInstance};
@@ -101,3 +222,16 @@ pub mod backend {
     pub use wasm_runtime_layer::backend::*;
 }
 pub use wasmparser::WasmFeatures;
+
+/// What code generated by `#[derive(ComponentType, Lift, Lower)]` and [`flags!`] refers to: the lift/lower
+/// context, the plan's interface types, the flat buffers, and the record, variant and flags steps. Public so that
+/// derived code (and hand-written implementations) can name it; not a stable API.
+#[doc(hidden)]
+pub mod __internal {
+    pub use crate::abi::lift::FlatSrc;
+    pub use crate::abi::lower::FlatBuf;
+    pub use crate::abi::types::Ty as InterfaceType;
+    pub use crate::abi::Cx as LiftLowerContext;
+    pub use crate::func::typed::internal::*;
+    pub use wasm_runtime_layer::backend::WasmEngine;
+}

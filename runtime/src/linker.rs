@@ -9,7 +9,8 @@ use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 use crate::component::plan::ImportKind;
 use crate::error::{Error, Result};
 use crate::func::call::{host_error, Ctx, HostFn};
-use crate::func::typed::{ComponentParams, ComponentResults};
+use crate::func::host::{self, TypedHostFn};
+use crate::func::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::func::Func;
 use crate::instance::{Export, Instance};
 use crate::module::Module;
@@ -24,10 +25,27 @@ pub type HostDtor<T, E> = Arc<dyn Fn(StoreContextMut<'_, T, E>, u32) -> anyhow::
 /// Checks a function definition against the import's type; the error says how they differ.
 type TypeCheck = Arc<dyn Fn(&FuncType) -> std::result::Result<(), String> + Send + Sync>;
 
+/// How a host function receives its arguments.
+pub(crate) enum HostImpl<T: 'static, E: WasmEngine> {
+    /// As dynamic values.
+    Dynamic(HostFn<T, E>),
+    /// As Rust values, lifted and lowered by a typed trampoline body.
+    Typed(TypedHostFn<T, E>),
+}
+
+impl<T: 'static, E: WasmEngine> Clone for HostImpl<T, E> {
+    fn clone(&self) -> Self {
+        match self {
+            HostImpl::Dynamic(f) => HostImpl::Dynamic(f.clone()),
+            HostImpl::Typed(f) => HostImpl::Typed(f.clone()),
+        }
+    }
+}
+
 /// One definition in a linker.
 pub(crate) enum Definition<T: 'static, E: WasmEngine> {
     /// A host function, with an optional type check.
-    Func { check: Option<TypeCheck>, f: HostFn<T, E> },
+    Func { check: Option<TypeCheck>, f: HostImpl<T, E> },
     /// A function exported by a component instance.
     ComponentFunc(Func),
     /// A nested instance.
@@ -190,7 +208,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         name: &str,
         f: impl Fn(StoreContextMut<'_, T, E>, &[Value], &mut [Value]) -> anyhow::Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.insert(name, Definition::Func { check: None, f: Arc::new(f) })
+        self.insert(name, Definition::Func { check: None, f: HostImpl::Dynamic(Arc::new(f)) })
     }
 
     /// Defines a host function with a declared type; the import must have the same parameter and result types
@@ -208,32 +226,30 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
                 Err(format!("expected function of type `{want}`, defined with `{ty}`"))
             }
         });
-        self.insert(name, Definition::Func { check: Some(check), f: Arc::new(f) })
+        self.insert(name, Definition::Func { check: Some(check), f: HostImpl::Dynamic(Arc::new(f)) })
     }
 
     /// Defines a host function with Rust parameter and result types (`P` a tuple, `R` `()` or a 1-tuple),
-    /// checked against the import at instantiation.
+    /// checked against the import once, at instantiation; a failed check names the parameter and the field,
+    /// case or label that differs.
+    ///
+    /// Each call lifts the guest's arguments straight into `P` and lowers `R` straight into the guest, without
+    /// going through [`Value`]; for a scalar signature it allocates nothing.
     pub fn func_wrap<P, R, F>(&mut self, name: &str, f: F) -> Result<()>
     where
-        P: ComponentParams,
-        R: ComponentResults,
+        P: ComponentParams + Lift + 'static,
+        R: ComponentResults + 'static,
+        R::One: Lower,
         F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R> + Send + Sync + 'static,
     {
         let check: TypeCheck = Arc::new(|want: &FuncType| {
             let params: Vec<_> = want.params().iter().map(|(_, t)| t.clone()).collect();
             let defined = || format!("defined with Rust types `{}` -> `{}`", type_name::<P>(), type_name::<R>());
-            P::typecheck(&params).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))?;
+            <P as ComponentParams>::typecheck(&params)
+                .map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))?;
             R::typecheck(want.result()).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))
         });
-        let host: HostFn<T, E> = Arc::new(move |ctx, params, results| {
-            let p = P::from_values(params)?;
-            let r = f(ctx, p)?;
-            if let (Some(v), Some(slot)) = (r.into_one(), results.first_mut()) {
-                *slot = crate::func::typed::ComponentType::into_value(v);
-            }
-            Ok(())
-        });
-        self.insert(name, Definition::Func { check: Some(check), f: host })
+        self.insert(name, Definition::Func { check: Some(check), f: HostImpl::Typed(host::typed(f)) })
     }
 
     /// Defines a function exported by another component instance.
@@ -345,7 +361,10 @@ fn stub<T: 'static, E: WasmEngine>(inst: &mut LinkerInstance<T, E>, name: &str, 
                 let msg = format!("unknown import `{name}` has not been defined");
                 inst.insert(
                     name,
-                    Definition::Func { check: None, f: Arc::new(move |_, _, _| Err(anyhow::anyhow!("{msg}"))) },
+                    Definition::Func {
+                        check: None,
+                        f: HostImpl::Dynamic(Arc::new(move |_, _, _| Err(anyhow::anyhow!("{msg}")))),
+                    },
                 )?;
             }
         }

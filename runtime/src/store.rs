@@ -83,6 +83,9 @@ pub struct RuntimeState<E: WasmEngine> {
     /// A panic caught at a host-call boundary, waiting to be resumed when the call that led to it returns to the
     /// embedder.
     pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
+    /// The memories of the canonical options resolved in this store, so that a lazily lifted view
+    /// ([`crate::WasmStr`], [`crate::WasmList`]) can name its memory by index and read it later.
+    pub(crate) memories: Vec<E::Memory>,
 }
 
 impl<E: WasmEngine> RuntimeState<E> {
@@ -99,7 +102,15 @@ impl<E: WasmEngine> RuntimeState<E> {
             depth: 0,
             max_depth: DEFAULT_MAX_CALL_DEPTH,
             panic: None,
+            memories: Vec::new(),
         }
+    }
+
+    /// Adds a memory to the registry of lifted views and returns its index.
+    pub(crate) fn register_memory(&mut self, memory: &E::Memory) -> Result<u32> {
+        let i = u32::try_from(self.memories.len()).map_err(|_| Error::unsupported("too many memories in a store"))?;
+        self.memories.push(memory.clone());
+        Ok(i)
     }
 
     /// Records a trap: the store refuses further entry, and the structured error waits for the core call that

@@ -14,6 +14,7 @@ use super::types::{Ty, TypeDef};
 use super::{Bits, Cx};
 use crate::abi::resources::Handle;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::resources::ResourceAny;
 use crate::values::{List, Value};
 
 /// An iterator over flat core values (as bits).
@@ -71,8 +72,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                 let len = src.next()? as u32;
                 self.lift_string(ptr, len)?
             }
-            Ty::Own(r) => self.lift_own(r, src.next()? as u32)?,
-            Ty::Borrow(r) => self.lift_borrow(r, src.next()? as u32)?,
+            Ty::Own(r) => Value::Resource(self.lift_own(r, src.next()? as u32)?),
+            Ty::Borrow(r) => Value::Resource(self.lift_borrow(r, src.next()? as u32)?),
             Ty::Defined(i) => {
                 let types = self.types;
                 match types.def(i) {
@@ -143,8 +144,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                 let len = u32::from_le_bytes(bytes(buf, off + 4));
                 self.lift_string(ptr, len)?
             }
-            Ty::Own(r) => self.lift_own(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?,
-            Ty::Borrow(r) => self.lift_borrow(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?,
+            Ty::Own(r) => Value::Resource(self.lift_own(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?),
+            Ty::Borrow(r) => Value::Resource(self.lift_borrow(r, u32::from_le_bytes(bytes(buf, off))).map_err(at)?),
             Ty::Defined(i) => {
                 let types = self.types;
                 let entry = types.entry(i);
@@ -253,7 +254,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
     }
 
     /// `lift_own`: moves the handle out of the instance's table into the host table.
-    fn lift_own(&mut self, r: u32, index: u32) -> Result<Value> {
+    pub(crate) fn lift_own(&mut self, r: u32, index: u32) -> Result<ResourceAny> {
         let expected = self.resource_type(r)?;
         let inst = self.opts.instance;
         let rt = &mut self.store.data_mut().rt;
@@ -268,11 +269,11 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let h: Handle = table.remove(index)?;
         rt.live_handles = rt.live_handles.saturating_sub(1);
         let id = rt.id;
-        Ok(Value::Resource(rt.host.insert(id, h.rt, h.rep, true)))
+        Ok(rt.host.insert(id, h.rt, h.rep, true))
     }
 
     /// `lift_borrow`: lends the handle for the duration of the call.
-    fn lift_borrow(&mut self, r: u32, index: u32) -> Result<Value> {
+    pub(crate) fn lift_borrow(&mut self, r: u32, index: u32) -> Result<ResourceAny> {
         let expected = self.resource_type(r)?;
         let inst = self.opts.instance;
         let rt = &mut self.store.data_mut().rt;
@@ -286,7 +287,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
         let id = rt.id;
         let any = rt.host.insert(id, expected, rep, false);
         self.host_borrows.push(any.clone());
-        Ok(Value::Resource(any))
+        Ok(any)
     }
 
     pub(crate) fn resource_type(&self, r: u32) -> Result<crate::ResourceType> {

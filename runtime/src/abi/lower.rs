@@ -218,7 +218,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
     }
 
     /// `lower_own`: moves a host-held own handle into this instance's table.
-    fn lower_own(&mut self, r: u32, any: &ResourceAny) -> Result<u32> {
+    pub(crate) fn lower_own(&mut self, r: u32, any: &ResourceAny) -> Result<u32> {
         let expected = self.resource_type(r)?;
         let inst = self.opts.instance;
         let rt = &mut self.store.data_mut().rt;
@@ -238,7 +238,7 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
 
     /// `lower_borrow`: a component's own resource lowers to its rep; anything else to a borrow handle counted
     /// against the callee's task.
-    fn lower_borrow(&mut self, r: u32, any: &ResourceAny) -> Result<u32> {
+    pub(crate) fn lower_borrow(&mut self, r: u32, any: &ResourceAny) -> Result<u32> {
         let expected = self.resource_type(r)?;
         let inst = self.opts.instance;
         let task = self.task;

@@ -52,6 +52,9 @@ pub struct CallOptions<E: WasmEngine> {
     pub encoding: StringEncoding,
     /// The store-level index of the component instance these options belong to.
     pub instance: u32,
+    /// `memory`'s index in the store's memory registry, through which a lazily lifted view ([`crate::WasmStr`],
+    /// [`crate::WasmList`]) reads it during the call.
+    pub memory_index: Option<u32>,
 }
 
 impl<E: WasmEngine> Clone for CallOptions<E> {
@@ -62,6 +65,7 @@ impl<E: WasmEngine> Clone for CallOptions<E> {
             post_return: self.post_return.clone(),
             encoding: self.encoding,
             instance: self.instance,
+            memory_index: self.memory_index,
         }
     }
 }
@@ -164,6 +168,15 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
     /// Goes back to the view [`Cx::view`] replaced.
     pub fn view_restore(&mut self, view: Option<(usize, u32)>) {
         self.view = view;
+    }
+
+    /// Adds to `e` the guest address of `off` in `buf`, when `buf` is the buffer given to [`Cx::view`].
+    #[cold]
+    pub(crate) fn at_address(&self, buf: &[u8], off: usize, e: Error) -> Error {
+        match view_address(self.view, buf, off) {
+            Some(a) => e.at_offset(a),
+            None => e,
+        }
     }
 
     fn memory(&self) -> Result<&'a E::Memory> {

@@ -133,6 +133,9 @@ pub struct FuncEntry {
     pub def: FuncTypeDef,
     /// The parameter types alone.
     pub param_tys: Box<[Ty]>,
+    /// The parameters as one tuple type (interned with the function), so that the typed API lowers and lifts a
+    /// Rust tuple of arguments as a tuple value: the flattening and the spilled layout are the same.
+    pub params_ty: Ty,
     /// The precomputed flattening.
     pub abi: FuncAbi,
 }
@@ -282,8 +285,10 @@ impl TypeTable {
         let (lp, lr) = abi.lift_core_type();
         abi.lift_params = lp.into();
         abi.lift_results = lr.into();
+        let param_tys: Box<[Ty]> = def.params.iter().map(|(_, t)| *t).collect();
+        let params_ty = self.intern(TypeDef::Tuple(param_tys.clone()))?;
         let idx = FuncIdx::try_from(self.funcs.len()).map_err(|_| too_big())?;
-        self.funcs.push(FuncEntry { def: def.clone(), param_tys: def.params.iter().map(|(_, t)| *t).collect(), abi });
+        self.funcs.push(FuncEntry { def: def.clone(), param_tys, params_ty, abi });
         self.func_map.insert(def, idx);
         Ok(idx)
     }

@@ -19,11 +19,12 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
+use super::host::TypedHostFn;
 use super::nesting::call_core;
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::{add_handle, FlatBuf};
 use crate::abi::resources::Handle;
-use crate::abi::types::{FuncIdx, Ty};
+use crate::abi::types::{FuncEntry, FuncIdx, Ty};
 use crate::abi::{bits_val, val_bits, CallOptions, Cx, StrHint};
 use crate::component::plan::Plan;
 use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
@@ -56,6 +57,8 @@ pub(crate) struct LiftedFunc<E: WasmEngine> {
 /// What a lowered import calls.
 pub(crate) enum Target<T: 'static, E: WasmEngine> {
     Host(HostFn<T, E>),
+    /// A host function with Rust parameter and result types ([`super::host`]).
+    Typed(TypedHostFn<T, E>),
     Lifted(Arc<LiftedFunc<E>>),
 }
 
@@ -87,7 +90,7 @@ fn entering_set<E: WasmEngine>(rt: &RuntimeState<E>, callee: u32, caller: Option
     callee_chain.into_iter().filter(|i| !caller_chain.contains(i)).collect()
 }
 
-fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, value: bool) {
+pub(crate) fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, value: bool) {
     if let Some(i) = ctx.data_mut().rt.instances.get_mut(inst as usize) {
         i.may_leave = value;
     }
@@ -95,17 +98,18 @@ fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, 
 
 /// Arguments that can be lowered: dynamic [`Value`]s or typed Rust values.
 pub(crate) trait LowerArgs {
+    /// Lowers the arguments flat.
     fn lower_args<T: 'static, E: WasmEngine>(
         &self,
         cx: &mut Cx<'_, '_, T, E>,
-        tys: &[Ty],
+        fe: &FuncEntry,
         out: &mut FlatBuf,
     ) -> Result<()>;
+    /// Stores the arguments as the spilled parameter tuple at the start of `buf`.
     fn store_args<T: 'static, E: WasmEngine>(
         &self,
         cx: &mut Cx<'_, '_, T, E>,
-        tys: &[Ty],
-        offs: &[u32],
+        fe: &FuncEntry,
         buf: &mut [u8],
     ) -> Result<()>;
 }
@@ -114,10 +118,10 @@ impl LowerArgs for [Value] {
     fn lower_args<T: 'static, E: WasmEngine>(
         &self,
         cx: &mut Cx<'_, '_, T, E>,
-        tys: &[Ty],
+        fe: &FuncEntry,
         out: &mut FlatBuf,
     ) -> Result<()> {
-        for (i, (t, v)) in tys.iter().zip(self).enumerate() {
+        for (i, (t, v)) in fe.param_tys.iter().zip(self).enumerate() {
             cx.lower_flat(*t, v, out).map_err(|e| e.at(PathSegment::Arg(i as u32)))?;
         }
         Ok(())
@@ -125,11 +129,10 @@ impl LowerArgs for [Value] {
     fn store_args<T: 'static, E: WasmEngine>(
         &self,
         cx: &mut Cx<'_, '_, T, E>,
-        tys: &[Ty],
-        offs: &[u32],
+        fe: &FuncEntry,
         buf: &mut [u8],
     ) -> Result<()> {
-        for (i, ((t, v), o)) in tys.iter().zip(self).zip(offs).enumerate() {
+        for (i, ((t, v), o)) in fe.param_tys.iter().zip(self).zip(fe.abi.params_offsets.iter()).enumerate() {
             cx.store(*t, v, buf, *o as usize).map_err(|e| e.at(PathSegment::Arg(i as u32)))?;
         }
         Ok(())
@@ -218,12 +221,12 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
         cx.task = Some(task);
         cx.hints = hints;
         let lowered = match &abi.params_flat {
-            Some(_) => params.lower_args(&mut cx, &fe.param_tys, &mut flat),
+            Some(_) => params.lower_args(&mut cx, fe, &mut flat),
             None => (|| {
                 let lay = &abi.params_tuple;
                 let ptr = cx.alloc(lay.align, lay.size)?;
                 let mut buf = cx.read(ptr, lay.size as usize)?;
-                params.store_args(&mut cx, &fe.param_tys, &abi.params_offsets, &mut buf)?;
+                params.store_args(&mut cx, fe, &mut buf)?;
                 cx.write(ptr, &buf)?;
                 flat.push(u64::from(ptr));
                 Ok(())
@@ -305,7 +308,11 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
     args: &[Val<E>],
     results: &mut [Val<E>],
 ) -> Result<()> {
-    lower_call_unlocated(ctx, t, args, results).map_err(|e| e.in_func(&t.site))
+    let r = match &t.callee {
+        Target::Typed(h) => h(ctx, t, args, results),
+        _ => lower_call_unlocated(ctx, t, args, results),
+    };
+    r.map_err(|e| e.in_func(&t.site))
 }
 
 fn lower_call_unlocated<T: 'static, E: WasmEngine>(
@@ -423,6 +430,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
                 deliver(ctx, result.as_ref(), hints)
             })
         }
+        Target::Typed(_) => Err(Error::internal("a typed host function in the dynamic trampoline")),
     };
     release(ctx);
     r

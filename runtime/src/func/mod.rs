@@ -1,6 +1,7 @@
 //! Component functions: calling them with dynamic [`Value`]s or typed Rust values.
 
 pub(crate) mod call;
+pub(crate) mod host;
 pub(crate) mod nesting;
 pub mod typed;
 
@@ -16,7 +17,7 @@ use crate::values::Value;
 use call::LiftedFunc;
 
 pub use call::HostFn;
-pub use typed::{ComponentType, TypedFunc};
+pub use typed::TypedFunc;
 
 /// A function exported by a component instance.
 ///

@@ -235,6 +235,62 @@ fn link_errors_name_the_import_once() {
     });
 }
 
+#[derive(component_layer::ComponentType, component_layer::Lift, component_layer::Lower, Debug)]
+#[component(record)]
+struct Item {
+    name: String,
+    c: char,
+}
+
+/// The typed API locates its failures as the dynamic one does: a typed call's result and arguments, a typed host
+/// function's arguments (through derived records, lists and options) and its result.
+#[test]
+fn typed_errors_say_where_as_dynamic_ones_do() {
+    both!(|engine| {
+        let c = component(&engine, &exports());
+        let mut g = Guest::new(&engine, &c);
+        g.poke(0x200, &items_data(0x300, 0xd800));
+        let items = g.inst.get_func("items").unwrap().typed::<(u32, u32), (Vec<Item>,)>().unwrap();
+        let e = items.call(&mut g.store, (0x200, 2)).unwrap_err();
+        assert_eq!(e.as_trap(), Some(&Trap::InvalidChar));
+        assert_eq!(
+            e.to_string(),
+            "invalid `char` bit pattern\n    in export `items`: result [1] .c (guest memory offset 0x214)"
+        );
+
+        let mut g = Guest::new(&engine, &c);
+        let take = g.inst.get_func("take-opt").unwrap().typed::<(Option<(u8, String)>,), ()>().unwrap();
+        g.force_realloc(MEM);
+        let e = take.call(&mut g.store, (Some((1, "x".into())),)).unwrap_err();
+        assert_eq!(e.as_trap(), Some(&Trap::ReallocOutOfBounds), "{e}");
+        let (_, func, import, path, offset) = located(&e);
+        assert_eq!((func, import, offset), ("take-opt", false, Some(MEM)));
+        assert_eq!(path, [PathSegment::Arg(0), PathSegment::Some, PathSegment::Element(1)], "{e}");
+
+        let c = component(&engine, &imports());
+        let mut l = linker();
+        l.root().func_wrap("log", |_, (_items,): (Vec<Item>,)| Ok(())).unwrap();
+        l.root().func_wrap("get", |_, (): ()| Ok((String::from("ok"),))).unwrap();
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        g.poke(0x200, &items_data(0x300, 0x11_0000));
+        let e = g.try_call("run", &[Value::U32(0x200), Value::U32(2)]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid `char` bit pattern\n    in import `log`: arg 0 [1] .c (guest memory offset 0x214)\n    \
+             in export `run`"
+        );
+        // A trap poisons the store: a fresh instance for the result.
+        let mut g = Guest::with_linker(&engine, &c, &l);
+        g.force_realloc(MEM);
+        let e = g.try_call("get", &[]).unwrap_err();
+        assert_eq!(e.as_trap(), Some(&Trap::ReallocOutOfBounds), "{e}");
+        assert!(
+            e.to_string().ends_with("\n    in import `get`: result (guest memory offset 0x10000)\n    in export `get`"),
+            "{e}"
+        );
+    });
+}
+
 /// A component that imports `output-stream` from `a:b/streams` and uses it, through an `(eq …)` alias, in
 /// `a:b/io`; and exports a function and the record type `item` over it.
 const STREAMS: &str = r#"(component

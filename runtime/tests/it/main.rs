@@ -1,6 +1,7 @@
 //! Integration tests of the runtime: hand-written components for every canonical-ABI rule, each run on both
 //! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
 
+mod alloc;
 mod common;
 mod depth;
 mod errors;
@@ -14,3 +15,4 @@ mod resources;
 mod smoke;
 mod spill;
 mod strings;
+mod typed;

@@ -8,7 +8,7 @@ use crate::common::*;
 use component_layer::{ErrorKind, Resource, Trap, Value};
 
 /// A component defining resource `r` (rep `i32`), whose destructor counts drops and remembers the last rep.
-const GUEST_RESOURCE: &str = r#"(component
+pub(crate) const GUEST_RESOURCE: &str = r#"(component
     (core module $state
         (global $drops (mut i32) (i32.const 0))
         (global $last (mut i32) (i32.const 0))

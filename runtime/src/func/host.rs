@@ -1,0 +1,150 @@
+//! Typed host functions: the `canon lower` trampoline of a function defined with
+//! [`crate::LinkerInstance::func_wrap`].
+//!
+//! It is [`super::call::lower_call`] with Rust types in place of [`crate::Value`]s: the `may_leave` check, the
+//! arguments lifted from the caller's flat values (or its spilled parameter tuple) straight into `P` — lending
+//! borrowed handles for the duration of the call —, the host function, then its result lowered straight from
+//! `R` into the caller (flat, or through the return pointer), and the lent handles returned. The types were
+//! checked once, when the component was instantiated. For a scalar signature nothing is allocated: the core
+//! values are read from and written to the backend's argument and result slices. Failures are located at the import
+//! ([`super::call::lower_call`] adds it) with the path to the value, as for dynamic host functions.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
+
+use super::call::{host_error, set_may_leave, Ctx, LowerTrampoline};
+use super::typed::{ComponentParams, ComponentResults, Lift, Lower};
+use crate::abi::lift::FlatSrc;
+use crate::abi::lower::FlatBuf;
+use crate::abi::{bits_val, val_bits, Cx};
+use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::store::StoreContextMut;
+
+/// The body of a typed host function's trampoline, with `P`, `R` and the closure erased.
+pub(crate) type TypedHostFn<T, E> =
+    Arc<dyn Fn(&mut Ctx<'_, T, E>, &LowerTrampoline<T, E>, &[Val<E>], &mut [Val<E>]) -> Result<()> + Send + Sync>;
+
+/// Wraps `f` as the body of a typed trampoline.
+pub(crate) fn typed<T, E, P, R, F>(f: F) -> TypedHostFn<T, E>
+where
+    T: 'static,
+    E: WasmEngine,
+    P: ComponentParams + Lift + 'static,
+    R: ComponentResults + 'static,
+    R::One: Lower,
+    F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R> + Send + Sync + 'static,
+{
+    Arc::new(move |ctx, t, args, results| call::<T, E, P, R, F>(ctx, t, args, results, &f))
+}
+
+fn call<T, E, P, R, F>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    args: &[Val<E>],
+    results: &mut [Val<E>],
+    f: &F,
+) -> Result<()>
+where
+    T: 'static,
+    E: WasmEngine,
+    P: Lift,
+    R: ComponentResults,
+    R::One: Lower,
+    F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R>,
+{
+    let caller = t.opts.instance;
+    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
+        return trap(Trap::CannotLeave);
+    }
+    let types = &t.plan.types;
+    let fe = types.func(t.ty);
+    let abi = &fe.abi;
+    let bits: SmallVec<[u64; 17]> = args.iter().map(val_bits).collect();
+
+    // Lift the arguments from the caller.
+    let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+    let lifted = match &abi.params_flat {
+        Some(flat) => P::lift_flat(&mut cx, fe.params_ty, &mut FlatSrc::new(&bits[..flat.len().min(bits.len())])),
+        None => (|| {
+            let ptr = bits.first().copied().unwrap_or(0) as u32;
+            let lay = &abi.params_tuple;
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            let buf = cx.read(ptr, lay.size as usize)?;
+            cx.view(&buf, ptr);
+            P::load(&mut cx, fe.params_ty, &buf, 0)
+        })(),
+    };
+    let lifted = lifted.map_err(Error::element_as_arg);
+    let lenders = std::mem::take(&mut cx.lenders);
+    let host_borrows = std::mem::take(&mut cx.host_borrows);
+    drop(cx);
+    let release = |ctx: &mut Ctx<'_, T, E>| {
+        // Nothing was lent for arguments without borrows: skip building a context.
+        if lenders.is_empty() && host_borrows.is_empty() {
+            return;
+        }
+        let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+        cx.lenders = lenders;
+        cx.host_borrows = host_borrows;
+        cx.release_lenders();
+    };
+    let params = match lifted {
+        Ok(p) => p,
+        Err(e) => {
+            release(ctx);
+            return Err(e);
+        }
+    };
+
+    let out = f(StoreContextMut { inner: ctx.as_context_mut() }, params).map_err(host_error);
+    let delivered = out.and_then(|r| deliver::<T, E, R>(ctx, t, &bits, r, results));
+    release(ctx);
+    delivered
+}
+
+/// Lowers the host's result into the caller: flat into the core results, or through the return pointer (the
+/// last core argument).
+fn deliver<T: 'static, E: WasmEngine, R>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    bits: &[u64],
+    r: R,
+    results: &mut [Val<E>],
+) -> Result<()>
+where
+    R: ComponentResults,
+    R::One: Lower,
+{
+    let types = &t.plan.types;
+    let fe = types.func(t.ty);
+    let abi = &fe.abi;
+    let Some(ty) = fe.def.result else { return Ok(()) };
+    let v = r.into_one().ok_or_else(|| Error::internal("a function with a result produced none"))?;
+    let caller = t.opts.instance;
+    set_may_leave::<T, E>(ctx, caller, false);
+    let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+    let delivered = match &abi.result_flat {
+        Some(flat) => (|| {
+            let mut out = FlatBuf::new();
+            v.lower_flat(&mut cx, ty, &mut out)?;
+            for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
+                *slot = bits_val(*ft, *b);
+            }
+            Ok(())
+        })(),
+        None => (|| {
+            let ptr = bits.last().copied().unwrap_or(0) as u32;
+            let lay = abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            // Start from the memory as it is, so padding bytes keep their contents.
+            let mut buf = cx.read(ptr, lay.size as usize)?;
+            v.store(&mut cx, ty, &mut buf, 0)?;
+            cx.write(ptr, &buf)
+        })(),
+    };
+    delivered.map_err(|e| e.at(PathSegment::Result))?;
+    set_may_leave::<T, E>(ctx, caller, true);
+    Ok(())
+}
