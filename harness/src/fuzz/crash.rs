@@ -208,16 +208,10 @@ fn crash_blame(crash: &Crash, engines: &[String]) -> Blame {
             if crash.death == Death::Panic && backend_source.iter().any(|p| crash.reason.contains(p)) {
                 Blame::Backend {
                     engine: crash.engine.clone(),
-                    evidence: Box::new(crate::evidence::Evidence {
-                        summary: format!("the panic is inside the core engine: {}", crash.reason),
-                        engines: (kind.name().into(), String::new()),
-                        steps: Vec::new(),
-                        outcomes: Vec::new(),
-                        module: None,
-                        stubs: Vec::new(),
-                        reduced: false,
-                        repro: None,
-                    }),
+                    evidence: Box::new(crate::evidence::Evidence::statement(
+                        format!("the panic is inside the core engine: {}", crash.reason),
+                        kind.name(),
+                    )),
                 }
             } else {
                 Blame::Runtime
