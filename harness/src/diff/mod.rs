@@ -41,6 +41,8 @@ pub struct Divergence {
 pub struct CaseReport {
     /// Calls compared across all engines.
     pub calls: usize,
+    /// Calls on which every engine returned and all agreed: the calls that test values, not just traps.
+    pub returned: usize,
     /// Outcome classes per engine: (engine, ok, trap, other).
     pub outcomes: Vec<(String, usize, usize, usize)>,
     /// Differences found.
@@ -146,8 +148,9 @@ pub fn run_case(case: &Case, engines: &mut [Box<dyn Engine>]) -> CaseReport {
             }
         }
         let outs = excuse_known_deviation(i, call, &names, outs, &mut report.known_deviations);
-        if let Some(d) = compare_call(i, call, &names, &outs) {
-            report.divergences.push(d);
+        match compare_call(i, call, &names, &outs) {
+            Some(d) => report.divergences.push(d),
+            None => report.returned += usize::from(outs.iter().all(|o| o.result.is_ok())),
         }
     }
     report
