@@ -140,6 +140,7 @@ const VALIDATE: usize = 10;
 const EXEC: usize = 11;
 
 mod interleave;
+pub mod load;
 pub mod rigs;
 
 /// Host import calls per `loop` call.
