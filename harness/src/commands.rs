@@ -121,7 +121,10 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence)",
         summary.findings.len()
     );
-    println!("execs/s: {:.1}", summary.execs_per_sec);
+    println!(
+        "execs/s: {:.1} ({:.1}/s returned values every engine agreed on; the rest trapped or diverged)",
+        summary.execs_per_sec, summary.returned_per_sec
+    );
     if let Some(path) = args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }
@@ -273,6 +276,20 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     config.allocations = Some(crate::allocations);
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build; run `cargo run --release -p component-harness -- bench` for real figures");
+    }
+    if !args.load.is_empty() {
+        let mut rows = Vec::new();
+        for file in component_files(&args.load)? {
+            let bytes = std::fs::read(&file)?;
+            eprintln!("loading {} ({:.1} MB) …", file.display(), bytes.len() as f64 / 1e6);
+            rows.push(bench::load::load(&file.display().to_string(), &bytes, args.rounds)?);
+        }
+        println!("{}", bench::load::table(&rows));
+        if let Some(path) = args.json {
+            std::fs::write(&path, serde_json::to_string_pretty(&rows)?)?;
+            println!("wrote {}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let ms = bench::run(&config)?;
     println!("{}", bench::table(&ms));

@@ -180,6 +180,13 @@ pub(crate) struct BenchArgs {
     /// Also write the measurements as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
+    /// Instead, time loading these components (`.wasm` files or directories holding them) on every
+    /// implementation, next to compiling their core modules.
+    #[arg(long, num_args = 1..)]
+    pub(crate) load: Vec<PathBuf>,
+    /// Rounds per component with --load (each implementation loads it once per round).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) rounds: usize,
 }
 
 #[derive(clap::Args)]

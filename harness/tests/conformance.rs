@@ -7,6 +7,7 @@
 //! `component-harness check` runs as trials too: `check/wit-component/<name>.wat` for every loadable
 //! wit-component file and `check/generated/<tier>::seeds-0-<n>` (`CHECK_SEEDS`, default 4), each with
 //! `CHECK_CALLS` calls per export (default 5) on all three engines; any divergence not in the expectations fails.
+//! The generators' models of the specification are held against wasmtime as `model/…` trials (see `model/`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,8 @@ use component_harness::engine::fault::Fault;
 use component_harness::engine::{EngineKind, EngineSpec, ENGINE_NAMES};
 use component_harness::{check, conform, selftest, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
+
+mod model;
 
 fn main() {
     let args = Arguments::from_args();
@@ -79,6 +82,15 @@ fn main() {
             }
         }));
     }
+    // The generators' models of the specification, held against wasmtime.
+    let model_seeds = |default: u64| std::env::var("MODEL_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let (resource_seeds, trace_seeds) = (model_seeds(60), model_seeds(1_000));
+    trials.push(Trial::test(format!("model/resource::wasmtime::seeds-0-{resource_seeds}"), move || {
+        model::resource_cases(resource_seeds).map(|_| ()).map_err(Failed::from)
+    }));
+    trials.push(Trial::test(format!("model/compose-traces::wasmtime::seeds-0-{trace_seeds}"), move || {
+        model::compose_traces(trace_seeds).map(|_| ()).map_err(Failed::from)
+    }));
     let calls: u64 = std::env::var("CHECK_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let config = check::CheckConfig { calls, ..check::CheckConfig::default() };
     let check_engines = || check::engines(&EngineKind::ALL.map(EngineSpec::plain));

@@ -1,17 +1,20 @@
 //! Benchmarks: the same component operations, side by side in one run, on component-layer over wasmi and over
-//! wasmtime's core engine, on wasmtime's native component support (dynamic `Val` API and `TypedFunc`), and as
-//! the raw core calls through `wasm_runtime_layer` that any runtime on the layer must make at least (the
-//! "floor").
+//! wasmtime's core engine (dynamic `Value` API and `TypedFunc`), on wasmtime's native component support (dynamic
+//! `Val` API and `TypedFunc`), and as the raw core calls through `wasm_runtime_layer` that any runtime on the
+//! layer must make at least (the "floor").
 //!
-//! Operations: `add(u32, u32) -> u32`; string echo of 16 B and 4 KiB; `list<u8>` of 64 KiB into the guest
-//! (which reads its first and last byte, so transfer dominates) and out of it; a record `{u8, u64, string, list<u16>}` echo; a guest calling a host import (cost per
-//! import call); `Component::new` + instantiate. Each is timed over enough iterations to take a fixed budget,
-//! and the median of several batches is reported in ns per operation.
+//! Call operations (one [`rigs::Rig`] per implementation runs them): `add(u32, u32) -> u32`; string echo of 16 B
+//! and 4 KiB; `list<u8>` of 64 KiB into the guest (which reads its first and last byte, so transfer dominates)
+//! and out of it; a record `{u8, u64, string, list<u16>}` echo; a guest calling a host import (cost per import
+//! call; `func_new` for the dynamic forms, `func_wrap` for the typed ones). All implementations of an operation
+//! are measured interleaved ([`interleave`]): the ns table is the median per implementation, and each ratio to
+//! the floor is the median of per-round ratios, so the VM's drift cancels out. Loading (`Component::new`, with
+//! and without instantiation) is timed per implementation, and against compiling the component's core modules
+//! interleaved.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use component_layer::{List, Value};
 use serde::Serialize;
 use wasm_runtime_layer::backend::WasmEngine;
 
@@ -114,6 +117,7 @@ pub const FLOOR_WAT: &str = concat!(
 
 /// The operations, in table order.
 pub const OPS: [&str; 12] = [
+    // The call operations, in the order of [`rigs::CallOp`].
     "add(u32,u32)->u32",
     "echo string 16 B",
     "echo string 4 KiB",
@@ -134,6 +138,10 @@ const MEMCPY: usize = 9;
 const VALIDATE: usize = 10;
 /// Index of the harness's exec in [`OPS`].
 const EXEC: usize = 11;
+
+mod interleave;
+pub mod load;
+pub mod rigs;
 
 /// Host import calls per `loop` call.
 const LOOP_N: u32 = 1000;
@@ -204,65 +212,56 @@ pub fn time(config: &BenchConfig, mut f: impl FnMut()) -> f64 {
     samples[samples.len() / 2]
 }
 
-/// The ratios against the floor, measured interleaved: the raw layer call, component-layer's dynamic call and its
-/// typed call take turns in short batches on the same backend, and each ratio is the median of the per-round
-/// ratios; likewise `Component::new` against compiling the component's core modules. On a VM whose speed drifts by ±20 % over seconds, measuring the floor and the runtime minutes
-/// apart (as the table does) compares different machines; interleaving compares the same one.
-pub fn bench_scalar_ratios<E: WasmEngine>(
+/// The call operations on every implementation, interleaved ([`interleave::measure`]): each operation's ns per
+/// implementation, and per non-floor implementation its ratio to its backend's floor as the pseudo-operation
+/// `"<op> / floor (interleaved)"` (whose `ns` field holds the ratio). wasmtime's native APIs are normalised by
+/// the floor over wasmtime's core engine, so that they compare with component-layer's over wasmi.
+pub fn bench_calls(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyhow::Result<()> {
+    use rigs::{Floor, Form, Layer, Native, Rig};
+    let wasmi = wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+    let wasmtime = wasm_runtime_layer::Engine::new(wasmtime_runtime_layer::Engine::default());
+    let layer_wasmi = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+    let layer_wasmtime = component_layer::Engine::new(wasmtime_runtime_layer::Engine::default());
+    let mut rigs: Vec<Box<dyn Rig>> = vec![
+        Box::new(Floor::new("floor-wasmi", &wasmi)?),
+        Box::new(Layer::new("layer-wasmi", &layer_wasmi, Form::Dyn)?),
+        Box::new(Layer::new("layer-wasmi", &layer_wasmi, Form::Typed)?),
+        Box::new(Floor::new("floor-wasmtime", &wasmtime)?),
+        Box::new(Layer::new("layer-wasmtime", &layer_wasmtime, Form::Dyn)?),
+        Box::new(Layer::new("layer-wasmtime", &layer_wasmtime, Form::Typed)?),
+        Box::new(Native::new(Form::Dyn)?),
+        Box::new(Native::new(Form::Typed)?),
+    ];
+    let floor_of = [0, 0, 0, 3, 3, 3, 3, 3];
+    let rounds = config.batches * 6;
+    for op in rigs::CallOp::ALL {
+        let m = interleave::measure(&mut rigs, &floor_of, op, config.budget, rounds)?;
+        for (engine, ns, ratio) in m.rows {
+            out.push(Measurement { op: op.name().into(), engine: engine.clone(), ns });
+            if let Some(r) = ratio {
+                out.push(Measurement { op: floor_ratio(op.name()), engine, ns: r });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The pseudo-operation holding `op`'s interleaved ratio to the floor.
+pub fn floor_ratio(op: &str) -> String {
+    format!("{op} / floor (interleaved)")
+}
+
+/// `Component::new` against compiling the component's core modules on the same backend, interleaved; and, on
+/// component-layer, allocations per typed scalar call.
+pub fn bench_new_ratio<E: WasmEngine>(
     name: &str,
     layer_engine: wasm_runtime_layer::Engine<E>,
     engine: component_layer::Engine<E>,
     config: &BenchConfig,
     out: &mut Vec<Measurement>,
 ) -> anyhow::Result<()> {
-    use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Val};
-    // The floor: the same core function, called through the layer.
-    let mut core_store = wasm_runtime_layer::Store::new(&layer_engine, ());
-    let module = Module::new(&layer_engine, &wat::parse_str(FLOOR_WAT)?)?;
-    let noop = Func::new(&mut core_store, FuncType::new([], []), |_, _, _| Ok(()));
-    let mut imports = Imports::new();
-    imports.define("host", "noop", Extern::Func(noop));
-    let core = Instance::new(&mut core_store, &module, &imports)?;
-    let floor =
-        core.get_export(&core_store, "add").and_then(Extern::into_func).ok_or_else(|| anyhow::anyhow!("add"))?;
-    // component-layer.
+    use wasm_runtime_layer::Module;
     let bytes = wat::parse_str(BENCH_WAT)?;
-    let component = component_layer::Component::new(&engine, &bytes)?;
-    let mut linker: component_layer::Linker<(), E> = component_layer::Linker::new();
-    linker.root().func_wrap("host-noop", |_, (): ()| Ok(()))?;
-    let mut store = component_layer::Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &component)?;
-    let add = inst.get_func("add").ok_or_else(|| anyhow::anyhow!("no export add"))?;
-    let typed = add.typed::<(u32, u32), (u32,)>()?;
-
-    const N: u32 = 20_000;
-    let rounds = config.batches * 6;
-    let (mut dyn_ratios, mut typed_ratios) = (Vec::new(), Vec::new());
-    let (mut r, mut out_vals) = ([Val::I32(0)], [Value::Bool(false)]);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        for _ in 0..N {
-            floor.call(&mut core_store, &[Val::I32(1), Val::I32(2)], &mut r)?;
-        }
-        let f = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for _ in 0..N {
-            add.call(&mut store, &[Value::U32(1), Value::U32(2)], &mut out_vals)?;
-        }
-        let d = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for _ in 0..N {
-            black_box(typed.call(&mut store, (1, 2))?);
-        }
-        let ty = t.elapsed().as_secs_f64();
-        dyn_ratios.push(d / f);
-        typed_ratios.push(ty / f);
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    // `Component::new` against compiling the same core modules, interleaved the same way.
     let modules = core_modules(&bytes)?;
     let mut new_ratios = Vec::new();
     for _ in 0..config.batches * 2 {
@@ -275,33 +274,16 @@ pub fn bench_scalar_ratios<E: WasmEngine>(
         black_box(component_layer::Component::new(&engine, &bytes)?);
         new_ratios.push(t.elapsed().as_secs_f64() / f);
     }
-    // Stored as ratios (not ns) under their own operation names.
-    out.push(Measurement { op: SCALAR_RATIO.into(), engine: name.into(), ns: median(dyn_ratios) });
-    out.push(Measurement { op: SCALAR_RATIO.into(), engine: format!("{name} typed"), ns: median(typed_ratios) });
-    out.push(Measurement { op: NEW_RATIO.into(), engine: name.into(), ns: median(new_ratios) });
+    new_ratios.sort_by(f64::total_cmp);
+    out.push(Measurement { op: NEW_RATIO.into(), engine: name.into(), ns: new_ratios[new_ratios.len() / 2] });
     Ok(())
 }
 
-/// The operation name of the interleaved `Component::new` ratio ([`bench_scalar_ratios`]); `ns` holds a ratio.
+/// The operation name of the interleaved `Component::new` ratio ([`bench_new_ratio`]); `ns` holds a ratio.
 pub const NEW_RATIO: &str = "Component::new / compiling its core modules (interleaved)";
 
-/// The operation name of the interleaved scalar ratios ([`bench_scalar_ratios`]); their `ns` field holds a ratio.
-pub const SCALAR_RATIO: &str = "scalar call / raw layer call (interleaved)";
-
-fn string_of(n: usize) -> String {
-    "abcdefghijklmnopqrstuvwxyz0123456789".chars().cycle().take(n).collect()
-}
-
-fn record_value() -> Value {
-    Value::Record(vec![
-        ("a".into(), Value::U8(7)),
-        ("b".into(), Value::U64(1 << 40)),
-        ("c".into(), Value::String(string_of(16))),
-        ("d".into(), Value::List(List::U16((0..32).collect()))),
-    ])
-}
-
-/// Runs every benchmark on component-layer over backend `E`, named `name`.
+/// `Component::new` (+ instantiate) on component-layer over backend `E`, named `name`, and allocations per typed
+/// scalar call.
 pub fn bench_layer<E: WasmEngine>(
     name: &str,
     engine: component_layer::Engine<E>,
@@ -310,105 +292,42 @@ pub fn bench_layer<E: WasmEngine>(
 ) -> anyhow::Result<()> {
     use component_layer::{Component, Linker, Store};
     let bytes = wat::parse_str(BENCH_WAT)?;
-    let component = Component::new(&engine, &bytes)?;
     let mut linker: Linker<(), E> = Linker::new();
     linker.root().func_wrap("host-noop", |_, (): ()| Ok(()))?;
-    let mut store = Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &component)?;
-    let func = |n: &str| inst.get_func(n).ok_or_else(|| anyhow::anyhow!("no export {n}"));
     let mut push = |op: &str, suffix: &str, ns: f64| {
         out.push(Measurement { op: op.into(), engine: format!("{name}{suffix}"), ns })
     };
-
-    let add = func("add")?;
-    let mut r = [Value::Bool(false)];
-    push(OPS[0], "", time(config, || add.call(&mut store, &[Value::U32(1), Value::U32(2)], &mut r).unwrap()));
-    let add_t = add.typed::<(u32, u32), (u32,)>()?;
-    push(
-        OPS[0],
-        " typed",
-        time(config, || {
-            black_box(add_t.call(&mut store, (1, 2)).unwrap());
-        }),
-    );
     if let Some(count) = config.allocations {
         const CALLS: u32 = 1000;
+        let component = Component::new(&engine, &bytes)?;
+        let mut store = Store::new(&engine, ());
+        let inst = linker.instantiate(&mut store, &component)?;
+        let add_t =
+            inst.get_func("add").ok_or_else(|| anyhow::anyhow!("no export add"))?.typed::<(u32, u32), (u32,)>()?;
+        black_box(add_t.call(&mut store, (1, 2))?);
         let before = count();
         for _ in 0..CALLS {
-            black_box(add_t.call(&mut store, (1, 2)).unwrap());
+            black_box(add_t.call(&mut store, (1, 2))?);
         }
-        let per_call = (count() - before) as f64 / f64::from(CALLS);
-        out_allocs(&mut push, per_call);
+        push(ALLOCS, " typed", (count() - before) as f64 / f64::from(CALLS));
     }
-
-    let echo = func("echo")?;
-    let echo_t = echo.typed::<(String,), (String,)>()?;
-    for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
-        let s = Value::String(string_of(n));
-        push(op, "", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
-        let st = (string_of(n),);
-        push(
-            op,
-            " typed",
-            time(config, || {
-                black_box(echo_t.call_ref(&mut store, &st).unwrap());
-            }),
-        );
-    }
-
-    let sum = func("sum")?;
-    let list = Value::List(List::U8(vec![1; 65536]));
-    push(OPS[3], "", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
-    let sum_t = sum.typed::<(Vec<u8>,), (u32,)>()?;
-    let v = (vec![1u8; 65536],);
-    push(
-        OPS[3],
-        " typed",
-        time(config, || {
-            black_box(sum_t.call_ref(&mut store, &v).unwrap());
-        }),
-    );
-
-    let make = func("make")?;
-    push(OPS[4], "", time(config, || make.call(&mut store, &[Value::U32(65536)], &mut r).unwrap()));
-    let make_t = make.typed::<(u32,), (Vec<u8>,)>()?;
-    push(
-        OPS[4],
-        " typed",
-        time(config, || {
-            black_box(make_t.call(&mut store, (65536,)).unwrap());
-        }),
-    );
-
-    let rec = func("record")?;
-    let rv = record_value();
-    push(OPS[5], "", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
-
-    let lp = func("loop")?;
-    push(OPS[6], "", time(config, || lp.call(&mut store, &[Value::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N));
-
     push(
         OPS[7],
         "",
         time(config, || {
-            let c = Component::new(&engine, &bytes).unwrap();
+            let c = Component::new(&engine, &bytes).expect("the benchmark component loads");
             let mut s = Store::new(&engine, ());
-            black_box(linker.instantiate(&mut s, &c).unwrap());
+            black_box(linker.instantiate(&mut s, &c).expect("the benchmark component instantiates"));
         }),
     );
     push(
         OPS[8],
         "",
         time(config, || {
-            black_box(Component::new(&engine, &bytes).unwrap());
+            black_box(Component::new(&engine, &bytes).expect("the benchmark component loads"));
         }),
     );
     Ok(())
-}
-
-/// Records allocations per typed scalar call as a pseudo-measurement (op `allocations per typed add`).
-fn out_allocs(push: &mut impl FnMut(&str, &str, f64), per_call: f64) {
-    push(ALLOCS, " typed", per_call);
 }
 
 /// The pseudo-operation that carries allocations per typed `add` call.
@@ -425,117 +344,16 @@ fn core_modules(bytes: &[u8]) -> anyhow::Result<Vec<&[u8]>> {
     Ok(out)
 }
 
-/// The floor: the core calls and memory copies of each operation, made directly through `wasm_runtime_layer`.
+/// The floor of loading: compiling the component's core modules, and compiling and instantiating one core module
+/// with the same functions, through `wasm_runtime_layer`.
 pub fn bench_floor<E: WasmEngine>(
     name: &str,
     engine: wasm_runtime_layer::Engine<E>,
     config: &BenchConfig,
     out: &mut Vec<Measurement>,
 ) -> anyhow::Result<()> {
-    use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Store, Val};
-    let mut store = Store::new(&engine, ());
-    let module = Module::new(&engine, &wat::parse_str(FLOOR_WAT)?)?;
-    let noop = Func::new(&mut store, FuncType::new([], []), |_, _, _| Ok(()));
-    let mut imports = Imports::new();
-    imports.define("host", "noop", Extern::Func(noop));
-    let inst = Instance::new(&mut store, &module, &imports)?;
-    let get = |store: &Store<(), E>, n: &str| inst.get_export(store, n).and_then(Extern::into_func).expect("export");
-    let (add, echo, sum, make, record, lp, realloc, post) = (
-        get(&store, "add"),
-        get(&store, "echo"),
-        get(&store, "sum"),
-        get(&store, "make"),
-        get(&store, "record"),
-        get(&store, "loop"),
-        get(&store, "realloc"),
-        get(&store, "post"),
-    );
-    let mem = inst.get_export(&store, "memory").and_then(Extern::into_memory).expect("memory");
+    use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Store};
     let mut push = |op: &str, ns: f64| out.push(Measurement { op: op.into(), engine: name.into(), ns });
-    let mut r = [Val::I32(0)];
-    push(OPS[0], time(config, || add.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut r).unwrap()));
-
-    // Strings: realloc, write, call, read the (ptr, len) pair, read and validate the bytes, post-return.
-    for (op, n) in [(OPS[1], 16usize), (OPS[2], 4096)] {
-        let s = string_of(n);
-        push(
-            op,
-            time(config, || {
-                let mut p = [Val::I32(0)];
-                realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(n as i32)], &mut p).unwrap();
-                let Val::I32(ptr) = p[0] else { unreachable!() };
-                mem.write(&mut store, ptr as usize, s.as_bytes()).unwrap();
-                let mut ret = [Val::I32(0)];
-                echo.call(&mut store, &[Val::I32(ptr), Val::I32(n as i32)], &mut ret).unwrap();
-                let Val::I32(rp) = ret[0] else { unreachable!() };
-                let mut pair = [0u8; 8];
-                mem.read(&store, rp as usize, &mut pair).unwrap();
-                let mut buf = vec![0u8; n];
-                mem.read(&store, ptr as usize, &mut buf).unwrap();
-                black_box(String::from_utf8(buf).unwrap());
-                post.call(&mut store, &ret, &mut []).unwrap();
-            }),
-        );
-    }
-
-    let bytes = vec![1u8; 65536];
-    push(
-        OPS[3],
-        time(config, || {
-            let mut p = [Val::I32(0)];
-            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(65536)], &mut p).unwrap();
-            let Val::I32(ptr) = p[0] else { unreachable!() };
-            mem.write(&mut store, ptr as usize, &bytes).unwrap();
-            let mut ret = [Val::I32(0)];
-            sum.call(&mut store, &[Val::I32(ptr), Val::I32(65536)], &mut ret).unwrap();
-            post.call(&mut store, &ret, &mut []).unwrap();
-        }),
-    );
-    push(
-        OPS[4],
-        time(config, || {
-            let mut ret = [Val::I32(0)];
-            make.call(&mut store, &[Val::I32(65536)], &mut ret).unwrap();
-            let Val::I32(rp) = ret[0] else { unreachable!() };
-            let mut pair = [0u8; 8];
-            mem.read(&store, rp as usize, &mut pair).unwrap();
-            let mut buf = vec![0u8; 65536];
-            mem.read(&store, u32::from_le_bytes(pair[..4].try_into().unwrap()) as usize, &mut buf).unwrap();
-            black_box(buf);
-            post.call(&mut store, &ret, &mut []).unwrap();
-        }),
-    );
-    let s16 = string_of(16);
-    let l16: Vec<u8> = (0..32u16).flat_map(|x| x.to_le_bytes()).collect();
-    push(
-        OPS[5],
-        time(config, || {
-            let mut p = [Val::I32(0)];
-            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(16)], &mut p).unwrap();
-            let Val::I32(sp) = p[0] else { unreachable!() };
-            mem.write(&mut store, sp as usize, s16.as_bytes()).unwrap();
-            realloc.call(&mut store, &[Val::I32(0), Val::I32(0), Val::I32(2), Val::I32(64)], &mut p).unwrap();
-            let Val::I32(lp_) = p[0] else { unreachable!() };
-            mem.write(&mut store, lp_ as usize, &l16).unwrap();
-            let mut ret = [Val::I32(0)];
-            let args = [Val::I32(7), Val::I64(1 << 40), Val::I32(sp), Val::I32(16), Val::I32(lp_), Val::I32(32)];
-            record.call(&mut store, &args, &mut ret).unwrap();
-            let Val::I32(rp) = ret[0] else { unreachable!() };
-            let mut rec = [0u8; 32];
-            mem.read(&store, rp as usize, &mut rec).unwrap();
-            let mut sbuf = vec![0u8; 16];
-            mem.read(&store, sp as usize, &mut sbuf).unwrap();
-            black_box(String::from_utf8(sbuf).unwrap());
-            let mut lbuf = vec![0u8; 64];
-            mem.read(&store, lp_ as usize, &mut lbuf).unwrap();
-            black_box(lbuf);
-            post.call(&mut store, &ret, &mut []).unwrap();
-        }),
-    );
-    push(
-        OPS[6],
-        time(config, || lp.call(&mut store, &[Val::I32(LOOP_N as i32)], &mut []).unwrap()) / f64::from(LOOP_N),
-    );
     let wasm = wat::parse_str(FLOOR_WAT)?;
     let component = wat::parse_str(BENCH_WAT)?;
     let modules = core_modules(&component)?;
@@ -543,116 +361,44 @@ pub fn bench_floor<E: WasmEngine>(
         OPS[8],
         time(config, || {
             for m in &modules {
-                black_box(Module::new(&engine, m).unwrap());
+                black_box(Module::new(&engine, m).expect("the benchmark's core modules compile"));
             }
         }),
     );
     push(
         OPS[7],
         time(config, || {
-            let m = Module::new(&engine, &wasm).unwrap();
+            let m = Module::new(&engine, &wasm).expect("the floor module compiles");
             let mut s = Store::new(&engine, ());
             let noop = Func::new(&mut s, FuncType::new([], []), |_, _, _| Ok(()));
             let mut imports = Imports::new();
             imports.define("host", "noop", Extern::Func(noop));
-            black_box(Instance::new(&mut s, &m, &imports).unwrap());
+            black_box(Instance::new(&mut s, &m, &imports).expect("the floor module instantiates"));
         }),
     );
     Ok(())
 }
 
-/// wasmtime's native component support: the dynamic `Val` API and typed functions.
+/// wasmtime's native `Component::new` (+ instantiate).
 pub fn bench_wasmtime(config: &BenchConfig, out: &mut Vec<Measurement>) -> anyhow::Result<()> {
-    use wasmtime::component::{Component, Linker, Val};
+    use wasmtime::component::{Component, Linker};
     let engine = crate::engine::wasmtime_engine();
     let bytes = wat::parse_str(BENCH_WAT)?;
-    let component = Component::new(&engine, &bytes).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut linker: Linker<()> = Linker::new(&engine);
     linker.root().func_wrap("host-noop", |_, (): ()| Ok(())).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut store = wasmtime::Store::new(&engine, ());
-    let inst = linker.instantiate(&mut store, &component).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let func = |store: &mut wasmtime::Store<()>, n: &str| {
-        inst.get_func(store, n).ok_or_else(|| anyhow::anyhow!("no export {n}"))
-    };
-    let mut push = |op: &str, engine: &str, ns: f64| out.push(Measurement { op: op.into(), engine: engine.into(), ns });
-    let mut r = [Val::Bool(false)];
-
-    let add = func(&mut store, "add")?;
-    push(OPS[0], "wasmtime dyn", time(config, || add.call(&mut store, &[Val::U32(1), Val::U32(2)], &mut r).unwrap()));
-    let add_t = add.typed::<(u32, u32), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    push(
-        OPS[0],
-        "wasmtime typed",
-        time(config, || {
-            black_box(add_t.call(&mut store, (1, 2)).unwrap());
-        }),
-    );
-
-    let echo = func(&mut store, "echo")?;
-    // Borrowed arguments (`&str`, `&[u8]`), as with component-layer's `call_ref`.
-    let echo_t = echo.typed::<(&str,), (String,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    for (op, n) in [(OPS[1], 16), (OPS[2], 4096)] {
-        let s = Val::String(string_of(n));
-        push(op, "wasmtime dyn", time(config, || echo.call(&mut store, std::slice::from_ref(&s), &mut r).unwrap()));
-        let st = string_of(n);
-        push(
-            op,
-            "wasmtime typed",
-            time(config, || {
-                black_box(echo_t.call(&mut store, (st.as_str(),)).unwrap());
-            }),
-        );
-    }
-
-    let sum = func(&mut store, "sum")?;
-    let list = Val::List(vec![Val::U8(1); 65536]);
-    push(OPS[3], "wasmtime dyn", time(config, || sum.call(&mut store, std::slice::from_ref(&list), &mut r).unwrap()));
-    let sum_t = sum.typed::<(&[u8],), (u32,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let v = vec![1u8; 65536];
-    push(
-        OPS[3],
-        "wasmtime typed",
-        time(config, || {
-            black_box(sum_t.call(&mut store, (v.as_slice(),)).unwrap());
-        }),
-    );
-
-    let make = func(&mut store, "make")?;
-    push(OPS[4], "wasmtime dyn", time(config, || make.call(&mut store, &[Val::U32(65536)], &mut r).unwrap()));
-    let make_t = make.typed::<(u32,), (Vec<u8>,)>(&store).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    push(
-        OPS[4],
-        "wasmtime typed",
-        time(config, || {
-            black_box(make_t.call(&mut store, (65536,)).unwrap());
-        }),
-    );
-
-    let rec = func(&mut store, "record")?;
-    let rv = crate::engine::value::to_val(&record_value()).map_err(anyhow::Error::msg)?;
-    push(OPS[5], "wasmtime dyn", time(config, || rec.call(&mut store, std::slice::from_ref(&rv), &mut r).unwrap()));
-
-    let lp = func(&mut store, "loop")?;
-    push(
-        OPS[6],
-        "wasmtime dyn",
-        time(config, || lp.call(&mut store, &[Val::U32(LOOP_N)], &mut []).unwrap()) / f64::from(LOOP_N),
-    );
-
+    let mut push = |op: &str, ns: f64| out.push(Measurement { op: op.into(), engine: "wasmtime dyn".into(), ns });
     push(
         OPS[7],
-        "wasmtime dyn",
         time(config, || {
-            let c = Component::new(&engine, &bytes).unwrap();
+            let c = Component::new(&engine, &bytes).expect("the benchmark component loads");
             let mut s = wasmtime::Store::new(&engine, ());
-            black_box(linker.instantiate(&mut s, &c).unwrap());
+            black_box(linker.instantiate(&mut s, &c).expect("the benchmark component instantiates"));
         }),
     );
     push(
         OPS[8],
-        "wasmtime dyn",
         time(config, || {
-            black_box(Component::new(&engine, &bytes).unwrap());
+            black_box(Component::new(&engine, &bytes).expect("the benchmark component loads"));
         }),
     );
     Ok(())
@@ -705,39 +451,22 @@ pub fn bench_execs(config: &BenchConfig, out: &mut Vec<Measurement>) {
 /// Runs everything.
 pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
-    bench_floor(
-        "floor-wasmi",
-        wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
-        config,
-        &mut out,
-    )?;
+    bench_calls(config, &mut out)?;
+    let wasmi = || wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+    let wasmtime = || wasm_runtime_layer::Engine::new(wasmtime_runtime_layer::Engine::default());
+    bench_floor("floor-wasmi", wasmi(), config, &mut out)?;
     bench_layer("layer-wasmi", component_layer::Engine::new(wasmi_runtime_layer::Engine::default()), config, &mut out)?;
-    bench_floor(
-        "floor-wasmtime",
-        wasm_runtime_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
-        config,
-        &mut out,
-    )?;
-    bench_layer(
-        "layer-wasmtime",
-        component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
-        config,
-        &mut out,
-    )?;
-    bench_scalar_ratios(
+    bench_floor("floor-wasmtime", wasmtime(), config, &mut out)?;
+    let layer_wasmtime = || component_layer::Engine::new(wasmtime_runtime_layer::Engine::default());
+    bench_layer("layer-wasmtime", layer_wasmtime(), config, &mut out)?;
+    bench_new_ratio(
         "layer-wasmi",
-        wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
+        wasmi(),
         component_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
         config,
         &mut out,
     )?;
-    bench_scalar_ratios(
-        "layer-wasmtime",
-        wasm_runtime_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
-        component_layer::Engine::new(wasmtime_runtime_layer::Engine::default()),
-        config,
-        &mut out,
-    )?;
+    bench_new_ratio("layer-wasmtime", wasmtime(), layer_wasmtime(), config, &mut out)?;
     bench_wasmtime(config, &mut out)?;
     bench_memcpy(config, &mut out);
     bench_validate(config, &mut out)?;
@@ -768,6 +497,24 @@ pub fn table(ms: &[Measurement]) -> String {
         for e in engines {
             match get(ms, op, e) {
                 Some(ns) => s.push_str(&format!(" {} |", fmt_ns(ns))),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    s.push_str("\n| operation (÷ its floor, interleaved) | layer-wasmi | layer-wasmi typed | layer-wasmtime | layer-wasmtime typed | wasmtime dyn | wasmtime typed |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for op in rigs::CallOp::ALL.map(rigs::CallOp::name) {
+        s.push_str(&format!("| {op} |"));
+        for e in [
+            "layer-wasmi",
+            "layer-wasmi typed",
+            "layer-wasmtime",
+            "layer-wasmtime typed",
+            "wasmtime dyn",
+            "wasmtime typed",
+        ] {
+            match get(ms, &floor_ratio(op), e) {
+                Some(r) => s.push_str(&format!(" {r:.2} |")),
                 None => s.push_str(" – |"),
             }
         }
@@ -809,15 +556,19 @@ pub fn ratios(ms: &[Measurement]) -> String {
         }
         None => s.push_str(&format!("| {what} | – | not measured |\n")),
     };
-    for b in ["wasmi", "wasmtime"] {
-        for suffix in ["", " typed"] {
-            let v = get(ms, SCALAR_RATIO, &format!("layer-{b}{suffix}"));
-            row(format!("scalar call ≤ 1.3× floor ({b}{suffix}; interleaved)"), v, &|v| v <= 1.3, "×");
+    for op in rigs::CallOp::ALL.map(rigs::CallOp::name) {
+        let ratio = floor_ratio(op);
+        for b in ["wasmi", "wasmtime"] {
+            for suffix in ["", " typed"] {
+                let v = get(ms, &ratio, &format!("layer-{b}{suffix}"));
+                row(format!("{op} ≤ 1.3× floor ({b}{suffix}; interleaved)"), v, &|v| v <= 1.3, "×");
+            }
         }
-    }
-    for op in &OPS[1..7] {
-        let v = get(ms, op, "layer-wasmtime").zip(get(ms, op, "wasmtime dyn")).map(|(l, w)| l / w);
-        row(format!("{op}: ≤ 2× wasmtime dyn (layer-wasmtime)"), v, &|v| v <= 2.0, "×");
+        // Against wasmtime's own APIs, each normalised by its floor in the same rounds.
+        for (ours, theirs) in [("layer-wasmi", "wasmtime dyn"), ("layer-wasmi typed", "wasmtime typed")] {
+            let v = get(ms, &ratio, ours).zip(get(ms, &ratio, theirs)).map(|(l, w)| l / w);
+            row(format!("{op}: {ours} ahead of {theirs} (÷ floors)"), v, &|v| v < 1.0, "×");
+        }
     }
     for b in ["wasmi", "wasmtime"] {
         let v = get(ms, ALLOCS, &format!("layer-{b} typed"));
