@@ -62,8 +62,6 @@ impl CallOp {
 pub trait Rig {
     /// Its name in the tables (`floor-wasmi`, `layer-wasmi typed`, `wasmtime dyn`, …).
     fn name(&self) -> &str;
-    /// Whether it has a form of `op` (a typed record needs derived Rust types, …).
-    fn supports(&self, op: CallOp) -> bool;
     /// Runs `op` once.
     fn run(&mut self, op: CallOp) -> anyhow::Result<()>;
 }
@@ -175,10 +173,6 @@ impl<E: WasmEngine> Rig for Floor<E> {
         &self.name
     }
 
-    fn supports(&self, _: CallOp) -> bool {
-        true
-    }
-
     fn run(&mut self, op: CallOp) -> anyhow::Result<()> {
         use wasm_runtime_layer::Val;
         match op {
@@ -253,8 +247,34 @@ pub struct Layer<E: WasmEngine> {
     out: [Value; 1],
 }
 
+/// The record of the record echo, as a Rust type (component-layer's derive).
+#[derive(component_layer::ComponentType, component_layer::Lift, component_layer::Lower, Clone)]
+#[component(record)]
+struct Rec {
+    a: u8,
+    b: u64,
+    c: String,
+    d: Vec<u16>,
+}
+
+/// The same record for wasmtime's derive.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower, Clone)]
+#[component(record)]
+struct NativeRec {
+    a: u8,
+    b: u64,
+    c: String,
+    d: Vec<u16>,
+}
+
+fn rec() -> Rec {
+    Rec { a: 7, b: 1 << 40, c: string_of(16), d: (0..32).collect() }
+}
+
 struct Typed {
     add: component_layer::TypedFunc<(u32, u32), (u32,)>,
+    record: component_layer::TypedFunc<(Rec,), (Rec,)>,
+    rec: (Rec,),
     echo: component_layer::TypedFunc<(String,), (String,)>,
     sum: component_layer::TypedFunc<(Vec<u8>,), (u32,)>,
     make: component_layer::TypedFunc<(u32,), (Vec<u8>,)>,
@@ -281,6 +301,8 @@ impl<E: WasmEngine> Layer<E> {
             sum: funcs[2].typed()?,
             make: funcs[3].typed()?,
             lp: funcs[5].typed()?,
+            record: funcs[4].typed()?,
+            rec: (rec(),),
         };
         let suffix = match form {
             Form::Dyn => "",
@@ -334,7 +356,9 @@ impl<E: WasmEngine> Layer<E> {
             CallOp::ListOut => {
                 black_box(t.make.call(store, (65536,))?);
             }
-            CallOp::Record => anyhow::bail!("no typed record yet"),
+            CallOp::Record => {
+                black_box(t.record.call_ref(store, &t.rec)?);
+            }
             CallOp::HostImport => t.lp.call(store, (LOOP_N,))?,
         }
         Ok(())
@@ -344,10 +368,6 @@ impl<E: WasmEngine> Layer<E> {
 impl<E: WasmEngine> Rig for Layer<E> {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn supports(&self, op: CallOp) -> bool {
-        self.form == Form::Dyn || op != CallOp::Record
     }
 
     fn run(&mut self, op: CallOp) -> anyhow::Result<()> {
@@ -381,6 +401,8 @@ struct NativeTyped {
     sum: wasmtime::component::TypedFunc<(&'static [u8],), (u32,)>,
     make: wasmtime::component::TypedFunc<(u32,), (Vec<u8>,)>,
     lp: wasmtime::component::TypedFunc<(u32,), ()>,
+    record: wasmtime::component::TypedFunc<(&'static NativeRec,), (NativeRec,)>,
+    rec: &'static NativeRec,
 }
 
 fn wt<T>(r: wasmtime::Result<T>) -> anyhow::Result<T> {
@@ -408,6 +430,8 @@ impl Native {
             sum: wt(funcs[2].typed(&store))?,
             make: wt(funcs[3].typed(&store))?,
             lp: wt(funcs[5].typed(&store))?,
+            record: wt(funcs[4].typed(&store))?,
+            rec: Box::leak(Box::new(NativeRec { a: 7, b: 1 << 40, c: string_of(16), d: (0..32).collect() })),
         };
         let name = match form {
             Form::Dyn => "wasmtime dyn",
@@ -461,7 +485,9 @@ impl Native {
             CallOp::ListOut => {
                 black_box(wt(t.make.call(store, (65536,)))?);
             }
-            CallOp::Record => anyhow::bail!("no typed record yet"),
+            CallOp::Record => {
+                black_box(wt(t.record.call(store, (t.rec,)))?);
+            }
             CallOp::HostImport => wt(t.lp.call(store, (LOOP_N,)))?,
         }
         Ok(())
@@ -471,10 +497,6 @@ impl Native {
 impl Rig for Native {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn supports(&self, op: CallOp) -> bool {
-        self.form == Form::Dyn || op != CallOp::Record
     }
 
     fn run(&mut self, op: CallOp) -> anyhow::Result<()> {
