@@ -49,7 +49,7 @@
 //! * [`Func`] and [`TypedFunc`] — calls with dynamic [`Value`]s or Rust types;
 //! * [`ResourceType`] and [`ResourceAny`] — resources;
 //! * [`Error`] — failures, with the [`Location`] of a value that failed to lift or lower;
-//! * [`generic`] — a deterministic, recording host for any component's imports.
+//! * `generic` (cargo feature `generic-host`) — a deterministic, recording host for any component's imports.
 //!
 //! The runtime bounds its own depth: guest calls nested in host calls (a host function calling back into a
 //! component, components calling each other) are counted per store and trap with
@@ -67,6 +67,7 @@ pub(crate) mod abi;
 mod component;
 mod error;
 pub(crate) mod func;
+#[cfg(feature = "generic-host")]
 pub mod generic;
 mod instance;
 mod linker;

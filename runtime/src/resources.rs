@@ -60,6 +60,7 @@ impl ResourceType {
     }
 
     /// The component and index of an abstract resource type (from reflection on a component).
+    #[cfg(feature = "generic-host")]
     pub(crate) fn abstract_index(&self) -> Option<(u64, u32)> {
         match self.kind {
             ResourceKind::Abstract { component, index } => Some((component, index)),
