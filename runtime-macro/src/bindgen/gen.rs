@@ -91,6 +91,8 @@ pub struct Generator<'a> {
     root: Node,
     /// Dummy host impls (`dummy_host`).
     dummy: String,
+    /// Statements defining the host resource types (with no-op destructors) in a `linker` (`dummy_host`).
+    dummy_resources: String,
 }
 
 impl<'a> Generator<'a> {
@@ -107,6 +109,7 @@ impl<'a> Generator<'a> {
             world_name: camel(&w.name),
             root: Node::default(),
             dummy: String::new(),
+            dummy_resources: String::new(),
         };
         g.check_supported()?;
         g.assign_paths();
@@ -379,7 +382,13 @@ impl<'a> Generator<'a> {
         self.root.code.push_str(&world);
         if self.opts.dummy_host {
             let dummy = std::mem::take(&mut self.dummy);
-            let _ = write!(self.root.code, "pub struct __DummyHost;\n{dummy}");
+            let resources = std::mem::take(&mut self.dummy_resources);
+            let _ = write!(
+                self.root.code,
+                "pub struct __DummyHost;\n{dummy}\n\
+                 pub fn __define_resources<T: 'static, E: {K}::__internal::WasmEngine>(linker: &mut {K}::Linker<T, E>) \
+                   -> {K}::Result<()> {{\n{resources}{OK}(())\n}}"
+            );
         }
         let mut out = String::new();
         self.root.render(&mut out);
@@ -744,6 +753,10 @@ impl<'a> Generator<'a> {
                 register,
                 "inst.resource({wit_name:?}, {K}::ResourceType::host::<{marker}>(), move |mut cx, rep| \
                  <U as {tr}>::drop(get(cx.data_mut()), {K}::HostResource::new_own(rep)).map_err({K}::__internal::anyhow::Error::from))?;"
+            );
+            let _ = writeln!(
+                self.dummy_resources,
+                "{instance}.resource({wit_name:?}, {K}::ResourceType::host::<{module}{marker}>(), |_, _| {OK}(()))?;"
             );
             supertraits.push(tr);
         }

@@ -200,8 +200,8 @@ fn run(opts: &Options) -> Result<TokenStream, String> {
 /// `__bindgen_every_world!("dir")`: bindings for every world of every `.wit` file in `dir`;
 /// `__bindgen_every_world!(["a", "b"])`: for every world of the packages at these paths, pushed in order into
 /// one `Resolve`. Each world's bindings go in a module, with a dummy host and a `check` function that
-/// instantiates a component through them; `worlds()` lists (file or package, world, check) and `SKIPPED` (file
-/// or package, world, reason). For tests.
+/// instantiates a component through them; `worlds()` lists (file or package, world, check), `exports_only()`
+/// the same with a check of the exports only, and `SKIPPED` (file or package, world, reason). For tests.
 pub fn expand_every_world(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input: TokenStream = input.into();
     let result = match syn::parse2::<LitStr>(input.clone()) {
@@ -285,6 +285,7 @@ fn packages_of(paths: &[String]) -> Result<Vec<Group>, String> {
 fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
     let mut modules = String::new();
     let mut worlds = String::new();
+    let mut exports = String::new();
     let mut skipped = String::new();
     for (label, resolve, pkgs, files) in groups {
         for file in files.iter().filter_map(|f| f.to_str()) {
@@ -318,9 +319,20 @@ fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
                                let pre = {world}::instantiate_pre(component, &linker)?;\
                                let mut store = ::component_layer::Store::new(engine, __DummyHost);\
                                pre.instantiate(&mut store).map(|_| ())\
+                             }}\n\
+                             pub fn check_exports<E: ::component_layer::__internal::WasmEngine>(\
+                               engine: &::component_layer::Engine<E>, component: &::component_layer::Component) \
+                               -> ::component_layer::Result<()> {{\
+                               let mut linker = ::component_layer::Linker::<(), E>::new();\
+                               __define_resources(&mut linker)?;\
+                               linker.define_unknown_imports_as_traps(component)?;\
+                               let mut store = ::component_layer::Store::new(engine, ());\
+                               let instance = linker.instantiate(&mut store, component)?;\
+                               {world}::new(&mut store, &instance).map(|_| ())\
                              }} }}\n"
                         ));
                         worlds.push_str(&format!("({label:?}, {name:?}, {module}::check::<E>),"));
+                        exports.push_str(&format!("({label:?}, {name:?}, {module}::check_exports::<E>),"));
                     }
                     Err(reason) => skipped.push_str(&format!("({label:?}, {name:?}, {reason:?}),")),
                 }
@@ -335,6 +347,13 @@ fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
          pub fn worlds<E: ::component_layer::__internal::WasmEngine>() -> ::std::vec::Vec<(&'static str, &'static \
          str, fn(&::component_layer::Engine<E>, &::component_layer::Component) -> ::component_layer::Result<()>)> \
          {{ ::std::vec![{worlds}] }}\n\
+         /// Every generated world with a lighter check: imports stubbed by the linker, exports taken out and \
+         type-checked through the bindings (compiles much faster than `worlds`, which monomorphises every host \
+         function).\n\
+         #[allow(clippy::type_complexity)]\
+         pub fn exports_only<E: ::component_layer::__internal::WasmEngine>() -> ::std::vec::Vec<(&'static str, \
+         &'static str, fn(&::component_layer::Engine<E>, &::component_layer::Component) -> \
+         ::component_layer::Result<()>)> {{ ::std::vec![{exports}] }}\n\
          /// Worlds without bindings: (file or package, world, reason).\n\
          pub const SKIPPED: &[(&str, &str, &str)] = &[{skipped}];\n"
     );
