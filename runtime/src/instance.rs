@@ -333,6 +333,9 @@ fn check_stores<T: 'static, E: WasmEngine>(
     Ok(())
 }
 
+/// One level of exports: the visible ones, and where each of the plan's exports is among them.
+type ExportLevel = (IndexMap<String, Export>, Arc<[Option<u32>]>);
+
 struct Instantiator<'a, T: 'static, E: WasmEngine> {
     plan: Arc<crate::component::plan::Plan>,
     modules: &'a [E::Module],
@@ -347,7 +350,7 @@ struct Instantiator<'a, T: 'static, E: WasmEngine> {
 
 impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     /// Runs the plan's initializers in order, then collects the exports.
-    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<(IndexMap<String, Export>, Arc<[Option<u32>]>)> {
+    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<ExportLevel> {
         let plan = self.plan.clone();
         for init in &plan.initializers {
             self.run(ctx, init)?;
@@ -356,18 +359,11 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     }
 
     /// The visible exports of one level, and where each of the plan's exports ended up among them.
-    fn exports(
-        &mut self,
-        ctx: &mut Ctx<'_, T, E>,
-        map: &IndexMap<String, PlanExport>,
-    ) -> Result<(IndexMap<String, Export>, Arc<[Option<u32>]>)> {
+    fn exports(&mut self, ctx: &mut Ctx<'_, T, E>, map: &IndexMap<String, PlanExport>) -> Result<ExportLevel> {
         let mut exports = IndexMap::new();
         let mut slots = Vec::with_capacity(map.len());
         for (name, e) in map {
-            let slot = match self.export(ctx, e)? {
-                Some(x) => Some(exports.insert_full(name.clone(), x).0 as u32),
-                None => None,
-            };
+            let slot = self.export(ctx, e)?.map(|x| exports.insert_full(name.clone(), x).0 as u32);
             slots.push(slot);
         }
         Ok((exports, slots.into()))
