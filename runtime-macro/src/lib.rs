@@ -20,6 +20,7 @@
 //! names and order (and names the first difference), and per field or case the same `lower_flat`/`store`/
 //! `lift_flat`/`load` methods the built-in types implement.
 
+mod bindgen;
 mod derive;
 mod flags;
 
@@ -47,4 +48,17 @@ pub fn derive_lower(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn flags(input: TokenStream) -> TokenStream {
     flags::expand(input)
+}
+
+/// Generates Rust bindings for a WIT world (see `component_layer::bindgen!`).
+#[proc_macro]
+pub fn bindgen(input: TokenStream) -> TokenStream {
+    bindgen::expand(input)
+}
+
+/// Bindings for every world of every `.wit` file in a directory, for tests (see `bindgen::expand_every_world`).
+#[doc(hidden)]
+#[proc_macro]
+pub fn bindgen_every_world(input: TokenStream) -> TokenStream {
+    bindgen::expand_every_world(input)
 }

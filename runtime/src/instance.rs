@@ -32,13 +32,21 @@ use crate::func::Func;
 use crate::linker::{Definition, HostImpl, Linker, LinkerInstance};
 use crate::module::Module;
 use crate::resources::ResourceType;
-use crate::store::{check_not_poisoned, AsContextMut, InstanceState, StoreInner};
+use crate::store::{check_not_poisoned, AsContextMut, InstanceState};
 use crate::types::TypeBuilder;
+
+mod index;
+mod pre;
+
+pub use index::{ExportIndex, ExportLookup};
+pub use pre::InstancePre;
 
 /// An instantiated component.
 #[derive(Clone)]
 pub struct Instance {
     exports: Arc<IndexMap<String, Export>>,
+    /// For each root export of the plan, its position in `exports` (some are not visible to the host).
+    slots: Arc<[Option<u32>]>,
     component: Component,
 }
 
@@ -59,6 +67,8 @@ pub enum Export {
 #[derive(Clone)]
 pub struct ExportInstance {
     exports: Arc<IndexMap<String, Export>>,
+    /// As [`Instance`]'s.
+    slots: Arc<[Option<u32>]>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -118,14 +128,14 @@ impl Instance {
         &self.component
     }
 
-    /// The root export `name`.
-    pub fn get_export(&self, name: &str) -> Option<&Export> {
-        self.exports.get(name)
+    /// The root export `name`, or the export at an [`ExportIndex`].
+    pub fn get_export(&self, name: impl ExportLookup) -> Option<&Export> {
+        name.lookup(self)
     }
 
-    /// The root function `name`.
-    pub fn get_func(&self, name: &str) -> Option<Func> {
-        match self.exports.get(name)? {
+    /// The root function `name`, or the function at an [`ExportIndex`].
+    pub fn get_func(&self, name: impl ExportLookup) -> Option<Func> {
+        match name.lookup(self)? {
             Export::Func(f) => Some(f.clone()),
             _ => None,
         }
@@ -169,17 +179,13 @@ impl Instance {
     }
 }
 
-/// Instantiates a component.
-pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, Engine = E>>(
+/// Resolves and type-checks `component`'s imports against `linker`, once (see [`InstancePre`]).
+pub(crate) fn pre<T: 'static, E: WasmEngine>(
     linker: &Linker<T, E>,
-    mut store: S,
     component: &Component,
-) -> Result<Instance> {
-    let modules = component.modules::<E>()?;
-    let plan = component.plan.clone();
-    let mut sc = store.as_context_mut();
-    let ctx = &mut sc.inner;
-    check_not_poisoned(&ctx.data_mut().rt)?;
+) -> Result<InstancePre<T, E>> {
+    component.modules::<E>()?;
+    let plan = &component.plan;
 
     // Resolve the imports.
     let mut imports: Vec<Option<Definition<T, E>>> = Vec::with_capacity(plan.imports.len());
@@ -195,18 +201,15 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
         imports.push(def);
     }
 
-    // Runtime state of the component instances, and resource types.
-    let rt = &mut ctx.data_mut().rt;
-    let base = rt.instances.len() as u32;
-    let store_id = rt.id;
+    // Imported resource types; those the component defines are made fresh by each instantiation, and stand in
+    // abstractly for the type check (imports cannot refer to them).
+    let mut imported = Vec::with_capacity(plan.resources.len());
     let mut resources = Vec::with_capacity(plan.resources.len());
     for (i, r) in plan.resources.iter().enumerate() {
-        resources.push(match r {
-            ResourceDef::Defined { instance } => {
-                ResourceType::guest(store_id, base + instance, plan.resource_name(i as u32))
-            }
+        let ty = match r {
+            ResourceDef::Defined { .. } => None,
             ResourceDef::Imported(path) => match def_at(&imports, path) {
-                Some(Definition::Resource { ty, .. }) => ty.clone(),
+                Some(Definition::Resource { ty, .. }) => Some(ty.clone()),
                 Some(other) => {
                     return Err(Error::link(format!(
                         "import `{}` must be a resource type, found a {}",
@@ -214,18 +217,58 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
                         other.kind_name()
                     )))
                 }
-                None => return Err(undefined_resource(&plan, &imports, i as u32, path)),
+                None => return Err(undefined_resource(plan, &imports, i as u32, path)),
             },
-        });
+        };
+        resources.push(
+            ty.clone().unwrap_or_else(|| ResourceType::abstract_(component.id, i as u32, plan.resource_name(i as u32))),
+        );
+        imported.push(ty);
     }
-    let resources: Arc<[ResourceType]> = resources.into();
 
     // Type-check every import now that resource types are known.
     for (i, decl) in plan.imports.iter().enumerate() {
         if let Some(def) = &imports[i] {
-            check_import(&plan, &resources, &decl.kind, def, &decl.name, store_id)?;
+            check_import(plan, &resources, &decl.kind, def, &decl.name)?;
         }
     }
+
+    let mut host_dtors = Vec::new();
+    collect_host_dtors(linker.root_ref(), &mut host_dtors);
+    Ok(InstancePre::new(component.clone(), imports.into(), imported.into(), host_dtors.into()))
+}
+
+/// Runs the plan of a pre-instantiated component in a store.
+pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, Engine = E>>(
+    pre: &InstancePre<T, E>,
+    mut store: S,
+) -> Result<Instance> {
+    let component = pre.component();
+    let modules = component.modules::<E>()?;
+    let plan = component.plan.clone();
+    let mut sc = store.as_context_mut();
+    let ctx = &mut sc.inner;
+    check_not_poisoned(&ctx.data_mut().rt)?;
+    let imports = pre.imports();
+    check_stores(imports, &plan, ctx.data_mut().rt.id)?;
+
+    // Runtime state of the component instances, and resource types.
+    let rt = &mut ctx.data_mut().rt;
+    let base = rt.instances.len() as u32;
+    let store_id = rt.id;
+    let resources: Arc<[ResourceType]> = plan
+        .resources
+        .iter()
+        .zip(pre.imported_resources())
+        .enumerate()
+        .map(|(i, (r, imported))| match (r, imported) {
+            (ResourceDef::Defined { instance }, _) => {
+                ResourceType::guest(store_id, base + instance, plan.resource_name(i as u32))
+            }
+            (ResourceDef::Imported(_), Some(ty)) => ty.clone(),
+            (ResourceDef::Imported(_), None) => ResourceType::abstract_(component.id, u32::MAX, None),
+        })
+        .collect();
 
     for parent in &plan.instance_parents {
         rt.instances.push(InstanceState {
@@ -236,12 +279,14 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
         });
     }
     // Host destructors of imported host resources.
-    register_host_dtors(ctx, linker.root_ref());
+    for (ty, dtor) in pre.host_dtors() {
+        ctx.data_mut().host_dtors.entry(ty.clone()).or_insert_with(|| dtor.clone());
+    }
 
     let mut inst = Instantiator {
         plan: plan.clone(),
         modules,
-        imports: &imports,
+        imports,
         resources,
         base,
         store_id,
@@ -252,8 +297,44 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
     let exports = inst.run_all(ctx);
     // A host function called by a start function may have panicked: the panic goes on in the embedder's frames.
     resume_panic(&mut ctx.data_mut().rt);
-    Ok(Instance { exports: Arc::new(exports?), component: component.clone() })
+    let (exports, slots) = exports?;
+    Ok(Instance { exports: Arc::new(exports), slots, component: component.clone() })
 }
+
+/// Functions of other component instances must live in the instantiating store (checked per store, since a
+/// pre-instantiation is not bound to one).
+fn check_stores<T: 'static, E: WasmEngine>(
+    imports: &[Option<Definition<T, E>>],
+    plan: &crate::component::plan::Plan,
+    store_id: u64,
+) -> Result<()> {
+    fn walk<T: 'static, E: WasmEngine>(
+        kind: &ImportKind,
+        def: &Definition<T, E>,
+        name: &str,
+        store: u64,
+    ) -> Result<()> {
+        match (kind, def) {
+            (ImportKind::Func(_), Definition::ComponentFunc(f)) if f.store != store => {
+                Err(Error::link(format!("import `{name}`: the function belongs to another store")))
+            }
+            (ImportKind::Instance(map), Definition::Instance(i)) => map.iter().try_for_each(|(n, k)| match i.get(n) {
+                Some(d) => walk(k, d, &format!("{name}#{n}"), store),
+                None => Ok(()),
+            }),
+            _ => Ok(()),
+        }
+    }
+    for (def, decl) in imports.iter().zip(&plan.imports) {
+        if let Some(def) = def {
+            walk(&decl.kind, def, &decl.name, store_id)?;
+        }
+    }
+    Ok(())
+}
+
+/// One level of exports: the visible ones, and where each of the plan's exports is among them.
+type ExportLevel = (IndexMap<String, Export>, Arc<[Option<u32>]>);
 
 struct Instantiator<'a, T: 'static, E: WasmEngine> {
     plan: Arc<crate::component::plan::Plan>,
@@ -269,18 +350,33 @@ struct Instantiator<'a, T: 'static, E: WasmEngine> {
 
 impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     /// Runs the plan's initializers in order, then collects the exports.
-    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<IndexMap<String, Export>> {
+    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<ExportLevel> {
         let plan = self.plan.clone();
         for init in &plan.initializers {
             self.run(ctx, init)?;
         }
+        self.exports(ctx, &plan.exports, None)
+    }
+
+    /// The visible exports of one level (inside exported instance `prefix`, if any), and where each of the plan's
+    /// exports ended up among them.
+    fn exports(
+        &mut self,
+        ctx: &mut Ctx<'_, T, E>,
+        map: &IndexMap<String, PlanExport>,
+        prefix: Option<&str>,
+    ) -> Result<ExportLevel> {
         let mut exports = IndexMap::new();
-        for (name, e) in &plan.exports {
-            if let Some(x) = self.export(ctx, e, name)? {
-                exports.insert(name.clone(), x);
-            }
+        let mut slots = Vec::with_capacity(map.len());
+        for (name, e) in map {
+            let full = match prefix {
+                Some(p) => format!("{p}#{name}"),
+                None => name.clone(),
+            };
+            let slot = self.export(ctx, e, &full)?.map(|x| exports.insert_full(name.clone(), x).0 as u32);
+            slots.push(slot);
         }
-        Ok(exports)
+        Ok((exports, slots.into()))
     }
 
     fn run(&mut self, ctx: &mut Ctx<'_, T, E>, init: &Initializer) -> Result<()> {
@@ -481,13 +577,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                 _ => return Ok(None),
             },
             PlanExport::Instance(map) => {
-                let mut out = IndexMap::new();
-                for (inner, e) in map {
-                    if let Some(x) = self.export(ctx, e, &format!("{name}#{inner}"))? {
-                        out.insert(inner.clone(), x);
-                    }
-                }
-                Export::Instance(ExportInstance { exports: Arc::new(out) })
+                let (out, slots) = self.exports(ctx, map, Some(name))?;
+                Export::Instance(ExportInstance { exports: Arc::new(out), slots })
             }
             PlanExport::Module(ModuleRef::Static(i)) => {
                 Export::Module(Module::from_backend::<E>(self.modules[*i].clone()))
@@ -580,7 +671,6 @@ fn check_import<T: 'static, E: WasmEngine>(
     kind: &ImportKind,
     def: &Definition<T, E>,
     name: &str,
-    store_id: u64,
 ) -> Result<()> {
     let fail = |m: std::fmt::Arguments<'_>| Err(Error::link(format!("import `{name}`: {m}")));
     match (kind, def) {
@@ -596,9 +686,6 @@ fn check_import<T: 'static, E: WasmEngine>(
             None => Ok(()),
         },
         (ImportKind::Func(ty), Definition::ComponentFunc(f)) => {
-            if f.store != store_id {
-                return fail(format_args!("the function belongs to another store"));
-            }
             let res = |i: u32| resources[i as usize].clone();
             let want = TypeBuilder { table: &plan.types, resources: &res }.func(*ty);
             let have = f.ty();
@@ -607,9 +694,7 @@ fn check_import<T: 'static, E: WasmEngine>(
             }
             Ok(())
         }
-        (ImportKind::Instance(map), Definition::Instance(inst)) => {
-            check_instance(plan, resources, map, inst, name, store_id)
-        }
+        (ImportKind::Instance(map), Definition::Instance(inst)) => check_instance(plan, resources, map, inst, name),
         (ImportKind::Module(mt), Definition::Module(m)) => match m.check(mt) {
             Ok(()) => Ok(()),
             Err(m) => fail(format_args!("{m}")),
@@ -640,11 +725,10 @@ fn check_instance<T: 'static, E: WasmEngine>(
     map: &IndexMap<String, ImportKind>,
     inst: &LinkerInstance<T, E>,
     name: &str,
-    store_id: u64,
 ) -> Result<()> {
     for (n, k) in map {
         match inst.get(n) {
-            Some(d) => check_import(plan, resources, k, d, &format!("{name}#{n}"), store_id)?,
+            Some(d) => check_import(plan, resources, k, d, &format!("{name}#{n}"))?,
             None if requires(k) => {
                 return Err(Error::link(format!("instance `{name}` has no {} `{n}`", kind_name(k))));
             }
@@ -654,18 +738,16 @@ fn check_instance<T: 'static, E: WasmEngine>(
     Ok(())
 }
 
-/// Makes the host destructors of the linker's resource types available to `resource.drop` in this store.
-fn register_host_dtors<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: &LinkerInstance<T, E>) {
+/// The host destructors of the linker's resource types, which `resource.drop` finds through the store.
+fn collect_host_dtors<T: 'static, E: WasmEngine>(
+    inst: &LinkerInstance<T, E>,
+    out: &mut Vec<(ResourceType, crate::linker::HostDtor<T, E>)>,
+) {
     for def in inst.items.values() {
         match def {
-            Definition::Resource { ty, dtor: Some(d) } => {
-                ctx.data_mut().host_dtors.entry(ty.clone()).or_insert_with(|| d.clone());
-            }
-            Definition::Instance(i) => register_host_dtors(ctx, i),
+            Definition::Resource { ty, dtor: Some(d) } => out.push((ty.clone(), d.clone())),
+            Definition::Instance(i) => collect_host_dtors(i, out),
             _ => {}
         }
     }
 }
-
-#[allow(dead_code)]
-fn _store_inner<T: 'static, E: WasmEngine>(_: &StoreInner<T, E>) {}

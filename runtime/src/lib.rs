@@ -83,7 +83,8 @@ pub use component::{default_features, Component};
 pub use error::{Error, ErrorKind, Location, PathSegment, Result, Trap};
 pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
 pub use func::typed::{
-    ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmListElement, WasmStr,
+    ComponentParams, ComponentResults, ComponentType, HostResource, Lift, Lower, TypedFunc, WasmList, WasmListElement,
+    WasmStr,
 };
 
 /// Derives [`trait@ComponentType`], [`trait@Lift`] or [`trait@Lower`] for a Rust type that stands for a component
@@ -204,8 +205,47 @@ pub use component_layer_macro::Lower;
 /// # Ok(()) }
 /// ```
 pub use component_layer_macro::flags;
+
+/// Generates Rust bindings for a WIT world, as wasmtime's `bindgen!`.
+///
+/// ```text
+/// component_layer::bindgen!({
+///     path: "wit",                  // or ["wit/a", "wit/b"], pushed in order; relative to CARGO_MANIFEST_DIR
+///     inline: "package a:b; ...",   // WIT in the macro (with or instead of `path`)
+///     world: "a:b/my-world",        // optional if there is only one world
+///     with: { "a:b/iface": crate::elsewhere::iface },  // reuse the bindings of an imported interface
+///     trappable_imports: true,      // host methods return `component_layer::Result<T>` (an `Err` traps)
+///     additional_derives: [PartialEq, Eq, Hash],      // for records, variants and enums
+/// });
+/// ```
+///
+/// What it generates, for a world `my-world`:
+/// * each named WIT type as a Rust type: records and variants with `#[derive(ComponentType, Lift, Lower,
+///   Clone, Debug)]` (no `Clone` if they hold a host resource), enums also `Copy, PartialEq, Eq, Hash`, flags
+///   with [`flags!`], aliases as `type`; every name written out with `#[component(name = "...")]`;
+/// * per imported interface `ns:pkg/iface` a module `ns::pkg::iface` with its types, a `Host` trait (one method
+///   per function, `&mut self` first), a `HostFoo` trait per resource `foo` (constructor `new`, methods with
+///   `self_: HostResource<Foo>`, statics, and `drop`), an uninhabited marker `Foo` for
+///   [`HostResource<Foo>`](HostResource), and `add_to_linker(linker, get)` defining them all with typed host
+///   functions; root-level imports go in a `MyWorldImports` trait;
+/// * per exported interface a module `exports::ns::pkg::iface` with a `Guest` struct: `call_f` per function
+///   (strings, lists and compound arguments by reference), a `GuestFoo` view per resource (`guest.foo()
+///   .call_constructor(..)`, `.call_method(..)`; guest resources are [`ResourceAny`]), and `GuestIndices`;
+/// * the world's struct `MyWorld` with `instantiate(store, component, linker)`, `instantiate_pre(component,
+///   linker)` → `MyWorldPre` (imports checked once, exports found once by [`ExportIndex`]), `new(store,
+///   instance)`, `add_to_linker(linker, get)`, `call_f` per root export and an accessor per exported interface
+///   (`ns_pkg_iface()`).
+///
+/// Features the runtime cannot run yet (async functions, `future`, `stream`, `error-context`, maps,
+/// fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
+/// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT. An example host is
+/// `examples/bindgen.rs`.
+pub use component_layer_macro::bindgen;
+
+#[doc(hidden)]
+pub use component_layer_macro::bindgen_every_world as __bindgen_every_world;
 pub use func::{Func, HostFn};
-pub use instance::{Export, ExportInstance, Instance};
+pub use instance::{Export, ExportIndex, ExportInstance, ExportLookup, Instance, InstancePre};
 pub use linker::{HostDtor, Linker, LinkerInstance};
 pub use module::Module;
 pub use resources::{Resource, ResourceAny, ResourceType};
@@ -234,5 +274,6 @@ pub mod __internal {
     pub use crate::abi::types::Ty as InterfaceType;
     pub use crate::abi::Cx as LiftLowerContext;
     pub use crate::func::typed::internal::*;
+    pub use anyhow;
     pub use wasm_runtime_layer::backend::WasmEngine;
 }

@@ -12,7 +12,7 @@ use crate::func::call::{host_error, Ctx, HostFn};
 use crate::func::host::{self, TypedHostFn};
 use crate::func::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::func::Func;
-use crate::instance::{Export, Instance};
+use crate::instance::{Export, Instance, InstancePre};
 use crate::module::Module;
 use crate::resources::ResourceType;
 use crate::store::StoreContextMut;
@@ -179,12 +179,20 @@ impl<T: 'static, E: WasmEngine> Linker<T, E> {
         Ok(())
     }
 
-    /// Instantiates `component` in `store` with this linker's definitions.
+    /// Instantiates `component` in `store` with this linker's definitions: [`Linker::instantiate_pre`], then
+    /// [`InstancePre::instantiate`].
     pub fn instantiate<S>(&self, store: S, component: &crate::Component) -> Result<Instance>
     where
         S: crate::AsContextMut<Data = T, Engine = E>,
     {
-        crate::instance::instantiate(self, store, component)
+        self.instantiate_pre(component)?.instantiate(store)
+    }
+
+    /// Resolves `component`'s imports against this linker's definitions and type-checks them, once: a missing
+    /// or mistyped import fails here. The result instantiates the component in any store of engine type `E`
+    /// without looking at the linker again.
+    pub fn instantiate_pre(&self, component: &crate::Component) -> Result<InstancePre<T, E>> {
+        crate::instance::pre(self, component)
     }
 }
 

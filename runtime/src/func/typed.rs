@@ -42,6 +42,7 @@
 //! ```
 
 mod builtins;
+mod host_resource;
 pub(crate) mod internal;
 mod resources;
 mod views;
@@ -60,6 +61,7 @@ use crate::error::{Error, PathSegment, Result};
 use crate::store::{check_store, AsContextMut};
 use crate::types::ValueType;
 
+pub use host_resource::HostResource;
 pub use views::{WasmList, WasmListElement, WasmStr};
 
 /// A Rust type that stands for a component value type.
@@ -237,6 +239,14 @@ impl<P: ComponentParams, R: ComponentResults> TypedFunc<P, R> {
         P::typecheck(&params)?;
         R::typecheck(ty.result())?;
         Ok(TypedFunc { func, _marker: PhantomData })
+    }
+
+    /// A typed view of `func` without the type check, for generated bindings that checked the same signature
+    /// with other lifetimes (`&'static str` for `&'a str`) once, when they looked the function up. A wrong
+    /// signature is not unsafe: lowering and lifting check each value against the function's type.
+    #[doc(hidden)]
+    pub fn new_unchecked(func: Func) -> Self {
+        TypedFunc { func, _marker: PhantomData }
     }
 
     /// The underlying dynamic function.

@@ -2,6 +2,7 @@
 //! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
 
 mod alloc;
+mod bindgen;
 mod common;
 mod depth;
 mod errors;
@@ -9,6 +10,7 @@ mod flags;
 mod imports;
 mod lists;
 mod numerics;
+mod pre;
 mod realloc_post_return;
 mod records_variants;
 mod resources;
