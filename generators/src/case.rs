@@ -178,6 +178,10 @@ pub struct Call {
     /// the spec in a documented way; `None` where it must meet `expect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_deviation: Option<Deviation>,
+    /// What this call exercises, where its case's calls differ in more than their values (the fault planted in
+    /// its image, say); empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub about: String,
 }
 
 /// A known, documented deviation of wasmtime 48 from the spec in one call.
@@ -220,6 +224,7 @@ impl Call {
             expect,
             held: Vec::new(),
             reference_deviation: None,
+            about: String::new(),
         }
     }
 
@@ -480,6 +485,7 @@ impl Gen<'_, '_, '_> {
                 expect: Expect::Returns(ret),
                 held: Vec::new(),
                 reference_deviation: None,
+                about: String::new(),
             });
         }
         Ok(Case {
@@ -525,6 +531,7 @@ impl Gen<'_, '_, '_> {
                 expect: Expect::Returns(Some(t)),
                 held: Vec::new(),
                 reference_deviation: None,
+                about: String::new(),
             });
         }
         Ok(Case {
@@ -612,6 +619,7 @@ impl Gen<'_, '_, '_> {
         let mut calls = Vec::new();
         let mut notes = vec![format!("lift {}", enc.name())];
         for _ in 0..self.n_calls()? {
+            let mut about = String::new();
             let v = self.value(&t)?;
             let tuple = Value::Tuple(vec![v.clone(), Value::U8(0)]);
             let mut img = image::build(&self.set, &result, &tuple, RAW_BASE, enc)
@@ -639,7 +647,7 @@ impl Gen<'_, '_, '_> {
                     let (i, c) = candidates[self.u.choose_index(candidates.len())?];
                     let site = img.sites[i].clone();
                     c.apply(&mut img, &site, RAW_BASE);
-                    notes.push(format!("{c:?}"));
+                    about = format!("{c:?}");
                     Expect::Trap
                 }
             };
@@ -647,7 +655,7 @@ impl Gen<'_, '_, '_> {
             if misbehaves {
                 args.push(Value::List(List::U32(Vec::new())));
             }
-            calls.push(Call::new("l", args, expect));
+            calls.push(Call { about, ..Call::new("l", args, expect) });
         }
         if realloc != ReallocMode::Good {
             notes.push(format!("realloc {realloc:?}"));
@@ -1197,6 +1205,7 @@ mod tests {
             args: vec![resource_token(5), Value::U32(9)],
             host_returns: Vec::new(),
             expect_import_args: None,
+            about: String::new(),
             expect: Expect::Returns(Some(resource_token(7))),
             held: vec![Held { arg: 0, call: 5 }],
             reference_deviation: Some(Deviation { reason: "r".into(), returns: Some(resource_token(6)) }),

@@ -55,12 +55,11 @@ impl Coverage {
         }
         self.add_reallocs(case);
         self.add_trace(case);
-        // Corruptions of lift images (realloc misbehaviours are counted above).
-        let corruptions: Vec<&str> = case.note.split(", ").filter(|part| !part.contains("realloc ")).collect();
+        // Corruptions of lift images, one per call (realloc misbehaviours are counted above).
         for fault in
             ["BadDiscriminant", "Surrogate", "CharTooBig", "InvalidString", "OutOfBounds", "Misaligned", "HugeLength"]
         {
-            if corruptions.iter().any(|part| part.contains(fault)) {
+            if case.calls.iter().any(|c| c.about.contains(fault)) {
                 *self.features.entry(format!("fault {fault}")).or_default() += 1;
             }
         }

@@ -518,6 +518,7 @@ fn host_drop(u: &mut Unstructured<'_>, model: &mut Model) -> Result<Call> {
         expect: Expect::Returns(None),
         held: vec![Held { arg: 0, call: from }],
         reference_deviation: None,
+        about: String::new(),
     })
 }
 

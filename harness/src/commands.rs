@@ -121,7 +121,10 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence)",
         summary.findings.len()
     );
-    println!("execs/s: {:.1}", summary.execs_per_sec);
+    println!(
+        "execs/s: {:.1} ({:.1}/s returned values every engine agreed on; the rest trapped or diverged)",
+        summary.execs_per_sec, summary.returned_per_sec
+    );
     if let Some(path) = args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }

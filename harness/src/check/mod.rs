@@ -345,6 +345,9 @@ pub fn check_component(
     progress: &mut dyn FnMut(u64),
 ) -> ComponentReport {
     let report = ComponentReport::new(name);
+    if name.ends_with(".wast") {
+        return report.skipped("a .wast script, not a component: `repro <file>` runs it on every engine");
+    }
     let bytes = match wat::parse_bytes(bytes) {
         Ok(b) => b.into_owned(),
         Err(e) => return report.skipped(format!("not a component: {e}")),

@@ -5,12 +5,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use component_gen::case::export_path;
 use component_gen::HostImport;
 use component_layer::generic::GenericImports;
-use component_layer::types::ItemType;
 use component_layer::{Component, ErrorKind, Instance, Linker, ResourceAny, ResourceType, Store, Trap, Value};
 use wasm_runtime_layer::backend::WasmEngine;
 
 use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState};
-use super::value::{holding_label, substitute, Holdings};
+use super::value::{holding_label, imported_resource, substitute, Holdings};
 use super::{CallSpec, ComponentId, Engine, Failure, Host, HostKind, ImportCall, InstanceId, ResourceArg, TrapClass};
 
 /// The instance a reentering host function calls back into.
@@ -211,16 +210,6 @@ pub fn trap_class(t: &Trap) -> TrapClass {
         | Trap::ResourceGone => TrapClass::Resource,
         Trap::Host(_) => TrapClass::Host,
         other => TrapClass::from_message(&other.to_string()),
-    }
-}
-
-/// The imported resource type at `path` (names from the component's imports down to the type).
-fn imported_resource(items: &[(String, ItemType)], path: &[String]) -> Option<ResourceType> {
-    let (first, rest) = path.split_first()?;
-    match (items.iter().find(|(n, _)| n == first).map(|(_, i)| i), rest.is_empty()) {
-        (Some(ItemType::Resource(r)), true) => Some(r.clone()),
-        (Some(ItemType::Instance(inner)), false) => imported_resource(inner, rest),
-        _ => None,
     }
 }
 

@@ -209,6 +209,21 @@ pub fn substitute_val(v: &Value, ty: &Type, slot: &mut Slot<'_, Val>) -> Result<
     })
 }
 
+/// The imported resource type at `path` (names from the component's imports, as component-layer reflects them,
+/// down to the type).
+pub fn imported_resource(
+    items: &[(String, component_layer::types::ItemType)],
+    path: &[String],
+) -> Option<component_layer::ResourceType> {
+    use component_layer::types::ItemType;
+    let (first, rest) = path.split_first()?;
+    match (items.iter().find(|(n, _)| n == first).map(|(_, i)| i), rest.is_empty()) {
+        (Some(ItemType::Resource(r)), true) => Some(r.clone()),
+        (Some(ItemType::Instance(inner)), false) => imported_resource(inner, rest),
+        _ => None,
+    }
+}
+
 /// The resources an instance gave the host, numbered in order of first appearance: results show them as
 /// `own<NAME>#N`, arguments refer to them by N.
 pub struct Holdings<R> {

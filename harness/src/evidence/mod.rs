@@ -50,6 +50,20 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Evidence that is a statement only (a panic located in a core engine's sources, say).
+    pub fn statement(summary: String, engine: &str) -> Evidence {
+        Evidence {
+            summary,
+            engines: (engine.to_owned(), String::new()),
+            steps: Vec::new(),
+            outcomes: Vec::new(),
+            module: None,
+            stubs: Vec::new(),
+            reduced: false,
+            repro: None,
+        }
+    }
+
     /// The evidence as lines for a regression's header.
     pub fn report_lines(&self) -> Vec<String> {
         let mut lines = vec![format!("core-level evidence: {}", self.summary)];
@@ -182,16 +196,8 @@ fn evidence(events: &[Event], m: &Mismatch, own: EngineKind, other: EngineKind, 
         eprintln!("mismatch: {m:?}");
     }
     let call_text = m.call.and_then(|c| call_text(events, c)).unwrap_or_else(|| "a core call".into());
-    let mut ev = Evidence {
-        summary: format!("{call_text}: on {} {}", core_name(other), m.what),
-        engines: (core_name(own).into(), core_name(other).into()),
-        steps: Vec::new(),
-        outcomes: Vec::new(),
-        module: None,
-        stubs: Vec::new(),
-        reduced: false,
-        repro: None,
-    };
+    let mut ev = Evidence::statement(format!("{call_text}: on {} {}", core_name(other), m.what), core_name(own));
+    ev.engines.1 = core_name(other).into();
     let script = match (m.call, events.get(m.at)) {
         (_, Some(Event::Instance { .. })) => reduce::script_for_start(events, m.at),
         (Some(c), _) => reduce::script(events, c),

@@ -16,7 +16,7 @@ use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_runtime_layer::backend::WasmEngine;
 use wasm_runtime_layer::{Engine, Extern, Imports, Instance, Module, Store, Val};
 
-use super::replay::{val, zero};
+use super::replay::{raw, val, zero};
 use super::trace::{Event, Ext, Raw};
 
 /// A standalone reproduction of a core-level difference.
@@ -310,18 +310,6 @@ pub fn run<E: WasmEngine>(backend: E, script: &Script, main: &[u8]) -> Option<Ve
         }
     }
     Some(outcomes)
-}
-
-fn raw(v: &Val) -> Raw {
-    match v {
-        Val::I32(x) => Raw::I32(*x),
-        Val::I64(x) => Raw::I64(*x),
-        Val::F32(x) => Raw::F32(x.to_bits()),
-        Val::F64(x) => Raw::F64(x.to_bits()),
-        Val::V128(x) => Raw::V128(*x),
-        Val::FuncRef(f) => Raw::FuncRef(f.as_ref().map(|_| 0)),
-        Val::ExternRef(r) => Raw::ExternRef(r.is_some()),
-    }
 }
 
 /// Whether two outcomes are the same (any NaN equal to any NaN).

@@ -103,7 +103,8 @@ impl Shared {
     }
 }
 
-fn raw(v: &Val) -> Raw {
+/// A core value as recorded (references as numbers or null).
+pub fn raw(v: &Val) -> Raw {
     match v {
         Val::I32(x) => Raw::I32(*x),
         Val::I64(x) => Raw::I64(*x),

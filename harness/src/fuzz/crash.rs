@@ -44,6 +44,24 @@ pub struct Crash {
     pub confirmed: bool,
     /// Whether the worker had found a divergence in this case before it died (it died shrinking it).
     pub while_shrinking: bool,
+    /// Other engines that died on the shrunk case too: a runtime bug kills component-layer over every backend.
+    #[serde(default)]
+    pub also_died: Vec<OtherDeath>,
+}
+
+/// Another engine that died on a crash's case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherDeath {
+    /// The engine.
+    pub engine: String,
+    /// How it died, and why (its stderr's reason).
+    pub how: String,
+}
+
+impl std::fmt::Display for OtherDeath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.engine, self.how)
+    }
 }
 
 /// Turns the death of a worker fuzzing `case` into a finding.
@@ -65,6 +83,7 @@ pub fn investigate(
         call: death.call,
         confirmed: false,
         while_shrinking: death.notes.iter().any(|n| n.starts_with("divergence")),
+        also_died: Vec::new(),
     };
     let mut best = *case;
     let mut unwritten = None;
@@ -101,7 +120,7 @@ pub fn investigate(
     }
     let built = best.build();
     let others: Vec<EngineSpec> = options.engines.iter().filter(|e| e.name() != engine).cloned().collect();
-    let expected = others_agree(pool, &best, &others, built.calls.len());
+    let expected = others_agree(pool, &best, &others, built.calls.len(), &mut crash.also_died);
     let (file, why) = match (&options.regressions, &expected, crash.confirmed) {
         (None, _, _) => (None, None),
         (Some(_), _, false) => (None, unwritten.clone()),
@@ -119,15 +138,17 @@ pub fn investigate(
     };
     let names: Vec<String> = options.engines.iter().map(EngineSpec::name).collect();
     let mut outcomes = vec![(engine.clone(), format!("died: {} ({})", crash.death.name(), crash.reason))];
+    let dead: Vec<String> = crash.also_died.iter().map(|d| d.engine.clone()).collect();
+    outcomes.extend(crash.also_died.iter().map(|d| (d.engine.clone(), format!("died: {}", d.how))));
     if let (Ok(expected), Some(i)) = (&expected, crash.call.filter(|i| *i < built.calls.len())) {
-        for o in &others {
+        for o in others.iter().filter(|o| !dead.contains(&o.name())) {
             outcomes.push((o.name(), format!("{:?}", expected[i].outcome)));
         }
     }
     let divergence = Divergence {
         call: crash.call,
         what: format!("crash of {engine} in `{}`", crash.op),
-        wrong: vec![engine.clone()],
+        wrong: std::iter::once(engine.clone()).chain(dead.iter().cloned()).collect(),
         outcomes,
         expected: None,
         agreed: None,
@@ -165,22 +186,34 @@ fn dies_alone(pool: &PoolConfig, case: &CaseRef, engine: &EngineSpec, death: &De
     }
 }
 
-/// What the largest group of `engines` agrees each call of `case` does, run in a worker.
+/// What the largest group of `engines` agrees each call of `case` does, run in a worker. An engine that dies
+/// too is left out (and named in `died`, with how) and the rest are asked again.
 fn others_agree(
     pool: &PoolConfig,
     case: &CaseRef,
     engines: &[EngineSpec],
     calls: usize,
+    died: &mut Vec<OtherDeath>,
 ) -> Result<Vec<ExpectedCall>, String> {
-    if engines.is_empty() {
-        return Err("no other engine to say what the calls should do".into());
-    }
-    let job = Job::Run { case: *case, engines: engines.to_vec() };
-    let runs = match run_once(pool, &job) {
-        Ok(Reply::Done(JobResult::Run(runs))) => runs,
-        Ok(Reply::Died(d)) => return Err(format!("another engine died too ({})", d.reason())),
-        Ok(other) => return Err(format!("unexpected reply {other:?}")),
-        Err(e) => return Err(format!("{e:#}")),
+    let mut engines = engines.to_vec();
+    let runs = loop {
+        if engines.is_empty() {
+            return Err("no other engine survived to say what the calls should do".into());
+        }
+        let job = Job::Run { case: *case, engines: engines.clone() };
+        match run_once(pool, &job) {
+            Ok(Reply::Done(JobResult::Run(runs))) => break runs,
+            Ok(Reply::Died(d)) => {
+                let who = d.step.as_ref().map(|s| s.engine.clone());
+                let Some(at) = who.and_then(|w| engines.iter().position(|e| e.name() == w)) else {
+                    return Err(format!("the worker died outside any engine ({})", d.reason()));
+                };
+                let gone = engines.remove(at);
+                died.push(OtherDeath { engine: gone.name(), how: format!("{} ({})", d.death.name(), d.reason()) });
+            }
+            Ok(other) => return Err(format!("unexpected reply {other:?}")),
+            Err(e) => return Err(format!("{e:#}")),
+        }
     };
     let runs: Vec<(String, Vec<crate::diff::driver::CallOutcome>)> =
         engines.iter().map(EngineSpec::name).zip(runs).filter_map(|(n, r)| r.ok().map(|o| (n, o))).collect();
@@ -196,7 +229,8 @@ fn others_agree(
 /// Who a crash is attributed to: a panic located in a core engine's own sources is that backend's; every other
 /// crash of a layer engine is component-layer's.
 fn crash_blame(crash: &Crash, engines: &[String]) -> Blame {
-    let wrong = [crash.engine.clone()];
+    let also = crash.also_died.iter().map(|d| d.engine.clone());
+    let wrong: Vec<String> = std::iter::once(crash.engine.clone()).chain(also).collect();
     match Blame::suspect(&wrong, engines) {
         Suspect::Reference => Blame::Reference,
         Suspect::Runtime => Blame::Runtime,
@@ -208,16 +242,10 @@ fn crash_blame(crash: &Crash, engines: &[String]) -> Blame {
             if crash.death == Death::Panic && backend_source.iter().any(|p| crash.reason.contains(p)) {
                 Blame::Backend {
                     engine: crash.engine.clone(),
-                    evidence: Box::new(crate::evidence::Evidence {
-                        summary: format!("the panic is inside the core engine: {}", crash.reason),
-                        engines: (kind.name().into(), String::new()),
-                        steps: Vec::new(),
-                        outcomes: Vec::new(),
-                        module: None,
-                        stubs: Vec::new(),
-                        reduced: false,
-                        repro: None,
-                    }),
+                    evidence: Box::new(crate::evidence::Evidence::statement(
+                        format!("the panic is inside the core engine: {}", crash.reason),
+                        kind.name(),
+                    )),
                 }
             } else {
                 Blame::Runtime

@@ -144,6 +144,9 @@ pub struct Finding {
 pub struct CaseResult {
     /// Calls compared across all engines.
     pub calls: usize,
+    /// Calls on which every engine returned and all agreed.
+    #[serde(default)]
+    pub returned: usize,
     /// Per engine: (ok, trap, other) call outcomes.
     pub outcomes: Vec<(String, usize, usize, usize)>,
     /// Why it was discarded, if it was.
@@ -162,6 +165,8 @@ pub struct TierTotals {
     pub cases: u64,
     /// Calls compared across all engines.
     pub calls: u64,
+    /// Calls on which every engine returned and all agreed (the rest trapped somewhere, or diverged).
+    pub returned: u64,
     /// Cases discarded (non-deterministic failures).
     pub discarded: u64,
     /// Findings (divergences and crashes).
@@ -185,6 +190,8 @@ pub struct FuzzSummary {
     pub seconds: f64,
     /// Calls compared across all engines, per second.
     pub execs_per_sec: f64,
+    /// Calls on which every engine returned and all agreed, per second: the execs that test values.
+    pub returned_per_sec: f64,
     /// Workers that died (each is a finding) and had to be replaced.
     pub worker_deaths: u64,
 }
@@ -209,6 +216,11 @@ impl FuzzSummary {
         self.tiers.values().map(|t| t.calls).sum()
     }
 
+    /// Total calls on which every engine returned and all agreed.
+    pub fn returned(&self) -> u64 {
+        self.tiers.values().map(|t| t.returned).sum()
+    }
+
     /// The summary table in Markdown.
     pub fn table(&self) -> String {
         let engines: Vec<String> = self
@@ -218,19 +230,20 @@ impl FuzzSummary {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut s = String::from("| tier | cases | calls | discarded | findings | crashes | known deviations |");
+        let mut s =
+            String::from("| tier | cases | calls | returned | discarded | findings | crashes | known deviations |");
         for e in &engines {
             s.push_str(&format!(" {e} ok/trap/other |"));
         }
-        s.push_str("\n|---|---:|---:|---:|---:|---:|---:|");
+        s.push_str("\n|---|---:|---:|---:|---:|---:|---:|---:|");
         for _ in &engines {
             s.push_str("---|");
         }
         s.push('\n');
         for (tier, t) in &self.tiers {
             s.push_str(&format!(
-                "| {tier} | {} | {} | {} | {} | {} | {} |",
-                t.cases, t.calls, t.discarded, t.divergences, t.crashes, t.known_deviations
+                "| {tier} | {} | {} | {} | {} | {} | {} | {} |",
+                t.cases, t.calls, t.returned, t.discarded, t.divergences, t.crashes, t.known_deviations
             ));
             for e in &engines {
                 let (o, tr, x) = t.outcomes.get(e).copied().unwrap_or_default();
@@ -245,6 +258,7 @@ impl FuzzSummary {
         let t = self.tiers.entry(tier.name().to_owned()).or_default();
         t.cases += 1;
         t.calls += r.calls as u64;
+        t.returned += r.returned as u64;
         t.discarded += u64::from(r.discarded.is_some());
         t.known_deviations += r.known_deviations as u64;
         if let Some(f) = &r.finding {
@@ -309,6 +323,7 @@ pub fn run(config: &FuzzConfig, progress: &dyn Progress) -> anyhow::Result<FuzzS
     let mut sum = summary.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     sum.seconds = start.elapsed().as_secs_f64();
     sum.execs_per_sec = sum.calls() as f64 / sum.seconds.max(1e-9);
+    sum.returned_per_sec = sum.returned() as f64 / sum.seconds.max(1e-9);
     sum.worker_deaths = sum.findings.iter().filter(|f| f.crash.is_some()).count() as u64;
     Ok(sum)
 }
@@ -383,6 +398,7 @@ pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
     let report = run_case(&case, &mut engines);
     let mut result = CaseResult {
         calls: report.calls,
+        returned: report.returned,
         outcomes: report.outcomes.clone(),
         discarded: report.discarded.clone(),
         known_deviations: report.known_deviations.len(),

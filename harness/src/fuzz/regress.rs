@@ -147,6 +147,9 @@ pub fn write_crash(dir: &Path, case: &Case, crash: &Crash, expected: &[ExpectedC
     let mut about = header_common(case);
     about.push(format!("crashed: {} died ({}) in `{}`", crash.engine, crash.death.name(), crash.op));
     about.push(format!("  how: {}", crash.reason));
+    for other in &crash.also_died {
+        about.push(format!("  also died: {other}"));
+    }
     about.push(format!(
         "  repro: cargo run --release -p component-harness -- repro {} --tier {} --engine {}",
         case.seed, case.tier, crash.engine
@@ -223,7 +226,8 @@ fn render_with(
             None => call.args.iter().map(crate::wave::to_wave).collect(),
         };
         let n = if case.calls.len() > 1 { format!(" {i}") } else { String::new() };
-        about.push(format!("call{n}: {}({})", call.export, args.join(", ")));
+        let what = if call.about.is_empty() { String::new() } else { format!("  ({})", call.about) };
+        about.push(format!("call{n}: {}({}){what}", call.export, args.join(", ")));
     }
     let standalone = if host_side {
         Err("the divergence is in what reached the host".to_owned())

@@ -77,18 +77,49 @@ impl DeathReport {
     }
 }
 
-/// The last bytes of a stream.
+/// What a worker wrote to stderr: its first bytes (where the reason for an abort is, before any backtrace) and
+/// its last bytes (where a panic's message is, after other output).
 #[derive(Default)]
-struct Tail(VecDeque<u8>);
+struct Captured {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    /// Bytes dropped between head and tail.
+    skipped: usize,
+}
 
+const HEAD_BYTES: usize = 4 * 1024;
 const TAIL_BYTES: usize = 16 * 1024;
+
+impl Captured {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = HEAD_BYTES.saturating_sub(self.head.len());
+        let (first, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(first);
+        bytes = rest;
+        self.tail.extend(bytes);
+        let excess = self.tail.len().saturating_sub(TAIL_BYTES);
+        self.tail.drain(..excess);
+        self.skipped += excess;
+    }
+
+    fn text(&self) -> String {
+        let mut all = self.head.clone();
+        if self.skipped > 0 {
+            all.extend_from_slice(format!("\n[... {} bytes of stderr left out ...]\n", self.skipped).as_bytes());
+        }
+        all.extend(self.tail.iter().copied());
+        String::from_utf8_lossy(&all).into_owned()
+    }
+}
 
 /// A worker process.
 pub struct WorkerProcess {
     child: Child,
     stdin: Option<ChildStdin>,
     events: Receiver<Result<Event, (String, String)>>,
-    stderr: Arc<Mutex<Tail>>,
+    stderr: Arc<Mutex<Captured>>,
+    /// Closed when the worker's stderr reaches its end.
+    stderr_done: Receiver<()>,
     timeout: Duration,
 }
 
@@ -116,22 +147,28 @@ impl WorkerProcess {
                 }
             }
         });
-        let tail = Arc::new(Mutex::new(Tail::default()));
-        let sink = tail.clone();
+        let captured = Arc::new(Mutex::new(Captured::default()));
+        let sink = captured.clone();
+        let (done, stderr_done) = mpsc::channel::<()>();
         std::thread::spawn(move || {
+            let _done = done;
             let mut stderr = stderr;
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                let mut t = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                t.0.extend(&buf[..n]);
-                let excess = t.0.len().saturating_sub(TAIL_BYTES);
-                t.0.drain(..excess);
+                sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(&buf[..n]);
             }
         });
-        Ok(WorkerProcess { stdin: child.stdin.take(), child, events, stderr: tail, timeout: config.step_timeout })
+        Ok(WorkerProcess {
+            stdin: child.stdin.take(),
+            child,
+            events,
+            stderr: captured,
+            stderr_done,
+            timeout: config.step_timeout,
+        })
     }
 
     /// Gives the worker `job` and waits for it; `on_event` sees every step and note. After a death the worker is
@@ -198,12 +235,9 @@ impl WorkerProcess {
                 }
             }
         };
-        // Give the stderr reader a moment to drain what the worker wrote before dying.
-        std::thread::sleep(Duration::from_millis(20));
-        let stderr = {
-            let t = self.stderr.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            String::from_utf8_lossy(&t.0.iter().copied().collect::<Vec<u8>>()).into_owned()
-        };
+        // Let the stderr reader drain what the worker wrote before dying: it stops at the stream's end.
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+        let stderr = self.stderr.lock().unwrap_or_else(std::sync::PoisonError::into_inner).text();
         let death = match status {
             Some(s) => Death::classify(s, &stderr, killed_for_hang),
             None => Death::Exit(-1),
@@ -232,4 +266,25 @@ impl Drop for WorkerProcess {
 pub fn run_once(config: &PoolConfig, job: &Job) -> anyhow::Result<Reply> {
     let mut w = WorkerProcess::spawn(config)?;
     Ok(w.run(job, &mut |_| {}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An out-of-memory abort names itself on its first line; a long backtrace after it must not push that
+    /// line out of what is kept, or the death is misclassified and cannot be confirmed.
+    #[test]
+    fn the_first_line_survives_a_long_backtrace() {
+        let mut c = Captured::default();
+        c.push(b"memory allocation of 137438953408 bytes failed\n");
+        for i in 0..10_000 {
+            c.push(format!("  {i}: some::frame::of::the::backtrace\n").as_bytes());
+        }
+        let text = c.text();
+        assert!(text.starts_with("memory allocation of 137438953408 bytes failed"));
+        assert!(text.contains("bytes of stderr left out"));
+        assert!(text.ends_with("9999: some::frame::of::the::backtrace\n"));
+        assert!(text.len() < HEAD_BYTES + TAIL_BYTES + 100);
+    }
 }

@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Instance, Linker, ResourceAny, ResourceDyna
 use wasmtime::{Config, Store};
 
 use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState};
-use super::value::{from_val, holding_label, substitute_val, to_val, Holdings};
+use super::value::{from_val, holding_label, imported_resource, substitute_val, to_val, Holdings};
 use super::{CallSpec, ComponentId, Engine, Failure, Host, HostKind, ImportCall, InstanceId, ResourceArg, TrapClass};
 use generic::GenericHost;
 
@@ -221,16 +221,6 @@ fn func_at(
     }
     let index = index.ok_or_else(missing)?;
     instance.get_func(&mut store, index).ok_or_else(missing)
-}
-
-/// The imported resource type at `path` as component-layer reflects it.
-fn imported_resource(items: &[(String, ItemType)], path: &[String]) -> Option<component_layer::ResourceType> {
-    let (first, rest) = path.split_first()?;
-    match (items.iter().find(|(n, _)| n == first).map(|(_, i)| i), rest.is_empty()) {
-        (Some(ItemType::Resource(r)), true) => Some(r.clone()),
-        (Some(ItemType::Instance(inner)), false) => imported_resource(inner, rest),
-        _ => None,
-    }
 }
 
 /// Calls `func`, whose only parameter is a host-created `borrow`, through the typed API: wasmtime 48 cannot turn a

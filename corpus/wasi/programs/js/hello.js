@@ -1,0 +1,8 @@
+// Prints a greeting: the smallest wasi:cli/run program.
+import { print } from "./io.js";
+
+export const run = {
+  run() {
+    print("hello from componentize-qjs");
+  },
+};
