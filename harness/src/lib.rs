@@ -27,5 +27,6 @@ pub mod fuzz;
 pub mod selftest;
 pub mod toolchain;
 pub mod wast;
+pub mod wasi;
 pub mod wave;
 pub mod worker;
