@@ -26,7 +26,7 @@ pub mod expectations;
 pub mod fuzz;
 pub mod selftest;
 pub mod toolchain;
-pub mod wast;
 pub mod wasi;
+pub mod wast;
 pub mod wave;
 pub mod worker;

@@ -296,9 +296,8 @@ fn run_wasmtime(bytes: &[u8], spec: &RunSpec) -> anyhow::Result<(RunOutput, Timi
         .map(|(n, _)| n.to_owned())
         .find(|n| n.starts_with("wasi:cli/run@0.2."))
         .ok_or_else(|| anyhow!("the component exports no `wasi:cli/run@0.2.x`"))?;
-    let iface = instance
-        .get_export_index(&mut store, None, &run_name)
-        .ok_or_else(|| anyhow!("no export `{run_name}`"))?;
+    let iface =
+        instance.get_export_index(&mut store, None, &run_name).ok_or_else(|| anyhow!("no export `{run_name}`"))?;
     let func = instance
         .get_export_index(&mut store, Some(&iface), "run")
         .ok_or_else(|| anyhow!("`{run_name}` exports no `run`"))?;

@@ -345,9 +345,12 @@ struct Instantiator<'a, T: 'static, E: WasmEngine> {
     builtins: HashMap<CoreDef, E::Func>,
 }
 
+/// The visible exports of one level, and where each of the plan's exports ended up among them.
+type LevelExports = (IndexMap<String, Export>, Arc<[Option<u32>]>);
+
 impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     /// Runs the plan's initializers in order, then collects the exports.
-    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<(IndexMap<String, Export>, Arc<[Option<u32>]>)> {
+    fn run_all(&mut self, ctx: &mut Ctx<'_, T, E>) -> Result<LevelExports> {
         let plan = self.plan.clone();
         for init in &plan.initializers {
             self.run(ctx, init)?;
@@ -360,14 +363,11 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
         &mut self,
         ctx: &mut Ctx<'_, T, E>,
         map: &IndexMap<String, PlanExport>,
-    ) -> Result<(IndexMap<String, Export>, Arc<[Option<u32>]>)> {
+    ) -> Result<LevelExports> {
         let mut exports = IndexMap::new();
         let mut slots = Vec::with_capacity(map.len());
         for (name, e) in map {
-            let slot = match self.export(ctx, e)? {
-                Some(x) => Some(exports.insert_full(name.clone(), x).0 as u32),
-                None => None,
-            };
+            let slot = self.export(ctx, e)?.map(|x| exports.insert_full(name.clone(), x).0 as u32);
             slots.push(slot);
         }
         Ok((exports, slots.into()))

@@ -12,7 +12,7 @@
 //! ([`WasiCtxBuilder::deterministic`]).
 //!
 //! ```
-//! use component_layer::{Component, Engine, Linker, Store};
+//! use component_layer::{Engine, Linker, Store};
 //! use component_layer_wasi::{CaptureBuffer, WasiCtx, WasiView};
 //!
 //! struct State {
@@ -29,7 +29,7 @@
 //! let engine = Engine::new(wasmi_runtime_layer::Engine::default());
 //! let stdout = CaptureBuffer::new();
 //! let wasi = WasiCtx::builder().arg("prog").env("K", "V").stdout_capture(stdout.clone()).build();
-//! let mut linker = Linker::<State, _>::new();
+//! let mut linker = Linker::<State, wasmi_runtime_layer::Engine>::new();
 //! component_layer_wasi::add_to_linker(&mut linker)?;
 //! let mut store = Store::new(&engine, State { wasi });
 //! # let _ = &mut store;

@@ -33,7 +33,13 @@ fn b(d: &HostResource<types::Descriptor>) -> HostResource<types::Descriptor> {
     HostResource::new_borrow(d.rep())
 }
 
-fn open(ctx: &mut WasiCtx, dir: &HostResource<types::Descriptor>, path: &str, o: OpenFlags, f: DescriptorFlags) -> Result<u32, ErrorCode> {
+fn open(
+    ctx: &mut WasiCtx,
+    dir: &HostResource<types::Descriptor>,
+    path: &str,
+    o: OpenFlags,
+    f: DescriptorFlags,
+) -> Result<u32, ErrorCode> {
     ctx.open_at(b(dir), PathFlags::SYMLINK_FOLLOW, path.into(), o, f).unwrap().map(|d| d.rep())
 }
 
@@ -51,7 +57,15 @@ fn paths_cannot_leave_the_preopen() {
     let r = DescriptorFlags::READ;
     assert!(open(&mut ctx, &data, "in.txt", OpenFlags::empty(), r).is_ok());
     assert!(open(&mut ctx, &data, "sub/../in.txt", OpenFlags::empty(), r).is_ok());
-    for path in ["../secret.txt", "sub/../../secret.txt", "/etc/passwd", "/data/in.txt", "abs-link", "rel-link", "sub/up/../secret.txt"] {
+    for path in [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "/etc/passwd",
+        "/data/in.txt",
+        "abs-link",
+        "rel-link",
+        "sub/up/../secret.txt",
+    ] {
         let e = open(&mut ctx, &data, path, OpenFlags::empty(), r);
         assert!(matches!(e, Err(ErrorCode::NotPermitted | ErrorCode::NoEntry)), "{path}: {e:?}");
     }
@@ -73,8 +87,14 @@ fn a_read_only_preopen_refuses_changes() {
     let mut ctx = WasiCtx::builder().preopened_dir(dir.join("pre"), "/data", DirPerms::Read).unwrap().build();
     let data = preopen(&mut ctx);
     assert!(open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::READ).is_ok());
-    assert_eq!(open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::WRITE), Err(ErrorCode::NotPermitted));
-    assert_eq!(open(&mut ctx, &data, "new.txt", OpenFlags::CREATE, DescriptorFlags::READ), Err(ErrorCode::NotPermitted));
+    assert_eq!(
+        open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::WRITE),
+        Err(ErrorCode::NotPermitted)
+    );
+    assert_eq!(
+        open(&mut ctx, &data, "new.txt", OpenFlags::CREATE, DescriptorFlags::READ),
+        Err(ErrorCode::NotPermitted)
+    );
     assert_eq!(ctx.unlink_file_at(b(&data), "in.txt".into()).unwrap(), Err(ErrorCode::NotPermitted));
     assert!(dir.join("pre/in.txt").exists());
     let _ = std::fs::remove_dir_all(&dir);
@@ -92,14 +112,17 @@ fn reads_and_writes_are_bounded() {
         .build();
     let data = preopen(&mut ctx);
     let f = open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::READ).unwrap();
-    let (bytes, end) = ctx.read(HostResource::new_borrow(f), u64::MAX, 0).unwrap().unwrap();
+    let (bytes, end) = HostDescriptor::read(&mut ctx, HostResource::new_borrow(f), u64::MAX, 0).unwrap().unwrap();
     assert_eq!((bytes.as_slice(), end), (&b"inside"[..], false));
-    let (bytes, end) = ctx.read(HostResource::new_borrow(f), u64::MAX, u64::MAX).unwrap().unwrap();
+    let (bytes, end) = HostDescriptor::read(&mut ctx, HostResource::new_borrow(f), u64::MAX, 1 << 40).unwrap().unwrap();
     assert!(bytes.is_empty() && end);
+    // An offset beyond what the OS accepts is an error code.
+    let far = HostDescriptor::read(&mut ctx, HostResource::new_borrow(f), 1, u64::MAX).unwrap();
+    assert_eq!(far, Err(ErrorCode::Invalid));
 
     use component_layer_wasi::bindings::wasi::cli::{stdin::Host as _, stdout::Host as _};
     let input = ctx.get_stdin().unwrap();
-    let got = ctx.read(HostResource::new_borrow(input.rep()), u64::MAX).unwrap().unwrap();
+    let got = HostInputStream::read(&mut ctx, HostResource::new_borrow(input.rep()), u64::MAX).unwrap().unwrap();
     assert_eq!(got.len() as u64, MAX_READ);
     let output = ctx.get_stdout().unwrap();
     let o = || HostResource::<streams::OutputStream>::new_borrow(output.rep());
@@ -119,13 +142,14 @@ fn resources_drop_in_any_order() {
     let dir = scratch("drops");
     let mut ctx = WasiCtx::builder().preopened_dir(dir.join("pre"), "/data", DirPerms::ReadWrite).unwrap().build();
     let data = preopen(&mut ctx);
-    let f = open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::READ | DescriptorFlags::WRITE).unwrap();
+    let f =
+        open(&mut ctx, &data, "in.txt", OpenFlags::empty(), DescriptorFlags::READ | DescriptorFlags::WRITE).unwrap();
     let stream = ctx.read_via_stream(HostResource::new_borrow(f), 0).unwrap().unwrap();
     let out = ctx.write_via_stream(HostResource::new_borrow(f), 0).unwrap().unwrap();
     let pollable = HostInputStream::subscribe(&mut ctx, HostResource::new_borrow(stream.rep())).unwrap();
     // The descriptor goes first, then the stream; the pollable and the output stream still work.
     HostDescriptor::drop(&mut ctx, HostResource::new_own(f)).unwrap();
-    let got = ctx.read(HostResource::new_borrow(stream.rep()), 3).unwrap().unwrap();
+    let got = HostInputStream::read(&mut ctx, HostResource::new_borrow(stream.rep()), 3).unwrap().unwrap();
     assert_eq!(got, b"ins");
     HostInputStream::drop(&mut ctx, stream).unwrap();
     assert!(ctx.ready(HostResource::new_borrow(pollable.rep())).unwrap());
@@ -135,14 +159,17 @@ fn resources_drop_in_any_order() {
     HostPollable::drop(&mut ctx, pollable).unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("pre/in.txt")).unwrap(), "OUTide");
     // A stale or foreign rep is an error (a trap for the guest), never a panic.
-    assert!(ctx.read(HostResource::new_borrow(9999), 1).is_err());
+    assert!(HostInputStream::read(&mut ctx, HostResource::new_borrow(9999), 1).is_err());
     assert!(HostPollable::drop(&mut ctx, HostResource::new_own(9999)).is_err());
     assert!(ctx.stat(HostResource::new_borrow(0)).is_err());
     // Streams of a closed stdin report closed.
     let mut empty = WasiCtx::builder().build();
     use component_layer_wasi::bindings::wasi::cli::stdin::Host as _;
     let s = empty.get_stdin().unwrap();
-    assert!(matches!(empty.read(HostResource::new_borrow(s.rep()), 10).unwrap(), Err(StreamError::Closed)));
+    assert!(matches!(
+        HostInputStream::read(&mut empty, HostResource::new_borrow(s.rep()), 10).unwrap(),
+        Err(StreamError::Closed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
