@@ -359,11 +359,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     }
 
     /// The visible exports of one level, and where each of the plan's exports ended up among them.
-    fn exports(
-        &mut self,
-        ctx: &mut Ctx<'_, T, E>,
-        map: &IndexMap<String, PlanExport>,
-    ) -> Result<LevelExports> {
+    fn exports(&mut self, ctx: &mut Ctx<'_, T, E>, map: &IndexMap<String, PlanExport>) -> Result<LevelExports> {
         let mut exports = IndexMap::new();
         let mut slots = Vec::with_capacity(map.len());
         for (name, e) in map {
