@@ -5,19 +5,31 @@
 # and writes build/manifest.tsv (language, program, bytes, sha256, toolchain). Neither toolchain's output is
 # byte-reproducible (the sha256 changes from build to build), so the built files are not committed.
 #
-#   corpus/wasi/build.sh [--node]     --node also transpiles each with jco and runs it in Node (jco's own host)
+#   corpus/wasi/build.sh [--lang js|py] [--node]
+#     --lang   builds one language only (the other's build is left as it is)
+#     --node   also transpiles each with jco and runs it in Node (jco's own host)
 #
 # The toolchains come from toolchains/setup.sh (pinned npm and PyPI packages); the WIT is wasi:cli@0.2.12 as
 # jco 1.35 ships it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bash "$root/toolchains/setup.sh" >/dev/null
+langs="js py"
+node=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --lang) langs="$2"; shift 2 ;;
+    --node) node=true; shift ;;
+    *) echo "usage: build.sh [--lang js|py] [--node]" >&2; exit 2 ;;
+  esac
+done
+if [ "$langs" = js ]; then bash "$root/toolchains/setup.sh" --js >/dev/null; else bash "$root/toolchains/setup.sh" >/dev/null; fi
 tc="$root/toolchains"
 jco=(node "$tc/node_modules/@bytecodealliance/jco/dist/jco.js")
 py="$tc/.venv/bin/componentize-py"
 out="$here/build"
-rm -rf "$out"
+for lang in $langs; do rm -rf "${out:?}/$lang"; done
+rm -rf "$out/wit" "$out/node" "$out/node_modules"
 mkdir -p "$out/py" "$out/js" "$out/wit/deps"
 
 # componentize-py wants the world's package at the root of the WIT folder and its dependencies in deps/.
@@ -29,11 +41,13 @@ for dep in io clocks random filesystem sockets; do
 done
 world="wasi:cli/command@0.2.12"
 
-printf 'language\tprogram\tbytes\tsha256\ttoolchain\n' > "$out/manifest.tsv"
+[ -f "$out/manifest.tsv" ] || printf 'language\tprogram\tbytes\tsha256\ttoolchain\n' > "$out/manifest.tsv"
 record() {
+  sed -i "/^$1\t$2\t/d" "$out/manifest.tsv"
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(stat -c %s "$3")" "$(sha256sum "$3" | cut -d' ' -f1)" "$4" >> "$out/manifest.tsv"
 }
 
+if [[ " $langs " == *" js "* ]]; then
 qjs="jco $("${jco[@]}" --version) componentize --backend qjs"
 for src in "$here"/programs/js/*.js; do
   name="$(basename "$src" .js)"
@@ -43,7 +57,9 @@ for src in "$here"/programs/js/*.js; do
   record js "$name" "$out/js/$name.wasm" "$qjs"
   echo "built js/$name.wasm"
 done
+fi
 
+if [[ " $langs " == *" py "* ]]; then
 cpy="$("$py" --version)"
 for src in "$here"/programs/py/*.py; do
   name="$(basename "$src" .py)"
@@ -51,8 +67,9 @@ for src in "$here"/programs/py/*.py; do
   record py "$name" "$out/py/$name.wasm" "$cpy"
   echo "built py/$name.wasm"
 done
+fi
 
-if [ "${1:-}" = --node ]; then
+if $node; then
   # Node 20 needs extended-const behind a flag (both toolchains' core modules use it).
   for wasm in "$out"/js/*.wasm "$out"/py/*.wasm; do
     lang="$(basename "$(dirname "$wasm")")"

@@ -26,6 +26,7 @@ pub mod expectations;
 pub mod fuzz;
 pub mod selftest;
 pub mod toolchain;
+pub mod wasi;
 pub mod wast;
 pub mod wave;
 pub mod worker;

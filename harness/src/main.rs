@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use component_harness::conform;
 
 mod commands;
+mod run;
 
 /// The global allocator: counts allocations (so `bench` can report allocations per typed call) and, in a
 /// worker, refuses to hold more than the worker's memory cap, so that an engine allocating without end fails an
@@ -111,6 +112,9 @@ enum Command {
     /// The self-test: engines that are wrong on purpose, one way each, must be caught, blamed, shrunk and
     /// written, tier by tier.
     Selftest(SelftestArgs),
+    /// Run a `wasi:cli/run` component as `wasmtime run` does, on any engine (or on all three with `--compare`),
+    /// and exit with its exit status.
+    Run(run::RunArgs),
     /// Serve jobs of a supervisor (internal: `fuzz`, `check` and `selftest` start these).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -317,6 +321,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench(args),
         Command::Check(args) => commands::check(args),
         Command::Selftest(args) => commands::selftest(args),
+        Command::Run(args) => run::run(args),
         Command::Worker(args) => {
             CAP.store(usize::try_from(args.memory_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX), Relaxed);
             component_harness::worker::protocol::serve().map(|()| ExitCode::SUCCESS)
