@@ -243,6 +243,23 @@ impl WasiCtx {
         })
     }
 
+    /// The metadata of `path` under directory `d`, following a final symlink only if `path_flags` say so.
+    fn metadata_at(
+        &mut self,
+        d: &HostResource<types::Descriptor>,
+        path_flags: PathFlags,
+        path: &str,
+    ) -> Result<std::result::Result<Metadata, ErrorCode>> {
+        Ok(self.dir(d)?.and_then(|(dir, _)| {
+            let path = relative(path)?;
+            if path_flags.contains(PathFlags::SYMLINK_FOLLOW) {
+                io(dir.metadata(path))
+            } else {
+                io(dir.symlink_metadata(path))
+            }
+        }))
+    }
+
     fn metadata(&mut self, d: &HostResource<types::Descriptor>) -> Result<std::result::Result<Metadata, ErrorCode>> {
         Ok(match self.desc(d)? {
             Descriptor::Dir { dir, .. } => io(dir.dir_metadata()),
@@ -485,15 +502,7 @@ impl types::HostDescriptor for WasiCtx {
         path_flags: PathFlags,
         path: String,
     ) -> FsResult<DescriptorStat> {
-        Ok(self.dir(&self_)?.and_then(|(dir, _)| {
-            let path = relative(&path)?;
-            let m = if path_flags.contains(PathFlags::SYMLINK_FOLLOW) {
-                io(dir.metadata(path))?
-            } else {
-                io(dir.symlink_metadata(path))?
-            };
-            Ok(stat_of(&m))
-        }))
+        Ok(self.metadata_at(&self_, path_flags, &path)?.map(|m| stat_of(&m)))
     }
 
     fn set_times_at(
@@ -619,15 +628,7 @@ impl types::HostDescriptor for WasiCtx {
         path_flags: PathFlags,
         path: String,
     ) -> FsResult<MetadataHashValue> {
-        Ok(self.dir(&self_)?.and_then(|(dir, _)| {
-            let path = relative(&path)?;
-            let m = if path_flags.contains(PathFlags::SYMLINK_FOLLOW) {
-                io(dir.metadata(path))?
-            } else {
-                io(dir.symlink_metadata(path))?
-            };
-            Ok(hash_of(&m))
-        }))
+        Ok(self.metadata_at(&self_, path_flags, &path)?.map(|m| hash_of(&m)))
     }
 
     fn drop(&mut self, rep: HostResource<types::Descriptor>) -> Result<()> {
