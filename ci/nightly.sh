@@ -5,6 +5,8 @@
 #
 # 0. The harness's self-test (`component-harness selftest`): engines that are wrong on purpose must be caught,
 #    blamed, shrunk and written, tier by tier; a harness that cannot catch them makes the rest of the night moot.
+# 0b. The WASI programs of corpus/wasi built with the real toolchains, the 18 MB componentize-py ones included
+#    (`cargo test` runs only the JavaScript ones): identical on the three engines and equal to their expectations.
 # 1. Differential fuzzing with the harness (`component-harness fuzz`) for FUZZ_SECONDS, all three engines compared
 #    in one run, in crash-safe worker processes. Divergences and crashes are shrunk and written to
 #    corpus/regressions/ by the harness (those attributed to a core backend, with their core-level evidence, to
@@ -72,6 +74,16 @@ if [ "$rc" -eq 0 ]; then
   note "- selftest: $(tail -n 1 "$OUT/selftest.log")"
 else
   fail "selftest: exited with $rc (see ci/out/selftest.log)"
+fi
+
+section "WASI programs, Python included (toolchains/setup.sh, then harness/tests/wasi.rs)"
+rc=0
+{ bash toolchains/setup.sh && COMPONENT_LAYER_WASI_PY=1 cargo test --release -p component-harness --test wasi; } \
+  >"$OUT/wasi.log" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ]; then
+  note "- wasi programs: $(grep -m1 '^test result' "$OUT/wasi.log")"
+else
+  fail "wasi programs: exited with $rc (see ci/out/wasi.log)"
 fi
 
 # One run compares all three engines, so both backends are fuzzed and a divergence confined to one backend can be

@@ -1,4 +1,5 @@
-//! `component-harness run`: a WASI command on one engine, or compared across all three.
+//! `component-harness run`: a WASI command on one engine, or compared across all three; with `--invoke`, one
+//! export of a library component, with WASI provided, its result printed in WAVE (as `wasmtime run --invoke`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ pub(crate) struct RunArgs {
     /// Read stdin from this file (with --compare; otherwise stdin is inherited unless this is given).
     #[arg(long)]
     stdin: Option<PathBuf>,
+    /// Call this export instead of `wasi:cli/run`: `name(args in WAVE)`, `name` being a root function `f` or
+    /// `iface#f` (e.g. `'local:demo/api#add(1, 2)'`); prints the result in WAVE.
+    #[arg(long, value_name = "CALL")]
+    invoke: Option<String>,
     /// Print load, instantiate and run times to stderr.
     #[arg(long)]
     time: bool,
@@ -56,6 +61,9 @@ pub(crate) fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.stdin {
         spec.stdin = Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     }
+    if let Some(call) = &a.invoke {
+        spec.invoke = Some(wasi::Invocation::parse(&bytes, call)?);
+    }
     if a.deterministic || a.compare {
         spec.determinism = Some(Determinism::default());
     }
@@ -70,6 +78,7 @@ pub(crate) fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(trap) = &out.trap {
         eprintln!("error: {trap}");
     }
+    print_result(&out);
     Ok(ExitCode::from(out.process_code().clamp(0, 255) as u8))
 }
 
@@ -87,6 +96,7 @@ fn compare(bytes: &[u8], spec: &RunSpec, time: bool) -> anyhow::Result<ExitCode>
     if diffs.is_empty() {
         print!("{}", String::from_utf8_lossy(&reference.stdout));
         eprint!("{}", String::from_utf8_lossy(&reference.stderr));
+        print_result(reference);
         eprintln!(
             "identical on {} (exit {})",
             runs.iter().map(|r| r.engine.name()).collect::<Vec<_>>().join(", "),
@@ -98,4 +108,11 @@ fn compare(bytes: &[u8], spec: &RunSpec, time: bool) -> anyhow::Result<ExitCode>
         eprintln!("divergence: {d}");
     }
     Ok(ExitCode::from(3))
+}
+
+/// An invoked export's result, on a line of its own (nothing for a function without one).
+fn print_result(out: &wasi::RunOutput) {
+    if let Some(result) = out.result.as_deref().filter(|r| !r.is_empty()) {
+        println!("{result}");
+    }
 }

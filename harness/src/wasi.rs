@@ -86,6 +86,55 @@ pub struct RunSpec {
     pub dirs: Vec<(PathBuf, String)>,
     /// Fixed clocks and random seed.
     pub determinism: Option<Determinism>,
+    /// Call this export instead of `wasi:cli/run` (a library component), as `wasmtime run --invoke` does.
+    pub invoke: Option<Invocation>,
+}
+
+/// One export to call with WASI provided, instead of `wasi:cli/run`: its path (a root function, or an exported
+/// instance and its function) and its arguments, typed against the component.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// `["f"]` for a root function, `["ns:pkg/iface", "f"]` for a function of an exported instance.
+    pub path: Vec<String>,
+    /// The arguments.
+    pub params: Vec<component_layer::Value>,
+}
+
+impl Invocation {
+    /// Parses `call`, `name(args in WAVE)` as `wasmtime run --invoke` takes it, against the export types of the
+    /// component `bytes`. `name` is a root function `f` or `iface#f` (component-layer's spelling of a function of
+    /// an exported instance, e.g. `local:demo/api#add`); a trailing `option` argument may be left out.
+    pub fn parse(bytes: &[u8], call: &str) -> anyhow::Result<Invocation> {
+        let open = call.find('(').ok_or_else(|| anyhow!("--invoke {call:?}: expected `name(args...)`"))?;
+        let (name, args) = call.split_at(open);
+        let path: Vec<String> = match name.trim().rsplit_once('#') {
+            Some((iface, f)) => vec![iface.to_owned(), f.to_owned()],
+            None => vec![name.trim().to_owned()],
+        };
+        let func_name = path.last().map(String::as_str).unwrap_or_default();
+        let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+        let component = component_layer::Component::new(&engine, bytes)?;
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        let ty = component
+            .export_func_type(&refs)
+            .ok_or_else(|| anyhow!("--invoke: the component exports no function `{}`", path.join("#")))?;
+        // WAVE's call syntax names the function by a plain label; the interface part was split off above.
+        let text = format!("{func_name}{args}");
+        let parsed = wasm_wave::untyped::UntypedFuncCall::parse(&text)
+            .map_err(|e| anyhow!("--invoke {call:?}: {}", wave_error(&text, &e)))?;
+        let params = parsed
+            .to_wasm_params::<component_layer::Value>(ty.params().iter().map(|(_, t)| t))
+            .map_err(|e| anyhow!("--invoke {call:?}: {}", wave_error(&text, &e)))?;
+        Ok(Invocation { path, params })
+    }
+}
+
+/// A WAVE parse error with the text it points at.
+fn wave_error(text: &str, e: &wasm_wave::parser::ParserError) -> String {
+    match text.get(e.span()) {
+        Some(at) if !at.is_empty() => format!("{e} (at `{at}`)"),
+        _ => e.to_string(),
+    }
 }
 
 /// Load, instantiate and run times.
@@ -110,6 +159,9 @@ pub struct RunOutput {
     pub stdout: Vec<u8>,
     /// Captured stderr.
     pub stderr: Vec<u8>,
+    /// With [`RunSpec::invoke`]: the call's result in WAVE (empty for a function without one); `None` if it
+    /// trapped or exited.
+    pub result: Option<String>,
 }
 
 impl RunOutput {
@@ -184,13 +236,34 @@ fn run_layer<E: WasmEngine>(backend: E, bytes: &[u8], spec: &RunSpec) -> anyhow:
     t.instantiate = start.elapsed();
 
     let start = Instant::now();
-    let result = lwasi::call_run(&mut store, &instance);
-    t.run = start.elapsed();
-    let (exit_code, trap) = match result {
-        Ok(outcome) => (Some(outcome.code()), None),
-        Err(e) => (None, Some(format!("{e}"))),
+    let (exit_code, trap, result) = match &spec.invoke {
+        None => match lwasi::call_run(&mut store, &instance) {
+            Ok(outcome) => (Some(outcome.code()), None, None),
+            Err(e) => (None, Some(format!("{e}")), None),
+        },
+        Some(inv) => {
+            let path: Vec<&str> = inv.path.iter().map(String::as_str).collect();
+            let func = instance
+                .get_func_by_path(&path)
+                .ok_or_else(|| anyhow!("the component exports no function `{}`", inv.path.join("#")))?;
+            let mut results = vec![component_layer::Value::Bool(false); usize::from(func.ty().result().is_some())];
+            match func.call(&mut store, &inv.params, &mut results) {
+                Ok(()) => (Some(0), None, Some(wave_results(&results)?)),
+                Err(e) => match lwasi::exit_code(&e) {
+                    Some(code) => (Some(code), None, None),
+                    None => (None, Some(format!("{e}")), None),
+                },
+            }
+        }
     };
-    Ok((RunOutput { exit_code, trap, stdout: stdout.contents(), stderr: stderr.contents() }, t))
+    t.run = start.elapsed();
+    Ok((RunOutput { exit_code, trap, stdout: stdout.contents(), stderr: stderr.contents(), result }, t))
+}
+
+/// The results of a call in WAVE, as `wasmtime run --invoke` prints them (nothing for no result).
+fn wave_results(results: &[component_layer::Value]) -> anyhow::Result<String> {
+    let texts = results.iter().map(wasm_wave::to_string).collect::<Result<Vec<_>, _>>()?;
+    Ok(texts.join(", "))
 }
 
 /// The seeded generator of component-layer-wasi, as wasmtime-wasi's `Rng`. wasmtime-wasi makes random bytes
@@ -291,6 +364,10 @@ fn run_wasmtime(bytes: &[u8], spec: &RunSpec) -> anyhow::Result<(RunOutput, Timi
     let mut store =
         wasmtime::Store::new(&engine, WtState { ctx: b.build(), table: wasmtime_wasi::ResourceTable::new() });
     let instance = linker.instantiate(&mut store, &component).map_err(|e| anyhow!("{e:#}"))?;
+    if let Some(inv) = &spec.invoke {
+        t.instantiate = start.elapsed();
+        return invoke_wasmtime(&mut store, &instance, inv, t, stdout, stderr);
+    }
     let ty = component.component_type();
     let run_name = ty
         .exports(&engine)
@@ -311,12 +388,53 @@ fn run_wasmtime(bytes: &[u8], spec: &RunSpec) -> anyhow::Result<(RunOutput, Timi
     let (exit_code, trap) = match result {
         Ok((Ok(()),)) => (Some(0), None),
         Ok((Err(()),)) => (Some(1), None),
-        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            Some(exit) => (Some(exit.0), None),
+        Err(e) => match wasmtime_exit(&e) {
+            Some(code) => (Some(code), None),
             None => (None, Some(format!("{e:#}"))),
         },
     };
-    Ok((RunOutput { exit_code, trap, stdout: stdout.contents().to_vec(), stderr: stderr.contents().to_vec() }, t))
+    let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
+    Ok((RunOutput { exit_code, trap, stdout, stderr, result: None }, t))
+}
+
+/// The guest's exit status if `e` is wasmtime-wasi's `exit` rather than a trap.
+fn wasmtime_exit(e: &wasmtime::Error) -> Option<i32> {
+    e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|exit| exit.0)
+}
+
+/// [`RunSpec::invoke`] on wasmtime: the arguments go through the harness's value conversion.
+fn invoke_wasmtime(
+    store: &mut wasmtime::Store<WtState>,
+    instance: &wasmtime::component::Instance,
+    inv: &Invocation,
+    mut t: Timings,
+    stdout: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+    stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+) -> anyhow::Result<(RunOutput, Timings)> {
+    use crate::engine::value::{from_plain_val, to_val};
+    let missing = || anyhow!("the component exports no function `{}`", inv.path.join("#"));
+    let mut parent = None;
+    for name in &inv.path {
+        parent = Some(instance.get_export_index(&mut *store, parent.as_ref(), name).ok_or_else(missing)?);
+    }
+    let func = parent.and_then(|idx| instance.get_func(&mut *store, idx)).ok_or_else(missing)?;
+    let params = inv.params.iter().map(to_val).collect::<Result<Vec<_>, _>>().map_err(|e| anyhow!(e))?;
+    let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&*store).results().len()];
+    let start = Instant::now();
+    let outcome = func.call(&mut *store, &params, &mut results);
+    t.run = start.elapsed();
+    let (exit_code, trap, result) = match outcome {
+        Ok(()) => {
+            let values = results.iter().map(from_plain_val).collect::<Result<Vec<_>, _>>().map_err(|e| anyhow!(e))?;
+            (Some(0), None, Some(wave_results(&values)?))
+        }
+        Err(e) => match wasmtime_exit(&e) {
+            Some(code) => (Some(code), None, None),
+            None => (None, Some(format!("{e:#}")), None),
+        },
+    };
+    let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
+    Ok((RunOutput { exit_code, trap, stdout, stderr, result }, t))
 }
 
 /// A directory's files and directories: relative path → file contents (`None` for a directory).
@@ -434,6 +552,9 @@ pub fn divergences(runs: &[EngineRun]) -> Vec<String> {
                         y.exit_code,
                         y.trap.as_deref().map(|t| format!(" (trap: {t})")).unwrap_or_default()
                     ));
+                }
+                if x.result != y.result {
+                    out.push(format!("result: {a} {:?}, {b} {:?}", x.result, y.result));
                 }
                 for (what, p, q) in [("stdout", &x.stdout, &y.stdout), ("stderr", &x.stderr, &y.stderr)] {
                     if p != q {

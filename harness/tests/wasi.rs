@@ -1,7 +1,8 @@
 //! The WASI programs of `corpus/wasi` (built with the real toolchains) on layer-wasmi, layer-wasmtime and
 //! wasmtime: each runs with the same arguments, environment, stdin, fixed clock and random seed, and a fresh copy
 //! of a data directory; stdout, stderr, exit status and the resulting file tree must be identical on the three
-//! engines and equal to `corpus/wasi/expected/<lang>/<program>.txt`.
+//! engines and equal to `corpus/wasi/expected/<lang>/<program>.txt`. `run --invoke` is checked the same way on
+//! the library component `corpus/wasi/programs/wat/library.wat`: each call's WAVE result on all three engines.
 //!
 //! The built components are not committed (neither toolchain is reproducible). A JavaScript program that is not
 //! built yet is built by `corpus/wasi/build.sh --lang js` (needs node/npm; the trial fails with the reason if
@@ -130,6 +131,54 @@ fn check(lang: &str, program: &str) -> Result<(), Failed> {
     Ok(())
 }
 
+/// `run --invoke` on `corpus/wasi/programs/wat/library.wat`: call, expected result in WAVE (the same on all three
+/// engines; `roll` reads WASI's insecure random source, seeded).
+const INVOKES: &[(&str, &str)] = &[
+    ("roll(1000)", "903"),
+    ("local:demo/text#shout(\"hello, wave\")", "\"HELLO, WAVE\""),
+    ("local:demo/text#split(7)", "ok((3, 4))"),
+    ("local:demo/text#split(0)", "err(\"zero\")"),
+];
+
+/// Invocations that must be refused before any engine runs, and what the refusal says.
+const BAD_INVOKES: &[(&str, &str)] = &[
+    ("roll(\"x\")", "invalid value type"),
+    ("roll(1, 2)", "more param(s) than expected"),
+    ("roll", "expected `name(args...)`"),
+    ("nope()", "exports no function `nope`"),
+    ("local:demo/text#nope()", "exports no function `local:demo/text#nope`"),
+];
+
+fn library() -> Result<Vec<u8>, Failed> {
+    let path = root().join("corpus/wasi/programs/wat/library.wat");
+    wat::parse_file(&path).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+fn check_invoke(call: &str, expected: &str) -> Result<(), Failed> {
+    let bytes = library()?;
+    let invoke = Some(wasi::Invocation::parse(&bytes, call).map_err(|e| format!("{e:#}"))?);
+    let spec = RunSpec { determinism: Some(Determinism::default()), invoke, ..RunSpec::default() };
+    let runs = wasi::run_all(&WasiEngine::ALL, &bytes, &spec).map_err(|e| format!("{e:#}"))?;
+    wasi::all_ran(&runs).map_err(|e| format!("{e:#}"))?;
+    let diffs = wasi::divergences(&runs);
+    if !diffs.is_empty() {
+        return Err(format!("the engines diverge:\n{}", diffs.join("\n")).into());
+    }
+    let out = runs[0].output.as_ref().map_err(|e| e.clone())?;
+    match (&out.result, out.exit_code) {
+        (Some(got), Some(0)) if got == expected => Ok(()),
+        _ => Err(format!("{call}: expected {expected}, got {out:?}").into()),
+    }
+}
+
+fn check_bad_invoke(call: &str, says: &str) -> Result<(), Failed> {
+    match wasi::Invocation::parse(&library()?, call) {
+        Ok(inv) => Err(format!("{call}: accepted as {inv:?}").into()),
+        Err(e) if format!("{e:#}").contains(says) => Ok(()),
+        Err(e) => Err(format!("{call}: refused with `{e:#}`, not `{says}`").into()),
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let py = std::env::var_os("COMPONENT_LAYER_WASI_PY").is_some();
@@ -140,6 +189,12 @@ fn main() {
             let ignored = (lang == "py" && !py) || KNOWN_FAILURES.contains(&name.as_str());
             trials.push(Trial::test(name, move || check(lang, program)).with_ignored_flag(ignored));
         }
+    }
+    for &(call, expected) in INVOKES {
+        trials.push(Trial::test(format!("wasi/invoke/{call}"), move || check_invoke(call, expected)));
+    }
+    for &(call, says) in BAD_INVOKES {
+        trials.push(Trial::test(format!("wasi/invoke-refused/{call}"), move || check_bad_invoke(call, says)));
     }
     libtest_mimic::run(&args, trials).exit();
 }

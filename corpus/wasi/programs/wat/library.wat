@@ -1,0 +1,62 @@
+;; A library component (no `wasi:cli/run`) for `component-harness run --invoke`: it imports a WASI interface and
+;; exports a root function and an interface, so that an invocation needs WASI provided and both name forms.
+;;   roll(sides)               1 + insecure-random-u64 mod sides (deterministic with --deterministic / --compare)
+;;   local:demo/text#shout(s)  s with ASCII letters upper-cased (a string both ways, through realloc)
+;;   local:demo/text#split(n)  ok((n / 2, n - n / 2)) for n > 0, err("zero") for 0 (a result of a tuple)
+(component
+  (import "wasi:random/insecure@0.2.0" (instance $random
+    (export "get-insecure-random-u64" (func (result u64)))))
+  (core func $random_u64 (canon lower (func $random "get-insecure-random-u64")))
+  (core instance $wasi (export "random-u64" (func $random_u64)))
+  (core module $m
+    (import "wasi" "random-u64" (func $random_u64 (result i64)))
+    (memory (export "memory") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    ;; A bump allocator: never frees, aligns each block.
+    (func (export "realloc") (param i32 i32) (param $align i32) (param $size i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $bump (i32.add (local.get $p) (local.get $size)))
+      (local.get $p))
+    (func (export "roll") (param $sides i32) (result i32)
+      (i32.add (i32.const 1)
+        (i32.wrap_i64 (i64.rem_u (call $random_u64) (i64.extend_i32_u (local.get $sides))))))
+    (func (export "shout") (param $p i32) (param $n i32) (result i32)
+      (local $i i32) (local $c i32)
+      (block $done
+        (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $c (i32.load8_u (i32.add (local.get $p) (local.get $i))))
+          (if (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+            (then (i32.store8 (i32.add (local.get $p) (local.get $i)) (i32.sub (local.get $c) (i32.const 32)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+      (i32.store (i32.const 0) (local.get $p))
+      (i32.store (i32.const 4) (local.get $n))
+      (i32.const 0))
+    ;; result<tuple<u32, u32>, string>: discriminant at 0, payload at 4.
+    (func (export "split") (param $n i32) (result i32)
+      (if (i32.eqz (local.get $n))
+        (then
+          (i32.store (i32.const 16) (i32.const 1))
+          (i32.store8 (i32.const 64) (i32.const 122))
+          (i32.store8 (i32.const 65) (i32.const 101))
+          (i32.store8 (i32.const 66) (i32.const 114))
+          (i32.store8 (i32.const 67) (i32.const 111))
+          (i32.store (i32.const 20) (i32.const 64))
+          (i32.store (i32.const 24) (i32.const 4)))
+        (else
+          (i32.store (i32.const 16) (i32.const 0))
+          (i32.store (i32.const 20) (i32.shr_u (local.get $n) (i32.const 1)))
+          (i32.store (i32.const 24) (i32.sub (local.get $n) (i32.shr_u (local.get $n) (i32.const 1))))))
+      (i32.const 16)))
+  (core instance $i (instantiate $m (with "wasi" (instance $wasi))))
+  (func (export "roll") (param "sides" u32) (result u32) (canon lift (core func $i "roll")))
+  (func $shout (param "s" string) (result string)
+    (canon lift (core func $i "shout") (memory $i "memory") (realloc (func $i "realloc"))))
+  (type $split-result (result (tuple u32 u32) (error string)))
+  (func $split (param "n" u32) (result $split-result)
+    (canon lift (core func $i "split") (memory $i "memory") (realloc (func $i "realloc"))))
+  (instance $text (export "shout" (func $shout)) (export "split" (func $split)))
+  (export "local:demo/text" (instance $text)))
