@@ -1,5 +1,7 @@
 //! The host's behaviour through its `bindgen!` traits, without a guest: preopen escapes refused, sizes bounded,
-//! resources dropped in any order, deterministic clocks and random sources.
+//! resources dropped in any order, deterministic clocks and random sources. Then through a hostile guest
+//! (`guests/streams.wat`) on both backends: handles dropped twice, used after their drop, dropped as the wrong
+//! type or before their children, and handed to another instance are results or traps, never host panics.
 
 use std::time::Duration;
 
@@ -209,4 +211,76 @@ fn exit_is_not_a_trap() {
     let e = ctx.exit_with_code(42).unwrap_err();
     assert_eq!(exit_code(&e), Some(42));
     assert_eq!(exit_code(&component_layer::Error::trap(component_layer::Trap::OutOfBounds)), None);
+}
+
+/// One scenario of `guests/streams.wat` in a fresh store and instance: its result, and what reached stdout.
+fn guest_call<E: wasm_runtime_layer::backend::WasmEngine>(
+    backend: E,
+    export: &str,
+) -> (component_layer::Result<u32>, Vec<u8>) {
+    use component_layer::{Component, Engine, Linker, Store, Value};
+    let engine = Engine::new(backend);
+    let bytes = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guests/streams.wat")).unwrap();
+    let component = Component::new(&engine, &bytes).unwrap();
+    let mut linker = Linker::<WasiCtx, E>::new();
+    component_layer_wasi::add_to_linker(&mut linker).unwrap();
+    let stdout = CaptureBuffer::with_limit(1 << 10);
+    let ctx = WasiCtx::builder().stdout_capture(stdout.clone()).build();
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let func = instance.get_func(export).unwrap();
+    let mut results = vec![Value::U32(0); usize::from(func.ty().result().is_some())];
+    let outcome = func.call(&mut store, &[], &mut results).map(|()| match results.first() {
+        Some(Value::U32(r)) => *r,
+        _ => 0,
+    });
+    (outcome, stdout.contents())
+}
+
+/// A raw handle index given away by one instance, used by another in the same store.
+fn cross_instance<E: wasm_runtime_layer::backend::WasmEngine>(backend: E) -> (component_layer::Result<()>, Vec<u8>) {
+    use component_layer::{Component, Engine, Linker, Store};
+    let engine = Engine::new(backend);
+    let bytes = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guests/streams.wat")).unwrap();
+    let component = Component::new(&engine, &bytes).unwrap();
+    let mut linker = Linker::<WasiCtx, E>::new();
+    component_layer_wasi::add_to_linker(&mut linker).unwrap();
+    let stdout = CaptureBuffer::with_limit(1 << 10);
+    let mut store = Store::new(&engine, WasiCtx::builder().stdout_capture(stdout.clone()).build());
+    let a = linker.instantiate(&mut store, &component).unwrap();
+    let b = linker.instantiate(&mut store, &component).unwrap();
+    let (h,) = a.get_func("leak").unwrap().typed::<(), (u32,)>().unwrap().call(&mut store, ()).unwrap();
+    // The index is A's: valid there, and unknown in B's table (which has no handles).
+    let in_a = a.get_func("write-with").unwrap().typed::<(u32,), (u32,)>().unwrap().call(&mut store, (h,)).unwrap();
+    assert_eq!(in_a, (0,));
+    let in_b = b.get_func("write-with").unwrap().typed::<(u32,), (u32,)>().unwrap().call(&mut store, (h,));
+    (in_b.map(|_| ()), stdout.contents())
+}
+
+fn hostile_guest<E: wasm_runtime_layer::backend::WasmEngine>(backend: impl Fn() -> E) {
+    let (ok, out) = guest_call(backend(), "write-ok");
+    assert_eq!(ok.unwrap(), 0);
+    assert_eq!(out, b"ok\n");
+    // WASI lets a host trap when a stream goes before its pollables; this one allows it. Either way, no panic.
+    assert!(guest_call(backend(), "parent-first").0.is_ok());
+    for export in ["double-drop", "write-after-drop", "drop-as-pollable"] {
+        let (outcome, out) = guest_call(backend(), export);
+        let err = outcome.expect_err(export);
+        assert!(matches!(err.kind(), component_layer::ErrorKind::Trap(_)), "{export}: {err}");
+        assert!(out.is_empty(), "{export}");
+    }
+    let (in_b, out) = cross_instance(backend());
+    let err = in_b.expect_err("a handle of another instance");
+    assert!(matches!(err.kind(), component_layer::ErrorKind::Trap(_)), "{err}");
+    assert_eq!(out, b"ok\n", "only A's write got through");
+}
+
+#[test]
+fn a_hostile_guest_gets_traps_on_wasmi() {
+    hostile_guest(wasmi_runtime_layer::Engine::default);
+}
+
+#[test]
+fn a_hostile_guest_gets_traps_on_wasmtime() {
+    hostile_guest(wasmtime_runtime_layer::Engine::default);
 }
