@@ -11,10 +11,14 @@
 //! arguments, environment, stdin, captured stdout and stderr, the clocks and the random sources
 //! ([`WasiCtxBuilder::deterministic`]).
 //!
-//! ```
-//! use component_layer::{Engine, Linker, Store};
-//! use component_layer_wasi::{CaptureBuffer, WasiCtx, WasiView};
+//! A `wasi:cli/run` command (here `tests/guests/hello.wat`, a hand-written one; real ones come from
+//! componentize-py, componentize-js or cargo-component), run as `wasmtime run` would, with its stdout captured:
 //!
+//! ```
+//! use component_layer::{Component, Engine, Linker, Store};
+//! use component_layer_wasi::{CaptureBuffer, RunOutcome, WasiCtx, WasiView};
+//!
+//! /// The store's data: the WASI context, and whatever else the embedder keeps.
 //! struct State {
 //!     wasi: WasiCtx,
 //! }
@@ -27,15 +31,20 @@
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! let engine = Engine::new(wasmi_runtime_layer::Engine::default());
-//! let stdout = CaptureBuffer::new();
-//! let wasi = WasiCtx::builder().arg("prog").env("K", "V").stdout_capture(stdout.clone()).build();
+//! let bytes = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guests/hello.wat"))?;
+//! let component = Component::new(&engine, &bytes)?;
+//!
 //! let mut linker = Linker::<State, wasmi_runtime_layer::Engine>::new();
 //! component_layer_wasi::add_to_linker(&mut linker)?;
+//!
+//! let stdout = CaptureBuffer::new();
+//! let wasi = WasiCtx::builder().arg("hello").env("K", "V").stdout_capture(stdout.clone()).build();
 //! let mut store = Store::new(&engine, State { wasi });
-//! # let _ = &mut store;
-//! // let instance = linker.instantiate(&mut store, &Component::new(&engine, &bytes)?)?;
-//! // let outcome = component_layer_wasi::call_run(&mut store, &instance)?; // Exit(status)
-//! // stdout.contents() is what the guest printed.
+//! let instance = linker.instantiate(&mut store, &component)?;
+//!
+//! let outcome = component_layer_wasi::call_run(&mut store, &instance)?;
+//! assert_eq!(outcome, RunOutcome::Exit(0));
+//! assert_eq!(stdout.contents(), b"hello from a guest\n");
 //! # Ok(()) }
 //! ```
 //!
