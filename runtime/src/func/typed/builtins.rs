@@ -123,16 +123,22 @@ macro_rules! scalar_load_list {
             }
             cx.check_range(ptr, byte_len, cx.types.layout(elem).align)?;
             let buf = cx.read(ptr, byte_len as usize)?;
-            buf.chunks_exact($n)
-                .enumerate()
-                .map(|(k, c)| {
-                    let mut bytes = [0u8; 8];
-                    bytes[..$n].copy_from_slice(c);
-                    let $b = u64::from_le_bytes(bytes);
-                    let v: Result<Self> = $from_bits;
-                    v.map_err(|e| e.at_offset(ptr.wrapping_add((k * $n) as u32)).at(PathSegment::Index(k as u32)))
-                })
-                .collect()
+            // A plain loop into a presized vector: collecting `Result`s would go through a shunting adapter that
+            // keeps the conversion from being straight-line code.
+            let mut out = Vec::with_capacity(len as usize);
+            for (k, c) in buf.chunks_exact($n).enumerate() {
+                let mut bytes = [0u8; 8];
+                bytes[..$n].copy_from_slice(c);
+                let $b = u64::from_le_bytes(bytes);
+                let v: Result<Self> = $from_bits;
+                match v {
+                    Ok(v) => out.push(v),
+                    Err(e) => {
+                        return Err(e.at_offset(ptr.wrapping_add((k * $n) as u32)).at(PathSegment::Index(k as u32)))
+                    }
+                }
+            }
+            Ok(out)
         }
     };
 }
