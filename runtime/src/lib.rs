@@ -244,7 +244,7 @@ pub use component_layer_macro::bindgen;
 
 #[doc(hidden)]
 pub use component_layer_macro::bindgen_every_world as __bindgen_every_world;
-pub use func::{Func, HostFn};
+pub use func::{Access, Func, HostFn};
 pub use instance::{Export, ExportIndex, ExportInstance, ExportLookup, Instance, InstancePre};
 pub use linker::{HostDtor, Linker, LinkerInstance};
 pub use module::Module;

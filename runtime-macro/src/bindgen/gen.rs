@@ -5,26 +5,39 @@
 //! types, a `Host` trait for its functions, a `HostFoo` trait per resource and `add_to_linker`; each exported
 //! interface in `exports::ns::pkg::iface` with its types, a `Guest` struct of typed functions and a `GuestFoo`
 //! view per resource. Every generated item names what it uses by absolute path (`::core::result::Result`, …) or
-//! by `super::` chains, so WIT names cannot shadow them.
+//! by `self::`/`super::` chains, so WIT names cannot shadow them (see `names` for the rest).
 //!
 //! Resources of imported interfaces are the host's: an uninhabited marker type `Foo` used as
-//! `component_layer::HostResource<Foo>`. Resources of exported interfaces are the guest's:
-//! `component_layer::ResourceAny`.
+//! `component_layer::HostResource<Foo>` (or the type `with` maps the resource to). Resources of exported
+//! interfaces are the guest's: `component_layer::ResourceAny`.
+//!
+//! An interface imported under several names (`import b: a:b/i; import c: a:b/i;`, what a component's
+//! `implements` annotation decodes to) is generated once, at the interface's own path; the world's
+//! `add_to_linker` defines it under each name with the module's `add_to_linker_instance`. The same holds for
+//! exports: one module, and an accessor per name on the world's struct.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use heck::{ToShoutySnakeCase, ToSnakeCase};
+use proc_macro2::Span;
 use wit_parser::{
     Docs, Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner, WorldId,
     WorldItem, WorldKey,
 };
 
-use super::Options;
+use super::keys::{function_keys, interface_keys, type_keys};
+use super::names::{camel, func_field, interface_items, param, snake, type_name, world_items, Names};
+use super::{Flags, Options};
 
 const K: &str = "::component_layer";
 const RESULT: &str = "::core::result::Result";
 const OK: &str = "::core::result::Result::Ok";
+
+/// The name under which the `i`-th `with` path is imported at the call site of `bindgen!` for world `world`.
+pub fn with_alias(world: &str, i: usize) -> String {
+    format!("__bindgen_{world}_with{i}")
+}
 
 /// The code of one module and its children.
 #[derive(Default)]
@@ -64,8 +77,19 @@ struct Cx {
 }
 
 impl Cx {
+    /// The path to the root of the bindings (`self::` at the root, where generic parameters could otherwise
+    /// shadow a world-level type named `T`).
     fn up(&self) -> String {
-        "super::".repeat(self.depth)
+        if self.depth == 0 {
+            "self::".to_owned()
+        } else {
+            "super::".repeat(self.depth)
+        }
+    }
+
+    /// The path to the module that invoked `bindgen!` (the bindings are one module below it).
+    fn call_site(&self) -> String {
+        "super::".repeat(self.depth + 1)
     }
 }
 
@@ -79,6 +103,49 @@ enum Mode {
     Borrowed(&'static str),
 }
 
+/// An imported or exported interface, with the names it is imported or exported under.
+struct Iface {
+    id: InterfaceId,
+    keys: Vec<WorldKey>,
+}
+
+/// The host traits of an imported interface (`Host`) or of the world's imports (`{World}Imports`).
+struct HostTraits<'s> {
+    /// The trait of the freestanding functions.
+    name: &'s str,
+    /// The interface (`None`: the world), for the functions' flags.
+    owner: Option<InterfaceId>,
+    /// Put before `add_to_linker` (the world's is `{world}_add_to_linker`, apart from the world struct's).
+    fn_prefix: &'s str,
+    /// The module's path from the root, with a trailing `::` (empty at the root).
+    module: &'s str,
+}
+
+/// One method of a host trait.
+struct HostFn {
+    method: String,
+    /// Name, type seen from the module, type seen from the root.
+    params: Vec<(String, String, String)>,
+    ret: String,
+    root_ret: String,
+    flags: Flags,
+    docs: Docs,
+    /// Whether the WIT function has a result.
+    returns: bool,
+    /// Whether it is a resource's destructor.
+    is_drop: bool,
+}
+
+/// An exported interface under one of its names.
+struct Export {
+    /// The world struct's method that returns its `Guest`.
+    accessor: String,
+    /// The name it is exported under.
+    name: String,
+    /// Its module's path from the root.
+    path: Vec<String>,
+}
+
 /// The generator.
 pub struct Generator<'a> {
     resolve: &'a Resolve,
@@ -86,7 +153,12 @@ pub struct Generator<'a> {
     opts: &'a Options,
     imports: HashMap<InterfaceId, Vec<String>>,
     exports: HashMap<InterfaceId, Vec<String>>,
+    /// Imported interfaces mapped by `with`: their module's path from the call site.
     with: HashMap<InterfaceId, String>,
+    /// Types mapped by `with`: the type's path from the call site.
+    with_types: HashMap<TypeId, String>,
+    /// Flags of imported functions and resource destructors: (interface or world, WIT name).
+    flags: HashMap<(Option<InterfaceId>, String), Flags>,
     world_name: String,
     root: Node,
     /// Dummy host impls (`dummy_host`).
@@ -95,9 +167,14 @@ pub struct Generator<'a> {
     dummy_resources: String,
 }
 
+/// An error of the macro at `span`.
+fn err<T>(span: Span, msg: String) -> Result<T, syn::Error> {
+    Err(syn::Error::new(span, msg))
+}
+
 impl<'a> Generator<'a> {
-    /// Checks the world for unsupported features and assigns module paths.
-    pub fn new(resolve: &'a Resolve, world: WorldId, opts: &'a Options) -> Result<Self, String> {
+    /// Checks the world for unsupported features, assigns module paths and resolves the options' keys.
+    pub fn new(resolve: &'a Resolve, world: WorldId, opts: &'a Options) -> Result<Self, syn::Error> {
         let w = &resolve.worlds[world];
         let mut g = Generator {
             resolve,
@@ -106,37 +183,147 @@ impl<'a> Generator<'a> {
             imports: HashMap::new(),
             exports: HashMap::new(),
             with: HashMap::new(),
+            with_types: HashMap::new(),
+            flags: HashMap::new(),
             world_name: camel(&w.name),
             root: Node::default(),
             dummy: String::new(),
             dummy_resources: String::new(),
         };
-        g.check_supported()?;
+        g.check_supported().or_else(|msg| err(Span::call_site(), msg))?;
         g.assign_paths();
-        for (key, path) in &opts.with {
-            let found = w.imports.iter().find_map(|(k, item)| match (k, item) {
-                (WorldKey::Interface(id), WorldItem::Interface { .. })
-                    if resolve.id_of(*id).as_deref() == Some(key) =>
+        g.resolve_with()?;
+        g.resolve_flags()?;
+        Ok(g)
+    }
+
+    /// The interfaces among `items`, each once, with every key it appears under.
+    fn ifaces(items: &wit_parser::IndexMap<WorldKey, WorldItem>) -> Vec<Iface> {
+        let mut out: Vec<Iface> = Vec::new();
+        for (key, item) in items {
+            let WorldItem::Interface { id, .. } = item else { continue };
+            match out.iter_mut().find(|i| i.id == *id) {
+                Some(i) => i.keys.push(key.clone()),
+                None => out.push(Iface { id: *id, keys: vec![key.clone()] }),
+            }
+        }
+        out
+    }
+
+    /// Whether `key` imports or exports a package's interface under a plain name (`implements`).
+    fn is_implements(&self, key: &WorldKey, id: InterfaceId) -> bool {
+        matches!(key, WorldKey::Name(_))
+            && self.resolve.interfaces[id].package.is_some()
+            && self.resolve.interfaces[id].name.is_some()
+    }
+
+    /// `with`: which imported interfaces and which types have bindings elsewhere. Every key must name something.
+    fn resolve_with(&mut self) -> Result<(), syn::Error> {
+        let resolve = self.resolve;
+        let w = &resolve.worlds[self.world];
+        let ws = snake(&w.name).replace("r#", "");
+        let find = |key: &str| self.opts.with.iter().position(|x| x.key == key);
+        let mut used = vec![false; self.opts.with.len()];
+        for iface in Self::ifaces(&w.imports) {
+            let found = iface
+                .keys
+                .iter()
+                .flat_map(|k| interface_keys(resolve, k, iface.id))
+                .find_map(|(k, proj)| find(&k).map(|i| (i, proj)));
+            if let Some((i, proj)) = found {
+                used[i] = true;
+                let path: String = proj.iter().map(|p| format!("::{p}")).collect();
+                self.with.insert(iface.id, format!("{}{path}", with_alias(&ws, i)));
+            }
+        }
+        let mut seen = HashSet::new();
+        for iface in Self::ifaces(&w.imports).into_iter().chain(Self::ifaces(&w.exports)) {
+            if !seen.insert(iface.id) || self.with.contains_key(&iface.id) {
+                continue;
+            }
+            for (name, tid) in &resolve.interfaces[iface.id].types {
+                if resolve.types[*tid].owner != TypeOwner::Interface(iface.id) {
+                    continue;
+                }
+                let Some(i) = type_keys(resolve, iface.id, name).iter().find_map(|k| find(k)) else { continue };
+                used[i] = true;
+                if matches!(resolve.types[*tid].kind, TypeDefKind::Resource) && !self.imports.contains_key(&iface.id) {
+                    return err(
+                        self.opts.with[i].span,
+                        format!(
+                            "`with` cannot map `{}`: it is a resource of an exported interface, which the guest \
+                             implements (always `component_layer::ResourceAny`)",
+                            self.opts.with[i].key
+                        ),
+                    );
+                }
+                self.with_types.insert(*tid, with_alias(&ws, i));
+            }
+        }
+        match self.opts.with.iter().zip(&used).find(|(_, used)| !**used) {
+            Some((unused, _)) => err(
+                unused.span,
+                format!(
+                    "`with` key `{}` names no imported interface, package or namespace, and no type of an \
+                     interface, of world `{}`",
+                    unused.key, w.name
+                ),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// `imports`: the flags of every imported function and resource destructor. Every rule must be used.
+    fn resolve_flags(&mut self) -> Result<(), syn::Error> {
+        let resolve = self.resolve;
+        let w = &resolve.worlds[self.world];
+        let mut used = vec![false; self.opts.imports.len()];
+        let mut items: Vec<(Option<(WorldKey, InterfaceId)>, String)> = Vec::new();
+        for iface in Self::ifaces(&w.imports) {
+            let i = &resolve.interfaces[iface.id];
+            let key = iface.keys[0].clone();
+            items.extend(i.functions.keys().map(|f| (Some((key.clone(), iface.id)), f.clone())));
+            for (name, tid) in &i.types {
+                if matches!(resolve.types[*tid].kind, TypeDefKind::Resource)
+                    && resolve.types[*tid].owner == TypeOwner::Interface(iface.id)
                 {
-                    Some(*id)
-                }
-                (WorldKey::Name(n), WorldItem::Interface { id, .. }) if n == key => Some(*id),
-                _ => None,
-            });
-            match found {
-                Some(id) => {
-                    g.with.insert(id, path.clone());
-                }
-                None => {
-                    return Err(format!(
-                        "bindgen!: `with` key `{key}` is not an interface imported by world `{}` (only whole \
-                         imported interfaces can be mapped)",
-                        w.name
-                    ))
+                    items.push((Some((key.clone(), iface.id)), format!("[drop]{name}")));
                 }
             }
         }
-        Ok(g)
+        for (key, item) in &w.imports {
+            match item {
+                WorldItem::Function(f) => items.push((None, f.name.clone())),
+                WorldItem::Type { id, .. } if matches!(resolve.types[*id].kind, TypeDefKind::Resource) => {
+                    items.push((None, format!("[drop]{}", resolve.name_world_key(key))))
+                }
+                _ => {}
+            }
+        }
+        for (owner, item) in items {
+            let keys = function_keys(resolve, owner.as_ref().map(|(k, id)| (k, *id)), &item);
+            let rule = keys.iter().find_map(|k| self.opts.imports.iter().position(|r| r.key == *k));
+            let flags = match rule {
+                Some(i) => {
+                    used[i] = true;
+                    self.opts.imports[i].flags
+                }
+                None => self.opts.default_flags,
+            };
+            self.flags.insert((owner.map(|(_, id)| id), item), flags);
+        }
+        match self.opts.imports.iter().zip(&used).find(|(_, used)| !**used) {
+            Some((unused, _)) => err(
+                unused.span,
+                format!("`imports` key `{}` names no imported function of world `{}`", unused.key, w.name),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// The flags of imported function (or `[drop]r`) `item` of interface `owner` (`None`: the world).
+    fn flags_of(&self, owner: Option<InterfaceId>, item: &str) -> Flags {
+        self.flags.get(&(owner, item.to_owned())).copied().unwrap_or(self.opts.default_flags)
     }
 
     /// The world uses no feature of the async ABI (or anything else the runtime cannot do).
@@ -148,19 +335,6 @@ impl<'a> Generator<'a> {
                 w.name
             ))
         };
-        for items in [&w.imports, &w.exports] {
-            let mut seen = std::collections::HashSet::new();
-            for item in items.values() {
-                if let WorldItem::Interface { id, .. } = item {
-                    if !seen.insert(*id) {
-                        return unsupported(
-                            "one interface under two names (`implements`)",
-                            &format!("`{}`", self.resolve.id_of(*id).unwrap_or_default()),
-                        );
-                    }
-                }
-            }
-        }
         for (key, item) in w.imports.iter().chain(&w.exports) {
             let name = self.resolve.name_world_key(key);
             let mut funcs: Vec<&Function> = Vec::new();
@@ -222,52 +396,44 @@ impl<'a> Generator<'a> {
     }
 
     /// Module paths of the imported and exported interfaces: `ns::pkg::iface`, with the package's version when
-    /// two versions of a package would share a path.
+    /// two versions of a package would share a path. An inline interface imported under a name is at that name.
     fn assign_paths(&mut self) {
         let w = &self.resolve.worlds[self.world];
         let path_of = |key: &WorldKey, id: InterfaceId, versioned: bool| -> Vec<String> {
-            match key {
-                WorldKey::Name(n) => vec![snake(n)],
-                WorldKey::Interface(_) => {
-                    let iface = &self.resolve.interfaces[id];
-                    let Some(pkg) = iface.package.map(|p| &self.resolve.packages[p].name) else {
-                        return vec![format!("interface{}", id.index())];
-                    };
-                    let mut pkg_seg = snake(&pkg.name);
-                    if let (true, Some(v)) = (versioned, &pkg.version) {
-                        pkg_seg = format!("{pkg_seg}{}", snake(&format!("v{v}").replace(['.', '+', '-'], "_")));
-                    }
-                    vec![snake(&pkg.namespace), pkg_seg, snake(iface.name.as_deref().unwrap_or("interface"))]
-                }
+            let iface = &self.resolve.interfaces[id];
+            let (Some(pkg), Some(name)) = (iface.package.map(|p| &self.resolve.packages[p].name), &iface.name) else {
+                return match key {
+                    WorldKey::Name(n) => vec![snake(n)],
+                    WorldKey::Interface(_) => vec![format!("interface{}", id.index())],
+                };
+            };
+            let mut pkg_seg = snake(&pkg.name);
+            if let (true, Some(v)) = (versioned, &pkg.version) {
+                pkg_seg = format!("{pkg_seg}{}", snake(&format!("v{v}").replace(['.', '+', '-'], "_")));
             }
+            vec![snake(&pkg.namespace), pkg_seg, snake(name)]
         };
         for (exports, items) in [(false, &w.imports), (true, &w.exports)] {
-            let ifaces: Vec<(&WorldKey, InterfaceId)> = items
-                .iter()
-                .filter_map(|(k, item)| match item {
-                    WorldItem::Interface { id, .. } => Some((k, *id)),
-                    _ => None,
-                })
-                .collect();
+            let ifaces = Self::ifaces(items);
             let mut count: HashMap<Vec<String>, usize> = HashMap::new();
-            for (k, id) in &ifaces {
-                *count.entry(path_of(k, *id, false)).or_default() += 1;
+            for i in &ifaces {
+                *count.entry(path_of(&i.keys[0], i.id, false)).or_default() += 1;
             }
-            for (k, id) in ifaces {
-                let plain = path_of(k, id, false);
-                let mut path = if count[&plain] > 1 { path_of(k, id, true) } else { plain };
+            for i in ifaces {
+                let plain = path_of(&i.keys[0], i.id, false);
+                let mut path = if count[&plain] > 1 { path_of(&i.keys[0], i.id, true) } else { plain };
                 if exports {
                     path.insert(0, "exports".to_owned());
-                    self.exports.insert(id, path);
+                    self.exports.insert(i.id, path);
                 } else {
-                    self.imports.insert(id, path);
+                    self.imports.insert(i.id, path);
                 }
             }
         }
     }
 
     /// Generates the bindings.
-    pub fn generate(mut self) -> Result<String, String> {
+    pub fn generate(mut self) -> Result<String, syn::Error> {
         let resolve = self.resolve;
         let w = &resolve.worlds[self.world];
         let root_cx = Cx { depth: 0, guest: None };
@@ -284,38 +450,54 @@ impl<'a> Generator<'a> {
         // Imported interfaces.
         let mut add_calls = String::new();
         let mut bounds: Vec<String> = Vec::new();
-        for (key, item) in &w.imports {
-            let WorldItem::Interface { id, .. } = item else { continue };
-            let name = resolve.name_world_key(key);
-            if let Some(path) = self.with.get(id) {
-                bounds.push(format!("{path}::Host"));
-                let _ = writeln!(add_calls, "{path}::add_to_linker(linker, get)?;");
-                continue;
+        for iface in Self::ifaces(&w.imports) {
+            let id = iface.id;
+            let p = match self.with.get(&id) {
+                Some(path) => format!("{}{path}", root_cx.call_site()),
+                None => {
+                    let path = self.imports[&id].clone();
+                    let cx = Cx { depth: path.len(), guest: None };
+                    let key = if self.is_implements(&iface.keys[0], id) {
+                        WorldKey::Interface(id)
+                    } else {
+                        iface.keys[0].clone()
+                    };
+                    let name = resolve.name_world_key(&key);
+                    let i = &resolve.interfaces[id];
+                    let mut code = String::new();
+                    docs(&mut code, &i.docs);
+                    for tid in i.types.values() {
+                        self.typedef(&mut code, *tid, cx);
+                    }
+                    let funcs: Vec<&Function> = i.functions.values().collect();
+                    let resources = self.own_resources(i.types.values().copied(), TypeOwner::Interface(id));
+                    let module = format!("{}::", path.join("::"));
+                    let traits = HostTraits { name: "Host", owner: Some(id), fn_prefix: "", module: &module };
+                    let trait_bounds = self.host_traits(
+                        &mut code,
+                        &traits,
+                        &resources,
+                        &funcs,
+                        cx,
+                        &format!("linker.instance({name:?})?"),
+                    );
+                    self.root.at(&path).code.push_str(&code);
+                    let p = format!("self::{}", path.join("::"));
+                    bounds.extend(trait_bounds.iter().map(|b| format!("{p}::{b}")));
+                    p
+                }
+            };
+            if self.with.contains_key(&id) {
+                bounds.push(format!("{p}::Host"));
             }
-            let path = self.imports[id].clone();
-            let cx = Cx { depth: path.len(), guest: None };
-            let iface = &resolve.interfaces[*id];
-            let mut code = String::new();
-            docs(&mut code, &iface.docs);
-            for tid in iface.types.values() {
-                self.typedef(&mut code, *tid, cx);
+            for key in &iface.keys {
+                if self.is_implements(key, id) {
+                    let name = resolve.name_world_key(key);
+                    let _ = writeln!(add_calls, "{p}::add_to_linker_instance(linker.instance({name:?})?, get)?;");
+                } else {
+                    let _ = writeln!(add_calls, "{p}::add_to_linker(linker, get)?;");
+                }
             }
-            let funcs: Vec<&Function> = iface.functions.values().collect();
-            let resources = self.own_resources(iface.types.values().copied(), TypeOwner::Interface(*id));
-            let module = format!("{}::", path.join("::"));
-            self.host_traits(
-                &mut code,
-                "Host",
-                &resources,
-                &funcs,
-                cx,
-                &format!("linker.instance({name:?})?"),
-                &module,
-            );
-            self.root.at(&path).code.push_str(&code);
-            let p = path.join("::");
-            bounds.push(format!("{p}::Host"));
-            let _ = writeln!(add_calls, "{p}::add_to_linker(linker, get)?;");
         }
 
         // Root-level imported functions and resources.
@@ -338,37 +520,40 @@ impl<'a> Generator<'a> {
         let root_resources = self.own_resources(root_types.into_iter(), TypeOwner::World(self.world));
         if !root_funcs.is_empty() || !root_resources.is_empty() {
             let trait_name = format!("{}Imports", self.world_name);
+            let prefix = format!("{}_", w.name.to_snake_case());
             let mut code = String::new();
-            self.host_traits(&mut code, &trait_name, &root_resources, &root_funcs, root_cx, "linker.root()", "");
-            // The root's `add_to_linker` is named after the trait, so it does not collide with the world's.
-            let code =
-                code.replace("pub fn add_to_linker<", &format!("pub fn {}_add_to_linker<", w.name.to_snake_case()));
+            let traits = HostTraits { name: &trait_name, owner: None, fn_prefix: &prefix, module: "" };
+            let trait_bounds =
+                self.host_traits(&mut code, &traits, &root_resources, &root_funcs, root_cx, "linker.root()");
             self.root.code.push_str(&code);
-            bounds.push(trait_name);
-            let _ = writeln!(add_calls, "{}_add_to_linker(linker, get)?;", w.name.to_snake_case());
+            bounds.extend(trait_bounds.iter().map(|b| format!("self::{b}")));
+            let _ = writeln!(add_calls, "self::{prefix}add_to_linker(linker, get)?;");
         }
 
         // Exported interfaces.
-        let mut ifaces: Vec<(String, String, Vec<String>)> = Vec::new();
-        for (key, item) in &w.exports {
-            let WorldItem::Interface { id, .. } = item else { continue };
-            let name = resolve.name_world_key(key);
-            let path = self.exports[id].clone();
-            let cx = Cx { depth: path.len(), guest: Some(*id) };
-            let iface = &resolve.interfaces[*id];
+        let mut ifaces: Vec<Export> = Vec::new();
+        for iface in Self::ifaces(&w.exports) {
+            let id = iface.id;
+            let path = self.exports[&id].clone();
+            let cx = Cx { depth: path.len(), guest: Some(id) };
+            let i = &resolve.interfaces[id];
             let mut code = String::new();
-            docs(&mut code, &iface.docs);
-            for tid in iface.types.values() {
+            docs(&mut code, &i.docs);
+            for tid in i.types.values() {
                 self.typedef(&mut code, *tid, cx);
             }
-            let funcs: Vec<&Function> = iface.functions.values().collect();
-            self.guest(&mut code, &name, &funcs, cx);
+            let funcs: Vec<&Function> = i.functions.values().collect();
+            let key =
+                if self.is_implements(&iface.keys[0], id) { WorldKey::Interface(id) } else { iface.keys[0].clone() };
+            self.guest(&mut code, &resolve.name_world_key(&key), &funcs, cx);
             self.root.at(&path).code.push_str(&code);
-            let accessor = match key {
-                WorldKey::Name(n) => snake(n),
-                WorldKey::Interface(_) => snake(&path[1..].join("-")),
-            };
-            ifaces.push((accessor, name, path));
+            for key in &iface.keys {
+                let accessor = match key {
+                    WorldKey::Name(n) => snake(n),
+                    WorldKey::Interface(_) => snake(&path[1..].join("-")),
+                };
+                ifaces.push(Export { accessor, name: resolve.name_world_key(key), path: path.clone() });
+            }
         }
         let root_exports: Vec<&Function> = w
             .exports
@@ -432,7 +617,7 @@ impl<'a> Generator<'a> {
         match owner {
             TypeOwner::Interface(i) => {
                 if let Some(p) = self.with.get(&i) {
-                    return format!("{p}::");
+                    return format!("{}{p}::", cx.call_site());
                 }
                 let path = if cx.guest == Some(i) {
                     &self.exports[&i]
@@ -448,6 +633,32 @@ impl<'a> Generator<'a> {
             }
             TypeOwner::World(_) | TypeOwner::None => cx.up(),
         }
+    }
+
+    /// The Rust name of the named type `id` in its module.
+    fn type_ident(&self, id: TypeId) -> String {
+        let def = &self.resolve.types[id];
+        let wit = def.name.as_deref().unwrap_or("anonymous");
+        let own_resources = |types: &mut dyn Iterator<Item = &TypeId>| -> Vec<String> {
+            types
+                .filter(|t| matches!(self.resolve.types[**t].kind, TypeDefKind::Resource))
+                .filter(|t| self.resolve.types[**t].owner == def.owner)
+                .filter_map(|t| self.resolve.types[*t].name.clone())
+                .collect()
+        };
+        let taken = match def.owner {
+            TypeOwner::Interface(i) => interface_items(&own_resources(&mut self.resolve.interfaces[i].types.values())),
+            TypeOwner::World(w) => {
+                let world = &self.resolve.worlds[w];
+                let mut types = world.imports.values().filter_map(|item| match item {
+                    WorldItem::Type { id, .. } => Some(id),
+                    _ => None,
+                });
+                world_items(&world.name, &own_resources(&mut types))
+            }
+            TypeOwner::None => HashSet::new(),
+        };
+        type_name(wit, &taken)
     }
 
     /// The Rust type of a WIT type.
@@ -481,10 +692,10 @@ impl<'a> Generator<'a> {
                     Some(lt) => format!("&{lt} {s}"),
                     None => s,
                 };
-                if let Some(name) = &def.name {
+                if def.name.is_some() {
                     let path = match &def.kind {
                         TypeDefKind::Resource if !self.is_host_resource(*id, cx) => format!("{K}::ResourceAny"),
-                        _ => format!("{}{}", self.module_of(def.owner, cx), camel(name)),
+                        _ => format!("{}{}", self.module_of(def.owner, cx), self.type_ident(*id)),
                     };
                     return match self.resolve.types[self.dealias(*id)].kind {
                         TypeDefKind::Record(_)
@@ -512,9 +723,7 @@ impl<'a> Generator<'a> {
                     }
                     TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
                         if self.is_host_resource(*r, cx) {
-                            let def = &self.resolve.types[*r];
-                            let name = def.name.as_deref().unwrap_or("resource");
-                            format!("{K}::HostResource<{}{}>", self.module_of(def.owner, cx), camel(name))
+                            format!("{K}::HostResource<{}>", self.resource_ref(*r, cx))
                         } else {
                             format!("{K}::ResourceAny")
                         }
@@ -561,9 +770,13 @@ impl<'a> Generator<'a> {
     fn typedef(&self, out: &mut String, id: TypeId, cx: Cx) {
         let def = &self.resolve.types[id];
         let Some(wit_name) = &def.name else { return };
-        let name = camel(wit_name);
+        let name = self.type_ident(id);
         if !matches!(def.kind, TypeDefKind::Flags(_)) {
             docs(out, &def.docs);
+        }
+        if let Some(alias) = self.with_types.get(&id) {
+            let _ = writeln!(out, "pub type {name} = {}{alias};", cx.call_site());
+            return;
         }
         match &def.kind {
             TypeDefKind::Record(r) => {
@@ -578,7 +791,7 @@ impl<'a> Generator<'a> {
                         out,
                         "#[component(name = {:?})] pub {}: {},",
                         f.name,
-                        field(&f.name),
+                        snake(&f.name),
                         self.ty(&f.ty, cx, Mode::Owned)
                     );
                 }
@@ -666,7 +879,7 @@ impl<'a> Generator<'a> {
         if !self.is_host_resource(id, cx) {
             return format!("{K}::ResourceAny");
         }
-        format!("{}{}", self.module_of(def.owner, cx), camel(def.name.as_deref().unwrap_or("resource")))
+        format!("{}{}", self.module_of(def.owner, cx), self.type_ident(id))
     }
 
     /// The Rust type of a type definition's body (for `pub type X = ...`).
@@ -702,132 +915,256 @@ impl<'a> Generator<'a> {
     // ---------------------------------------------------------------------------------------------------------
     // Imports.
 
-    /// The Rust signature of a host function (after `&mut self`), and its return type.
-    fn host_sig(&self, f: &Function, cx: Cx) -> (String, String) {
-        let params: String =
-            f.params.iter().map(|p| format!(", {}: {}", param(&p.name), self.ty(&p.ty, cx, Mode::Owned))).collect();
-        let ret = f.result.as_ref().map(|t| self.ty(t, cx, Mode::Owned)).unwrap_or_else(|| "()".into());
-        let ret = if self.opts.trappable_imports { format!("{K}::Result<{ret}>") } else { ret };
-        (params, ret)
+    /// A host function of imported function `f` (of interface `owner`, or of the world), as the method
+    /// `method`.
+    fn host_fn(&self, f: &Function, method: String, owner: Option<InterfaceId>, cx: Cx) -> HostFn {
+        let root = Cx { depth: 0, guest: cx.guest };
+        let flags = self.flags_of(owner, &f.name);
+        let ret = |cx: Cx| {
+            let t = f.result.as_ref().map(|t| self.ty(t, cx, Mode::Owned)).unwrap_or_else(|| "()".into());
+            if flags.trappable {
+                format!("{K}::Result<{t}>")
+            } else {
+                t
+            }
+        };
+        HostFn {
+            method,
+            params: f
+                .params
+                .iter()
+                .map(|p| (param(&p.name), self.ty(&p.ty, cx, Mode::Owned), self.ty(&p.ty, root, Mode::Owned)))
+                .collect(),
+            ret: ret(cx),
+            root_ret: ret(root),
+            flags,
+            docs: f.docs.clone(),
+            returns: f.result.is_some(),
+            is_drop: false,
+        }
     }
 
-    /// `HostFoo` traits for `resources`, the interface's `trait_name` trait for the freestanding `funcs`, and
-    /// `add_to_linker`, which defines them all in `instance` (an expression giving the linker instance).
-    #[allow(clippy::too_many_arguments)]
+    /// The destructor of the host resource `r`, as the method `drop` (it always returns a `Result`).
+    fn drop_fn(&self, r: TypeId, owner: Option<InterfaceId>, cx: Cx) -> HostFn {
+        let wit = self.resolve.types[r].name.clone().unwrap_or_default();
+        let root = Cx { depth: 0, guest: cx.guest };
+        let handle = |cx: Cx| format!("{K}::HostResource<{}>", self.resource_ref(r, cx));
+        HostFn {
+            method: "drop".to_owned(),
+            params: vec![("rep".to_owned(), handle(cx), handle(root))],
+            ret: format!("{K}::Result<()>"),
+            root_ret: format!("{K}::Result<()>"),
+            flags: Flags { trappable: true, ..self.flags_of(owner, &format!("[drop]{wit}")) },
+            docs: Docs {
+                contents: Some(format!("Called when a component drops its last owning handle to a `{wit}`.")),
+            },
+            returns: false,
+            is_drop: true,
+        }
+    }
+
+    /// The declaration of a host method, with its parameter and result types as seen from the module (`root`:
+    /// from the root, for the dummy host).
+    fn host_sig(h: &HostFn, root: bool) -> String {
+        let params: String =
+            h.params.iter().map(|(n, t, rt)| format!(", {n}: {}", if root { rt } else { t })).collect();
+        let ret = if root { &h.root_ret } else { &h.ret };
+        if h.flags.store {
+            format!("fn {}(host: {K}::Access<'_, T, E, Self>{params}) -> {ret}", h.method)
+        } else {
+            format!("fn {}(&mut self{params}) -> {ret}", h.method)
+        }
+    }
+
+    /// The host trait `tr` with the methods `fns` that take `&mut self`, `{tr}WithStore` with those that take the
+    /// store, the forwarding impl for `&mut T`, and the dummy host's impls. Returns the traits a host must
+    /// implement.
+    fn host_trait(
+        &mut self,
+        out: &mut String,
+        tr: &str,
+        supers: &str,
+        doc: &str,
+        fns: &[HostFn],
+        module: &str,
+    ) -> Vec<String> {
+        let mut traits = vec![tr.to_owned()];
+        let (with_store, plain): (Vec<&HostFn>, Vec<&HostFn>) = fns.iter().partition(|h| h.flags.store);
+        let decls = |fns: &[&HostFn]| -> String {
+            fns.iter()
+                .map(|h| {
+                    let mut d = String::new();
+                    docs(&mut d, &h.docs);
+                    format!("{d}{};\n", Self::host_sig(h, false))
+                })
+                .collect()
+        };
+        let dummies = |fns: &[&HostFn]| -> String {
+            fns.iter()
+                .map(|h| {
+                    format!(
+                        "{} {{ {} }}\n",
+                        Self::host_sig(h, true),
+                        if h.is_drop {
+                            format!("{OK}(())")
+                        } else {
+                            format!("::core::result::Result::Err({K}::Error::new({K}::ErrorKind::Unsupported(\"dummy host\".into())))")
+                        }
+                    )
+                })
+                .collect()
+        };
+        let _ = writeln!(out, "/// {doc}\npub trait {tr}{supers} {{\n{}}}", decls(&plain));
+        let _ = writeln!(self.dummy, "impl {module}{tr} for __DummyHost {{\n{}}}", dummies(&plain));
+        if !self.opts.skip_mut_forwarding_impls {
+            let forwards: String = plain
+                .iter()
+                .map(|h| {
+                    let args: String = h.params.iter().map(|(n, _, _)| format!(", {n}")).collect();
+                    format!("{} {{ <_T as {tr}>::{}(*self{args}) }}\n", Self::host_sig(h, false), h.method)
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "/// Forwards to `T`, so that `&mut T` implements `{tr}` where `T` does.\n\
+                 impl<_T: {tr} + ?::core::marker::Sized> {tr} for &mut _T {{\n{forwards}}}"
+            );
+        }
+        if !with_store.is_empty() {
+            let _ = writeln!(
+                out,
+                "/// The functions of `{tr}` that reach the store (`imports: {{ …: store }}`): each gets a \
+                 `component_layer::Access` (the store of data `T`, and `get()` for this host) instead of `&mut self`.\n\
+                 pub trait {tr}WithStore<T: 'static, E: {K}::__internal::WasmEngine> {{\n{}}}",
+                decls(&with_store)
+            );
+            let _ = writeln!(
+                self.dummy,
+                "impl<T: 'static, E: {K}::__internal::WasmEngine> {module}{tr}WithStore<T, E> for __DummyHost {{\n{}}}",
+                dummies(&with_store)
+            );
+            traits.push(format!("{tr}WithStore<T, E>"));
+        }
+        traits
+    }
+
+    /// The statement that defines host function `h` (of trait `tr`) as `wit` in the linker instance `inst`.
+    fn register_fn(&self, h: &HostFn, tr: &str, wit: &str) -> String {
+        let names: String = (0..h.params.len()).map(|i| format!("p{i},")).collect();
+        let types: String = h.params.iter().map(|(_, t, _)| format!("{t},")).collect();
+        let call = self.host_call(h, tr, &names);
+        let result = if h.flags.trappable {
+            format!("let r = r.map_err({K}::__internal::anyhow::Error::from)?;")
+        } else {
+            String::new()
+        };
+        let ok = if h.returns { format!("{OK}((r,))") } else { format!("{{ let () = r; {OK}(()) }}") };
+        format!(
+            "inst.func_wrap({wit:?}, move |mut cx: {K}::StoreContextMut<'_, T, E>, ({names}): ({types})| {{ \
+               let r = {call}; {result} {ok} }})?;\n"
+        )
+    }
+
+    /// The call of host method `h` of trait `tr` inside a host function whose store context is `cx`.
+    fn host_call(&self, h: &HostFn, tr: &str, args: &str) -> String {
+        if h.flags.store {
+            // A reborrow: the store context of the call outlives the borrow of `get`.
+            format!(
+                "<U as {tr}WithStore<T, E>>::{}({K}::Access::new({K}::AsContextMut::as_context_mut(&mut cx), &get), {args})",
+                h.method
+            )
+        } else {
+            format!("<U as {tr}>::{}(get(cx.data_mut()), {args})", h.method)
+        }
+    }
+
+    /// `HostFoo` traits for `resources`, the trait `t.name` for the freestanding `funcs`, and
+    /// `add_to_linker`/`add_to_linker_instance`, which define them all in `instance` (an expression giving the
+    /// linker instance) or in a given linker instance. Returns the traits a host must implement.
     fn host_traits(
         &mut self,
         out: &mut String,
-        trait_name: &str,
+        t: &HostTraits<'_>,
         resources: &[TypeId],
         funcs: &[&Function],
         cx: Cx,
         instance: &str,
-        module: &str,
-    ) {
+    ) -> Vec<String> {
         let mut register = String::new();
         let mut supertraits: Vec<String> = Vec::new();
+        let mut bounds: Vec<String> = Vec::new();
         for r in resources {
             let wit_name = self.resolve.types[*r].name.clone().unwrap_or_default();
-            let marker = camel(&wit_name);
-            let tr = format!("Host{marker}");
-            let _ = writeln!(out, "/// The host's implementation of the resource `{wit_name}`.\npub trait {tr} {{");
-            let mut dummy = format!("impl {module}{tr} for __DummyHost {{\n");
+            let tr = format!("Host{}", camel(&wit_name));
+            let mut names = Names::reserving(&["drop"]);
+            let mut fns: Vec<HostFn> = Vec::new();
             for f in funcs.iter().filter(|f| f.kind.resource() == Some(*r)) {
                 let method = match f.kind {
-                    FunctionKind::Constructor(_) => "new".to_owned(),
-                    _ => func_name(f.item_name()),
+                    FunctionKind::Constructor(_) => names.take("new".to_owned()),
+                    _ => names.take(snake(f.item_name())),
                 };
-                self.host_method(out, &mut dummy, &mut register, f, &tr, &method, cx);
+                let h = self.host_fn(f, method, t.owner, cx);
+                register.push_str(&self.register_fn(&h, &tr, &f.name));
+                fns.push(h);
             }
-            let _ = writeln!(
-                out,
-                "/// Called when a component drops its last owning handle to a `{wit_name}`.\n\
-                 fn drop(&mut self, rep: {K}::HostResource<{marker}>) -> {K}::Result<()>;\n}}"
-            );
-            let _ = writeln!(
-                dummy,
-                "fn drop(&mut self, _: {K}::HostResource<{module}{marker}>) -> {K}::Result<()> {{ {OK}(()) }}\n}}"
-            );
-            self.dummy.push_str(&dummy);
+            let drop = self.drop_fn(*r, t.owner, cx);
+            let marker = format!("self::{}", self.type_ident(*r));
+            let call = self.host_call(&drop, &tr, &format!("{K}::HostResource::new_own(rep)"));
             let _ = writeln!(
                 register,
                 "inst.resource({wit_name:?}, {K}::ResourceType::host::<{marker}>(), move |mut cx, rep| \
-                 <U as {tr}>::drop(get(cx.data_mut()), {K}::HostResource::new_own(rep)).map_err({K}::__internal::anyhow::Error::from))?;"
+                 {call}.map_err({K}::__internal::anyhow::Error::from))?;"
             );
             let _ = writeln!(
                 self.dummy_resources,
-                "{instance}.resource({wit_name:?}, {K}::ResourceType::host::<{module}{marker}>(), |_, _| {OK}(()))?;"
+                "{instance}.resource({wit_name:?}, {K}::ResourceType::host::<{}{}>(), |_, _| {OK}(()))?;",
+                t.module,
+                self.type_ident(*r)
             );
+            fns.push(drop);
+            let doc = format!("The host's implementation of the resource `{wit_name}`.");
+            let traits = self.host_trait(out, &tr, "", &doc, &fns, t.module);
+            bounds.extend(traits.into_iter().skip(1));
             supertraits.push(tr);
         }
-        let supers = if supertraits.is_empty() { String::new() } else { format!(": {}", supertraits.join(" + ")) };
-        let _ = writeln!(
-            out,
-            "/// The host's implementation of the imported functions.\npub trait {trait_name}{supers} {{"
-        );
-        let mut dummy = format!("impl {module}{trait_name} for __DummyHost {{\n");
+        let mut names = Names::default();
+        let mut fns: Vec<HostFn> = Vec::new();
         for f in funcs.iter().filter(|f| f.kind.resource().is_none()) {
-            self.host_method(out, &mut dummy, &mut register, f, trait_name, &func_name(&f.name), cx);
+            let h = self.host_fn(f, names.take(snake(&f.name)), t.owner, cx);
+            register.push_str(&self.register_fn(&h, t.name, &f.name));
+            fns.push(h);
         }
-        out.push_str("}\n");
-        dummy.push_str("}\n");
-        self.dummy.push_str(&dummy);
+        let supers = if supertraits.is_empty() { String::new() } else { format!(": {}", supertraits.join(" + ")) };
+        let traits = self.host_trait(
+            out,
+            t.name,
+            &supers,
+            "The host's implementation of the imported functions.",
+            &fns,
+            t.module,
+        );
+        bounds.splice(0..0, traits);
+        let prefix = t.fn_prefix;
+        let bound = bounds.iter().map(|b| format!("self::{b}")).collect::<Vec<_>>().join(" + ");
+        let get = "get: impl ::core::ops::Fn(&mut T) -> &mut U + ::core::marker::Send + ::core::marker::Sync + \
+                   ::core::marker::Copy + 'static";
         let _ = writeln!(
             out,
-            "/// Defines the imports of this interface in `linker`, implemented by the `{trait_name}` that `get` \
-             finds in the store's data.\n\
-             pub fn add_to_linker<T: 'static, E: {K}::__internal::WasmEngine, U: {trait_name} + 'static>(\
-               linker: &mut {K}::Linker<T, E>, \
-               get: impl ::core::ops::Fn(&mut T) -> &mut U + ::core::marker::Send + ::core::marker::Sync + ::core::marker::Copy + 'static,\
-             ) -> {K}::Result<()> {{\n\
-               let inst = {instance};\n\
+            "/// Defines these imports in `linker`, implemented by the host that `get` finds in the store's data.\n\
+             pub fn {prefix}add_to_linker<T: 'static, E: {K}::__internal::WasmEngine, U: {bound} + 'static>(\
+               linker: &mut {K}::Linker<T, E>, {get}) -> {K}::Result<()> {{\n\
+               self::{prefix}add_to_linker_instance({instance}, get)\n\
+             }}\n\
+             /// Defines these imports in the linker instance `inst` (an instance imported under another name, as \
+             with `implements`), implemented by the host that `get` finds in the store's data.\n\
+             pub fn {prefix}add_to_linker_instance<T: 'static, E: {K}::__internal::WasmEngine, U: {bound} + 'static>(\
+               inst: &mut {K}::LinkerInstance<T, E>, {get}) -> {K}::Result<()> {{\n\
                let _ = (&inst, get);\n\
                {register}\
                {OK}(())\n\
              }}"
         );
-    }
-
-    /// One method of a host trait, its registration with `func_wrap` and its dummy implementation.
-    #[allow(clippy::too_many_arguments)]
-    fn host_method(
-        &self,
-        out: &mut String,
-        dummy: &mut String,
-        register: &mut String,
-        f: &Function,
-        tr: &str,
-        method: &str,
-        cx: Cx,
-    ) {
-        let (params, ret) = self.host_sig(f, cx);
-        docs(out, &f.docs);
-        let _ = writeln!(out, "fn {method}(&mut self{params}) -> {ret};");
-        // The dummy's signature is seen from the root, where `__DummyHost` lives.
-        let root = Cx { depth: 0, guest: cx.guest };
-        let (_, dret) = self.host_sig(f, root);
-        let dparams: String = f.params.iter().map(|p| format!(", _: {}", self.ty(&p.ty, root, Mode::Owned))).collect();
-        let _ = writeln!(
-            dummy,
-            "fn {method}(&mut self{dparams}) -> {dret} {{ ::core::result::Result::Err({K}::Error::new({K}::ErrorKind::Unsupported(\"dummy host\".into()))) }}"
-        );
-        let names: String = (0..f.params.len()).map(|i| format!("p{i},")).collect();
-        let types: String = f.params.iter().map(|p| format!("{},", self.ty(&p.ty, cx, Mode::Owned))).collect();
-        let result = if self.opts.trappable_imports {
-            format!("let r = r.map_err({K}::__internal::anyhow::Error::from)?;")
-        } else {
-            String::new()
-        };
-        let ok = if f.result.is_some() { format!("{OK}((r,))") } else { format!("{{ let () = r; {OK}(()) }}") };
-        let _ = writeln!(
-            register,
-            "inst.func_wrap({:?}, move |mut cx: {K}::StoreContextMut<'_, T, E>, ({names}): ({types})| {{\
-               let r = <U as {tr}>::{method}(get(cx.data_mut()), {names});\
-               {result}\
-               {ok}\
-             }})?;",
-            f.name
-        );
+        bounds
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -876,9 +1213,10 @@ impl<'a> Generator<'a> {
         )
     }
 
-    /// The `Guest` struct of an exported interface, with `GuestIndices` and a `GuestFoo` per resource.
+    /// The `Guest` struct of an exported interface (exported as `name`, or under other names with `new_at`),
+    /// with `GuestIndices` and a `GuestFoo` per resource.
     fn guest(&self, out: &mut String, name: &str, funcs: &[&Function], cx: Cx) {
-        let fields: Vec<String> = funcs.iter().map(|f| func_field(&f.name)).collect();
+        let fields: Vec<String> = funcs.iter().enumerate().map(|(i, f)| func_field(i, &f.name)).collect();
         let _ = writeln!(
             out,
             "/// The exports of `{name}`, type-checked.\n#[derive(Clone)]\npub struct Guest {{ {} }}",
@@ -895,7 +1233,7 @@ impl<'a> Generator<'a> {
             .map(|(f, field)| {
                 format!(
                     "let {field} = component.get_export_index(::core::option::Option::Some(&instance), {:?}).ok_or_else(|| \
-                     {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}` in `{{}}`\", {:?}, {name:?}))))?;\n",
+                     {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}` in `{{}}`\", {:?}, name))))?;\n",
                     f.name, f.name
                 )
             })
@@ -912,32 +1250,38 @@ impl<'a> Generator<'a> {
                 )
             })
             .collect();
+        let all: String = fields.iter().map(|f| format!("{f},")).collect();
         let _ = writeln!(
             out,
             "impl GuestIndices {{\n\
                /// Finds the exports in `component`.\n\
                pub fn new(component: &{K}::Component) -> {K}::Result<GuestIndices> {{\n\
-                 let instance = component.get_export_index(::core::option::Option::None, {name:?}).ok_or_else(|| \
-                   {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}`\", {name:?}))))?;\n\
+                 Self::new_at(component, {name:?})\n\
+               }}\n\
+               /// Finds the exports in `component`'s instance export `name` (an export of this interface under \
+               another name, as with `implements`).\n\
+               pub fn new_at(component: &{K}::Component, name: &str) -> {K}::Result<GuestIndices> {{\n\
+                 let instance = component.get_export_index(::core::option::Option::None, name).ok_or_else(|| \
+                   {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}`\", name))))?;\n\
                  let _ = &instance;\n\
                  {lookups}\
-                 {OK}(GuestIndices {{ {} }})\n\
+                 {OK}(GuestIndices {{ {all} }})\n\
                }}\n\
                /// Takes the exports out of `instance` and type-checks them.\n\
                pub fn load(&self, instance: &{K}::Instance) -> {K}::Result<Guest> {{\n\
                  let _ = instance;\n\
                  {loads}\
-                 {OK}(Guest {{ {} }})\n\
+                 {OK}(Guest {{ {all} }})\n\
                }}\n\
-             }}",
-            fields.iter().map(|f| format!("{f},")).collect::<String>(),
-            fields.iter().map(|f| format!("{f},")).collect::<String>(),
+             }}"
         );
+        let mut names = Names::default();
         // Freestanding functions.
         let mut methods = String::new();
         for (f, field) in funcs.iter().zip(&fields) {
             if f.kind.resource().is_none() {
-                self.call_fn(&mut methods, f, &format!("call_{}", func_name(&f.name)), &format!("self.{field}"), cx);
+                let method = names.take(snake(&format!("call-{}", f.name)));
+                self.call_fn(&mut methods, f, &method, &format!("self.{field}"), cx);
             }
         }
         // Resources.
@@ -956,16 +1300,17 @@ impl<'a> Generator<'a> {
             let _ = writeln!(
                 methods,
                 "/// The functions of the resource `{wit_name}`.\npub fn {}(&self) -> {view}<'_> {{ {view} {{ funcs: self }} }}",
-                func_name(&wit_name)
+                names.take(snake(&wit_name))
             );
             let mut body = String::new();
+            let mut view_names = Names::reserving(&["call_constructor"]);
             for (f, field) in funcs.iter().zip(&fields) {
                 if f.kind.resource() != Some(*r) {
                     continue;
                 }
                 let method = match f.kind {
                     FunctionKind::Constructor(_) => "call_constructor".to_owned(),
-                    _ => format!("call_{}", func_name(f.item_name())),
+                    _ => view_names.take(snake(&format!("call-{}", f.item_name()))),
                 };
                 self.call_fn(&mut body, f, &method, &format!("self.funcs.{field}"), cx);
             }
@@ -979,23 +1324,17 @@ impl<'a> Generator<'a> {
     }
 
     /// The world's struct, its indices and pre-instantiation, and the world's `add_to_linker`.
-    fn world_struct(
-        &self,
-        funcs: &[&Function],
-        ifaces: &[(String, String, Vec<String>)],
-        bounds: &[String],
-        add_calls: &str,
-    ) -> String {
+    fn world_struct(&self, funcs: &[&Function], ifaces: &[Export], bounds: &[String], add_calls: &str) -> String {
         let w = &self.resolve.worlds[self.world];
         let name = &self.world_name;
         let cx = Cx { depth: 0, guest: None };
-        let fields: Vec<String> = funcs.iter().map(|f| func_field(&f.name)).collect();
+        let fields: Vec<String> = funcs.iter().enumerate().map(|(i, f)| func_field(i, &f.name)).collect();
         let mut out = String::new();
         docs(&mut out, &w.docs);
         let struct_fields: String = fields
             .iter()
             .map(|f| format!("{f}: {K}::Func,"))
-            .chain(ifaces.iter().enumerate().map(|(i, (_, _, p))| format!("interface{i}: {}::Guest,", p.join("::"))))
+            .chain(ifaces.iter().enumerate().map(|(i, e)| format!("interface{i}: self::{}::Guest,", e.path.join("::"))))
             .collect();
         let index_fields: String = fields
             .iter()
@@ -1004,7 +1343,7 @@ impl<'a> Generator<'a> {
                 ifaces
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, _, p))| format!("interface{i}: {}::GuestIndices,", p.join("::"))),
+                    .map(|(i, e)| format!("interface{i}: self::{}::GuestIndices,", e.path.join("::"))),
             )
             .collect();
         let all_fields: String = fields
@@ -1023,8 +1362,8 @@ impl<'a> Generator<'a> {
                     f.name, f.name
                 )
             })
-            .chain(ifaces.iter().enumerate().map(|(i, (_, _, p))| {
-                format!("let interface{i} = {}::GuestIndices::new(component)?;\n", p.join("::"))
+            .chain(ifaces.iter().enumerate().map(|(i, e)| {
+                format!("let interface{i} = self::{}::GuestIndices::new_at(component, {:?})?;\n", e.path.join("::"), e.name)
             }))
             .collect();
         let loads: String = funcs
@@ -1041,14 +1380,18 @@ impl<'a> Generator<'a> {
             .chain((0..ifaces.len()).map(|i| format!("let interface{i} = self.interface{i}.load(instance)?;\n")))
             .collect();
         let mut methods = String::new();
+        let mut names = Names::reserving(&["instantiate", "instantiate_pre", "new", "add_to_linker"]);
         for (f, field) in funcs.iter().zip(&fields) {
-            self.call_fn(&mut methods, f, &format!("call_{}", func_name(&f.name)), &format!("self.{field}"), cx);
+            let method = names.take(snake(&format!("call-{}", f.name)));
+            self.call_fn(&mut methods, f, &method, &format!("self.{field}"), cx);
         }
-        for (i, (accessor, iname, p)) in ifaces.iter().enumerate() {
+        for (i, e) in ifaces.iter().enumerate() {
             let _ = writeln!(
                 methods,
-                "/// The exported interface `{iname}`.\npub fn {accessor}(&self) -> &{}::Guest {{ &self.interface{i} }}",
-                p.join("::")
+                "/// The exported interface `{}`.\npub fn {}(&self) -> &self::{}::Guest {{ &self.interface{i} }}",
+                e.name,
+                names.take(e.accessor.clone()),
+                e.path.join("::")
             );
         }
         let bounds = if bounds.is_empty() { String::new() } else { format!(" + {}", bounds.join(" + ")) };
@@ -1134,53 +1477,4 @@ fn docs(out: &mut String, docs: &Docs) {
             let _ = writeln!(out, "#[doc = {:?}]", format!(" {line}"));
         }
     }
-}
-
-const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let",
-    "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
-];
-
-/// An identifier, escaped if it is a keyword.
-fn escape(s: String) -> String {
-    match s.as_str() {
-        "self" | "Self" | "super" | "crate" | "_" => format!("{s}_"),
-        k if KEYWORDS.contains(&k) => format!("r#{s}"),
-        _ => s,
-    }
-}
-
-/// The snake_case identifier of a WIT name.
-pub fn snake(s: &str) -> String {
-    escape(s.to_snake_case())
-}
-
-/// The UpperCamelCase identifier of a WIT name.
-pub fn camel(s: &str) -> String {
-    escape(s.to_upper_camel_case())
-}
-
-/// A record field.
-fn field(s: &str) -> String {
-    snake(s)
-}
-
-/// A function parameter (never `store`, which the generated functions use).
-fn param(s: &str) -> String {
-    match snake(s).as_str() {
-        "store" | "get" | "linker" => format!("{}_", snake(s)),
-        other => other.to_owned(),
-    }
-}
-
-/// A function or method name.
-fn func_name(s: &str) -> String {
-    snake(s)
-}
-
-/// The field holding an exported function: `[method]r.m` → `method_r_m`.
-fn func_field(s: &str) -> String {
-    format!("f_{}", s.replace(['[', ']', '.'], "-").to_snake_case())
 }
