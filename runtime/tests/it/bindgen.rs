@@ -236,13 +236,18 @@ pub struct MyEntry {
 /// The host's own type for the resource `test:e2e/host.counter` (`HostResource<MyCounter>`).
 pub struct MyCounter;
 
-/// World `e2e` again, with single types mapped to the host's and `log` reaching the store.
+/// World `e2e` again, with single types mapped to the host's, and `log` and the counter's constructor and
+/// destructor reaching the store.
 mod mapped {
     component_layer::bindgen!({
         path: "tests/it/e2e.wit",
         world: "e2e",
         with: { "test:e2e/host.entry": super::MyEntry, "test:e2e/host/counter": super::MyCounter },
-        imports: { "test:e2e/host.log": store },
+        imports: {
+            "test:e2e/host.log": store,
+            "test:e2e/host.[constructor]counter": store | trappable,
+            "test:e2e/host.[drop]counter": store,
+        },
     });
 }
 
@@ -255,6 +260,8 @@ mod reused {
 #[derive(Default)]
 struct Outer {
     logged_through_store: u32,
+    counters_made: u32,
+    counters_dropped: Vec<u32>,
     host: MappedHost,
 }
 
@@ -264,14 +271,27 @@ struct MappedHost {
 }
 
 impl mapped::test::e2e::host::HostCounter for MappedHost {
-    fn new(&mut self, start: u32) -> HostResource<MyCounter> {
-        HostResource::new_own(start)
-    }
     fn get(&mut self, self_: HostResource<MyCounter>) -> u32 {
         self_.rep()
     }
     fn bump(&mut self, _: HostResource<MyCounter>, _: u32) {}
-    fn drop(&mut self, _: HostResource<MyCounter>) -> component_layer::Result<()> {
+}
+
+impl<E: wasm_runtime_layer::backend::WasmEngine> mapped::test::e2e::host::HostCounterWithStore<Outer, E>
+    for MappedHost
+{
+    fn new(
+        mut host: component_layer::Access<'_, Outer, E, Self>,
+        start: u32,
+    ) -> component_layer::Result<HostResource<MyCounter>> {
+        host.data_mut().counters_made += 1;
+        Ok(HostResource::new_own(start))
+    }
+    fn drop(
+        mut host: component_layer::Access<'_, Outer, E, Self>,
+        rep: HostResource<MyCounter>,
+    ) -> component_layer::Result<()> {
+        host.data_mut().counters_dropped.push(rep.rep());
         Ok(())
     }
 }
@@ -300,8 +320,12 @@ fn bindgen_with_maps_types_and_store_reaches_the_data() {
         assert_eq!(w.call_greet(&mut store, "ann").unwrap(), "ann");
         assert_eq!(store.data().host.log, vec![MyEntry { name: "ann".into(), value: 3 }]);
         assert_eq!(store.data().logged_through_store, 1);
-        let counter: HostResource<MyCounter> = w.test_e2e_api().call_make_counter(&mut store, 7).unwrap();
-        assert_eq!(counter.rep(), 7);
+        let api = w.test_e2e_api();
+        let counter: HostResource<MyCounter> = api.call_make_counter(&mut store, 7).unwrap();
+        assert_eq!((counter.rep(), store.data().counters_made), (7, 1));
+        // Given back as `own`, the guest drops it: the destructor reaches the store too.
+        assert_eq!(api.call_take_counter(&mut store, counter).unwrap(), 7);
+        assert_eq!(store.data().counters_dropped, [7]);
     });
 }
 
