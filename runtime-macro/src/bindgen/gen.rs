@@ -197,7 +197,8 @@ impl<'a> Generator<'a> {
             dummy: String::new(),
             dummy_resources: String::new(),
         };
-        g.check_supported().or_else(|msg| err(Span::call_site(), msg))?;
+        let world_span = opts.spans.world.or(opts.spans.inline).or(opts.spans.path).unwrap_or_else(Span::call_site);
+        g.check_supported().or_else(|msg| err(world_span, msg))?;
         g.assign_paths();
         g.resolve_with()?;
         g.resolve_flags()?;

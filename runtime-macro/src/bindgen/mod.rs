@@ -66,6 +66,14 @@ pub struct Rule {
     pub span: Span,
 }
 
+/// Where options were written (errors in the WIT point there).
+#[derive(Default)]
+pub struct Spans {
+    pub path: Option<Span>,
+    pub inline: Option<Span>,
+    pub world: Option<Span>,
+}
+
 /// `bindgen!`'s options.
 #[derive(Default)]
 pub struct Options {
@@ -83,6 +91,8 @@ pub struct Options {
     pub default_flags: Flags,
     /// More derives for generated records, variants and enums.
     pub additional_derives: Vec<String>,
+    /// Where `path`, `inline` and `world` were written, for errors about what they name.
+    pub spans: Spans,
     /// Do not generate `impl<T: Host + ?Sized> Host for &mut T` (as wasmtime's option of that name).
     pub skip_mut_forwarding_impls: bool,
     /// Also generate `__DummyHost`, implementing every import trait with functions that fail (for tests that
@@ -104,6 +114,7 @@ impl Parse for Options {
             let name = key.to_string();
             match name.as_str() {
                 "path" => {
+                    opts.spans.path = Some(content.span());
                     if content.peek(syn::token::Bracket) {
                         let list;
                         bracketed!(list in content);
@@ -113,8 +124,16 @@ impl Parse for Options {
                         opts.paths.push(content.parse::<LitStr>()?.value());
                     }
                 }
-                "inline" => opts.inline = Some(content.parse::<LitStr>()?.value()),
-                "world" => opts.world = Some(content.parse::<LitStr>()?.value()),
+                "inline" => {
+                    let lit = content.parse::<LitStr>()?;
+                    opts.spans.inline = Some(lit.span());
+                    opts.inline = Some(lit.value());
+                }
+                "world" => {
+                    let lit = content.parse::<LitStr>()?;
+                    opts.spans.world = Some(lit.span());
+                    opts.world = Some(lit.value());
+                }
                 "trappable_imports" => opts.default_flags.trappable = content.parse::<LitBool>()?.value,
                 "imports" => parse_imports(&content, &mut opts)?,
                 "dummy_host" => opts.dummy_host = content.parse::<LitBool>()?.value,
@@ -238,7 +257,11 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn error(msg: String) -> syn::Error {
-    syn::Error::new(Span::call_site(), msg)
+    error_at(None, msg)
+}
+
+fn error_at(span: Option<Span>, msg: String) -> syn::Error {
+    syn::Error::new(span.unwrap_or_else(Span::call_site), msg)
 }
 
 /// Resolves the WIT of `opts` and generates the bindings of its world.
@@ -249,15 +272,19 @@ fn run(opts: &Options) -> syn::Result<TokenStream> {
     let mut files: Vec<PathBuf> = Vec::new();
     for p in &opts.paths {
         let path = root.join(p);
-        let (pkg, sources) =
-            resolve.push_path(&path).map_err(|e| error(format!("bindgen!: {}: {e:#}", path.display())))?;
+        let (pkg, sources) = resolve
+            .push_path(&path)
+            .map_err(|e| error_at(opts.spans.path, format!("bindgen!: {}: {e:#}", path.display())))?;
         files.extend(sources.paths().map(Path::to_path_buf));
         pkgs.push(pkg);
     }
     if let Some(src) = &opts.inline {
-        pkgs.push(resolve.push_str("inline.wit", src).map_err(|e| error(format!("bindgen!: inline WIT: {e:#}")))?);
+        let pkg = resolve.push_str("inline.wit", src);
+        pkgs.push(pkg.map_err(|e| error_at(opts.spans.inline, format!("bindgen!: inline WIT: {e:#}")))?);
     }
-    let world = resolve.select_world(&pkgs, opts.world.as_deref()).map_err(|e| error(format!("bindgen!: {e:#}")))?;
+    let world = resolve
+        .select_world(&pkgs, opts.world.as_deref())
+        .map_err(|e| error_at(opts.spans.world, format!("bindgen!: {e:#}")))?;
     let world_snake = names::snake(&resolve.worlds[world].name).replace("r#", "");
     let code = Generator::new(&resolve, world, opts)?.generate()?;
     let tokens: TokenStream =
