@@ -32,6 +32,33 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///     in export `run`
 /// ```
 ///
+/// Here an export returns a `list<char>` whose second element is not a Unicode scalar value:
+///
+/// ```
+/// use component_layer::{Component, Engine, Linker, Store};
+///
+/// # fn main() -> component_layer::Result<()> {
+/// let engine = Engine::new(wasmi_runtime_layer::Engine::default());
+/// let component = Component::new(&engine, &wat::parse_str(r#"(component
+///   (core module $m
+///     (memory (export "mem") 1)
+///     (data (i32.const 0) "\10\00\00\00\02\00\00\00")   ;; the list: at 0x10, 2 elements
+///     (data (i32.const 16) "a\00\00\00\00\d8\00\00")     ;; 'a', then a surrogate
+///     (func (export "run") (result i32) (i32.const 0)))
+///   (core instance $i (instantiate $m))
+///   (alias core export $i "mem" (core memory $mem))
+///   (func (export "run") (result (list char)) (canon lift (core func $i "run") (memory $mem))))"#).unwrap())?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Linker::new().instantiate(&mut store, &component)?;
+/// let run = instance.get_typed_func::<(), (Vec<char>,)>("run")?;
+///
+/// let err = run.call(&mut store, ()).unwrap_err();
+/// assert!(err.to_string().starts_with("invalid `char` bit pattern"), "{err}");
+/// let at = err.location().expect("a lift error says where");
+/// assert_eq!((at.func(), at.is_import(), at.offset()), ("run", false, Some(0x14)));
+/// # Ok(()) }
+/// ```
+///
 /// An `Error` is one pointer wide.
 pub struct Error(Box<Inner>);
 

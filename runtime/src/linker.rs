@@ -109,22 +109,47 @@ impl<T: 'static, E: WasmEngine> Default for LinkerInstance<T, E> {
 /// instances and modules are checked structurally. Failures are [`crate::ErrorKind::Link`] errors that name the
 /// import (`wasi:cli/environment@0.2.0#get-environment` for a function inside an imported instance).
 ///
-/// ```no_run
+/// ```
 /// # use component_layer::{Component, Engine, Linker, Store, Value};
 /// # fn main() -> component_layer::Result<()> {
 /// # let engine = Engine::new(wasmi_runtime_layer::Engine::default());
-/// # let component = Component::new(&engine, &[])?;
-/// let mut linker = Linker::new();
-/// linker.instance("example:host/log@1.0.0")?.func_wrap("log", |_ctx, (msg,): (String,)| {
-///     println!("{msg}");
+/// // A component that imports `log` from the interface `example:host/log@1.0.0` (any 1.0.x satisfies it)
+/// // and `now` at its root, and exports `run`, which logs the time.
+/// let component = Component::new(&engine, &wat::parse_str(r#"(component
+///   (import "example:host/log@1.0.0" (instance $log (export "log" (func (param "msg" u64)))))
+///   (import "now" (func $now (result u64)))
+///   (alias export $log "log" (func $log))
+///   (core func $log-core (canon lower (func $log)))
+///   (core func $now-core (canon lower (func $now)))
+///   (core module $m
+///     (import "host" "log" (func $log (param i64)))
+///     (import "host" "now" (func $now (result i64)))
+///     (func (export "run") (call $log (call $now))))
+///   (core instance $i (instantiate $m (with "host" (instance
+///     (export "log" (func $log-core)) (export "now" (func $now-core))))))
+///   (func (export "run") (canon lift (core func $i "run"))))"#).unwrap())?;
+///
+/// // The store's data is the log.
+/// let mut linker = Linker::<Vec<u64>, _>::new();
+/// linker.instance("example:host/log@1.0.3")?.func_wrap("log", |mut cx, (msg,): (u64,)| {
+///     cx.data_mut().push(msg);
 ///     Ok(())
 /// })?;
-/// linker.root().func_new("now", |_ctx, _params, results| {
+/// linker.root().func_new("now", |_cx, _params, results| {
 ///     results[0] = Value::U64(42);
 ///     Ok(())
 /// })?;
-/// let mut store = Store::new(&engine, ());
+/// let mut store = Store::new(&engine, Vec::new());
 /// let instance = linker.instantiate(&mut store, &component)?;
+/// instance.get_typed_func::<(), ()>("run")?.call(&mut store, ())?;
+/// assert_eq!(*store.data(), [42]);
+///
+/// // A definition of another type is refused when the component is linked, naming the import.
+/// let mut wrong = Linker::<(), _>::new();
+/// wrong.instance("example:host/log@1.0.0")?.func_wrap("log", |_cx, (_msg,): (String,)| Ok(()))?;
+/// wrong.root().func_wrap("now", |_cx, (): ()| Ok((0u64,)))?;
+/// let err = wrong.instantiate(&mut Store::new(&engine, ()), &component).unwrap_err();
+/// assert!(err.to_string().contains("example:host/log@1.0.0#log"), "{err}");
 /// # Ok(()) }
 /// ```
 pub struct Linker<T: 'static, E: WasmEngine> {

@@ -1,14 +1,16 @@
-//! `bindgen!` over every world of wit-component's test corpus and of WASI 0.2 (vendored in `wit/wasi-0.2`).
+//! `bindgen!` over every world of wit-component's test corpus, of WASI 0.2 (vendored in `wit/wasi-0.2`) and of
+//! the name-collision worlds in `tests/bindgen-names` (Rust keywords, names bindgen! generates itself, one
+//! interface name in several packages and versions).
 //!
 //! The bindings are generated (and so type-checked) when this test compiles, one module per world, each with a
 //! dummy host implementing every import trait. The corpus's worlds are decoded from its components
 //! (`corpus/upstream/wit-component/components/*.wat`; the `.wit` files beside them print the root package
-//! only). At run time each world also meets a real component — the corpus's own component, or for WASI a dummy
-//! module of the world encoded by wit-component — and the bindings link its imports (`add_to_linker`),
-//! type-check them (`instantiate_pre`), instantiate it and type-check every export against the component's
-//! types. That runs on wasmi only: the bindings are generic over the backend, and each backend would
-//! monomorphise every host function of every world again (`it::bindgen` runs bindings on both). Worlds the runtime cannot run yet (the async ABI) are skipped, each with its reason, and the list of
-//! skipped worlds is pinned so that a new skip fails the test.
+//! only). At run time each world also meets a real component — the corpus's own component, or for WASI and the
+//! name worlds a dummy module of the world encoded by wit-component — and the bindings link its imports
+//! (`add_to_linker`), type-check them (`instantiate_pre`), instantiate it and type-check every export against
+//! the component's types, on wasmi and on wasmtime's core engine. Worlds the runtime cannot run yet (the async
+//! ABI) are skipped, each with its reason, and the list of skipped worlds is pinned so that a new skip fails
+//! the test.
 
 use std::path::Path;
 
@@ -35,6 +37,11 @@ mod wasi {
     ]);
 }
 
+#[allow(clippy::all)]
+mod names {
+    component_layer::__bindgen_every_world!("tests/bindgen-names");
+}
+
 type Check<E> = fn(&Engine<E>, &Component) -> component_layer::Result<()>;
 
 const WASI: [&str; 7] = ["io", "clocks", "random", "filesystem", "sockets", "cli", "http"];
@@ -45,7 +52,12 @@ fn dummy_component<E: WasmEngine>(engine: &Engine<E>, resolve: &Resolve, pkgs: &
     let mut module = wit_component::dummy_module(resolve, world, ManglingAndAbi::Standard32);
     wit_component::embed_component_metadata(&mut module, resolve, world, StringEncoding::UTF8).unwrap();
     let bytes = ComponentEncoder::default().validate(true).module(&module).unwrap().encode().unwrap();
-    Component::new(engine, &bytes).unwrap()
+    Component::new_with_features(engine, &bytes, with_implements()).unwrap()
+}
+
+/// The runtime's features with `implements` (off by default, as in wasmtime 48).
+fn with_implements() -> component_layer::WasmFeatures {
+    component_layer::default_features() | component_layer::WasmFeatures::CM_IMPLEMENTS
 }
 
 fn corpus_dir() -> std::path::PathBuf {
@@ -53,15 +65,15 @@ fn corpus_dir() -> std::path::PathBuf {
 }
 
 /// The corpus's components are checked through their exports only (imports stubbed by the linker): checking the
-/// imports through `add_to_linker` too would monomorphise every host function of ~90 worlds and make this test
-/// slow to compile. The imports' bindings are still type-checked by the compiler, and their run-time check is
-/// done for WASI's largest worlds below.
+/// imports through `add_to_linker` too monomorphises every host function of ~90 worlds per backend, which took
+/// over 15 minutes to compile on two cores. The imports' bindings are still type-checked by the compiler, and
+/// their run-time check is done for every WASI world and every name world below.
 fn check_corpus<E: WasmEngine>(engine: &Engine<E>) {
     let mut unloadable = Vec::new();
     let mut start_traps = Vec::new();
     for (file, world, check) in corpus::exports_only::<E>() {
         let bytes = wat::parse_file(corpus_dir().join(format!("{file}.wat"))).unwrap();
-        let c = match Component::new(engine, &bytes) {
+        let c = match Component::new_with_features(engine, &bytes, with_implements()) {
             Ok(c) => c,
             Err(e)
                 if matches!(e.kind(), ErrorKind::Unsupported(_)) || e.to_string().contains("unsupported feature") =>
@@ -82,21 +94,34 @@ fn check_corpus<E: WasmEngine>(engine: &Engine<E>) {
     assert_eq!(start_traps, START_CALLS_IMPORT);
 }
 
-/// Every WASI world through its exports; `wasi:cli/command` (whose imports are all of WASI but HTTP) and
-/// `wasi:http/proxy` also through their imports (`add_to_linker`, `instantiate_pre`) — the others' imports
-/// are subsets of these two, and checking them all would monomorphise the same host functions again.
+/// Every WASI world through its imports (`add_to_linker` with the dummy host, `instantiate_pre`) and its
+/// exports.
 fn check_wasi<E: WasmEngine>(engine: &Engine<E>) {
     let mut resolve = Resolve::default();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/wasi-0.2");
     let pkgs: Vec<PackageId> = WASI.iter().map(|p| resolve.push_path(root.join(p)).unwrap().0).collect();
-    let full: [(&str, &str, Check<E>); 2] = [
-        ("wasi:cli@0.2.12", "command", wasi::wasi_cli_0_2_12_command::check::<E>),
-        ("wasi:http@0.2.12", "proxy", wasi::wasi_http_0_2_12_proxy::check::<E>),
-    ];
-    for (pkg, world, check) in wasi::exports_only::<E>().into_iter().chain(full) {
+    let worlds = wasi::worlds::<E>();
+    assert_eq!(worlds.len(), wasi::exports_only::<E>().len());
+    for (pkg, world, check) in worlds {
         let c = dummy_component(engine, &resolve, &pkgs, &format!("{}/{world}", pkg.split('@').next().unwrap()));
         if let Err(e) = check(engine, &c) {
             panic!("{pkg}, world `{world}`: {e}");
+        }
+    }
+}
+
+/// Every name world through its imports and exports.
+fn check_names<E: WasmEngine>(engine: &Engine<E>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bindgen-names");
+    let checks: Vec<(&str, &str, Check<E>)> =
+        names::worlds::<E>().into_iter().chain(names::exports_only::<E>()).collect();
+    assert_eq!(checks.len(), 2 * EXPECTED_NAME_WORLDS.len());
+    for (file, world, check) in checks {
+        let mut resolve = Resolve::default();
+        let pkg = resolve.push_file(dir.join(format!("{file}.wit"))).unwrap();
+        let c = dummy_component(engine, &resolve, &[pkg], world);
+        if let Err(e) = check(engine, &c) {
+            panic!("{file}.wit, world `{world}`: {e}");
         }
     }
 }
@@ -120,6 +145,11 @@ fn every_corpus_world_links_and_instantiates_wasmi() {
 }
 
 #[test]
+fn every_corpus_world_links_and_instantiates_wasmtime() {
+    check_corpus(&Engine::new(wasmtime_runtime_layer::Engine::default()));
+}
+
+#[test]
 fn every_wasi_world_has_bindings() {
     assert!(wasi::SKIPPED.is_empty(), "{:#?}", wasi::SKIPPED);
     let names: Vec<String> =
@@ -133,10 +163,37 @@ fn every_wasi_world_links_and_instantiates_wasmi() {
     check_wasi(&Engine::new(wasmi_runtime_layer::Engine::default()));
 }
 
+#[test]
+fn every_wasi_world_links_and_instantiates_wasmtime() {
+    check_wasi(&Engine::new(wasmtime_runtime_layer::Engine::default()));
+}
+
+#[test]
+fn colliding_names_generate_bindings() {
+    assert!(names::SKIPPED.is_empty(), "{:#?}", names::SKIPPED);
+    let worlds: Vec<(&str, &str)> =
+        names::worlds::<wasmi_runtime_layer::Engine>().iter().map(|(f, w, _)| (*f, *w)).collect();
+    assert_eq!(worlds, EXPECTED_NAME_WORLDS);
+}
+
+#[test]
+fn colliding_names_link_and_instantiate_wasmi() {
+    check_names(&Engine::new(wasmi_runtime_layer::Engine::default()));
+}
+
+#[test]
+fn colliding_names_link_and_instantiate_wasmtime() {
+    check_names(&Engine::new(wasmtime_runtime_layer::Engine::default()));
+}
+
+/// The worlds of `tests/bindgen-names`: (file, world).
+const EXPECTED_NAME_WORLDS: &[(&str, &str)] =
+    &[("generated", "generated"), ("implements", "implements"), ("keywords", "crate"), ("packages", "packages")];
+
 /// The number of components (one world each) in the corpus.
 const EXPECTED_CORPUS_WORLDS: usize = 97;
 
-/// Worlds skipped, with the reason in `corpus::SKIPPED` (the async ABI, and `implements`).
+/// Worlds skipped, with the reason in `corpus::SKIPPED` (the async ABI).
 const EXPECTED_SKIPS: &[(&str, &str)] = &[
     ("async-builtins", "root"),
     ("async-export-with-callback", "root"),
@@ -144,7 +201,6 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     ("async-import", "root"),
     ("async-streams-and-futures", "root"),
     ("async-task-return-param-string", "root"),
-    ("implements", "root"),
     ("link-lib-with-async-export", "root"),
     ("threading", "root"),
     ("wasm-init-task", "root"),

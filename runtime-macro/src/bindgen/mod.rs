@@ -6,6 +6,8 @@
 //! of the macro.
 
 mod gen;
+mod keys;
+mod names;
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("async", "async host functions need the async ABI, which the runtime does not implement yet"),
     ("concurrent_imports", "async host functions need the async ABI, which the runtime does not implement yet"),
     ("concurrent_exports", "async exports need the async ABI, which the runtime does not implement yet"),
-    ("imports", "per-function import flags (async, trappable, tracing) are not supported; use `trappable_imports`"),
     ("exports", "per-function export flags (async, tracing) are not supported"),
     ("tracing", "tracing of host calls is not supported"),
     ("verbose_tracing", "tracing of host calls is not supported"),
@@ -35,10 +36,43 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("require_store_data_send", "store data need not be `Send` in component-layer"),
     ("include_generated_code_from_file", "the generated code is always emitted inline"),
     ("stringify", "the generated code is always emitted as tokens"),
-    ("skip_mut_forwarding_impls", "no forwarding impls for `&mut T` are generated"),
+    ("named_imports", "named imports are generated from the world's `implements` items; no option is needed"),
+    ("only_interfaces", "bindings are always generated for the whole world"),
     ("debug", "the generated types always derive `Debug`"),
     ("anyhow", "host functions return `component_layer::Error` with `trappable_imports: true`"),
 ];
+
+/// How a host function is generated (`imports: { …: trappable | store }`).
+#[derive(Copy, Clone, Default, PartialEq, Debug)]
+pub struct Flags {
+    /// It returns `component_layer::Result<T>`; an `Err` traps.
+    pub trappable: bool,
+    /// It is an associated function of the `…WithStore` trait taking `component_layer::Access` (the store and
+    /// the host's data) instead of `&mut self`.
+    pub store: bool,
+}
+
+/// A `with` entry: a key (see `keys`) and the Rust path, as written at the call site.
+pub struct With {
+    pub key: String,
+    pub path: String,
+    pub span: Span,
+}
+
+/// An `imports` entry: a key (see `keys`) and the flags of the functions it names.
+pub struct Rule {
+    pub key: String,
+    pub flags: Flags,
+    pub span: Span,
+}
+
+/// Where options were written (errors in the WIT point there).
+#[derive(Default)]
+pub struct Spans {
+    pub path: Option<Span>,
+    pub inline: Option<Span>,
+    pub world: Option<Span>,
+}
 
 /// `bindgen!`'s options.
 #[derive(Default)]
@@ -49,12 +83,18 @@ pub struct Options {
     pub inline: Option<String>,
     /// The world to generate (optional if there is only one).
     pub world: Option<String>,
-    /// Imported interfaces whose bindings were generated elsewhere: interface id → Rust path of their module.
-    pub with: Vec<(String, String)>,
-    /// Whether host functions return `Result<T, component_layer::Error>`.
-    pub trappable_imports: bool,
+    /// Imported interfaces, packages or types whose bindings are elsewhere.
+    pub with: Vec<With>,
+    /// Flags of host functions, by key (the first rule that names a function applies).
+    pub imports: Vec<Rule>,
+    /// Flags of host functions no rule names (`trappable_imports: true` sets `trappable`).
+    pub default_flags: Flags,
     /// More derives for generated records, variants and enums.
     pub additional_derives: Vec<String>,
+    /// Where `path`, `inline` and `world` were written, for errors about what they name.
+    pub spans: Spans,
+    /// Do not generate `impl<T: Host + ?Sized> Host for &mut T` (as wasmtime's option of that name).
+    pub skip_mut_forwarding_impls: bool,
     /// Also generate `__DummyHost`, implementing every import trait with functions that fail (for tests that
     /// type-check imports against a component).
     pub dummy_host: bool,
@@ -74,6 +114,7 @@ impl Parse for Options {
             let name = key.to_string();
             match name.as_str() {
                 "path" => {
+                    opts.spans.path = Some(content.span());
                     if content.peek(syn::token::Bracket) {
                         let list;
                         bracketed!(list in content);
@@ -83,10 +124,20 @@ impl Parse for Options {
                         opts.paths.push(content.parse::<LitStr>()?.value());
                     }
                 }
-                "inline" => opts.inline = Some(content.parse::<LitStr>()?.value()),
-                "world" => opts.world = Some(content.parse::<LitStr>()?.value()),
-                "trappable_imports" => opts.trappable_imports = content.parse::<LitBool>()?.value,
+                "inline" => {
+                    let lit = content.parse::<LitStr>()?;
+                    opts.spans.inline = Some(lit.span());
+                    opts.inline = Some(lit.value());
+                }
+                "world" => {
+                    let lit = content.parse::<LitStr>()?;
+                    opts.spans.world = Some(lit.span());
+                    opts.world = Some(lit.value());
+                }
+                "trappable_imports" => opts.default_flags.trappable = content.parse::<LitBool>()?.value,
+                "imports" => parse_imports(&content, &mut opts)?,
                 "dummy_host" => opts.dummy_host = content.parse::<LitBool>()?.value,
+                "skip_mut_forwarding_impls" => opts.skip_mut_forwarding_impls = content.parse::<LitBool>()?.value,
                 "additional_derives" => {
                     let list;
                     bracketed!(list in content);
@@ -100,7 +151,7 @@ impl Parse for Options {
                         let k: LitStr = map.parse()?;
                         map.parse::<Token![:]>()?;
                         let v: syn::Path = map.parse()?;
-                        opts.with.push((k.value(), quote!(#v).to_string()));
+                        opts.with.push(With { key: k.value(), path: quote!(#v).to_string(), span: k.span() });
                         if map.is_empty() {
                             break;
                         }
@@ -112,7 +163,7 @@ impl Parse for Options {
                         Some((_, why)) => format!("bindgen! option `{other}` is not supported: {why}"),
                         None => format!(
                             "unknown bindgen! option `{other}`; expected one of `path`, `inline`, `world`, `with`, \
-                             `trappable_imports`, `additional_derives`"
+                             `imports`, `trappable_imports`, `additional_derives`"
                         ),
                     };
                     return Err(syn::Error::new(key.span(), msg));
@@ -128,6 +179,53 @@ impl Parse for Options {
         }
         Ok(opts)
     }
+}
+
+/// `imports: { default: FLAGS, "key": FLAGS, … }`, FLAGS being `trappable`, `store` or both joined by `|`.
+fn parse_imports(input: ParseStream, opts: &mut Options) -> syn::Result<()> {
+    let map;
+    braced!(map in input);
+    while !map.is_empty() {
+        let key = if map.peek(LitStr) {
+            let k: LitStr = map.parse()?;
+            Some((k.value(), k.span()))
+        } else {
+            let k: Ident = map.parse()?;
+            if k != "default" {
+                return Err(syn::Error::new(k.span(), "expected `default` or a string key"));
+            }
+            None
+        };
+        map.parse::<Token![:]>()?;
+        let mut flags = Flags::default();
+        loop {
+            let flag: Ident = map.call(Ident::parse_any_ident)?;
+            match flag.to_string().as_str() {
+                "trappable" => flags.trappable = true,
+                "store" => flags.store = true,
+                "async" | "tracing" | "verbose_tracing" | "exact" | "ignore_wit" => {
+                    return Err(syn::Error::new(
+                        flag.span(),
+                        format!("import flag `{flag}` is not supported; the flags are `trappable` and `store`"),
+                    ))
+                }
+                _ => return Err(syn::Error::new(flag.span(), "expected `trappable` or `store`")),
+            }
+            if !map.peek(Token![|]) {
+                break;
+            }
+            map.parse::<Token![|]>()?;
+        }
+        match key {
+            Some((key, span)) => opts.imports.push(Rule { key, flags, span }),
+            None => opts.default_flags = flags,
+        }
+        if map.is_empty() {
+            break;
+        }
+        map.parse::<Token![,]>()?;
+    }
+    Ok(())
 }
 
 trait ParseAnyIdent {
@@ -150,7 +248,7 @@ pub fn expand(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     };
     match run(&opts) {
         Ok(ts) => ts.into(),
-        Err(msg) => syn::Error::new(Span::call_site(), msg).to_compile_error().into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }
 
@@ -158,36 +256,59 @@ fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default()
 }
 
+fn error(msg: String) -> syn::Error {
+    error_at(None, msg)
+}
+
+fn error_at(span: Option<Span>, msg: String) -> syn::Error {
+    syn::Error::new(span.unwrap_or_else(Span::call_site), msg)
+}
+
 /// Resolves the WIT of `opts` and generates the bindings of its world.
-fn run(opts: &Options) -> Result<TokenStream, String> {
+fn run(opts: &Options) -> syn::Result<TokenStream> {
     let root = manifest_dir();
     let mut resolve = Resolve::default();
     let mut pkgs: Vec<PackageId> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for p in &opts.paths {
         let path = root.join(p);
-        let (pkg, sources) = resolve.push_path(&path).map_err(|e| format!("bindgen!: {}: {e:#}", path.display()))?;
+        let (pkg, sources) = resolve
+            .push_path(&path)
+            .map_err(|e| error_at(opts.spans.path, format!("bindgen!: {}: {e:#}", path.display())))?;
         files.extend(sources.paths().map(Path::to_path_buf));
         pkgs.push(pkg);
     }
     if let Some(src) = &opts.inline {
-        pkgs.push(resolve.push_str("inline.wit", src).map_err(|e| format!("bindgen!: inline WIT: {e:#}"))?);
+        let pkg = resolve.push_str("inline.wit", src);
+        pkgs.push(pkg.map_err(|e| error_at(opts.spans.inline, format!("bindgen!: inline WIT: {e:#}")))?);
     }
-    let world = resolve.select_world(&pkgs, opts.world.as_deref()).map_err(|e| format!("bindgen!: {e:#}"))?;
+    let world = resolve
+        .select_world(&pkgs, opts.world.as_deref())
+        .map_err(|e| error_at(opts.spans.world, format!("bindgen!: {e:#}")))?;
+    let world_snake = names::snake(&resolve.worlds[world].name).replace("r#", "");
     let code = Generator::new(&resolve, world, opts)?.generate()?;
-    let tokens: TokenStream = code.parse().map_err(|e| format!("bindgen!: generated code does not parse: {e}"))?;
+    let tokens: TokenStream =
+        code.parse().map_err(|e| error(format!("bindgen!: generated code does not parse: {e}")))?;
     // Rebuild when a WIT file changes.
     let deps = files.iter().filter_map(|f| f.to_str()).map(|f| {
         quote!(
             const _: &str = include_str!(#f);
         )
     });
+    // `with` paths mean what they mean at the call site: each is imported here under a name the bindings use.
+    let aliases = opts.with.iter().enumerate().map(|(i, w)| {
+        let alias = Ident::new(&gen::with_alias(&world_snake, i), Span::call_site());
+        let path: TokenStream = w.path.parse().unwrap_or_default();
+        quote!(
+            #[doc(hidden)]
+            #[allow(unused_imports)]
+            use #path as #alias;
+        )
+    });
     // The bindings live in a module (so lint settings cover all of them) whose items are re-exported here.
-    let module = Ident::new(
-        &format!("__bindgen_{}", gen::snake(&resolve.worlds[world].name)).replace("r#", ""),
-        Span::call_site(),
-    );
+    let module = Ident::new(&format!("__bindgen_{world_snake}"), Span::call_site());
     Ok(quote! {
+        #(#aliases)*
         #[allow(clippy::all, missing_docs, dead_code, unused_imports, non_camel_case_types)]
         mod #module {
             #(#deps)*
@@ -304,11 +425,15 @@ fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
         };
         {
             for (label, name, id) in &selected {
-                let opts = Options { trappable_imports: true, dummy_host: true, ..Options::default() };
-                let module = gen::snake(&format!("{label}-{name}").replace([':', '/', '@', '.'], "-"));
+                let opts = Options {
+                    default_flags: Flags { trappable: true, store: false },
+                    dummy_host: true,
+                    ..Options::default()
+                };
+                let module = names::snake(&format!("{label}-{name}").replace([':', '/', '@', '.'], "-"));
                 match Generator::new(resolve, *id, &opts).and_then(|g| g.generate()) {
                     Ok(code) => {
-                        let world = gen::camel(name);
+                        let world = names::camel(name);
                         modules.push_str(&format!(
                             "#[allow(warnings, clippy::all, missing_docs)] pub mod {module} {{ {code}\n\
                              pub fn check<E: ::component_layer::__internal::WasmEngine>(\
@@ -334,7 +459,7 @@ fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
                         worlds.push_str(&format!("({label:?}, {name:?}, {module}::check::<E>),"));
                         exports.push_str(&format!("({label:?}, {name:?}, {module}::check_exports::<E>),"));
                     }
-                    Err(reason) => skipped.push_str(&format!("({label:?}, {name:?}, {reason:?}),")),
+                    Err(reason) => skipped.push_str(&format!("({label:?}, {name:?}, {:?}),", reason.to_string())),
                 }
             }
         }
@@ -358,4 +483,67 @@ fn every_world(groups: &[Group]) -> Result<TokenStream, String> {
          pub const SKIPPED: &[(&str, &str, &str)] = &[{skipped}];\n"
     );
     code.parse().map_err(|e| format!("generated code does not parse: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIT: &str = "package a:b; interface i { record r { x: u32 } resource res; f: func(); } \
+                       interface g { resource gr; } world w { import i; export g; }";
+
+    /// The error `bindgen!` would report for these options (over `WIT` unless they give their own).
+    fn error_of(options: &str) -> String {
+        let opts: Options = match syn::parse_str(&format!("{{ {options} }}")) {
+            Ok(o) => o,
+            Err(e) => return e.to_string(),
+        };
+        match run(&opts) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn inline(extra: &str) -> String {
+        format!("inline: {WIT:?}, {extra}")
+    }
+
+    #[test]
+    fn valid_options_generate() {
+        assert_eq!(
+            error_of(&inline(r#"with: { "a:b/i.r": crate::R }, imports: { "a:b/i.f": store | trappable }"#)),
+            ""
+        );
+        assert_eq!(error_of(&inline(r#"with: { "a:b": crate::x }, imports: { default: trappable }"#)), "");
+    }
+
+    #[test]
+    fn every_with_and_imports_key_must_name_something() {
+        let e = error_of(&inline(r#"with: { "a:b/nope": crate::x }"#));
+        assert!(e.contains("`with` key `a:b/nope` names no imported interface"), "{e}");
+        let e = error_of(&inline(r#"imports: { "a:b/i.nope": store }"#));
+        assert!(e.contains("`imports` key `a:b/i.nope` names no imported function"), "{e}");
+    }
+
+    #[test]
+    fn guest_resources_cannot_be_mapped() {
+        let e = error_of(&inline(r#"with: { "a:b/g.gr": crate::X }"#));
+        assert!(e.contains("resource of an exported interface"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_options_and_flags_say_why() {
+        let e = error_of(&inline(r#"imports: { default: async }"#));
+        assert!(e.contains("import flag `async` is not supported"), "{e}");
+        let e = error_of(&inline("tracing: true"));
+        assert!(e.contains("option `tracing` is not supported"), "{e}");
+        let e = error_of(&inline("colour: true"));
+        assert!(e.contains("unknown bindgen! option `colour`"), "{e}");
+        let e = error_of(r#"inline: "package a:b; world w { import f: func(x: future<u8>); }""#);
+        assert!(e.contains("does not support yet"), "{e}");
+        let e = error_of(r#"inline: "package a:b; world w { import f: func(x: nope); }""#);
+        assert!(e.contains("inline WIT"), "{e}");
+        let e = error_of(r#"world: "w""#);
+        assert!(e.contains("needs `path"), "{e}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Component functions: calling them with dynamic [`Value`]s or typed Rust values.
 
+mod access;
 pub(crate) mod call;
 pub(crate) mod host;
 pub(crate) mod nesting;
@@ -16,6 +17,7 @@ use crate::types::{FuncType, TypeBuilder};
 use crate::values::Value;
 use call::LiftedFunc;
 
+pub use access::Access;
 pub use call::HostFn;
 pub use typed::TypedFunc;
 

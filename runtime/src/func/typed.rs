@@ -1,45 +1,6 @@
-//! Typed calls: Rust values lowered and lifted directly, without going through [`Value`](crate::Value).
-//!
-//! Three traits describe how a Rust type crosses the canonical ABI, as in wasmtime:
-//!
-//! * [`ComponentType`] — which component type the Rust type stands for ([`ComponentType::typecheck`]);
-//! * [`Lower`] — how a value is lowered into core values and guest memory (host → guest);
-//! * [`Lift`] — how a value is lifted out of them (guest → host).
-//!
-//! Built-in types implement them as the table shows; records, variants and enums of your own derive them with
-//! `#[derive(ComponentType, Lift, Lower)]` ([`macro@crate::ComponentType`]), and flags are declared with
-//! [`crate::flags!`]. A derived type implements exactly the traits the built-in ones do: there is no sealed
-//! second tier, and the hidden items derived code calls (`component_layer::__internal`) are public.
-//!
-//! | Component type              | Rust type                                              |
-//! |-----------------------------|--------------------------------------------------------|
-//! | `bool`, `char`              | `bool`, `char`                                         |
-//! | `s8` … `u64`, `f32`, `f64`  | `i8` … `u64`, `f32`, `f64`                             |
-//! | `string`                    | `String`, `Box<str>`; `&str` and `str` to lower only; [`WasmStr`] to lift lazily |
-//! | `list<T>`                   | `Vec<T>`, `Box<[T]>`; `&[T]` and `[T]` to lower only; [`WasmList<T>`] (numbers, `bool`, `char`) to lift lazily |
-//! | `tuple<A, B, …>`            | `(A, B, …)` (up to 12)                                 |
-//! | `option<T>`                 | `Option<T>`                                            |
-//! | `result`, `result<T, E>`    | `Result<(), ()>`, `Result<T, E>` (`()` for an absent payload) |
-//! | `own<R>`, `borrow<R>`       | [`Resource<R>`](crate::Resource) of a host type `R`, or [`ResourceAny`](crate::ResourceAny) |
-//! | `record`, `variant`, `enum` | a type with `#[derive(ComponentType, Lift, Lower)]`    |
-//! | `flags`                     | a type declared with [`crate::flags!`]                 |
-//!
-//! `&T`, `Box<T>` and `Arc<T>` stand for whatever `T` stands for.
-//!
-//! [`TypedFunc<P, R>`] checks the function's type against `P` (a tuple of parameter types) and `R` (`()` or a
-//! 1-tuple of the result type) once, when it is created; each call then lowers the Rust values straight into
-//! core values and memory. For scalar signatures a call allocates nothing. Lists of numbers are copied in bulk.
-//! Host functions defined with [`crate::LinkerInstance::func_wrap`] are the mirror image: checked once at
-//! instantiation, their arguments lifted straight into `P` and their result lowered straight from `R`.
-//!
-//! ```no_run
-//! # use component_layer::*;
-//! # fn f<E: wasm_runtime_layer::backend::WasmEngine>(store: &mut Store<(), E>, func: &Func) -> Result<()> {
-//! let add = func.typed::<(u32, u32), (u32,)>()?;
-//! let (sum,) = add.call(&mut *store, (1, 2))?;
-//! assert_eq!(sum, 3);
-//! # Ok(()) }
-//! ```
+//! Typed calls: Rust values lowered and lifted directly, without going through [`Value`](crate::Value). The
+//! model and the table of Rust types are documented on [`TypedFunc`], which rustdoc shows (this module is
+//! private).
 
 mod builtins;
 mod host_resource;
@@ -66,7 +27,7 @@ pub use views::{WasmList, WasmListElement, WasmStr};
 
 /// A Rust type that stands for a component value type.
 ///
-/// Implemented by the built-in types of the [module table](self), by types with
+/// Implemented by the built-in types of the [table at `TypedFunc`](TypedFunc), by types with
 /// `#[derive(ComponentType)]` and by [`crate::flags!`] types. [`Lift`] and [`Lower`] say how values of the type
 /// cross the canonical ABI.
 pub trait ComponentType {
@@ -214,7 +175,61 @@ impl<C: ComponentType> ComponentResults for (C,) {
     }
 }
 
-/// A function whose parameter and result types were checked against `P` and `R` once.
+/// A typed function: Rust values lowered and lifted directly, without going through [`Value`](crate::Value).
+///
+/// Three traits describe how a Rust type crosses the canonical ABI, as in wasmtime:
+///
+/// * [`ComponentType`] — which component type the Rust type stands for ([`ComponentType::typecheck`]);
+/// * [`Lower`] — how a value is lowered into core values and guest memory (host → guest);
+/// * [`Lift`] — how a value is lifted out of them (guest → host).
+///
+/// Built-in types implement them as the table shows; records, variants and enums of your own derive them with
+/// `#[derive(ComponentType, Lift, Lower)]` ([`macro@crate::ComponentType`]), and flags are declared with
+/// [`crate::flags!`]. A derived type implements exactly the traits the built-in ones do: there is no sealed
+/// second tier, and the hidden items derived code calls (`component_layer::__internal`) are public.
+///
+/// | Component type              | Rust type                                              |
+/// |-----------------------------|--------------------------------------------------------|
+/// | `bool`, `char`              | `bool`, `char`                                         |
+/// | `s8` … `u64`, `f32`, `f64`  | `i8` … `u64`, `f32`, `f64`                             |
+/// | `string`                    | `String`, `Box<str>`; `&str` and `str` to lower only; [`WasmStr`] to lift lazily |
+/// | `list<T>`                   | `Vec<T>`, `Box<[T]>`; `&[T]` and `[T]` to lower only; [`WasmList<T>`] (numbers, `bool`, `char`) to lift lazily |
+/// | `tuple<A, B, …>`            | `(A, B, …)` (up to 12)                                 |
+/// | `option<T>`                 | `Option<T>`                                            |
+/// | `result`, `result<T, E>`    | `Result<(), ()>`, `Result<T, E>` (`()` for an absent payload) |
+/// | `own<R>`, `borrow<R>`       | [`Resource<R>`](crate::Resource) of a host type `R`, or [`ResourceAny`](crate::ResourceAny) |
+/// | `record`, `variant`, `enum` | a type with `#[derive(ComponentType, Lift, Lower)]`    |
+/// | `flags`                     | a type declared with [`crate::flags!`]                 |
+///
+/// `&T`, `Box<T>` and `Arc<T>` stand for whatever `T` stands for.
+///
+/// [`TypedFunc<P, R>`] checks the function's type against `P` (a tuple of parameter types) and `R` (`()` or a
+/// 1-tuple of the result type) once, when it is created; each call then lowers the Rust values straight into
+/// core values and memory. For scalar signatures a call allocates nothing. Lists of numbers are copied in bulk.
+/// Host functions defined with [`crate::LinkerInstance::func_wrap`] are the mirror image: checked once at
+/// instantiation, their arguments lifted straight into `P` and their result lowered straight from `R`.
+///
+/// ```
+/// # use component_layer::*;
+/// # fn main() -> Result<()> {
+/// # let engine = Engine::new(wasmi_runtime_layer::Engine::default());
+/// # let component = Component::new(&engine, &wat::parse_str(r#"(component
+/// #   (core module $m (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
+/// #   (core instance $i (instantiate $m))
+/// #   (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add"))))"#)
+/// # .unwrap())?;
+/// # let mut store = Store::new(&engine, ());
+/// # let instance = Linker::new().instantiate(&mut store, &component)?;
+/// # let func = instance.get_func("add").unwrap();
+/// let add = func.typed::<(u32, u32), (u32,)>()?;
+/// let (sum,) = add.call(&mut store, (1, 2))?;
+/// assert_eq!(sum, 3);
+/// // Checked once, at `typed`: the result is a `u32`, not a `u64`.
+/// assert!(func.typed::<(u32, u32), (u64,)>().is_err());
+/// # Ok(()) }
+/// ```
+///
+/// A `TypedFunc` is a function whose parameter and result types were checked against `P` and `R` once.
 pub struct TypedFunc<P, R> {
     func: Func,
     _marker: PhantomData<fn(P) -> R>,

@@ -1,7 +1,9 @@
 //! `bindgen!` end to end: a component of a small world driven through generated bindings — host imports
 //! implemented with the generated `Host` traits, a host resource created on both sides and passed both ways
 //! (own and borrow), a guest resource used through `GuestAcc`, a root export — on both backends, and
-//! instantiated several times from one pre-instantiation.
+//! instantiated several times from one pre-instantiation. Then the same world with its options: `with` reusing
+//! those bindings (a whole package) or mapping single types to the host's own, `imports: { …: store }` giving a
+//! host function the store, and the `&mut T` forwarding impls.
 
 use std::collections::HashMap;
 
@@ -11,37 +13,7 @@ use crate::both;
 use crate::common::{component, guest_with_imports};
 
 component_layer::bindgen!({
-    inline: r#"
-        package test:e2e;
-
-        interface host {
-            resource counter {
-                constructor(start: u32);
-                get: func() -> u32;
-                bump: func(by: u32);
-            }
-            record entry { name: string, value: u32 }
-            log: func(e: entry);
-        }
-
-        interface api {
-            use host.{counter};
-            resource acc {
-                constructor(start: u32);
-                add: func(n: u32);
-                total: func() -> u32;
-            }
-            read-counter: func(c: borrow<counter>) -> u32;
-            take-counter: func(c: counter) -> u32;
-            make-counter: func(start: u32) -> counter;
-        }
-
-        world e2e {
-            import host;
-            export api;
-            export greet: func(name: string) -> string;
-        }
-    "#,
+    path: "tests/it/e2e.wit",
     world: "e2e",
     additional_derives: [PartialEq],
 });
@@ -251,4 +223,140 @@ mod example;
 #[test]
 fn bindgen_example_runs_on_both_backends() {
     example::main().unwrap();
+}
+
+/// The host's own record, standing for `test:e2e/host.entry` through `with`.
+#[derive(component_layer::ComponentType, component_layer::Lift, component_layer::Lower, Debug, Clone, PartialEq)]
+#[component(record)]
+pub struct MyEntry {
+    name: String,
+    value: u32,
+}
+
+/// The host's own type for the resource `test:e2e/host.counter` (`HostResource<MyCounter>`).
+pub struct MyCounter;
+
+/// World `e2e` again, with single types mapped to the host's, and `log` and the counter's constructor and
+/// destructor reaching the store.
+mod mapped {
+    component_layer::bindgen!({
+        path: "tests/it/e2e.wit",
+        world: "e2e",
+        with: { "test:e2e/host.entry": super::MyEntry, "test:e2e/host/counter": super::MyCounter },
+        imports: {
+            "test:e2e/host.log": store,
+            "test:e2e/host.[constructor]counter": store | trappable,
+            "test:e2e/host.[drop]counter": store,
+        },
+    });
+}
+
+/// World `e2e` again, reusing the first bindings of the package `test:e2e` (its imported interface `host`).
+mod reused {
+    component_layer::bindgen!({ path: "tests/it/e2e.wit", world: "e2e", with: { "test:e2e": super::test::e2e } });
+}
+
+/// Store data of which the host of `mapped` is only a part.
+#[derive(Default)]
+struct Outer {
+    logged_through_store: u32,
+    counters_made: u32,
+    counters_dropped: Vec<u32>,
+    host: MappedHost,
+}
+
+#[derive(Default)]
+struct MappedHost {
+    log: Vec<MyEntry>,
+}
+
+impl mapped::test::e2e::host::HostCounter for MappedHost {
+    fn get(&mut self, self_: HostResource<MyCounter>) -> u32 {
+        self_.rep()
+    }
+    fn bump(&mut self, _: HostResource<MyCounter>, _: u32) {}
+}
+
+impl<E: wasm_runtime_layer::backend::WasmEngine> mapped::test::e2e::host::HostCounterWithStore<Outer, E>
+    for MappedHost
+{
+    fn new(
+        mut host: component_layer::Access<'_, Outer, E, Self>,
+        start: u32,
+    ) -> component_layer::Result<HostResource<MyCounter>> {
+        host.data_mut().counters_made += 1;
+        Ok(HostResource::new_own(start))
+    }
+    fn drop(
+        mut host: component_layer::Access<'_, Outer, E, Self>,
+        rep: HostResource<MyCounter>,
+    ) -> component_layer::Result<()> {
+        host.data_mut().counters_dropped.push(rep.rep());
+        Ok(())
+    }
+}
+
+impl mapped::test::e2e::host::Host for MappedHost {}
+
+impl<E: wasm_runtime_layer::backend::WasmEngine> mapped::test::e2e::host::HostWithStore<Outer, E> for MappedHost {
+    fn log(mut host: component_layer::Access<'_, Outer, E, Self>, e: MyEntry) {
+        // The whole store's data, not only this host's part of it.
+        host.data_mut().logged_through_store += 1;
+        host.get().log.push(e);
+    }
+}
+
+#[test]
+fn bindgen_with_maps_types_and_store_reaches_the_data() {
+    // `with` made the generated names aliases of the host's types.
+    let _: fn(mapped::test::e2e::host::Entry) -> MyEntry = |e| e;
+    let _: fn(mapped::test::e2e::host::Counter) -> MyCounter = |c| c;
+    both!(|engine| {
+        let c = component(&engine, &e2e_wat());
+        let mut linker = Linker::new();
+        mapped::E2e::add_to_linker(&mut linker, |o: &mut Outer| &mut o.host).unwrap();
+        let mut store = Store::new(&engine, Outer::default());
+        let w = mapped::E2e::instantiate(&mut store, &c, &linker).unwrap();
+        assert_eq!(w.call_greet(&mut store, "ann").unwrap(), "ann");
+        assert_eq!(store.data().host.log, vec![MyEntry { name: "ann".into(), value: 3 }]);
+        assert_eq!(store.data().logged_through_store, 1);
+        let api = w.test_e2e_api();
+        let counter: HostResource<MyCounter> = api.call_make_counter(&mut store, 7).unwrap();
+        assert_eq!((counter.rep(), store.data().counters_made), (7, 1));
+        // Given back as `own`, the guest drops it: the destructor reaches the store too.
+        assert_eq!(api.call_take_counter(&mut store, counter).unwrap(), 7);
+        assert_eq!(store.data().counters_dropped, [7]);
+    });
+}
+
+#[test]
+fn bindgen_with_reuses_a_package() {
+    // The reused bindings' host resource is the first bindings' marker.
+    let _: fn(reused::exports::test::e2e::api::Guest) = |_| ();
+    both!(|engine| {
+        let c = component(&engine, &e2e_wat());
+        let mut linker = Linker::new();
+        // The `Host` written for the first bindings implements the reused ones.
+        reused::E2e::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
+        let mut store = Store::new(&engine, Host::default());
+        let w = reused::E2e::instantiate(&mut store, &c, &linker).unwrap();
+        assert_eq!(w.call_greet(&mut store, "cy").unwrap(), "cy");
+        let counter: HostResource<Counter> = w.test_e2e_api().call_make_counter(&mut store, 1).unwrap();
+        assert_eq!(store.data().counters[&counter.rep()], 2);
+    });
+}
+
+/// Code written against the generated traits, given `&mut Host`.
+fn log_twice<H: test::e2e::host::Host>(mut host: H, e: Entry) -> HostResource<Counter> {
+    host.log(e.clone());
+    host.log(e);
+    test::e2e::host::HostCounter::new(&mut host, 4)
+}
+
+#[test]
+fn bindgen_mut_refs_forward_to_the_host() {
+    let mut host = Host::default();
+    let counter = log_twice(&mut host, Entry { name: "x".into(), value: 1 });
+    assert_eq!(host.log.len(), 2);
+    assert_eq!(host.counters[&counter.rep()], 4);
 }

@@ -65,7 +65,7 @@ impl Region {
 }
 
 /// A `string` argument left in guest memory, decoded only when [`WasmStr::to_str`] is called (as wasmtime's
-/// `WasmStr`). See the [module docs](self) for when it can be read.
+/// `WasmStr`). See [`TypedFunc`](crate::TypedFunc) for when it can be read.
 #[derive(Clone, Debug)]
 pub struct WasmStr {
     region: Region,
@@ -180,7 +180,8 @@ list_element! {
 }
 
 /// A `list` argument left in guest memory, read element by element or in chunks only when asked (as wasmtime's
-/// `WasmList`, for number, `bool` and `char` elements). See the [module docs](self) for when it can be read.
+/// `WasmList`, for number, `bool` and `char` elements). See [`TypedFunc`](crate::TypedFunc) for when it can be
+/// read.
 #[derive(Debug)]
 pub struct WasmList<T> {
     region: Region,
