@@ -142,3 +142,32 @@ impl HandleTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::ResourceType;
+
+    fn resource(rep: u32) -> Handle {
+        Handle { rt: ResourceType::host_dynamic(0), rep, own: true, borrow_scope: None, num_lends: 0 }
+    }
+
+    #[test]
+    fn every_kind_shares_one_index_space() {
+        let mut t = HandleTable::default();
+        assert_eq!(t.add(resource(7)).unwrap(), 1);
+        assert_eq!(t.add_element(Element::WaitableSet(WaitableSet::default())).unwrap(), 2);
+        assert_eq!(t.add_element(Element::Waitable(9)).unwrap(), 3);
+        // A resource accessor on another kind is a type error, not an unknown handle.
+        assert_eq!(t.get(2).unwrap_err().as_trap(), Some(&Trap::HandleType));
+        assert_eq!(t.waitable(1).unwrap_err().as_trap(), Some(&Trap::HandleType));
+        assert_eq!(t.waitable(3).unwrap(), 9);
+        assert!(t.waitable_set(2).is_ok());
+        // Freed slots are reused most-recent-first, whatever kind held them.
+        t.remove_element(2).unwrap();
+        t.remove(1).unwrap();
+        assert_eq!(t.add_element(Element::Waitable(4)).unwrap(), 1);
+        assert_eq!(t.add(resource(8)).unwrap(), 2);
+        assert_eq!(t.element(0).unwrap_err().as_trap(), Some(&Trap::UnknownHandle));
+    }
+}
