@@ -331,6 +331,9 @@ pub fn describe_kind(v: &Value) -> String {
         Value::Result(_) => "result".into(),
         Value::Flags(fs) => format!("flags ({} set)", fs.len()),
         Value::Resource(_) => "resource".into(),
+        Value::Stream(_) => "stream".into(),
+        Value::Future(_) => "future".into(),
+        Value::ErrorContext(_) => "error-context".into(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Components real toolchains emit: the 97 components wit-component 0.254's own tests expect it to produce.
 //!
 //! `corpus/upstream/wit-component/index.tsv` records what wasmtime 48 does with each under the synchronous
-//! component model: whether it loads, and whether it instantiates when every import is a trapping stub. Every
+//! component model (the async components: with the async ABI validated, wasmtime's default, as the harness
+//! configures it): whether it loads, and whether it instantiates when every import is a trapping stub. Every
 //! engine must do the same: load the same components, refuse the others with an *unsupported feature* error
 //! (never a panic, never another error class), instantiate the same ones, and trap in the start function where
 //! wasmtime does.

@@ -274,6 +274,17 @@ pub enum Trap {
     /// ([`crate::Store::set_max_call_depth`]) or leave too little native stack: a component (or a host function
     /// calling back into one) recursed too deeply.
     CallStackExhausted,
+    /// An async built-in or the event loop found a rule of the async ABI broken.
+    Async(crate::concurrent::AsyncTrap),
+    /// A synchronous task blocked while no other task of its instance could run (the spec's trap for a task that
+    /// blocks before it returns without other work to switch to).
+    CannotBlockSync,
+    /// No task can make progress while what the caller waits for has not happened: a deadlock as the spec
+    /// defines it.
+    Deadlock,
+    /// The spec would suspend a core frame here and run another (a frame below a blocked one, or an instance such
+    /// a frame occupies): this runtime cannot suspend core calls, so it stops instead of deadlocking.
+    NeedsStackSwitching,
 }
 
 impl fmt::Display for Trap {
@@ -299,6 +310,12 @@ impl fmt::Display for Trap {
             Trap::ResourceGone => f.write_str("resource handle was already dropped or moved"),
             Trap::Host(msg) => write!(f, "host function failed: {msg}"),
             Trap::CallStackExhausted => f.write_str("call stack exhausted"),
+            Trap::Async(t) => write!(f, "{t}"),
+            Trap::CannotBlockSync => f.write_str("cannot block a synchronous task before returning"),
+            Trap::Deadlock => f.write_str("deadlock detected: event loop cannot make further progress"),
+            Trap::NeedsStackSwitching => {
+                f.write_str("needs stack switching: the async ABI would suspend a blocked core frame here")
+            }
         }
     }
 }

@@ -193,6 +193,9 @@ impl ValueGen {
             }
             ValueType::Own(r) => resource(r, true)?,
             ValueType::Borrow(r) => resource(r, false)?,
+            ValueType::Stream(_) | ValueType::Future(_) | ValueType::ErrorContext => {
+                return Err(Error::unsupported(format!("host values of type `{ty}`")))
+            }
         })
     }
 

@@ -15,14 +15,15 @@ use wasm_runtime_layer::backend::{
     AsContextMut as _, Extern, Imports, WasmEngine, WasmFunc, WasmInstance, WasmStoreContextMut,
 };
 
-use crate::abi::resources::HandleTable;
 use crate::abi::CallOptions;
 use crate::component::core_types::flat_func_type;
 use crate::component::plan::{
-    Callee, CoreDef, Export as PlanExport, ImportKind, ImportPath, Initializer, LiftDef, ModuleRef, Options,
+    Builtin, Callee, CoreDef, Export as PlanExport, ImportKind, ImportPath, Initializer, LiftDef, ModuleRef, Options,
     ResourceDef,
 };
 use crate::component::Component;
+use crate::concurrent::builtins;
+use crate::concurrent::subtask::lower_async;
 use crate::error::{Error, Result, Site};
 use crate::func::call::{
     lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target,
@@ -271,12 +272,7 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
         .collect();
 
     for parent in &plan.instance_parents {
-        rt.instances.push(InstanceState {
-            parent: parent.map(|p| base + p),
-            may_enter: true,
-            may_leave: true,
-            handles: HandleTable::default(),
-        });
+        rt.instances.push(InstanceState::new(parent.map(|p| base + p)));
     }
     // Host destructors of imported host resources.
     for (ty, dtor) in pre.host_dtors() {
@@ -424,6 +420,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                     .ok_or_else(|| Error::link(format!("core instance has no export `{name}`")))
             }
             CoreDef::Lower(i) => Ok(Extern::Func(self.lower(ctx, *i)?)),
+            CoreDef::Builtin(i) => Ok(Extern::Func(self.async_builtin(ctx, *i)?)),
             builtin => Ok(Extern::Func(self.builtin(ctx, builtin)?)),
         }
     }
@@ -459,6 +456,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
     fn lifted(&mut self, ctx: &mut Ctx<'_, T, E>, l: &LiftDef, site: Site) -> Result<LiftedFunc<E>> {
         let opts = self.options(ctx, &l.options)?;
         let host_entry = crate::func::call::instance_chain(&ctx.data_mut().rt, Some(opts.instance));
+        let callback = l.options.callback.as_ref().map(|c| self.func(ctx, c)).transpose()?;
         Ok(LiftedFunc {
             site,
             callee: self.func(ctx, &l.core)?,
@@ -467,6 +465,8 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
             plan: self.plan.clone(),
             resources: self.resources.clone(),
             host_entry,
+            async_ty: self.plan.types.func(l.ty).def.async_,
+            callback,
         })
     }
 
@@ -501,15 +501,68 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
             resources: self.resources.clone(),
             callee,
         });
-        let (params, results) = plan.types.func(def.ty).abi.lower_core_type();
-        let f = <E::Func as WasmFunc<E>>::new(
-            ctx.as_context_mut(),
-            flat_func_type(&params, &results),
-            move |mut c: Ctx<'_, T, E>, args, results| {
-                host_call::<T, E>(&mut c, |c| lower_call::<T, E>(c, &tramp, args, results))
-            },
-        );
+        let fe = plan.types.func(def.ty);
+        let f = if def.options.async_ {
+            let (params, results) = fe.abi.async_lower_core_type(fe.def.result.is_some());
+            <E::Func as WasmFunc<E>>::new(
+                ctx.as_context_mut(),
+                flat_func_type(&params, &results),
+                move |mut c: Ctx<'_, T, E>, args, results| {
+                    host_call::<T, E>(&mut c, |c| {
+                        lower_async::<T, E>(c, &tramp, args, results).map_err(|e| e.in_func(&tramp.site))
+                    })
+                },
+            )
+        } else {
+            let (params, results) = fe.abi.lower_core_type();
+            <E::Func as WasmFunc<E>>::new(
+                ctx.as_context_mut(),
+                flat_func_type(&params, &results),
+                move |mut c: Ctx<'_, T, E>, args, results| {
+                    host_call::<T, E>(&mut c, |c| lower_call::<T, E>(c, &tramp, args, results))
+                },
+            )
+        };
         self.lowers[i as usize] = Some(f.clone());
+        Ok(f)
+    }
+
+    /// An async or error-context built-in, created on first use.
+    fn async_builtin(&mut self, ctx: &mut Ctx<'_, T, E>, i: u32) -> Result<E::Func> {
+        let key = CoreDef::Builtin(i);
+        if let Some(f) = self.builtins.get(&key) {
+            return Ok(f.clone());
+        }
+        let plan = self.plan.clone();
+        let def = &plan.builtins[i as usize];
+        let inst = self.base + def.instance;
+        let opts = match &def.builtin {
+            Builtin::TaskReturn { options, .. }
+            | Builtin::Read { options, .. }
+            | Builtin::Write { options, .. }
+            | Builtin::ErrorContextNew { options }
+            | Builtin::ErrorContextDebugMessage { options } => self.options(ctx, options)?,
+            Builtin::WaitableSetWait { memory, .. } | Builtin::WaitableSetPoll { memory, .. } => {
+                let memory = match self.resolve(ctx, memory)? {
+                    Extern::Memory(m) => m,
+                    _ => return Err(Error::link("canonical option `memory` is not a memory")),
+                };
+                CallOptions::memory_only(memory, inst)
+            }
+            _ => CallOptions::none(inst),
+        };
+        let ty = builtins::core_type(&def.builtin, &plan);
+        let b = Arc::new(builtins::BuiltinFunc {
+            builtin: def.builtin.clone(),
+            inst,
+            opts,
+            plan: plan.clone(),
+            resources: self.resources.clone(),
+        });
+        let f = <E::Func as WasmFunc<E>>::new(ctx.as_context_mut(), ty, move |mut c: Ctx<'_, T, E>, args, results| {
+            host_call::<T, E>(&mut c, |c| builtins::call::<T, E>(c, &b, args, results))
+        });
+        self.builtins.insert(key, f.clone());
         Ok(f)
     }
 

@@ -254,6 +254,7 @@
 
 pub(crate) mod abi;
 mod component;
+pub(crate) mod concurrent;
 mod error;
 pub(crate) mod func;
 #[cfg(feature = "generic-host")]
@@ -269,6 +270,8 @@ mod wave;
 
 pub use abi::StringEncoding;
 pub use component::{default_features, Component};
+pub use concurrent::values::{ErrorContextAny, FutureAny, StreamAny};
+pub use concurrent::AsyncTrap;
 pub use error::{Error, ErrorKind, Location, PathSegment, Result, Trap};
 pub use func::nesting::DEFAULT_MAX_CALL_DEPTH;
 pub use func::typed::{

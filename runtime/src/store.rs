@@ -54,14 +54,43 @@ pub(crate) struct InstanceState {
     pub parent: Option<u32>,
     pub may_enter: bool,
     pub may_leave: bool,
+    /// The one handle table of the instance: resources, waitables, waitable sets, error-contexts.
     pub handles: HandleTable,
+    /// The `backpressure` counter (`backpressure.inc`/`.dec`).
+    pub backpressure: u32,
+    /// Whether an async task's core code holds the instance's exclusive lock (`exclusive_thread`).
+    pub exclusive: bool,
+    /// Async tasks waiting for backpressure or the lock before they start (`num_waiting_to_enter`).
+    pub num_waiting_to_enter: u32,
+}
+
+impl InstanceState {
+    /// A fresh instance's state.
+    pub(crate) fn new(parent: Option<u32>) -> Self {
+        InstanceState {
+            parent,
+            may_enter: true,
+            may_leave: true,
+            handles: HandleTable::default(),
+            backpressure: 0,
+            exclusive: false,
+            num_waiting_to_enter: 0,
+        }
+    }
 }
 
 /// A call in progress into a component instance (a synchronous task).
 pub(crate) struct TaskState {
     /// Borrow handles lent to this task that it has not dropped yet.
     pub num_borrows: u32,
+    /// The instance the task runs in.
+    pub inst: u32,
+    /// `context.get`/`context.set` storage.
+    pub context: [u32; crate::concurrent::CONTEXT_SLOTS],
 }
+
+/// A borrow scope naming an async task rather than an entry of the synchronous task stack.
+pub(crate) const ASYNC_SCOPE: u32 = 1 << 31;
 
 /// State shared by all component instances of a store.
 #[doc(hidden)]
@@ -86,6 +115,8 @@ pub struct RuntimeState<E: WasmEngine> {
     /// The memories of the canonical options resolved in this store, so that a lazily lifted view
     /// ([`crate::WasmStr`], [`crate::WasmList`]) can name its memory by index and read it later.
     pub(crate) memories: Vec<E::Memory>,
+    /// Tasks, waitables and streams of the async ABI.
+    pub(crate) concurrent: crate::concurrent::ConcurrentState<E>,
 }
 
 impl<E: WasmEngine> RuntimeState<E> {
@@ -103,7 +134,16 @@ impl<E: WasmEngine> RuntimeState<E> {
             max_depth: DEFAULT_MAX_CALL_DEPTH,
             panic: None,
             memories: Vec::new(),
+            concurrent: Default::default(),
         }
+    }
+
+    /// The borrow count of a borrow scope: a synchronous task, or an async task ([`ASYNC_SCOPE`]).
+    pub(crate) fn num_borrows_mut(&mut self, scope: u32) -> Option<&mut u32> {
+        if scope & ASYNC_SCOPE != 0 {
+            return self.concurrent.tasks.get_mut(scope & !ASYNC_SCOPE).ok().map(|t| &mut t.num_borrows);
+        }
+        self.tasks.get_mut(scope as usize).map(|t| &mut t.num_borrows)
     }
 
     /// Adds a memory to the registry of lifted views and returns its index.

@@ -75,6 +75,12 @@ pub enum ValueType {
     Flags(Arc<[Arc<str>]>),
     /// `own<R>`.
     Own(ResourceType),
+    /// `stream<T>` (`stream` without an element type when `None`).
+    Stream(Option<Arc<ValueType>>),
+    /// `future<T>` (`future` without a payload type when `None`).
+    Future(Option<Arc<ValueType>>),
+    /// `error-context`.
+    ErrorContext,
     /// `borrow<R>`.
     Borrow(ResourceType),
 }
@@ -199,6 +205,11 @@ fn show(ty: &ValueType, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result
         }
         ValueType::Own(r) => write!(f, "own<{r}>"),
         ValueType::Borrow(r) => write!(f, "borrow<{r}>"),
+        ValueType::Stream(Some(t)) => write!(f, "stream<{}>", inner(t)),
+        ValueType::Stream(None) => f.write_str("stream"),
+        ValueType::Future(Some(t)) => write!(f, "future<{}>", inner(t)),
+        ValueType::Future(None) => f.write_str("future"),
+        ValueType::ErrorContext => f.write_str("error-context"),
     }
 }
 
@@ -244,6 +255,9 @@ fn debug(ty: &ValueType, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Resul
         ValueType::Flags(ls) => f.debug_tuple("Flags").field(ls).finish(),
         ValueType::Own(r) => f.debug_tuple("Own").field(r).finish(),
         ValueType::Borrow(r) => f.debug_tuple("Borrow").field(r).finish(),
+        ValueType::Stream(t) => f.debug_tuple("Stream").field(&t.as_deref().map(inner)).finish(),
+        ValueType::Future(t) => f.debug_tuple("Future").field(&t.as_deref().map(inner)).finish(),
+        ValueType::ErrorContext => f.write_str("ErrorContext"),
         ValueType::Bool => f.write_str("Bool"),
         ValueType::S8 => f.write_str("S8"),
         ValueType::U8 => f.write_str("U8"),
@@ -303,6 +317,9 @@ impl TypeBuilder<'_> {
                     err: err.map(|t| Arc::new(self.value(t))),
                 },
                 TypeDef::Flags(ls) => ValueType::Flags(ls.iter().cloned().collect()),
+                TypeDef::Stream(t) => ValueType::Stream(t.map(|t| Arc::new(self.value(t)))),
+                TypeDef::Future(t) => ValueType::Future(t.map(|t| Arc::new(self.value(t)))),
+                TypeDef::ErrorContext => ValueType::ErrorContext,
             },
         }
     }

@@ -95,6 +95,15 @@ pub enum Value {
     /// An `own` or `borrow` handle to a resource.
     #[cfg_attr(feature = "serde", serde(skip))]
     Resource(ResourceAny),
+    /// The readable end of a `stream<T>`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    Stream(crate::StreamAny),
+    /// The readable end of a `future<T>`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    Future(crate::FutureAny),
+    /// An `error-context`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    ErrorContext(crate::ErrorContextAny),
 }
 
 /// The elements of a `list<T>` value.
@@ -358,6 +367,9 @@ fn fmt_value(v: &Value, depth: usize, f: &mut fmt::Formatter<'_>) -> fmt::Result
         }
         Value::Flags(labels) => f.debug_tuple("Flags").field(labels).finish(),
         Value::Resource(r) => f.debug_tuple("Resource").field(r).finish(),
+        Value::Stream(s) => f.debug_tuple("Stream").field(s).finish(),
+        Value::Future(s) => f.debug_tuple("Future").field(s).finish(),
+        Value::ErrorContext(e) => f.debug_tuple("ErrorContext").field(e).finish(),
     }
 }
 
@@ -439,6 +451,9 @@ impl Value {
             Value::Result(_) => "result",
             Value::Flags(_) => "flags",
             Value::Resource(_) => "resource",
+            Value::Stream(_) => "stream",
+            Value::Future(_) => "future",
+            Value::ErrorContext(_) => "error-context",
         }
     }
 }

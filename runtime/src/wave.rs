@@ -15,7 +15,7 @@ use crate::types::ValueType;
 use crate::values::{List, Value};
 
 impl WasmType for ValueType {
-    /// The kind of the type; `own` and `borrow` are `Unsupported`: WAVE has no resources.
+    /// The kind of the type; `own`, `borrow` and the async handle types are `Unsupported`: WAVE has no handles.
     fn kind(&self) -> WasmTypeKind {
         match self {
             ValueType::Bool => WasmTypeKind::Bool,
@@ -39,7 +39,11 @@ impl WasmType for ValueType {
             ValueType::Option(_) => WasmTypeKind::Option,
             ValueType::Result { .. } => WasmTypeKind::Result,
             ValueType::Flags(_) => WasmTypeKind::Flags,
-            ValueType::Own(_) | ValueType::Borrow(_) => WasmTypeKind::Unsupported,
+            ValueType::Own(_)
+            | ValueType::Borrow(_)
+            | ValueType::Stream(_)
+            | ValueType::Future(_)
+            | ValueType::ErrorContext => WasmTypeKind::Unsupported,
         }
     }
 
@@ -171,7 +175,9 @@ impl WasmValue for Value {
             Value::List(_) => WasmTypeKind::List,
             Value::Record(_) => WasmTypeKind::Record,
             Value::Tuple(_) => WasmTypeKind::Tuple,
-            Value::Variant(..) | Value::Resource(_) => WasmTypeKind::Variant,
+            Value::Variant(..) | Value::Resource(_) | Value::Stream(_) | Value::Future(_) | Value::ErrorContext(_) => {
+                WasmTypeKind::Variant
+            }
             Value::Enum(_) => WasmTypeKind::Enum,
             Value::Option(_) => WasmTypeKind::Option,
             Value::Result(_) => WasmTypeKind::Result,
@@ -353,13 +359,19 @@ impl WasmValue for Value {
         }
     }
 
-    /// A variant's case and payload; a resource handle as the case `own` or `borrow` with its host-table index.
+    /// A variant's case and payload; a resource handle as the case `own` or `borrow` with its host-table index,
+    /// a stream or future as the case `stream` or `future`, an error-context as `error-context` with its message.
     fn unwrap_variant(&self) -> (Cow<'_, str>, Option<Cow<'_, Self>>) {
         match self {
             Value::Variant(name, p) => (Cow::Borrowed(&**name), p.as_deref().map(Cow::Borrowed)),
             Value::Resource(r) => {
                 let case = if r.owned() { "own" } else { "borrow" };
                 (Cow::Borrowed(case), Some(Cow::Owned(Value::U32(r.index()))))
+            }
+            Value::Stream(_) => (Cow::Borrowed("stream"), None),
+            Value::Future(_) => (Cow::Borrowed("future"), None),
+            Value::ErrorContext(e) => {
+                (Cow::Borrowed("error-context"), Some(Cow::Owned(Value::String(e.debug_message().to_owned()))))
             }
             other => not_a("variant", other),
         }

@@ -206,10 +206,9 @@ const EXPECTED_SKIPS: &[(&str, &str)] = &[
     ("wasm-init-task", "root"),
 ];
 
-/// Generated worlds whose component the runtime does not load: synchronous WIT, but code that uses async
-/// built-ins, custom page sizes or exception tags.
-const UNLOADABLE: &[&str] =
-    &["async-import-only-intrinsic", "async-import-tricky", "async-unit-builtins", "custom-page-sizes", "link-tag"];
+/// Generated worlds whose component the runtime does not load: synchronous WIT, but code that uses custom page
+/// sizes or exception tags.
+const UNLOADABLE: &[&str] = &["custom-page-sizes", "link-tag"];
 
 /// Components whose start function calls an import (a trapping stub in this test), so their exports are not
 /// reached.

@@ -209,6 +209,8 @@ pub fn trap_class(t: &Trap) -> TrapClass {
         | Trap::TableFull
         | Trap::ResourceGone => TrapClass::Resource,
         Trap::Host(_) => TrapClass::Host,
+        // The async ABI's reasons are the implementation's words, and wasmtime's differ: no class to hold.
+        Trap::Async(_) | Trap::CannotBlockSync | Trap::Deadlock | Trap::NeedsStackSwitching => TrapClass::Other,
         other => TrapClass::from_message(&other.to_string()),
     }
 }

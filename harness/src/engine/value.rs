@@ -42,6 +42,9 @@ pub fn to_val(v: &Value) -> Result<Val, String> {
         }),
         Value::Flags(fs) => Val::Flags(fs.iter().map(|f| f.to_string()).collect()),
         Value::Resource(_) => return Err("a resource cannot cross to another engine".into()),
+        Value::Stream(_) | Value::Future(_) | Value::ErrorContext(_) => {
+            return Err(format!("a {} cannot cross to another engine", v.kind_name()))
+        }
     })
 }
 

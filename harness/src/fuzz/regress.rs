@@ -421,6 +421,7 @@ pub fn wast_value(v: &Value) -> String {
             format!("flags.const{}", fs.iter().map(|f| format!(" {}", wast_string(f))).collect::<String>())
         }
         Value::Resource(_) => "resource.unsupported".into(),
+        Value::Stream(_) | Value::Future(_) | Value::ErrorContext(_) => format!("{}.unsupported", v.kind_name()),
     }
 }
 

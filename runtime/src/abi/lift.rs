@@ -98,6 +98,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                         Value::Tuple(out)
                     }
                     TypeDef::Flags(labels) => flags_value(labels, src.next()? as u32),
+                    def @ (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext) => {
+                        self.lift_async_value(def, src.next()? as u32)?
+                    }
                     def => {
                         let flat_len = types.entry(i).layout.flat.as_ref().map_or(0, |f| f.len());
                         let disc = src.next()? as u32;
@@ -182,6 +185,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                             _ => u32::from_le_bytes(bytes(buf, off)),
                         };
                         flags_value(labels, bits)
+                    }
+                    def @ (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext) => {
+                        self.lift_async_value(def, u32::from_le_bytes(bytes(buf, off))).map_err(at)?
                     }
                     def => {
                         let disc = match disc_size(def) {

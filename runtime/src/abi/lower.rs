@@ -69,6 +69,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                         }
                     }
                     (TypeDef::Flags(labels), Value::Flags(set)) => out.push(u64::from(flags_bits(labels, set)?)),
+                    (def @ (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext), v) => {
+                        out.push(u64::from(self.lower_async_value(def, v)?))
+                    }
                     (def, v) => {
                         let (case, payload) = match_case(def, v)?;
                         let flat_len = entry.layout.flat.as_ref().map_or(0, |f| f.len());
@@ -146,6 +149,10 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                             2 => put(buf, off, &(bits as u16).to_le_bytes()),
                             _ => put(buf, off, &bits.to_le_bytes()),
                         }
+                    }
+                    (def @ (TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext), v) => {
+                        let h = self.lower_async_value(def, v)?;
+                        put(buf, off, &h.to_le_bytes());
                     }
                     (def, v) => {
                         let (case, payload) = match_case(def, v)?;
@@ -255,8 +262,8 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
             return Ok(rep);
         }
         let h = add_handle(rt, inst, Handle { rt: expected, rep, own: false, borrow_scope: task, num_lends: 0 })?;
-        if let Some(t) = task.and_then(|t| rt.tasks.get_mut(t as usize)) {
-            t.num_borrows += 1;
+        if let Some(n) = task.and_then(|t| rt.num_borrows_mut(t)) {
+            *n += 1;
         }
         Ok(h)
     }
@@ -288,6 +295,9 @@ impl<T: 'static, E: WasmEngine> Cx<'_, '_, T, E> {
                 TypeDef::Option(_) => "option",
                 TypeDef::Result { .. } => "result",
                 TypeDef::Flags(_) => "flags",
+                TypeDef::Stream(_) => "stream",
+                TypeDef::Future(_) => "future",
+                TypeDef::ErrorContext => "error-context",
             }
             .into(),
         }
@@ -401,6 +411,9 @@ fn match_case<'v>(def: &TypeDef, v: &'v Value) -> Result<(u32, Option<(Ty, &'v V
                 TypeDef::Record(_) => "record",
                 TypeDef::Tuple(_) => "tuple",
                 TypeDef::Flags(_) => "flags",
+                TypeDef::Stream(_) => "stream",
+                TypeDef::Future(_) => "future",
+                TypeDef::ErrorContext => "error-context",
             };
             Err(mismatch(expected, v))
         }

@@ -5,7 +5,7 @@
 //! * [`lift`] — `lift_flat`, `load` (core values and memory → [`crate::Value`]);
 //! * [`lower`] — `lower_flat`, `store` ([`crate::Value`] → core values and memory, through `realloc`);
 //! * [`strings`] — the three string encodings and every transcoding `store_*` algorithm of the spec;
-//! * [`resources`] — handle tables.
+//! * [`resources`] — resource handles; [`table`] — the per-instance handle table they share with the async ABI.
 //!
 //! Lifting and lowering run against a [`Cx`], the spec's `LiftLowerContext`: the store, the canonical options
 //! (memory, realloc, encoding) and the component instance whose handle table and flags apply. Memory is read in
@@ -17,6 +17,7 @@ pub mod lift;
 pub mod lower;
 pub mod resources;
 pub mod strings;
+pub mod table;
 pub mod types;
 
 use wasm_runtime_layer::backend::{
@@ -67,6 +68,25 @@ impl<E: WasmEngine> Clone for CallOptions<E> {
             instance: self.instance,
             memory_index: self.memory_index,
         }
+    }
+}
+
+impl<E: WasmEngine> CallOptions<E> {
+    /// No options: what a built-in without options acts with, in instance `instance`.
+    pub fn none(instance: u32) -> Self {
+        CallOptions {
+            memory: None,
+            realloc: None,
+            post_return: None,
+            encoding: StringEncoding::Utf8,
+            instance,
+            memory_index: None,
+        }
+    }
+
+    /// Only a `memory` (`waitable-set.wait` and `.poll`).
+    pub fn memory_only(memory: E::Memory, instance: u32) -> Self {
+        CallOptions { memory: Some(memory), ..Self::none(instance) }
     }
 }
 

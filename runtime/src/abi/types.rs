@@ -54,8 +54,17 @@ pub enum TypeDef {
     Variant(Box<[(Arc<str>, Option<Ty>)]>),
     Enum(Box<[Arc<str>]>),
     Option(Ty),
-    Result { ok: Option<Ty>, err: Option<Ty> },
+    Result {
+        ok: Option<Ty>,
+        err: Option<Ty>,
+    },
     Flags(Box<[Arc<str>]>),
+    /// `stream<T>`: a handle to the readable end of a stream.
+    Stream(Option<Ty>),
+    /// `future<T>`: a handle to the readable end of a future.
+    Future(Option<Ty>),
+    /// `error-context`: a handle (a primitive type in WIT, interned here with the other handle types).
+    ErrorContext,
 }
 
 /// A defined type with its precomputed layout.
@@ -79,6 +88,8 @@ pub struct FuncTypeDef {
     pub params: Box<[(Arc<str>, Ty)]>,
     /// The result type, if any.
     pub result: Option<Ty>,
+    /// `async func`.
+    pub async_: bool,
 }
 
 /// How a function's parameters and result cross the canonical ABI (`flatten_functype`), precomputed.
@@ -110,6 +121,20 @@ impl FuncAbi {
         let params = self.params_flat.clone().unwrap_or_else(|| vec![FlatType::I32]);
         let results = self.result_flat.clone().unwrap_or_else(|| vec![FlatType::I32]);
         (params, results)
+    }
+
+    /// The core signature of an async `canon lower` (`flatten_functype` with `async`): at most
+    /// `MAX_FLAT_ASYNC_PARAMS` flat parameters (else one pointer), an out-pointer if there is a result, and the
+    /// `i32` status.
+    pub fn async_lower_core_type(&self, has_result: bool) -> (Vec<FlatType>, Vec<FlatType>) {
+        let mut params = match &self.params_flat {
+            Some(p) if p.len() <= crate::concurrent::subtask::MAX_FLAT_ASYNC_PARAMS => p.clone(),
+            _ => vec![FlatType::I32],
+        };
+        if has_result {
+            params.push(FlatType::I32);
+        }
+        (params, vec![FlatType::I32])
     }
 
     /// The core signature of a `canon lower` of this function: (params, results).
@@ -245,6 +270,10 @@ impl TypeTable {
                 let size = layout::flags_size(labels.len());
                 (Layout { size, align: size, flat: Some(smallvec::smallvec![FlatType::I32]) }, Box::default(), false)
             }
+            // Handles: an `i32` index into the instance's table.
+            TypeDef::Stream(_) | TypeDef::Future(_) | TypeDef::ErrorContext => {
+                (BOOL_LAYOUT[2].clone(), Box::default(), false)
+            }
         };
         let idx = TypeIdx::try_from(self.types.len()).map_err(|_| too_big())?;
         self.types.push(TypeEntry { def: def.clone(), layout, offsets, contains_borrow });
@@ -312,7 +341,7 @@ mod tests {
     fn function_abi_spills_params_and_results() {
         let mut t = TypeTable::default();
         let params: Box<[_]> = (0..17).map(|i| (Arc::from(format!("p{i}")), Ty::U32)).collect();
-        let f = t.intern_func(FuncTypeDef { params, result: Some(Ty::String) }).unwrap();
+        let f = t.intern_func(FuncTypeDef { params, result: Some(Ty::String), async_: false }).unwrap();
         let abi = &t.func(f).abi;
         assert!(abi.params_flat.is_none());
         assert_eq!(abi.params_tuple.size, 68);

@@ -239,6 +239,17 @@ impl<'a> Inliner<'a> {
                 let resource = self.resource(f, *id)?;
                 f.core_funcs.push(CoreDef::ResourceDrop { resource, instance: f.instance });
             }
+            LocalInit::Builtin(b) => {
+                let resolved = b.clone().try_map(
+                    Ok::<_, Error>,
+                    |o| Ok(self.options(f, &o)),
+                    |m| Ok(f.core_memories[m as usize].clone()),
+                )?;
+                let builtin = resolved.try_map(|t| self.val_type(f, t), Ok, Ok)?;
+                let idx = self.plan.builtins.len() as BuiltinIdx;
+                self.plan.builtins.push(BuiltinDef { builtin, instance: f.instance });
+                f.core_funcs.push(CoreDef::Builtin(idx));
+            }
             LocalInit::Resource { id, dtor } => {
                 let resource = self.plan.resources.len() as ResourceIdx;
                 self.plan.resources.push(ResourceDef::Defined { instance: f.instance });
@@ -559,6 +570,8 @@ impl<'a> Inliner<'a> {
             realloc: o.realloc.map(|r| f.core_funcs[r as usize].clone()),
             post_return: o.post_return.map(|p| f.core_funcs[p as usize].clone()),
             instance: f.instance,
+            async_: o.async_,
+            callback: o.callback.map(|c| f.core_funcs[c as usize].clone()),
         }
     }
 
@@ -609,19 +622,20 @@ impl<'a> Inliner<'a> {
     /// Converts a function type as seen by frame `f`.
     fn func_type(&mut self, f: &mut Frame<'a>, id: ComponentFuncTypeId) -> Result<FuncIdx> {
         let ft = &self.types[id];
-        if ft.async_ {
-            return Err(Error::unsupported("async functions"));
-        }
+        let async_ = ft.async_;
         let mut params = Vec::with_capacity(ft.params.len());
         for (name, t) in ft.params.iter() {
             params.push((Arc::from(name.as_str()), self.val_type(f, *t)?));
         }
         let result = ft.result.map(|t| self.val_type(f, t)).transpose()?;
-        self.plan.types.intern_func(FuncTypeDef { params: params.into(), result })
+        self.plan.types.intern_func(FuncTypeDef { params: params.into(), result, async_ })
     }
 
     fn val_type(&mut self, f: &mut Frame<'a>, t: ComponentValType) -> Result<Ty> {
         match t {
+            ComponentValType::Primitive(PrimitiveValType::ErrorContext) => {
+                self.plan.types.intern(TypeDef::ErrorContext)
+            }
             ComponentValType::Primitive(p) => primitive(p),
             ComponentValType::Type(id) => {
                 if let Some(t) = f.converted.get(&id) {
@@ -641,6 +655,7 @@ impl<'a> Inliner<'a> {
     ) -> Result<Ty> {
         let types = self.types;
         let def = match &types[id] {
+            ComponentDefinedType::Primitive(PrimitiveValType::ErrorContext) => TypeDef::ErrorContext,
             ComponentDefinedType::Primitive(p) => return primitive(*p),
             ComponentDefinedType::Record(r) => {
                 let mut fields = Vec::with_capacity(r.fields.len());
@@ -680,9 +695,8 @@ impl<'a> Inliner<'a> {
             ComponentDefinedType::Borrow(r) => return Ok(Ty::Borrow(self.resource(f, r.resource())?)),
             ComponentDefinedType::Map { .. } => return Err(Error::unsupported("map types")),
             ComponentDefinedType::FixedLengthList { .. } => return Err(Error::unsupported("fixed-length lists")),
-            ComponentDefinedType::Future { .. } | ComponentDefinedType::Stream { .. } => {
-                return Err(Error::unsupported("future and stream types"))
-            }
+            ComponentDefinedType::Future { ty, .. } => TypeDef::Future(ty.map(|t| self.val_type(f, t)).transpose()?),
+            ComponentDefinedType::Stream { ty, .. } => TypeDef::Stream(ty.map(|t| self.val_type(f, t)).transpose()?),
         };
         self.plan.types.intern(def)
     }
@@ -703,7 +717,7 @@ fn primitive(p: PrimitiveValType) -> Result<Ty> {
         PrimitiveValType::F64 => Ty::F64,
         PrimitiveValType::Char => Ty::Char,
         PrimitiveValType::String => Ty::String,
-        PrimitiveValType::ErrorContext => return Err(Error::unsupported("error-context")),
+        PrimitiveValType::ErrorContext => return Err(Error::internal("error-context is interned as a defined type")),
     })
 }
 

@@ -1,21 +1,24 @@
 //! Phase 1 of loading: validate the binary and record, per (nested) component, the list of definitions it makes.
 //!
-//! The binary is validated by wasmparser with the synchronous component-model feature set. While validating,
+//! The binary is validated by wasmparser with the component-model feature set this runtime implements: the
+//! synchronous model plus the callback (stackless) form of the async ABI and error-context. While validating,
 //! every definition that adds to an index space becomes one [`LocalInit`], in binary order, carrying only local
 //! indices and wasmparser type ids (resolved with the validator's view of *that* component, which is only
 //! available while it is being parsed). Nested modules are recorded by byte range and compiled later; nested
 //! components become [`StaticComponent`]s of their own. Phase 2 ([`super::inline`]) instantiates these lists
 //! symbolically.
 //!
-//! A component that fails validation only because it uses a feature outside the synchronous set (async,
-//! threads, GC ABI, maps, fixed-length lists, error-context, custom page sizes, …) is reported as
-//! [`crate::ErrorKind::Unsupported`] rather than invalid: it is validated a second time with every feature on to
-//! tell the two apart.
+//! A component that fails validation only because it uses a feature outside that set (threads, GC ABI, maps,
+//! fixed-length lists, custom page sizes, …) is reported as [`crate::ErrorKind::Unsupported`] rather than
+//! invalid: it is validated a second time with every feature on to tell the two apart. Stackful async lifts
+//! (`async` without `callback`) and the threading built-ins validate (their features are on, so that they are
+//! not mistaken for invalid components) and are then refused here as "needs stack switching": a core call of
+//! `wasm_runtime_layer` cannot be suspended and resumed, which both need.
 
 use std::ops::Range;
 
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId, ResourceId,
+    ComponentAnyTypeId, ComponentEntityType, ComponentFuncTypeId, ComponentInstanceTypeId, ComponentValType, ResourceId,
 };
 use wasmparser::types::Types;
 use wasmparser::{
@@ -25,11 +28,18 @@ use wasmparser::{
 
 use crate::error::{Error, Result};
 
-/// The core and component-model features a component may use: the synchronous component model plus the core
-/// features both backends of `wasm_runtime_layer` support.
+/// The core and component-model features a component may use: the component model with its async ABI (🔀,
+/// the more-async built-ins 🚝, error-context 📝), plus the core features both backends of `wasm_runtime_layer`
+/// support. Stackful lifts (🚟) and threading (🧵) validate too, so that they are reported as needing stack
+/// switching rather than as invalid.
 pub fn default_features() -> WasmFeatures {
     WasmFeatures::WASM2
         | WasmFeatures::COMPONENT_MODEL
+        | WasmFeatures::CM_ASYNC
+        | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+        | WasmFeatures::CM_ERROR_CONTEXT
+        | WasmFeatures::CM_ASYNC_STACKFUL
+        | WasmFeatures::CM_THREADING
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::EXTENDED_CONST
@@ -71,6 +81,9 @@ pub enum LocalInit {
     ResourceRep(ResourceId),
     /// `canon resource.drop`: adds a core function.
     ResourceDrop(ResourceId),
+    /// An async or error-context built-in (`task.return`, `waitable-set.wait`, `stream.read`, …): adds a core
+    /// function.
+    Builtin(LocalBuiltin),
     /// A resource type defined here (`(type (resource (rep i32) (dtor f)?))`).
     Resource { id: ResourceId, dtor: Option<u32> },
     /// A nested component definition: adds a component.
@@ -105,7 +118,12 @@ pub struct LocalOptions {
     pub memory: Option<u32>,
     pub realloc: Option<u32>,
     pub post_return: Option<u32>,
+    pub async_: bool,
+    pub callback: Option<u32>,
 }
+
+/// A built-in with its types as wasmparser value types, its options and memories as local indices.
+pub type LocalBuiltin = crate::component::plan::Builtin<ComponentValType, LocalOptions, u32>;
 
 /// A component's definitions.
 #[derive(Default)]
@@ -379,26 +397,128 @@ fn canonical(
     canon: CanonicalFunction,
     types: &wasmparser::types::TypesRef<'_>,
 ) -> std::result::Result<LocalInit, PErr> {
+    use crate::component::plan::{Builtin, CopyKind};
     let resource = |idx: u32| match types.component_any_type_at(idx) {
         ComponentAnyTypeId::Resource(r) => r.resource(),
         _ => unreachable!("validated resource built-in names a resource"),
     };
-    Ok(match canon {
+    let value_type = |idx: u32| match types.component_any_type_at(idx) {
+        ComponentAnyTypeId::Defined(d) => Ok(ComponentValType::Type(d)),
+        _ => Err(PErr::new("a stream or future built-in names a type that is not a value type", 0, false)),
+    };
+    let (stream, future) = (CopyKind::Stream, CopyKind::Future);
+    let builtin = match canon {
         CanonicalFunction::Lift { core_func_index, type_index, options } => {
             let ComponentAnyTypeId::Func(ty) = types.component_any_type_at(type_index) else {
                 unreachable!("validated lift has a function type")
             };
-            LocalInit::Lift { ty, core_func: core_func_index, options: local_options(&options) }
+            let options = local_options(&options);
+            if options.async_ && options.callback.is_none() {
+                return Err(needs_stack_switching("an `async` lift without a `callback` (a stackful lift)"));
+            }
+            return Ok(LocalInit::Lift { ty, core_func: core_func_index, options });
         }
         CanonicalFunction::Lower { func_index, options } => {
-            LocalInit::Lower { func: func_index, options: local_options(&options) }
+            return Ok(LocalInit::Lower { func: func_index, options: local_options(&options) })
         }
-        CanonicalFunction::ResourceNew { resource: r } => LocalInit::ResourceNew(resource(r)),
-        CanonicalFunction::ResourceRep { resource: r } => LocalInit::ResourceRep(resource(r)),
-        CanonicalFunction::ResourceDrop { resource: r } => LocalInit::ResourceDrop(resource(r)),
-        // Everything else needs async, threads, error-context or GC, which validation already rejected.
-        other => return Err(PErr::new(format!("canonical built-in {other:?}"), 0, true)),
-    })
+        CanonicalFunction::ResourceNew { resource: r } => return Ok(LocalInit::ResourceNew(resource(r))),
+        CanonicalFunction::ResourceRep { resource: r } => return Ok(LocalInit::ResourceRep(resource(r))),
+        CanonicalFunction::ResourceDrop { resource: r } => return Ok(LocalInit::ResourceDrop(resource(r))),
+        CanonicalFunction::TaskReturn { result, options } => {
+            let result = match result {
+                None => None,
+                Some(wasmparser::ComponentValType::Primitive(p)) => Some(ComponentValType::Primitive(p)),
+                Some(wasmparser::ComponentValType::Type(i)) => Some(value_type(i)?),
+            };
+            Builtin::TaskReturn { result, options: local_options(&options) }
+        }
+        CanonicalFunction::TaskCancel => Builtin::TaskCancel,
+        CanonicalFunction::ContextGet { ty, slot } => {
+            context_type(ty)?;
+            Builtin::ContextGet(slot)
+        }
+        CanonicalFunction::ContextSet { ty, slot } => {
+            context_type(ty)?;
+            Builtin::ContextSet(slot)
+        }
+        CanonicalFunction::BackpressureInc => Builtin::BackpressureInc,
+        CanonicalFunction::BackpressureDec => Builtin::BackpressureDec,
+        CanonicalFunction::ThreadYield { cancellable } => Builtin::ThreadYield { cancellable },
+        CanonicalFunction::WaitableSetNew => Builtin::WaitableSetNew,
+        CanonicalFunction::WaitableSetWait { cancellable, memory } => Builtin::WaitableSetWait { cancellable, memory },
+        CanonicalFunction::WaitableSetPoll { cancellable, memory } => Builtin::WaitableSetPoll { cancellable, memory },
+        CanonicalFunction::WaitableSetDrop => Builtin::WaitableSetDrop,
+        CanonicalFunction::WaitableJoin => Builtin::WaitableJoin,
+        CanonicalFunction::SubtaskDrop => Builtin::SubtaskDrop,
+        CanonicalFunction::SubtaskCancel { async_ } => Builtin::SubtaskCancel { async_ },
+        CanonicalFunction::StreamNew { ty } => Builtin::New { kind: stream, ty: value_type(ty)? },
+        CanonicalFunction::StreamRead { ty, options } => {
+            Builtin::Read { kind: stream, ty: value_type(ty)?, options: local_options(&options) }
+        }
+        CanonicalFunction::StreamWrite { ty, options } => {
+            Builtin::Write { kind: stream, ty: value_type(ty)?, options: local_options(&options) }
+        }
+        CanonicalFunction::StreamCancelRead { ty, async_ } => {
+            Builtin::CancelRead { kind: stream, ty: value_type(ty)?, async_ }
+        }
+        CanonicalFunction::StreamCancelWrite { ty, async_ } => {
+            Builtin::CancelWrite { kind: stream, ty: value_type(ty)?, async_ }
+        }
+        CanonicalFunction::StreamDropReadable { ty } => Builtin::DropReadable { kind: stream, ty: value_type(ty)? },
+        CanonicalFunction::StreamDropWritable { ty } => Builtin::DropWritable { kind: stream, ty: value_type(ty)? },
+        CanonicalFunction::FutureNew { ty } => Builtin::New { kind: future, ty: value_type(ty)? },
+        CanonicalFunction::FutureRead { ty, options } => {
+            Builtin::Read { kind: future, ty: value_type(ty)?, options: local_options(&options) }
+        }
+        CanonicalFunction::FutureWrite { ty, options } => {
+            Builtin::Write { kind: future, ty: value_type(ty)?, options: local_options(&options) }
+        }
+        CanonicalFunction::FutureCancelRead { ty, async_ } => {
+            Builtin::CancelRead { kind: future, ty: value_type(ty)?, async_ }
+        }
+        CanonicalFunction::FutureCancelWrite { ty, async_ } => {
+            Builtin::CancelWrite { kind: future, ty: value_type(ty)?, async_ }
+        }
+        CanonicalFunction::FutureDropReadable { ty } => Builtin::DropReadable { kind: future, ty: value_type(ty)? },
+        CanonicalFunction::FutureDropWritable { ty } => Builtin::DropWritable { kind: future, ty: value_type(ty)? },
+        CanonicalFunction::ErrorContextNew { options } => Builtin::ErrorContextNew { options: local_options(&options) },
+        CanonicalFunction::ErrorContextDebugMessage { options } => {
+            Builtin::ErrorContextDebugMessage { options: local_options(&options) }
+        }
+        CanonicalFunction::ErrorContextDrop => Builtin::ErrorContextDrop,
+        // The threading built-ins (🧵) create, suspend and resume threads: they need stack switching.
+        other => return Err(needs_stack_switching(&format!("the threading built-in {}", builtin_name(&other)))),
+    };
+    Ok(LocalInit::Builtin(builtin))
+}
+
+/// The refusal of a construct that needs a core call to be suspended and resumed later.
+fn needs_stack_switching(what: &str) -> PErr {
+    PErr::new(format!("needs stack switching: {what}"), 0, true)
+}
+
+/// `context.get`/`context.set` on `i64` slots belong to 64-bit memories, which the options do not support.
+fn context_type(ty: wasmparser::ValType) -> std::result::Result<(), PErr> {
+    match ty {
+        wasmparser::ValType::I32 => Ok(()),
+        _ => Err(PErr::new("`context.get`/`context.set` of a type other than i32", 0, true)),
+    }
+}
+
+/// The text-format name of a threading built-in, for messages.
+fn builtin_name(canon: &CanonicalFunction) -> &'static str {
+    match canon {
+        CanonicalFunction::ThreadSpawnRef { .. } => "`thread.spawn-ref`",
+        CanonicalFunction::ThreadSpawnIndirect { .. } => "`thread.spawn-indirect`",
+        CanonicalFunction::ThreadAvailableParallelism => "`thread.available-parallelism`",
+        CanonicalFunction::ThreadIndex => "`thread.index`",
+        CanonicalFunction::ThreadNewIndirect { .. } => "`thread.new-indirect`",
+        CanonicalFunction::ThreadResumeLater => "`thread.resume-later`",
+        CanonicalFunction::ThreadSuspend { .. } => "`thread.suspend`",
+        CanonicalFunction::ThreadSuspendThenResume { .. } => "`thread.suspend-then-resume`",
+        CanonicalFunction::ThreadYieldThenResume { .. } => "`thread.yield-then-resume`",
+        _ => "`thread.*`",
+    }
 }
 
 fn local_options(options: &[CanonicalOption]) -> LocalOptions {
@@ -412,11 +532,10 @@ fn local_options(options: &[CanonicalOption]) -> LocalOptions {
             CanonicalOption::Memory(m) => o.memory = Some(m),
             CanonicalOption::Realloc(r) => o.realloc = Some(r),
             CanonicalOption::PostReturn(p) => o.post_return = Some(p),
-            // Rejected by validation without the async / GC features.
-            CanonicalOption::Async
-            | CanonicalOption::Callback(_)
-            | CanonicalOption::CoreType(_)
-            | CanonicalOption::Gc => {}
+            CanonicalOption::Async => o.async_ = true,
+            CanonicalOption::Callback(c) => o.callback = Some(c),
+            // Rejected by validation without the GC feature.
+            CanonicalOption::CoreType(_) | CanonicalOption::Gc => {}
         }
     }
     o

@@ -21,6 +21,8 @@ pub type ComponentInstanceIdx = u32;
 pub type LowerIdx = u32;
 /// A root import.
 pub type ImportIdx = u32;
+/// An async or error-context built-in ([`Plan::builtins`]).
+pub type BuiltinIdx = u32;
 
 /// Where a core item comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +37,8 @@ pub enum CoreDef {
     ResourceRep { resource: ResourceIdx, instance: ComponentInstanceIdx },
     /// `canon resource.drop`.
     ResourceDrop { resource: ResourceIdx, instance: ComponentInstanceIdx },
+    /// An async or error-context built-in.
+    Builtin(BuiltinIdx),
 }
 
 /// A path into the root imports: import `import`, then export names of nested instances.
@@ -66,6 +70,122 @@ pub struct Options {
     /// `post-return`.
     pub post_return: Option<CoreDef>,
     /// The component instance that owns these options (and whose handle table and flags they use).
+    pub instance: ComponentInstanceIdx,
+    /// `async`: an async lift (with `callback`) or an async lower.
+    pub async_: bool,
+    /// `callback`, of an async lift.
+    pub callback: Option<CoreDef>,
+}
+
+/// Whether a copy built-in works on a stream or a future.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CopyKind {
+    /// `stream<T>`.
+    Stream,
+    /// `future<T>`.
+    Future,
+}
+
+/// An async (🔀) or error-context (📝) built-in, generic over how it names a type (`T`), canonical options
+/// (`O`) and a memory (`M`): loading records it with local indices, the plan with resolved definitions.
+#[derive(Clone, Debug)]
+pub enum Builtin<T, O, M> {
+    /// `task.return`, with the result type it lifts.
+    TaskReturn { result: Option<T>, options: O },
+    /// `task.cancel`.
+    TaskCancel,
+    /// `context.get i32 slot`.
+    ContextGet(u32),
+    /// `context.set i32 slot`.
+    ContextSet(u32),
+    /// `backpressure.inc`.
+    BackpressureInc,
+    /// `backpressure.dec`.
+    BackpressureDec,
+    /// `thread.yield`.
+    ThreadYield { cancellable: bool },
+    /// `waitable-set.new`.
+    WaitableSetNew,
+    /// `waitable-set.wait`.
+    WaitableSetWait { cancellable: bool, memory: M },
+    /// `waitable-set.poll`.
+    WaitableSetPoll { cancellable: bool, memory: M },
+    /// `waitable-set.drop`.
+    WaitableSetDrop,
+    /// `waitable.join`.
+    WaitableJoin,
+    /// `subtask.drop`.
+    SubtaskDrop,
+    /// `subtask.cancel`.
+    SubtaskCancel { async_: bool },
+    /// `stream.new` / `future.new` of the stream or future type `ty`.
+    New { kind: CopyKind, ty: T },
+    /// `stream.read` / `future.read`.
+    Read { kind: CopyKind, ty: T, options: O },
+    /// `stream.write` / `future.write`.
+    Write { kind: CopyKind, ty: T, options: O },
+    /// `stream.cancel-read` / `future.cancel-read`.
+    CancelRead { kind: CopyKind, ty: T, async_: bool },
+    /// `stream.cancel-write` / `future.cancel-write`.
+    CancelWrite { kind: CopyKind, ty: T, async_: bool },
+    /// `stream.drop-readable` / `future.drop-readable`.
+    DropReadable { kind: CopyKind, ty: T },
+    /// `stream.drop-writable` / `future.drop-writable`.
+    DropWritable { kind: CopyKind, ty: T },
+    /// `error-context.new`.
+    ErrorContextNew { options: O },
+    /// `error-context.debug-message`.
+    ErrorContextDebugMessage { options: O },
+    /// `error-context.drop`.
+    ErrorContextDrop,
+}
+
+impl<T, O, M> Builtin<T, O, M> {
+    /// The same built-in with its types, options and memory converted.
+    pub fn try_map<T2, O2, M2, Err>(
+        self,
+        mut ty: impl FnMut(T) -> std::result::Result<T2, Err>,
+        mut opts: impl FnMut(O) -> std::result::Result<O2, Err>,
+        mem: impl FnOnce(M) -> std::result::Result<M2, Err>,
+    ) -> std::result::Result<Builtin<T2, O2, M2>, Err> {
+        use Builtin::*;
+        Ok(match self {
+            TaskReturn { result, options } => {
+                TaskReturn { result: result.map(&mut ty).transpose()?, options: opts(options)? }
+            }
+            TaskCancel => TaskCancel,
+            ContextGet(i) => ContextGet(i),
+            ContextSet(i) => ContextSet(i),
+            BackpressureInc => BackpressureInc,
+            BackpressureDec => BackpressureDec,
+            ThreadYield { cancellable } => ThreadYield { cancellable },
+            WaitableSetNew => WaitableSetNew,
+            WaitableSetWait { cancellable, memory } => WaitableSetWait { cancellable, memory: mem(memory)? },
+            WaitableSetPoll { cancellable, memory } => WaitableSetPoll { cancellable, memory: mem(memory)? },
+            WaitableSetDrop => WaitableSetDrop,
+            WaitableJoin => WaitableJoin,
+            SubtaskDrop => SubtaskDrop,
+            SubtaskCancel { async_ } => SubtaskCancel { async_ },
+            New { kind, ty: t } => New { kind, ty: ty(t)? },
+            Read { kind, ty: t, options } => Read { kind, ty: ty(t)?, options: opts(options)? },
+            Write { kind, ty: t, options } => Write { kind, ty: ty(t)?, options: opts(options)? },
+            CancelRead { kind, ty: t, async_ } => CancelRead { kind, ty: ty(t)?, async_ },
+            CancelWrite { kind, ty: t, async_ } => CancelWrite { kind, ty: ty(t)?, async_ },
+            DropReadable { kind, ty: t } => DropReadable { kind, ty: ty(t)? },
+            DropWritable { kind, ty: t } => DropWritable { kind, ty: ty(t)? },
+            ErrorContextNew { options } => ErrorContextNew { options: opts(options)? },
+            ErrorContextDebugMessage { options } => ErrorContextDebugMessage { options: opts(options)? },
+            ErrorContextDrop => ErrorContextDrop,
+        })
+    }
+}
+
+/// A built-in of the plan, in the component instance whose core code imports it.
+#[derive(Debug)]
+pub struct BuiltinDef {
+    /// What it does.
+    pub builtin: Builtin<Ty, Options, CoreDef>,
+    /// The component instance it acts for (`current_instance()` in the spec).
     pub instance: ComponentInstanceIdx,
 }
 
@@ -193,6 +313,8 @@ pub struct Plan {
     pub initializers: Vec<Initializer>,
     /// Lowered-function trampolines.
     pub lowers: Vec<LowerDef>,
+    /// Async and error-context built-ins.
+    pub builtins: Vec<BuiltinDef>,
     /// Resource types.
     pub resources: Vec<ResourceDef>,
     /// The name each resource type is known by (the import or export that first names it), for messages and

@@ -27,6 +27,7 @@ use crate::abi::resources::Handle;
 use crate::abi::types::{FuncEntry, FuncIdx, Ty};
 use crate::abi::{bits_val, val_bits, CallOptions, Cx, StrHint};
 use crate::component::plan::Plan;
+use crate::concurrent::{Current, CONTEXT_SLOTS};
 use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, RuntimeState, StoreContextMut, StoreInner, TaskState};
@@ -52,6 +53,26 @@ pub(crate) struct LiftedFunc<E: WasmEngine> {
     /// The instances a call from the host enters: the callee's instance and its ancestors (computed once, at
     /// instantiation, since the host is outside every instance).
     pub host_entry: SmallVec<[u32; 4]>,
+    /// Whether the function type is `async` (calls go through [`crate::concurrent`]).
+    pub async_ty: bool,
+    /// The `callback` of an async lift (`None` for a synchronous lift).
+    pub callback: Option<E::Func>,
+}
+
+impl<E: WasmEngine> Clone for LiftedFunc<E> {
+    fn clone(&self) -> Self {
+        LiftedFunc {
+            site: self.site.clone(),
+            callee: self.callee.clone(),
+            opts: self.opts.clone(),
+            ty: self.ty,
+            plan: self.plan.clone(),
+            resources: self.resources.clone(),
+            host_entry: self.host_entry.clone(),
+            async_ty: self.async_ty,
+            callback: self.callback.clone(),
+        }
+    }
 }
 
 /// What a lowered import calls.
@@ -84,7 +105,11 @@ pub(crate) fn instance_chain<E: WasmEngine>(rt: &RuntimeState<E>, mut i: Option<
     v
 }
 
-fn entering_set<E: WasmEngine>(rt: &RuntimeState<E>, callee: u32, caller: Option<u32>) -> SmallVec<[u32; 4]> {
+pub(crate) fn entering_set<E: WasmEngine>(
+    rt: &RuntimeState<E>,
+    callee: u32,
+    caller: Option<u32>,
+) -> SmallVec<[u32; 4]> {
     let callee_chain = instance_chain(rt, Some(callee));
     let caller_chain = instance_chain(rt, caller);
     callee_chain.into_iter().filter(|i| !caller_chain.contains(i)).collect()
@@ -143,6 +168,10 @@ impl LowerArgs for [Value] {
 pub(crate) trait LiftOne: Sized {
     fn lift_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self>;
     fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self>;
+    /// The result of an async function, which `task.return` lifted as a [`Value`].
+    fn from_async_result(_v: Value) -> Result<Self> {
+        Err(Error::unsupported("calling an async function through the typed API (use `Func::call`)"))
+    }
 }
 
 impl LiftOne for Value {
@@ -151,6 +180,9 @@ impl LiftOne for Value {
     }
     fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self> {
         cx.load(ty, buf, off)
+    }
+    fn from_async_result(v: Value) -> Result<Self> {
+        Ok(v)
     }
 }
 
@@ -165,6 +197,9 @@ pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: L
     want_hints: bool,
     on_resolve: impl FnOnce(&mut Ctx<'_, T, E>, Option<X>, Option<Vec<StrHint>>) -> Result<R>,
 ) -> Result<R> {
+    if f.async_ty {
+        return crate::concurrent::task::call_async(ctx, f, caller, params, on_resolve);
+    }
     let rt = &mut ctx.data_mut().rt;
     check_not_poisoned(rt)?;
     let computed;
@@ -182,12 +217,14 @@ pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: L
     for &i in entering {
         rt.instances[i as usize].may_enter = false;
     }
-    rt.tasks.push(TaskState { num_borrows: 0 });
+    rt.tasks.push(TaskState { num_borrows: 0, inst: f.opts.instance, context: [0; CONTEXT_SLOTS] });
     let task = (rt.tasks.len() - 1) as u32;
+    let outer = std::mem::replace(&mut rt.concurrent.current, Current::Sync(task));
 
     let r = call_lifted_in_task(ctx, f, task, params, hints, want_hints, on_resolve);
 
     let rt = &mut ctx.data_mut().rt;
+    rt.concurrent.current = outer;
     rt.tasks.truncate(task as usize);
     for &i in entering {
         rt.instances[i as usize].may_enter = true;
@@ -196,6 +233,39 @@ pub(crate) fn call_lifted<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: L
         rt.poisoned = true;
     }
     r
+}
+
+/// Lowers a call's arguments into the callee (`lower_flat_values`, which clears `may_leave` while it runs), with
+/// borrows lent to `scope`.
+pub(crate) fn lower_params<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
+    ctx: &mut Ctx<'_, T, E>,
+    f: &LiftedFunc<E>,
+    scope: u32,
+    params: &A,
+    hints: Option<Vec<StrHint>>,
+) -> Result<FlatBuf> {
+    let types = &f.plan.types;
+    let fe = types.func(f.ty);
+    let inst = f.opts.instance;
+    set_may_leave::<T, E>(ctx, inst, false);
+    let mut flat = FlatBuf::new();
+    let mut cx = Cx::new(ctx, &f.opts, types, &f.resources);
+    cx.task = Some(scope);
+    cx.hints = hints;
+    match &fe.abi.params_flat {
+        Some(_) => params.lower_args(&mut cx, fe, &mut flat)?,
+        None => {
+            let lay = &fe.abi.params_tuple;
+            let ptr = cx.alloc(lay.align, lay.size)?;
+            let mut buf = cx.read(ptr, lay.size as usize)?;
+            params.store_args(&mut cx, fe, &mut buf)?;
+            cx.write(ptr, &buf)?;
+            flat.push(u64::from(ptr));
+        }
+    }
+    drop(cx);
+    set_may_leave::<T, E>(ctx, inst, true);
+    Ok(flat)
 }
 
 fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: LiftOne, R>(
@@ -213,28 +283,7 @@ fn call_lifted_in_task<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Lift
     let inst = f.opts.instance;
     let located = |e: Error| e.in_func(&f.site);
 
-    // Lower the arguments into the callee (`lower_flat_values` clears `may_leave` while it runs).
-    set_may_leave::<T, E>(ctx, inst, false);
-    let mut flat = FlatBuf::new();
-    {
-        let mut cx = Cx::new(ctx, &f.opts, types, &f.resources);
-        cx.task = Some(task);
-        cx.hints = hints;
-        let lowered = match &abi.params_flat {
-            Some(_) => params.lower_args(&mut cx, fe, &mut flat),
-            None => (|| {
-                let lay = &abi.params_tuple;
-                let ptr = cx.alloc(lay.align, lay.size)?;
-                let mut buf = cx.read(ptr, lay.size as usize)?;
-                params.store_args(&mut cx, fe, &mut buf)?;
-                cx.write(ptr, &buf)?;
-                flat.push(u64::from(ptr));
-                Ok(())
-            })(),
-        };
-        lowered.map_err(located)?;
-    }
-    set_may_leave::<T, E>(ctx, inst, true);
+    let flat = lower_params(ctx, f, task, params, hints).map_err(located)?;
 
     // The core call.
     let mut args: SmallVec<[Val<E>; 16]> = SmallVec::new();
@@ -499,8 +548,8 @@ pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(
     let h = table.remove(i)?;
     state.live_handles = state.live_handles.saturating_sub(1);
     if !h.own {
-        if let Some(t) = h.borrow_scope.and_then(|s| state.tasks.get_mut(s as usize)) {
-            t.num_borrows = t.num_borrows.saturating_sub(1);
+        if let Some(n) = h.borrow_scope.and_then(|s| state.num_borrows_mut(s)) {
+            *n = n.saturating_sub(1);
         }
         return Ok(());
     }

@@ -1,0 +1,170 @@
+//! The event loop: runs ready tasks with ordinary core calls until what its caller waits for has happened.
+//!
+//! Two drivers share it. [`drive_from_host`] is the host's call of an async function (the spec's `Store.tick`
+//! repeated): any ready task runs. [`block_on`] is a core frame that blocks (a synchronous `waitable-set.wait`, a
+//! synchronous call of an async function, a synchronous stream or future operation): the loop runs nested on top
+//! of that frame, which stays on the native stack. Every frame below it waits on the one above, so the spec
+//! would have suspended them all and left their instances: the nested loop enters instances regardless of the
+//! frames below (`may_enter` is about synchronous reentrance, which suspended frames do not count for), but
+//! respects the exclusive lock of a callback-lifted task whose core code is among them. What may run depends on
+//! the innermost *synchronous* task below, as in the spec: then only tasks of its instance (and the loop traps
+//! with [`Trap::CannotBlockSync`] if none can go on); otherwise any.
+//!
+//! Nesting is bounded ([`super::MAX_LOOP_DEPTH`]). A loop that can make no progress classifies why (see the
+//! module docs of [`super`]): [`Trap::NeedsStackSwitching`] when the spec would resume a frame below this one or
+//! enter an instance such a frame occupies, [`Trap::Deadlock`] otherwise.
+
+use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
+
+use super::task::{ready, resume, Entry, TaskState, Wait};
+use super::{Awaited, Current, TaskId, MAX_LOOP_DEPTH};
+use crate::error::{trap, Result, Trap};
+use crate::func::call::Ctx;
+use crate::store::RuntimeState;
+
+/// How many steps a nested loop takes while a blocked frame below it could go on, before it gives up.
+const MAX_STEPS_PAST_OUTER: u32 = 10_000;
+
+/// Which tasks a loop may run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Tasks of instances that may be entered from the host.
+    Any,
+    /// Tasks of this instance only (a synchronous task is blocked).
+    Instance(u32),
+}
+
+/// Runs the loop for the host until `awaited` holds.
+pub(crate) fn drive_from_host<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, awaited: Awaited) -> Result<()> {
+    run::<T, E>(ctx, awaited, Scope::Any, Driver::Host)
+}
+
+/// Who runs a loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// The host, with no core frame blocked below.
+    Host,
+    /// A blocked core frame.
+    Frame,
+}
+
+/// Blocks the current frame until `awaited` holds, running the loop nested on top of it.
+pub(crate) fn block_on<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, awaited: Awaited) -> Result<()> {
+    let rt = &mut ctx.data_mut().rt;
+    if satisfied(rt, awaited) {
+        return Ok(());
+    }
+    // Core code running outside any task (a start function) cannot block.
+    if rt.concurrent.current == Current::None {
+        return trap(Trap::CannotBlockSync);
+    }
+    // Every frame below a blocked one waits on the frame above it, so all of them are blocked: the spec would
+    // have suspended them. The innermost synchronous task among them decides, as its `canon_lift` loop would:
+    // only tasks of its instance may run.
+    let scope = match rt.tasks.last() {
+        Some(t) => Scope::Instance(t.inst),
+        None => Scope::Any,
+    };
+    run::<T, E>(ctx, awaited, scope, Driver::Frame)
+}
+
+fn run<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    awaited: Awaited,
+    scope: Scope,
+    driver: Driver,
+) -> Result<()> {
+    let rt = &mut ctx.data_mut().rt;
+    if rt.concurrent.blocked.len() as u32 >= MAX_LOOP_DEPTH {
+        return trap(Trap::CallStackExhausted);
+    }
+    rt.concurrent.blocked.push(awaited);
+    let r = run_until::<T, E>(ctx, awaited, scope, driver);
+    ctx.data_mut().rt.concurrent.blocked.pop();
+    r
+}
+
+fn run_until<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    awaited: Awaited,
+    scope: Scope,
+    driver: Driver,
+) -> Result<()> {
+    let (mut steps_past_outer, mut yields) = (0, 0);
+    loop {
+        let rt = &mut ctx.data_mut().rt;
+        if satisfied(rt, awaited) {
+            return Ok(());
+        }
+        // A frame below could go on (the spec would resume it sooner or later) while this loop only keeps other
+        // tasks busy, typically yielding: past a bound, this is the livelock of a frame that cannot be suspended.
+        if outer_could_go_on(rt) {
+            steps_past_outer += 1;
+            if steps_past_outer > MAX_STEPS_PAST_OUTER {
+                return trap(Trap::NeedsStackSwitching);
+            }
+        }
+        match next_ready(rt, scope) {
+            Some(id) => {
+                // A blocked frame whose loop only ever resumes yielding tasks most likely waits for a frame below
+                // it, which the spec would resume in between: give up rather than spin forever.
+                let yielded = rt.concurrent.tasks.get(id).is_ok_and(|t| t.wait == Wait::Yielded);
+                yields = if yielded { yields + 1 } else { 0 };
+                if driver == Driver::Frame && yields > MAX_STEPS_PAST_OUTER {
+                    return trap(Trap::NeedsStackSwitching);
+                }
+                resume::<T, E>(ctx, id, Entry::Loop)?
+            }
+            None => return Err(stuck(rt, scope)),
+        }
+    }
+}
+
+/// Whether what a frame waits for has happened.
+pub(crate) fn satisfied<E: WasmEngine>(rt: &RuntimeState<E>, awaited: Awaited) -> bool {
+    match awaited {
+        Awaited::Resolved(id) => rt.concurrent.tasks.get(id).is_ok_and(|t| t.state == TaskState::Resolved),
+        Awaited::Startable(id) => rt
+            .concurrent
+            .tasks
+            .get(id)
+            .is_ok_and(|t| rt.instances.get(t.inst as usize).is_some_and(|i| i.backpressure == 0 && !i.exclusive)),
+        Awaited::Event(w) => rt.concurrent.waitables.get(w).is_ok_and(|w| w.pending.is_some()),
+        Awaited::SetEvent(inst, si) => super::waitable::set_has_event(rt, inst, si),
+    }
+}
+
+/// The next ready task in `scope`, taking turns from where the last search stopped.
+fn next_ready<E: WasmEngine>(rt: &mut RuntimeState<E>, scope: Scope) -> Option<TaskId> {
+    let n = rt.concurrent.tasks.capacity();
+    for k in 0..n {
+        let id = (rt.concurrent.next + k) % n;
+        let Ok(task) = rt.concurrent.tasks.get(id) else { continue };
+        let in_scope = match scope {
+            Scope::Instance(i) => task.inst == i,
+            Scope::Any => true,
+        };
+        if in_scope && ready(rt, task) {
+            rt.concurrent.next = id + 1;
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// Whether what a frame below the innermost blocked one waits for has happened.
+fn outer_could_go_on<E: WasmEngine>(rt: &RuntimeState<E>) -> bool {
+    let blocked = &rt.concurrent.blocked;
+    blocked[..blocked.len().saturating_sub(1)].iter().any(|a| satisfied(rt, *a))
+}
+
+/// Why a loop in `scope` cannot go on.
+fn stuck<E: WasmEngine>(rt: &mut RuntimeState<E>, scope: Scope) -> crate::Error {
+    if outer_could_go_on(rt) {
+        return crate::Error::trap(Trap::NeedsStackSwitching);
+    }
+    match scope {
+        Scope::Instance(_) => crate::Error::trap(Trap::CannotBlockSync),
+        Scope::Any => crate::Error::trap(Trap::Deadlock),
+    }
+}

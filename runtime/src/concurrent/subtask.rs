@@ -1,0 +1,332 @@
+//! Async lowering: `canon lower … async` and the subtasks it creates (the spec's `Subtask`), with
+//! `subtask.drop` and `subtask.cancel`.
+//!
+//! An async-lowered call lifts its arguments from the caller (at most `MAX_FLAT_ASYNC_PARAMS` flat values, else a
+//! pointer to them) and calls the callee. A host function or a synchronous callee runs to completion and the call
+//! returns `RETURNED`. An async callee becomes a task: if it resolves (calls `task.return`) before it first
+//! blocks, the call also returns `RETURNED`; otherwise the caller gets a subtask handle packed with its state
+//! (`STARTING` if backpressure kept the callee from starting, else `STARTED`), and the callee's result is
+//! lowered into the caller's memory at the out-pointer when it resolves, which the caller learns as a
+//! `SUBTASK` event. Handles the caller lent for the call stay lent until that event is delivered.
+//!
+//! Arguments are lifted when the call is made, also when backpressure delays the callee's start (the spec lifts
+//! them when the callee starts): a caller that changes the argument memory between the call and the start is
+//! not seen to.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
+
+use super::event_loop::satisfied;
+use super::task::{may_leave, new_task, request_cancellation, start, startable, Entry, Resolver, ResultSink};
+use super::waitable::{i32_result, leave_set, take_event, wait_for_event, Pending, Waitable, WaitableKind};
+use super::{AsyncTrap, Awaited, TaskId, WaitableId, BLOCKED};
+use crate::abi::lift::FlatSrc;
+use crate::abi::table::Element;
+use crate::abi::{val_bits, Cx};
+use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::func::call::{call_lifted, host_error, Ctx, LiftedFunc, LowerTrampoline, Target};
+use crate::resources::ResourceAny;
+use crate::store::{RuntimeState, StoreContextMut};
+use crate::values::Value;
+
+/// `MAX_FLAT_ASYNC_PARAMS`.
+pub(crate) const MAX_FLAT_ASYNC_PARAMS: usize = 4;
+
+/// The spec's `Subtask.State`.
+pub(crate) mod state {
+    pub const STARTING: u32 = 0;
+    pub const STARTED: u32 = 1;
+    pub const RETURNED: u32 = 2;
+    pub const CANCELLED_BEFORE_STARTED: u32 = 3;
+    pub const CANCELLED_BEFORE_RETURNED: u32 = 4;
+}
+
+/// The spec's `Subtask`.
+pub(crate) struct Subtask {
+    pub state: u32,
+    /// The callee's task.
+    pub task: Option<TaskId>,
+    /// Whether its resolution was delivered to the caller.
+    pub delivered: bool,
+    pub cancellation_requested: bool,
+    /// Handles (instance, index) the caller lent for the call.
+    pub lenders: Vec<(u32, u32)>,
+    /// Host-table entries made for those borrows.
+    pub host_borrows: Vec<ResourceAny>,
+}
+
+impl Subtask {
+    /// Whether the callee returned or was cancelled.
+    pub fn resolved(&self) -> bool {
+        self.state >= state::RETURNED
+    }
+}
+
+fn subtask_mut<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<&mut Subtask> {
+    match &mut rt.concurrent.waitables.get_mut(w)?.kind {
+        WaitableKind::Subtask(s) => Ok(s),
+        WaitableKind::End(_) => trap(Trap::HandleType),
+    }
+}
+
+/// Records progress on a subtask: an event once the caller holds a handle to it.
+fn progress<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<()> {
+    let waitable = rt.concurrent.waitables.get_mut(w)?;
+    if waitable.handle != 0 {
+        waitable.pending = Some(Pending::Subtask);
+    }
+    Ok(())
+}
+
+/// The callee started (`on_start`).
+pub(crate) fn on_start<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<()> {
+    subtask_mut(rt, w)?.state = state::STARTED;
+    progress(rt, w)
+}
+
+/// The callee resolved (`on_resolve`): returned, or was cancelled.
+pub(crate) fn notify_resolved<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId, returned: bool) -> Result<()> {
+    let s = subtask_mut(rt, w)?;
+    s.state = match (returned, s.state) {
+        (true, _) => state::RETURNED,
+        (false, state::STARTING) => state::CANCELLED_BEFORE_STARTED,
+        (false, _) => state::CANCELLED_BEFORE_RETURNED,
+    };
+    progress(rt, w)
+}
+
+/// `Subtask.deliver_resolve`: returns the handles lent for the call.
+pub(crate) fn deliver_resolve<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<()> {
+    let s = subtask_mut(rt, w)?;
+    s.delivered = true;
+    let lenders = std::mem::take(&mut s.lenders);
+    let borrows = std::mem::take(&mut s.host_borrows);
+    release(rt, lenders, borrows);
+    Ok(())
+}
+
+fn release<E: WasmEngine>(rt: &mut RuntimeState<E>, lenders: Vec<(u32, u32)>, borrows: Vec<ResourceAny>) {
+    for (inst, h) in lenders {
+        if let Some(Ok(h)) = rt.instances.get_mut(inst as usize).map(|i| i.handles.get_mut(h)) {
+            h.num_lends = h.num_lends.saturating_sub(1);
+        }
+    }
+    for b in borrows {
+        rt.host.remove(&b);
+    }
+}
+
+/// The body of an async-lowered trampoline (`canon_lower` with `async`). Returns the packed status.
+pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    args: &[Val<E>],
+    results: &mut [Val<E>],
+) -> Result<()> {
+    let caller = t.opts.instance;
+    may_leave(&ctx.data_mut().rt, caller)?;
+    let fe = t.plan.types.func(t.ty);
+    let bits: SmallVec<[u64; 8]> = args.iter().map(val_bits).collect();
+    let retptr = fe.def.result.map(|_| bits.last().copied().unwrap_or(0) as u32);
+
+    let mut cx = Cx::new(ctx, &t.opts, &t.plan.types, &t.resources);
+    let params = lift_params(&mut cx, t, &bits);
+    let (lenders, host_borrows) = (std::mem::take(&mut cx.lenders), std::mem::take(&mut cx.host_borrows));
+    drop(cx);
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => {
+            release(&mut ctx.data_mut().rt, lenders, host_borrows);
+            return Err(e);
+        }
+    };
+    let status = match &t.callee {
+        Target::Lifted(f) if f.async_ty => {
+            let subtask = Subtask {
+                state: state::STARTING,
+                task: None,
+                delivered: false,
+                cancellation_requested: false,
+                lenders,
+                host_borrows,
+            };
+            start_subtask::<T, E>(ctx, t, f, subtask, params, retptr)?
+        }
+        _ => {
+            let r = call_to_completion::<T, E>(ctx, t, params)
+                .and_then(|v| deliver_now::<T, E>(ctx, t, retptr, v.as_ref()));
+            release(&mut ctx.data_mut().rt, lenders, host_borrows);
+            r?;
+            state::RETURNED
+        }
+    };
+    i32_result(results, status);
+    Ok(())
+}
+
+/// Lifts an async lower's arguments: flat when they fit `MAX_FLAT_ASYNC_PARAMS`, else from the pointer.
+fn lift_params<T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    bits: &[u64],
+) -> Result<Vec<Value>> {
+    let fe = t.plan.types.func(t.ty);
+    let arg = |i: usize| move |e: Error| e.at(PathSegment::Arg(i as u32));
+    let mut params = Vec::with_capacity(fe.def.params.len());
+    match fe.abi.params_flat.as_ref().filter(|f| f.len() <= MAX_FLAT_ASYNC_PARAMS) {
+        Some(flat) => {
+            let mut src = FlatSrc::new(&bits[..flat.len().min(bits.len())]);
+            for (i, (_, ty)) in fe.def.params.iter().enumerate() {
+                params.push(cx.lift_flat(*ty, &mut src).map_err(arg(i))?);
+            }
+        }
+        None => {
+            let ptr = bits.first().copied().unwrap_or(0) as u32;
+            let lay = &fe.abi.params_tuple;
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            let buf = cx.read(ptr, lay.size as usize)?;
+            cx.view(&buf, ptr);
+            for (i, ((_, ty), o)) in fe.def.params.iter().zip(fe.abi.params_offsets.iter()).enumerate() {
+                params.push(cx.load(*ty, &buf, *o as usize).map_err(arg(i))?);
+            }
+        }
+    }
+    Ok(params)
+}
+
+/// Calls a host function or a synchronous callee for an async lower.
+fn call_to_completion<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    params: Vec<Value>,
+) -> Result<Option<Value>> {
+    let has_result = t.plan.types.func(t.ty).def.result.is_some();
+    match &t.callee {
+        Target::Host(h) => {
+            let mut res: SmallVec<[Value; 1]> = SmallVec::new();
+            if has_result {
+                res.push(Value::Bool(false));
+            }
+            h(StoreContextMut { inner: ctx.as_context_mut() }, &params, &mut res).map_err(host_error)?;
+            Ok(res.pop())
+        }
+        Target::Lifted(f) => {
+            call_lifted(ctx, f, Some(t.opts.instance), &params[..], None, false, |_, r: Option<Value>, _| Ok(r))
+        }
+        Target::Typed(_) => Err(Error::unsupported("an async lower of a typed host function (use `func_new`)")),
+    }
+}
+
+/// Lowers a result into the caller's memory at the out-pointer.
+fn deliver_now<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    retptr: Option<u32>,
+    v: Option<&Value>,
+) -> Result<()> {
+    let fe = t.plan.types.func(t.ty);
+    let (Some(ty), Some(ptr), Some(v)) = (fe.def.result, retptr, v) else { return Ok(()) };
+    let mut cx = Cx::new(ctx, &t.opts, &t.plan.types, &t.resources);
+    let lay = t.plan.types.layout(ty).clone();
+    cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+    cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size).map_err(|e| e.at(PathSegment::Result))
+}
+
+/// Starts the callee's task for an async call; returns the status the caller sees.
+fn start_subtask<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    f: &Arc<LiftedFunc<E>>,
+    subtask: Subtask,
+    params: Vec<Value>,
+    retptr: Option<u32>,
+) -> Result<u32> {
+    let caller = t.opts.instance;
+    let rt = &mut ctx.data_mut().rt;
+    let w = rt.concurrent.waitables.insert(Waitable {
+        inst: caller,
+        handle: 0,
+        wset: None,
+        pending: None,
+        has_sync_waiter: false,
+        kind: WaitableKind::Subtask(subtask),
+    });
+    let sink =
+        ResultSink { waitable: w, opts: t.opts.clone(), plan: t.plan.clone(), resources: t.resources.clone(), retptr };
+    let id = new_task(rt, f.clone(), Resolver::Subtask(Box::new(sink)));
+    subtask_mut(rt, w)?.task = Some(id);
+    let callee = f.opts.instance;
+    if startable(rt, callee) && rt.instances[callee as usize].num_waiting_to_enter == 0 {
+        start::<T, E, _>(ctx, id, &params[..], Entry::Call(Some(caller)))?;
+    } else {
+        rt.concurrent.tasks.get_mut(id)?.args = Some(params);
+        rt.instances[callee as usize].num_waiting_to_enter += 1;
+    }
+    let rt = &mut ctx.data_mut().rt;
+    let s = subtask_mut(rt, w)?;
+    if s.resolved() {
+        deliver_resolve(rt, w)?;
+        rt.concurrent.waitables.remove(w);
+        return Ok(state::RETURNED);
+    }
+    let status = s.state;
+    let handle = rt.instances[caller as usize].handles.add_element(Element::Waitable(w))?;
+    rt.concurrent.waitables.get_mut(w)?.handle = handle;
+    Ok(status | (handle << 4))
+}
+
+/// `canon subtask.drop`.
+pub(crate) fn subtask_drop<E: WasmEngine>(rt: &mut RuntimeState<E>, inst: u32, i: u32) -> Result<()> {
+    may_leave(rt, inst)?;
+    let w = rt.instances[inst as usize].handles.waitable(i)?;
+    if !subtask_mut(rt, w)?.delivered {
+        return trap(Trap::Async(AsyncTrap::SubtaskNotResolved));
+    }
+    leave_set(rt, w)?;
+    rt.instances[inst as usize].handles.remove_element(i)?;
+    rt.concurrent.waitables.remove(w);
+    Ok(())
+}
+
+/// `canon subtask.cancel`.
+pub(crate) fn subtask_cancel<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    inst: u32,
+    async_: bool,
+    i: u32,
+) -> Result<u32> {
+    let rt = &mut ctx.data_mut().rt;
+    may_leave(rt, inst)?;
+    let w = rt.instances[inst as usize].handles.waitable(i)?;
+    let in_set = rt.concurrent.waitables.get(w)?.wset.is_some();
+    let s = subtask_mut(rt, w)?;
+    if s.delivered {
+        return trap(Trap::Async(AsyncTrap::SubtaskDelivered));
+    }
+    if s.cancellation_requested {
+        return trap(Trap::Async(AsyncTrap::CancelTwice));
+    }
+    if in_set && !async_ {
+        return trap(Trap::Async(AsyncTrap::SyncInWaitableSet));
+    }
+    if !s.resolved() {
+        s.cancellation_requested = true;
+        let task = s.task.ok_or_else(|| Error::internal("a subtask without its task"))?;
+        request_cancellation::<T, E>(ctx, task, inst)?;
+        let rt = &mut ctx.data_mut().rt;
+        if !subtask_mut(rt, w)?.resolved() {
+            if async_ {
+                return Ok(BLOCKED);
+            }
+            wait_for_event::<T, E>(ctx, w)?;
+        }
+    }
+    let rt = &mut ctx.data_mut().rt;
+    if !satisfied(rt, Awaited::Event(w)) {
+        progress(rt, w)?;
+    }
+    let (_, _, state) = take_event(rt, w)?;
+    Ok(state)
+}
