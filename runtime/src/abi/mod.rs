@@ -333,6 +333,37 @@ pub fn val_bits<E: WasmEngine>(v: &Val<E>) -> Bits {
     }
 }
 
+/// The most core arguments a lowered import takes: 16 flat parameters and a return pointer.
+const MAX_CORE_ARGS: usize = 17;
+
+/// The core arguments of a lowered import's call as bits, on the stack: collecting them into a growable vector
+/// cost more than the rest of a call to a host function without parameters.
+pub struct CoreArgs {
+    bits: [Bits; MAX_CORE_ARGS],
+    len: usize,
+}
+
+impl CoreArgs {
+    /// The bits of `args`; more than [`MAX_CORE_ARGS`] is an internal error (the plan's signatures have fewer).
+    pub fn new<E: WasmEngine>(args: &[Val<E>]) -> Result<Self> {
+        if args.len() > MAX_CORE_ARGS {
+            return Err(Error::internal("a lowered import called with more than 17 core arguments"));
+        }
+        let mut bits = [0; MAX_CORE_ARGS];
+        for (b, a) in bits.iter_mut().zip(args) {
+            *b = val_bits(a);
+        }
+        Ok(CoreArgs { bits, len: args.len() })
+    }
+}
+
+impl std::ops::Deref for CoreArgs {
+    type Target = [Bits];
+    fn deref(&self) -> &[Bits] {
+        &self.bits[..self.len]
+    }
+}
+
 /// A core value of type `t` from bits.
 pub fn bits_val<E: WasmEngine>(t: layout::FlatType, b: Bits) -> Val<E> {
     match t {

@@ -25,7 +25,7 @@ use crate::abi::lift::FlatSrc;
 use crate::abi::lower::{add_handle, FlatBuf};
 use crate::abi::resources::Handle;
 use crate::abi::types::{FuncEntry, FuncIdx, Ty};
-use crate::abi::{bits_val, val_bits, CallOptions, Cx, StrHint};
+use crate::abi::{bits_val, val_bits, CallOptions, CoreArgs, Cx, StrHint};
 use crate::component::plan::Plan;
 use crate::concurrent::{Current, CONTEXT_SLOTS};
 use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
@@ -377,7 +377,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     let types = &t.plan.types;
     let fe = types.func(t.ty);
     let abi = &fe.abi;
-    let bits: SmallVec<[u64; 17]> = args.iter().map(val_bits).collect();
+    let bits = CoreArgs::new(args)?;
 
     // Lift the arguments from the caller.
     let composing = matches!(t.callee, Target::Lifted(_));
@@ -413,6 +413,10 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     let hints = cx.hints.take();
     drop(cx);
     let release = |ctx: &mut Ctx<'_, T, E>| {
+        // Nothing was lent for arguments without borrows: skip building a context.
+        if lenders.is_empty() && host_borrows.is_empty() {
+            return;
+        }
         let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
         cx.lenders = lenders;
         cx.host_borrows = host_borrows;

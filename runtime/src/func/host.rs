@@ -11,14 +11,13 @@
 
 use std::sync::Arc;
 
-use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
 use super::call::{host_error, set_may_leave, Ctx, LowerTrampoline};
 use super::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::FlatBuf;
-use crate::abi::{bits_val, val_bits, Cx};
+use crate::abi::{bits_val, CoreArgs, Cx};
 use crate::error::{trap, Error, PathSegment, Result, Trap};
 use crate::store::StoreContextMut;
 
@@ -61,7 +60,7 @@ where
     let types = &t.plan.types;
     let fe = types.func(t.ty);
     let abi = &fe.abi;
-    let bits: SmallVec<[u64; 17]> = args.iter().map(val_bits).collect();
+    let bits = CoreArgs::new(args)?;
 
     // Lift the arguments from the caller.
     let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
