@@ -213,22 +213,31 @@ fn exit_is_not_a_trap() {
     assert_eq!(exit_code(&component_layer::Error::trap(component_layer::Trap::OutOfBounds)), None);
 }
 
-/// One scenario of `guests/streams.wat` in a fresh store and instance: its result, and what reached stdout.
-fn guest_call<E: wasm_runtime_layer::backend::WasmEngine>(
+/// `guests/streams.wat` instantiated `n` times in one fresh store, with stdout captured.
+fn streams_guest<E: wasm_runtime_layer::backend::WasmEngine>(
     backend: E,
-    export: &str,
-) -> (component_layer::Result<u32>, Vec<u8>) {
-    use component_layer::{Component, Engine, Linker, Store, Value};
+    n: usize,
+) -> (component_layer::Store<WasiCtx, E>, Vec<component_layer::Instance>, CaptureBuffer) {
+    use component_layer::{Component, Engine, Linker, Store};
     let engine = Engine::new(backend);
     let bytes = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guests/streams.wat")).unwrap();
     let component = Component::new(&engine, &bytes).unwrap();
     let mut linker = Linker::<WasiCtx, E>::new();
     component_layer_wasi::add_to_linker(&mut linker).unwrap();
     let stdout = CaptureBuffer::with_limit(1 << 10);
-    let ctx = WasiCtx::builder().stdout_capture(stdout.clone()).build();
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker.instantiate(&mut store, &component).unwrap();
-    let func = instance.get_func(export).unwrap();
+    let mut store = Store::new(&engine, WasiCtx::builder().stdout_capture(stdout.clone()).build());
+    let instances = (0..n).map(|_| linker.instantiate(&mut store, &component).unwrap()).collect();
+    (store, instances, stdout)
+}
+
+/// One scenario of `guests/streams.wat` in a fresh store and instance: its result, and what reached stdout.
+fn guest_call<E: wasm_runtime_layer::backend::WasmEngine>(
+    backend: E,
+    export: &str,
+) -> (component_layer::Result<u32>, Vec<u8>) {
+    use component_layer::Value;
+    let (mut store, instances, stdout) = streams_guest(backend, 1);
+    let func = instances[0].get_func(export).unwrap();
     let mut results = vec![Value::U32(0); usize::from(func.ty().result().is_some())];
     let outcome = func.call(&mut store, &[], &mut results).map(|()| match results.first() {
         Some(Value::U32(r)) => *r,
@@ -239,16 +248,8 @@ fn guest_call<E: wasm_runtime_layer::backend::WasmEngine>(
 
 /// A raw handle index given away by one instance, used by another in the same store.
 fn cross_instance<E: wasm_runtime_layer::backend::WasmEngine>(backend: E) -> (component_layer::Result<()>, Vec<u8>) {
-    use component_layer::{Component, Engine, Linker, Store};
-    let engine = Engine::new(backend);
-    let bytes = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/guests/streams.wat")).unwrap();
-    let component = Component::new(&engine, &bytes).unwrap();
-    let mut linker = Linker::<WasiCtx, E>::new();
-    component_layer_wasi::add_to_linker(&mut linker).unwrap();
-    let stdout = CaptureBuffer::with_limit(1 << 10);
-    let mut store = Store::new(&engine, WasiCtx::builder().stdout_capture(stdout.clone()).build());
-    let a = linker.instantiate(&mut store, &component).unwrap();
-    let b = linker.instantiate(&mut store, &component).unwrap();
+    let (mut store, instances, stdout) = streams_guest(backend, 2);
+    let (a, b) = (&instances[0], &instances[1]);
     let (h,) = a.get_func("leak").unwrap().typed::<(), (u32,)>().unwrap().call(&mut store, ()).unwrap();
     // The index is A's: valid there, and unknown in B's table (which has no handles).
     let in_a = a.get_func("write-with").unwrap().typed::<(u32,), (u32,)>().unwrap().call(&mut store, (h,)).unwrap();
