@@ -22,11 +22,10 @@ use super::event_loop::satisfied;
 use super::task::{may_leave, new_task, request_cancellation, start, startable, Entry, Resolver, ResultSink};
 use super::waitable::{i32_result, leave_set, take_event, wait_for_event, Pending, Waitable, WaitableKind};
 use super::{AsyncTrap, Awaited, TaskId, WaitableId, BLOCKED};
-use crate::abi::lift::FlatSrc;
 use crate::abi::table::Element;
 use crate::abi::{val_bits, Cx};
 use crate::error::{trap, Error, PathSegment, Result, Trap};
-use crate::func::call::{call_lifted, host_error, Ctx, LiftedFunc, LowerTrampoline, Target};
+use crate::func::call::{call_lifted, host_error, lift_lowered_args, Ctx, LiftedFunc, LowerTrampoline, Target};
 use crate::resources::ResourceAny;
 use crate::store::{RuntimeState, StoreContextMut};
 use crate::values::Value;
@@ -173,27 +172,10 @@ fn lift_params<T: 'static, E: WasmEngine>(
     bits: &[u64],
 ) -> Result<Vec<Value>> {
     let fe = t.plan.types.func(t.ty);
-    let arg = |i: usize| move |e: Error| e.at(PathSegment::Arg(i as u32));
-    let mut params = Vec::with_capacity(fe.def.params.len());
-    match fe.abi.params_flat.as_ref().filter(|f| f.len() <= MAX_FLAT_ASYNC_PARAMS) {
-        Some(flat) => {
-            let mut src = FlatSrc::new(&bits[..flat.len().min(bits.len())]);
-            for (i, (_, ty)) in fe.def.params.iter().enumerate() {
-                params.push(cx.lift_flat(*ty, &mut src).map_err(arg(i))?);
-            }
-        }
-        None => {
-            let ptr = bits.first().copied().unwrap_or(0) as u32;
-            let lay = &fe.abi.params_tuple;
-            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-            let buf = cx.read(ptr, lay.size as usize)?;
-            cx.view(&buf, ptr);
-            for (i, ((_, ty), o)) in fe.def.params.iter().zip(fe.abi.params_offsets.iter()).enumerate() {
-                params.push(cx.load(*ty, &buf, *o as usize).map_err(arg(i))?);
-            }
-        }
-    }
-    Ok(params)
+    let flat = fe.abi.params_flat.as_ref().map(Vec::len).filter(|&n| n <= MAX_FLAT_ASYNC_PARAMS);
+    let mut params = SmallVec::new();
+    lift_lowered_args(cx, fe, flat, bits, &mut params)?;
+    Ok(params.into_vec())
 }
 
 /// Calls a host function or a synchronous callee for an async lower.

@@ -386,28 +386,8 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     if composing {
         cx.hints = Some(Vec::new());
     }
-    let lifted = (|| -> Result<()> {
-        let arg = |i: usize| move |e: Error| e.at(PathSegment::Arg(i as u32));
-        match &abi.params_flat {
-            Some(flat) => {
-                let mut src = FlatSrc::new(&bits[..flat.len().min(bits.len())]);
-                for (i, (_, ty)) in fe.def.params.iter().enumerate() {
-                    params.push(cx.lift_flat(*ty, &mut src).map_err(arg(i))?);
-                }
-            }
-            None => {
-                let ptr = bits.first().copied().unwrap_or(0) as u32;
-                let lay = &abi.params_tuple;
-                cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                let buf = cx.read(ptr, lay.size as usize)?;
-                cx.view(&buf, ptr);
-                for (i, ((_, ty), o)) in fe.def.params.iter().zip(abi.params_offsets.iter()).enumerate() {
-                    params.push(cx.load(*ty, &buf, *o as usize).map_err(arg(i))?);
-                }
-            }
-        }
-        Ok(())
-    })();
+    let flat = abi.params_flat.as_ref().map(Vec::len);
+    let lifted = lift_lowered_args(&mut cx, fe, flat, &bits, &mut params);
     let lenders = std::mem::take(&mut cx.lenders);
     let host_borrows = std::mem::take(&mut cx.host_borrows);
     let hints = cx.hints.take();
@@ -487,6 +467,38 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     };
     release(ctx);
     r
+}
+
+/// Lifts a lowered call's arguments from the caller into `params`: `flat` of them from the core arguments
+/// `bits` when they are passed flat (`Some(count)`), else from the parameter tuple the first core argument points
+/// at. Shared by the synchronous import trampoline and async lowers (whose flat limit is lower).
+pub(crate) fn lift_lowered_args<T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    fe: &FuncEntry,
+    flat: Option<usize>,
+    bits: &[u64],
+    params: &mut SmallVec<[Value; 4]>,
+) -> Result<()> {
+    let arg = |i: usize| move |e: Error| e.at(PathSegment::Arg(i as u32));
+    match flat {
+        Some(n) => {
+            let mut src = FlatSrc::new(&bits[..n.min(bits.len())]);
+            for (i, (_, ty)) in fe.def.params.iter().enumerate() {
+                params.push(cx.lift_flat(*ty, &mut src).map_err(arg(i))?);
+            }
+        }
+        None => {
+            let ptr = bits.first().copied().unwrap_or(0) as u32;
+            let lay = &fe.abi.params_tuple;
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            let buf = cx.read(ptr, lay.size as usize)?;
+            cx.view(&buf, ptr);
+            for (i, ((_, ty), o)) in fe.def.params.iter().zip(fe.abi.params_offsets.iter()).enumerate() {
+                params.push(cx.load(*ty, &buf, *o as usize).map_err(arg(i))?);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The name of the placeholder a host function finds in its result slot: one allocation no other value shares, so
