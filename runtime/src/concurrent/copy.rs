@@ -193,8 +193,13 @@ pub(crate) fn copy<T: 'static, E: WasmEngine>(
     end.buffer = Some(buffer);
     end.progress = 0;
     rendezvous::<T, E>(ctx, w, inst, kind, readable, elem)?;
-    let rt = &mut ctx.data_mut().rt;
-    if rt.concurrent.waitables.get(w)?.pending.is_none() {
+    finish::<T, E>(ctx, w, async_)
+}
+
+/// The end of a copy or cancel on end `w`: its event's payload, waiting for it in a synchronous call; an async
+/// call without one returns `BLOCKED`.
+fn finish<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, w: WaitableId, async_: bool) -> Result<u32> {
+    if ctx.data_mut().rt.concurrent.waitables.get(w)?.pending.is_none() {
         if async_ {
             return Ok(BLOCKED);
         }
@@ -397,15 +402,8 @@ pub(crate) fn cancel<T: 'static, E: WasmEngine>(
         if let Some(p) = s.pending.take() {
             notify(rt, p, result::CANCELLED, false)?;
         }
-        if rt.concurrent.waitables.get(w)?.pending.is_none() {
-            if async_ {
-                return Ok(BLOCKED);
-            }
-            wait_for_event::<T, E>(ctx, w)?;
-        }
     }
-    let (_, _, payload) = take_event(&mut ctx.data_mut().rt, w)?;
-    Ok(payload)
+    finish::<T, E>(ctx, w, async_)
 }
 
 /// `canon {stream,future}.drop-{readable,writable}`.
