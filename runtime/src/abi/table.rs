@@ -14,7 +14,7 @@
 
 use super::resources::Handle;
 use crate::concurrent::{ErrorContext, WaitableId, WaitableSet};
-use crate::error::{trap, Result, Trap};
+use crate::error::{trap, Error, Result, Trap};
 
 /// `Table.MAX_LENGTH`: handle indices stay below 2^28 so guests can use the high bits.
 pub const MAX_TABLE_LENGTH: usize = (1 << 28) - 1;
@@ -80,7 +80,7 @@ impl HandleTable {
         self.get(i)?;
         match self.remove_element(i)? {
             Element::Resource(h) => Ok(h),
-            _ => unreachable!("checked above"),
+            _ => Err(Error::internal("a resource slot held another element after the check")),
         }
     }
 
@@ -88,7 +88,9 @@ impl HandleTable {
     pub fn add_element(&mut self, e: Element) -> Result<u32> {
         if self.free_head != 0 {
             let i = self.free_head;
-            let Slot::Free(next) = self.slots[i as usize] else { unreachable!("free list points at a used slot") };
+            let Some(&Slot::Free(next)) = self.slots.get(i as usize) else {
+                return Err(Error::internal("the free list points at a used slot"));
+            };
             self.free_head = next;
             self.slots[i as usize] = Slot::Used(e);
             return Ok(i);
@@ -122,7 +124,7 @@ impl HandleTable {
         self.element(i)?;
         let slot = std::mem::replace(&mut self.slots[i as usize], Slot::Free(self.free_head));
         self.free_head = i;
-        let Slot::Used(e) = slot else { unreachable!("checked above") };
+        let Slot::Used(e) = slot else { return Err(Error::internal("a checked slot was free")) };
         Ok(e)
     }
 
