@@ -541,9 +541,9 @@ pub use component_layer_macro::bindgen;
 pub use component_layer_macro::bindgen_every_world as __bindgen_every_world;
 pub use func::{Access, Func, HostFn};
 pub use instance::{Export, ExportIndex, ExportInstance, ExportLookup, Instance, InstancePre};
-pub use linker::{HostDtor, Linker, LinkerInstance};
+pub use linker::{Linker, LinkerInstance};
 pub use module::Module;
-pub use resources::{Resource, ResourceAny, ResourceType};
+pub use resources::{HostDtor, Resource, ResourceAny, ResourceType};
 pub use store::{
     AsContext, AsContextMut, RuntimeAccess, RuntimeState, Store, StoreContext, StoreContextMut, StoreInner,
     DEFAULT_MAX_HANDLES,
