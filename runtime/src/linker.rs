@@ -299,7 +299,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         match self.items.get_mut(name) {
             Some(Definition::Instance(i)) => Ok(i),
             Some(other) => Err(Error::link(format!("`{name}` is already defined as a {}", other.kind_name()))),
-            None => unreachable!("inserted above"),
+            None => Err(Error::internal("a linker instance vanished after its insertion")),
         }
     }
 
