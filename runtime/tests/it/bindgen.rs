@@ -368,6 +368,25 @@ fn bindgen_with_reuses_bindings_that_reach_the_store() {
     });
 }
 
+#[test]
+fn bindgen_names_a_missing_export() {
+    both!(|engine| {
+        fn linker_for<E: wasm_runtime_layer::backend::WasmEngine>(_: &component_layer::Engine<E>) -> Linker<Host, E> {
+            Linker::new()
+        }
+        let mut linker = linker_for(&engine);
+        E2e::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
+        let renamed = |from: &str, to: &str| component(&engine, &e2e_wat().replace(from, to));
+        let root = E2e::instantiate_pre(
+            &renamed(r#"(export "greet") (param "name""#, r#"(export "hello") (param "name""#),
+            &linker,
+        );
+        assert_eq!(root.unwrap_err().to_string(), "link error: component does not export `greet`");
+        let iface = E2e::instantiate_pre(&renamed(r#"(export "test:e2e/api""#, r#"(export "test:e2e/other""#), &linker);
+        assert_eq!(iface.unwrap_err().to_string(), "link error: component does not export `test:e2e/api`");
+    });
+}
+
 /// Code written against the generated traits, given `&mut Host`.
 fn log_twice<H: test::e2e::host::Host>(mut host: H, e: Entry) -> HostResource<Counter> {
     host.log(e.clone());

@@ -53,6 +53,48 @@ impl Generator<'_> {
 
     /// The `Guest` struct of an exported interface (exported as `name`, or under other names with `new_at`),
     /// with `GuestIndices` and a `GuestFoo` per resource.
+    /// The statements that find the export index of each function of `funcs` (into the variables `fields`): at
+    /// the root, or `within` the instance export whose name the Rust expression `within` gives (its index is in
+    /// the variable `instance`).
+    fn export_lookups(funcs: &[&Function], fields: &[String], within: Option<&str>) -> String {
+        let (instance, place, args) = match within {
+            Some(name) => ("::core::option::Option::Some(&instance)", " in `{}`", format!(", {name}")),
+            None => ("::core::option::Option::None", "", String::new()),
+        };
+        funcs
+            .iter()
+            .zip(fields)
+            .map(|(f, field)| {
+                format!(
+                    "let {field} = component.get_export_index({instance}, {:?}).ok_or_else(|| {K}::Error::new(\
+                     {K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}`{place}\", {:?}{args}))))?;\n",
+                    f.name, f.name
+                )
+            })
+            .collect()
+    }
+
+    /// The statements that take each function of `funcs` out of the variable `instance` by its index in `self`
+    /// and type-check it; `within` is the Rust expression of the interface's name, for messages.
+    fn export_loads(&self, funcs: &[&Function], fields: &[String], cx: Cx, within: Option<&str>) -> String {
+        let (place, args) = match within {
+            Some(name) => (" in `{}`", format!(", {name}")),
+            None => ("", String::new()),
+        };
+        funcs
+            .iter()
+            .zip(fields)
+            .map(|(f, field)| {
+                format!(
+                    "let {field} = instance.get_func(&self.{field}).ok_or_else(|| {K}::Error::new({K}::ErrorKind::Link(\
+                     ::std::format!(\"`{{}}`{place} is not a function\", {:?}{args}))))?;\n{}\n",
+                    f.name,
+                    self.check_fn(f, field, cx)
+                )
+            })
+            .collect()
+    }
+
     pub(super) fn guest(&self, out: &mut String, name: &str, funcs: &[&Function], cx: Cx) {
         let fields: Vec<String> = funcs.iter().enumerate().map(|(i, f)| func_field(i, &f.name)).collect();
         let _ = writeln!(
@@ -65,29 +107,8 @@ impl Generator<'_> {
             "/// The export indices of `{name}` in a component.\n#[derive(Clone)]\npub struct GuestIndices {{ {} }}",
             fields.iter().map(|f| format!("{f}: {K}::ExportIndex,")).collect::<String>()
         );
-        let lookups: String = funcs
-            .iter()
-            .zip(&fields)
-            .map(|(f, field)| {
-                format!(
-                    "let {field} = component.get_export_index(::core::option::Option::Some(&instance), {:?}).ok_or_else(|| \
-                     {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}` in `{{}}`\", {:?}, name))))?;\n",
-                    f.name, f.name
-                )
-            })
-            .collect();
-        let loads: String = funcs
-            .iter()
-            .zip(&fields)
-            .map(|(f, field)| {
-                format!(
-                    "let {field} = instance.get_func(&self.{field}).ok_or_else(|| {K}::Error::new({K}::ErrorKind::Link(\
-                     ::std::format!(\"`{{}}` in `{{}}` is not a function\", {:?}, {name:?}))))?;\n{}\n",
-                    f.name,
-                    self.check_fn(f, field, cx)
-                )
-            })
-            .collect();
+        let lookups = Self::export_lookups(funcs, &fields, Some("name"));
+        let loads = self.export_loads(funcs, &fields, cx, Some(&format!("{name:?}")));
         let all: String = fields.iter().map(|f| format!("{f},")).collect();
         let _ = writeln!(
             out,
@@ -196,33 +217,14 @@ impl Generator<'_> {
             .chain((0..ifaces.len()).map(|i| format!("interface{i}")))
             .map(|f| format!("{f},"))
             .collect();
-        let lookups: String = funcs
-            .iter()
-            .zip(&fields)
-            .map(|(f, field)| {
-                format!(
-                    "let {field} = component.get_export_index(::core::option::Option::None, {:?}).ok_or_else(|| \
-                     {K}::Error::new({K}::ErrorKind::Link(::std::format!(\"component does not export `{{}}`\", {:?}))))?;\n",
-                    f.name, f.name
-                )
-            })
-            .chain(ifaces.iter().enumerate().map(|(i, e)| {
-                format!("let interface{i} = self::{}::GuestIndices::new_at(component, {:?})?;\n", e.path.join("::"), e.name)
-            }))
-            .collect();
-        let loads: String = funcs
-            .iter()
-            .zip(&fields)
-            .map(|(f, field)| {
-                format!(
-                    "let {field} = instance.get_func(&self.{field}).ok_or_else(|| {K}::Error::new({K}::ErrorKind::Link(\
-                     ::std::format!(\"`{{}}` is not a function\", {:?}))))?;\n{}\n",
-                    f.name,
-                    self.check_fn(f, field, cx)
-                )
-            })
-            .chain((0..ifaces.len()).map(|i| format!("let interface{i} = self.interface{i}.load(instance)?;\n")))
-            .collect();
+        let mut lookups = Self::export_lookups(funcs, &fields, None);
+        let mut loads = self.export_loads(funcs, &fields, cx, None);
+        for (i, e) in ifaces.iter().enumerate() {
+            let path = e.path.join("::");
+            let _ =
+                writeln!(lookups, "let interface{i} = self::{path}::GuestIndices::new_at(component, {:?})?;", e.name);
+            let _ = writeln!(loads, "let interface{i} = self.interface{i}.load(instance)?;");
+        }
         let mut methods = String::new();
         let mut names = Names::reserving(&["instantiate", "instantiate_pre", "new", "add_to_linker"]);
         for (f, field) in funcs.iter().zip(&fields) {
