@@ -13,7 +13,8 @@
 //   export): they are served in the wait loop.
 // * Values are whatever jco's generated code takes and gives. The driver does not know the types: the harness
 //   converts type-directed, and only JS values that JSON cannot carry are tagged, the same way in both
-//   directions: BigInt `{"$b":"12"}`, the floats JSON lacks `{"$f":"nan"|"inf"|"-inf"|"-0"}`, `undefined` is
+//   directions: BigInt `{"$b":"12"}`, the floats JSON lacks `{"$f":"nan"|"inf"|"-inf"|"-0"}` (and, from the driver,
+//   every number that is not a safe integer, as its shortest text `{"$f":"1.5"}`), `undefined` is
 //   `null`, typed arrays are arrays, a resource object the component gave out `{"$r":id}`, a host resource
 //   object `{"$h":rep,"t":name}`.
 //
@@ -88,7 +89,10 @@ function encode(v, inst) {
     if (v === Infinity) return { $f: 'inf' };
     if (v === -Infinity) return { $f: '-inf' };
     if (Object.is(v, -0)) return { $f: '-0' };
-    return v;
+    // Integers are exact in JSON; other numbers go as JavaScript's shortest round-trip text, which the harness
+    // parses correctly rounded (serde_json's own float parsing may be one ulp off).
+    if (Number.isSafeInteger(v)) return v;
+    return { $f: String(v) };
   }
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (ArrayBuffer.isView(v)) return Array.from(v, (x) => encode(x, inst));
@@ -119,7 +123,7 @@ function decode(v, inst) {
   if (Array.isArray(v)) return v.map((x) => decode(x, inst));
   if (typeof v !== 'object') return v;
   if (typeof v.$b === 'string') return BigInt(v.$b);
-  if (typeof v.$f === 'string') return { nan: NaN, inf: Infinity, '-inf': -Infinity, '-0': -0 }[v.$f];
+  if (typeof v.$f === 'string') return { nan: NaN, inf: Infinity, '-inf': -Infinity, '-0': -0 }[v.$f] ?? Number(v.$f);
   if (typeof v.$ta === 'string' && Array.isArray(v.v)) return new globalThis[v.$ta](v.v.map((x) => decode(x, inst)));
   if (typeof v.$r === 'number') {
     const o = inst && inst.objects[v.$r];
@@ -255,6 +259,10 @@ async function transpileOne(req) {
       quiet: true,
     });
   } catch (e) {
+    // jco's transpiler is itself a component: a trap in it (a panic) leaves it poisoned for good.
+    if (e instanceof WebAssembly.RuntimeError) {
+      return { err: { class: 'crash', message: `jco's transpiler crashed: ${errorText(e)}` } };
+    }
     return { err: { class: 'unsupported', message: `jco cannot transpile it: ${errorText(e)}` } };
   }
   const files = out.files;

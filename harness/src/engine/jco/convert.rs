@@ -2,7 +2,8 @@
 //!
 //! jco 1.35's generated bindings take and give JavaScript values; the driver (`harness/js/driver.mjs`) carries
 //! them as JSON and tags only what JSON cannot say (BigInt `{"$b":"…"}`, NaN/±∞/−0 `{"$f":…}`, typed arrays
-//! `{"$ta":"Uint8Array","v":[…]}`, resource objects `{"$r":id}` / `{"$h":rep,"t":Class}`, `undefined` as
+//! `{"$ta":"Uint8Array","v":[…]}`, numbers that are not safe integers as their shortest text `{"$f":"1.5"}` (parsed
+//! here correctly rounded: serde_json's float parsing may be an ulp off), resource objects `{"$r":id}` / `{"$h":rep,"t":Class}`, `undefined` as
 //! `null`). Everything else follows jco's mapping of component types, read from its generated code:
 //!
 //! | component type | JavaScript |
@@ -80,7 +81,8 @@ fn float_of(j: &Json) -> Result<f64, String> {
             Some("inf") => Ok(f64::INFINITY),
             Some("-inf") => Ok(f64::NEG_INFINITY),
             Some("-0") => Ok(-0.0),
-            _ => Err(format!("not a float: {j}")),
+            Some(text) => text.parse().map_err(|e| format!("not a float: {j} ({e})")),
+            None => Err(format!("not a float: {j}")),
         },
         _ => Err(format!("not a float: {j}")),
     }

@@ -184,6 +184,11 @@ impl JcoEngine {
         let req = json!({"op": "transpile", "bytes": hex(&comp.bytes)});
         let mut ctx = HostCtx::new(Host::stubs(), c);
         let reply = self.exchange(&req, &mut ctx, TRANSPILE_TIMEOUT)?;
+        if reply.pointer("/err/class").and_then(Json::as_str) == Some("crash") {
+            // The transpiler is poisoned: the next component gets a fresh driver.
+            self.node = None;
+            return Err(Failure::trap_of(TrapClass::Other, err_message(&reply)));
+        }
         let ok = reply_ok(&reply, &ctx)?;
         let id = ok.get("id").and_then(Json::as_u64).ok_or_else(|| Failure::trap(format!("bad reply {reply}")))?;
         if let Some(comp) = self.components.get_mut(c) {
