@@ -490,6 +490,20 @@ fn has_resource_imports(items: &[(String, ItemType)]) -> bool {
     })
 }
 
+/// Whether a lift or lower anywhere in the component uses `string-encoding=latin1+utf16`.
+fn uses_compact_utf16(bytes: &[u8]) -> bool {
+    use wasmparser::{CanonicalFunction, CanonicalOption, Parser, Payload};
+    Parser::new(0).parse_all(bytes).flatten().any(|payload| match payload {
+        Payload::ComponentCanonicalSection(reader) => reader.into_iter().flatten().any(|f| match f {
+            CanonicalFunction::Lift { options, .. } | CanonicalFunction::Lower { options, .. } => {
+                options.contains(&CanonicalOption::CompactUTF16)
+            }
+            _ => false,
+        }),
+        _ => false,
+    })
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -530,6 +544,12 @@ impl Engine for JcoEngine {
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure> {
         // Validity and the types are component-layer's reading of the bytes; jco then has to run them.
         let layer = component_layer::Component::new(&self.reflect, bytes).map_err(super::layer::classify)?;
+        if uses_compact_utf16(bytes) {
+            return Err(Failure::unsupported(
+                "jco 1.35 cannot transpile `string-encoding=latin1+utf16` (its bindgen asserts utf8 or utf16: \
+                 corpus/jco/latin1-utf16-transpile-panic.md)",
+            ));
+        }
         self.components.push(JcoComponent { bytes: bytes.to_vec(), layer, transpiled: None });
         let c = self.components.len() - 1;
         self.transpiled(c)?;
