@@ -527,6 +527,9 @@ fn reply_ok<'a>(reply: &'a Json, ctx: &HostCtx) -> Result<&'a Json, Failure> {
     }
     let class = reply.pointer("/err/class").and_then(Json::as_str).unwrap_or("trap");
     let message = err_message(reply);
+    if std::env::var_os("COMPONENT_HARNESS_JCO_DEBUG").is_some() {
+        eprintln!("jco: {class}: {message}");
+    }
     Err(match class {
         "invalid" => Failure::invalid(message),
         "unsupported" => Failure::unsupported(message),
