@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use component_gen::{generate_case, Tier};
+use component_harness::diff::blame::Blame;
 use component_harness::engine::EngineSpec;
 use component_harness::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions, Progress};
 use component_harness::worker::supervisor::{run_once, PoolConfig, Reply};
 use component_harness::worker::{Job, JobResult};
-use component_harness::diff::blame::Blame;
 use component_harness::{conform, selftest};
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -59,7 +59,9 @@ impl Blame {
                 format!("the core backend of {engine}: {}", evidence.summary)
             }
             Blame::Reference => "wasmtime (both layer engines agree against it: triage against the spec)".into(),
-            Blame::Jco => format!("jco {} (wasmtime and component-layer agree against it)", crate::engine::jco::JCO_VERSION),
+            Blame::Jco => {
+                format!("jco {} (wasmtime and component-layer agree against it)", crate::engine::jco::JCO_VERSION)
+            }
         }
     }
 

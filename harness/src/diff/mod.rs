@@ -108,7 +108,8 @@ pub fn run_case(case: &Case, engines: &mut [Box<dyn Engine>]) -> CaseReport {
         }
     }
     // An engine that is not held to run every component (jco) and says it cannot run this one sits the case out.
-    let beyond: Vec<bool> = names.iter().zip(&loads).map(|(n, l)| l.as_ref().is_err_and(|f| beyond_engine(n, f))).collect();
+    let beyond: Vec<bool> =
+        names.iter().zip(&loads).map(|(n, l)| l.as_ref().is_err_and(|f| beyond_engine(n, f))).collect();
     if beyond.iter().any(|b| *b) {
         let kept = beyond.iter().filter(|b| !**b).count();
         if kept < 2 {

@@ -323,7 +323,9 @@ impl HostCtx {
 fn host_rep(j: &Json, _: &ValueType) -> Result<Value, String> {
     match j.get("$h").and_then(Json::as_u64).and_then(|r| u32::try_from(r).ok()) {
         Some(rep) => Ok(Value::U32(rep)),
-        None => Err(format!("a resource object of the component's own ({j}) reaches the host: jco hides its representation")),
+        None => Err(format!(
+            "a resource object of the component's own ({j}) reaches the host: jco hides its representation"
+        )),
     }
 }
 
@@ -573,7 +575,8 @@ impl Engine for JcoEngine {
         }
         self.state.begin_call(&[]);
         let mut ctx = HostCtx::new(host.clone(), component);
-        let reply = self.exchange(&json!({"op": "instantiate", "component": driver_component}), &mut ctx, call_timeout())?;
+        let reply =
+            self.exchange(&json!({"op": "instantiate", "component": driver_component}), &mut ctx, call_timeout())?;
         let id = reply_ok(&reply, &ctx)?.as_u64().ok_or_else(|| Failure::trap(format!("bad reply {reply}")))?;
         ctx.instance = Some(id);
         self.instances.push(Some(JcoInstance {
@@ -645,7 +648,9 @@ impl Engine for JcoEngine {
         let mut label = |j: &Json, _: &ValueType| -> Result<Value, String> {
             let (hold, name) = if let Some(id) = j.get("$r").and_then(Json::as_u64) {
                 (Hold::Guest(id), "guest".to_owned())
-            } else if let (Some(rep), Some(class)) = (j.get("$h").and_then(Json::as_u64), j.get("t").and_then(Json::as_str)) {
+            } else if let (Some(rep), Some(class)) =
+                (j.get("$h").and_then(Json::as_u64), j.get("t").and_then(Json::as_str))
+            {
                 let name = case
                     .as_ref()
                     .and_then(|c| c.resources.iter().find(|(_, n)| upper_camel(n) == class).map(|(_, n)| n.clone()))
@@ -661,7 +666,9 @@ impl Engine for JcoEngine {
             (_, Some(p)) => Err(format!("jco threw a payload ({p}) for a function whose result is not a result")),
             (_, None) => from_js(returned.unwrap_or(&Json::Null), rt, &mut label),
         };
-        value.map(Some).map_err(|e| Failure::trap_of(TrapClass::Other, format!("jco's result does not fit the type: {e}")))
+        value
+            .map(Some)
+            .map_err(|e| Failure::trap_of(TrapClass::Other, format!("jco's result does not fit the type: {e}")))
     }
 
     fn drop_resource(&mut self, instance: InstanceId, number: u32) -> Result<(), Failure> {
@@ -680,7 +687,9 @@ impl Engine for JcoEngine {
                 // The host drops its own handle of a host type: the host's destructor runs, as on the other
                 // engines.
                 let resource = match &ctx.host.kind {
-                    HostKind::Case(c) => c.resources.iter().find(|(_, n)| upper_camel(n) == class).map(|(_, n)| n.clone()),
+                    HostKind::Case(c) => {
+                        c.resources.iter().find(|(_, n)| upper_camel(n) == class).map(|(_, n)| n.clone())
+                    }
                     _ => None,
                 };
                 let _ = self.destructor(&ctx, resource.as_deref().unwrap_or(&class), &[json!(rep)]);
