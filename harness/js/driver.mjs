@@ -330,7 +330,9 @@ function callOne(req) {
     const r = target(...args);
     return { ok: encode(r, inst) };
   } catch (e) {
-    if (e && typeof e === 'object' && 'payload' in e && e.name === 'ComponentError') {
+    // jco throws the `err` of an export's whole `result` as a `ComponentError` (its `name` stays 'Error') with the
+    // payload in `.payload`.
+    if (e && typeof e === 'object' && e.constructor?.name === 'ComponentError' && Object.hasOwn(e, 'payload')) {
       return { payload: encode(e.payload, inst) };
     }
     return { err: { class: 'trap', message: errorText(e) } };
