@@ -248,7 +248,8 @@ pub fn from_js(j: &Json, ty: &ValueType, res: &mut FromJsResource<'_>) -> Result
         }
         ValueType::String => Value::String(j.as_str().ok_or_else(bad)?.into()),
         ValueType::List(t) => {
-            let items = j.as_array().ok_or_else(bad)?;
+            // The driver gives typed arrays as arrays; the tagged form is this module's own (symmetric).
+            let items = j.as_array().or_else(|| j.get("v").and_then(Json::as_array)).ok_or_else(bad)?;
             Value::List(List::Values(items.iter().map(|x| from_js(x, t, res)).collect::<Result<_, _>>()?))
         }
         ValueType::Record(ts) => {
