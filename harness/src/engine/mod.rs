@@ -188,12 +188,17 @@ impl EngineSpec {
         Ok(EngineSpec { kind, fault })
     }
 
-    /// The engines named, or all three if none is.
+    /// The engines named, or all three if none is. A named engine that cannot run here (jco without Node or
+    /// its toolchain) is an error with the reason: a command must not quietly run without it.
     pub fn parse_all(names: &[String]) -> anyhow::Result<Vec<EngineSpec>> {
         if names.is_empty() {
             return Ok(EngineKind::ALL.iter().map(|&kind| EngineSpec { kind, fault: None }).collect());
         }
-        names.iter().map(|n| EngineSpec::parse(n)).collect()
+        let specs: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<anyhow::Result<_>>()?;
+        if specs.iter().any(|s| s.kind == EngineKind::Jco) {
+            jco::JcoEngine::available().map_err(|why| anyhow::anyhow!("engine `jco`: {why}"))?;
+        }
+        Ok(specs)
     }
 
     /// A plain engine of `kind`.
