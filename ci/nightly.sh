@@ -11,6 +11,8 @@
 #    in one run, in crash-safe worker processes. Divergences and crashes are shrunk and written to
 #    corpus/regressions/ by the harness (those attributed to a core backend, with their core-level evidence, to
 #    corpus/backends/); new files there are copied to ci/out/regressions/ and ci/out/backends/.
+# 1b. jco (the opt-in fourth engine): `conform --engine jco`, then `fuzz --engine jco --engine wasmtime --engine
+#    layer-wasmi` for JCO_FUZZ_SECONDS; jco's own findings go to corpus/jco/ (and ci/out/jco/) without failing.
 # 2. Every cargo-fuzz target in fuzz/ for CARGO_FUZZ_SECONDS each (needs a nightly toolchain and cargo-fuzz; both
 #    are installed if missing, and this part is skipped with a message if that is impossible, e.g. offline).
 #    Crash artifacts are copied to ci/out/artifacts/<target>/.
@@ -26,6 +28,7 @@
 #   REQUIRE_CARGO_FUZZ  1: fail (instead of skipping) when nightly or cargo-fuzz cannot be installed
 #   CARGO_FUZZ_TARGETS  space-separated targets to run (default: all, from `cargo fuzz list`)
 #   REGRESSIONS_DIR     where the harness writes shrunk regressions (default: corpus/regressions)
+#   JCO_FUZZ_SECONDS    seconds of the jco fuzz run (default 600; 0 skips the jco part, step 1b)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -119,6 +122,50 @@ if [ -n "$new" ]; then
   done <<<"$new"
 fi
 rm -f "$before" "$after"
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1b. jco, the opt-in fourth engine (harness/src/engine/jco): the conformance suites on jco (a file that fails
+# without a rule in corpus/expectations.txt fails the job), then jco fuzzed against wasmtime and layer-wasmi for
+# JCO_FUZZ_SECONDS. Divergences of jco alone are jco's findings: written to corpus/jco/ with a report each (copied
+# to ci/out/jco/), reported here, and they do not fail the job; any other finding does.
+JCO_FUZZ_SECONDS=${JCO_FUZZ_SECONDS:-600}
+JCO_DIR=$(dirname "$REGRESSIONS")/jco
+[ "$(basename "$REGRESSIONS")" = regressions ] || JCO_DIR=$REGRESSIONS/jco
+if [ "$JCO_FUZZ_SECONDS" = 0 ]; then
+  note "- jco: skipped (JCO_FUZZ_SECONDS=0)"
+elif ! bash toolchains/setup.sh --js >"$OUT/jco-setup.log" 2>&1; then
+  fail "jco: toolchains/setup.sh --js failed (see ci/out/jco-setup.log)"
+else
+  section "conform on jco"
+  rc=0
+  cargo run --release -q -p component-harness -- conform --engine jco --jobs "$JOBS" >"$OUT/conform-jco.log" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    note "- conform on jco: $(tail -n 1 "$OUT/conform-jco.log")"
+  else
+    fail "conform on jco: exited with $rc (see ci/out/conform-jco.log)"
+  fi
+  section "harness fuzz: jco, wasmtime, layer-wasmi for ${JCO_FUZZ_SECONDS}s"
+  before=$(mktemp)
+  listing "$JCO_DIR" >"$before"
+  args=(fuzz --seconds "$JCO_FUZZ_SECONDS" --jobs "$JOBS" --engine jco --engine wasmtime --engine layer-wasmi
+        --out "$REGRESSIONS" --json "$OUT/fuzz-jco.json" --quiet)
+  [ -n "$SEED" ] && args+=(--seed "$SEED")
+  rc=0
+  cargo run --release -q -p component-harness -- "${args[@]}" 2>&1 | tee "$OUT/fuzz-jco.log" || rc=$?
+  case $rc in
+    0) note "- jco fuzz: $(grep -m1 ' findings (' "$OUT/fuzz-jco.log" || true), $(grep -m1 '^execs/s' "$OUT/fuzz-jco.log" || true)" ;;
+    1) fail "jco fuzz: findings that are not jco's alone (see ci/out/fuzz-jco.log)" ;;
+    *) fail "jco fuzz: exited with $rc (see ci/out/fuzz-jco.log)" ;;
+  esac
+  after=$(mktemp)
+  listing "$JCO_DIR" >"$after"
+  new=$(comm -13 "$before" "$after")
+  if [ -n "$new" ]; then
+    mkdir -p "$OUT/jco"
+    while IFS= read -r f; do cp "$JCO_DIR/$f" "$OUT/jco/"; note "  - new jco finding: $JCO_DIR/${f#./}"; done <<<"$new"
+  fi
+  rm -f "$before" "$after"
+fi
 
 # ---------------------------------------------------------------------------------------------------------------
 # 2. cargo-fuzz targets.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use component_gen::{generate_case, Tier};
+use component_harness::diff::blame::Blame;
 use component_harness::engine::EngineSpec;
 use component_harness::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions, Progress};
 use component_harness::worker::supervisor::{run_once, PoolConfig, Reply};
@@ -115,10 +116,11 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let failing = summary.failing(args.strict);
-    let backend = summary.findings.len() - summary.failing(false);
+    let jco = summary.findings.iter().filter(|f| matches!(f.blame, Blame::Jco)).count();
+    let backend = summary.findings.len() - summary.failing(false) - jco;
     let crashes = summary.findings.iter().filter(|f| f.crash.is_some()).count();
     println!(
-        "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence)",
+        "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence, {jco} to jco)",
         summary.findings.len()
     );
     println!(
@@ -128,8 +130,8 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = args.json {
         std::fs::write(path, serde_json::to_string_pretty(&summary)?)?;
     }
-    if failing == 0 && backend > 0 {
-        println!("note: only backend findings were made; they fail the run with --strict");
+    if failing == 0 && backend + jco > 0 {
+        println!("note: only backend and jco findings were made; they fail the run with --strict");
     }
     Ok(if failing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -288,9 +288,14 @@ pub fn run(config: &SelftestConfig, on_cell: &mut (dyn FnMut(&Cell) + Send)) -> 
     Ok(Matrix { wrapped: config.wrap.name().to_owned(), cells })
 }
 
-/// The engines of a cell: the three plain ones, with `wrap` wrapped in `fault`.
+/// The engines of a cell: the three plain ones (and `wrap` if it is not one of them, i.e. jco), with `wrap`
+/// wrapped in `fault`.
 fn engines(wrap: EngineKind, fault: Fault) -> Vec<EngineSpec> {
-    EngineKind::ALL.iter().map(|&kind| EngineSpec { kind, fault: (kind == wrap).then_some(fault) }).collect()
+    let mut kinds = EngineKind::ALL.to_vec();
+    if !kinds.contains(&wrap) {
+        kinds.push(wrap);
+    }
+    kinds.into_iter().map(|kind| EngineSpec { kind, fault: (kind == wrap).then_some(fault) }).collect()
 }
 
 /// Runs one cell, on the clean seeds of its tier's probe.
@@ -350,6 +355,7 @@ pub fn cell(
     c.shrunk = Some(f.shrunk);
     let right_blame = match config.wrap {
         EngineKind::Wasmtime => matches!(f.blame, Blame::Reference),
+        EngineKind::Jco => matches!(f.blame, Blame::Jco),
         _ => matches!(f.blame, Blame::Runtime),
     };
     c.blamed_right = f.divergence.wrong == [wrapped.name()] && right_blame;

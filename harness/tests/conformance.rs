@@ -8,6 +8,7 @@
 //! wit-component file and `check/generated/<tier>::seeds-0-<n>` (`CHECK_SEEDS`, default 4), each with
 //! `CHECK_CALLS` calls per export (default 5) on all three engines; any divergence not in the expectations fails.
 //! The generators' models of the specification are held against wasmtime as `model/…` trials (see `model/`).
+//! jco, the opt-in fourth engine, has its own `jco/…` trials (see `jco/`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use component_harness::engine::{EngineKind, EngineSpec, ENGINE_NAMES};
 use component_harness::{check, conform, selftest, toolchain};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+mod jco;
 mod model;
 
 fn main() {
@@ -57,6 +59,7 @@ fn main() {
             );
         }
     }
+    trials.extend(jco::trials(exp.clone()));
     let seeds: u64 = std::env::var("GENERATED_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
     for tier in Tier::ALL {
         trials.push(Trial::test(format!("generated/{tier}::seeds-0-{seeds}"), move || {

@@ -15,8 +15,11 @@
 //! * Anything else (both layer engines wrong, a crash of a layer engine, fewer engines compared) is
 //!   component-layer's.
 //!
-//! Only backend findings leave a run green (unless `--strict`): they are not ours to fix, and are written to
-//! `corpus/backends/` as reports an upstream maintainer can act on.
+//! * jco alone is wrong, with wasmtime and at least one layer engine agreeing against it: jco's finding. jco is
+//!   an implementation independent of both ours and wasmtime's, so agreement of the others is the evidence.
+//!
+//! Only backend and jco findings leave a run green (unless `--strict`): they are not ours to fix, and are written
+//! to `corpus/backends/` and `corpus/jco/` as reports an upstream maintainer can act on.
 
 use component_gen::Case;
 use serde::{Deserialize, Serialize};
@@ -38,12 +41,14 @@ pub enum Blame {
     },
     /// wasmtime alone disagrees with both layer engines.
     Reference,
+    /// jco alone disagrees with wasmtime and component-layer.
+    Jco,
 }
 
 impl Blame {
     /// Whether a run must fail because of it (`strict`: backend findings too).
     pub fn fails(&self, strict: bool) -> bool {
-        strict || !matches!(self, Blame::Backend { .. })
+        strict || !matches!(self, Blame::Backend { .. } | Blame::Jco)
     }
 
     /// A short description for reports.
@@ -54,6 +59,9 @@ impl Blame {
                 format!("the core backend of {engine}: {}", evidence.summary)
             }
             Blame::Reference => "wasmtime (both layer engines agree against it: triage against the spec)".into(),
+            Blame::Jco => {
+                format!("jco {} (wasmtime and component-layer agree against it)", crate::engine::jco::JCO_VERSION)
+            }
         }
     }
 
@@ -66,7 +74,10 @@ impl Blame {
         let all = has(EngineKind::LayerWasmi) && has(EngineKind::LayerWasmtime) && has(EngineKind::Wasmtime);
         let [w] = wrong else { return Suspect::Runtime };
         let kind = EngineSpec::parse(w).map(|s| s.kind).ok();
+        // The other implementations must have run, plainly, and agreed: the reference and one of ours at least.
+        let others = has(EngineKind::Wasmtime) && (has(EngineKind::LayerWasmi) || has(EngineKind::LayerWasmtime));
         match kind {
+            Some(EngineKind::Jco) if others => Suspect::Jco,
             Some(EngineKind::Wasmtime) => Suspect::Reference,
             // The other backend must have run, plainly, and agreed: else there is nothing to compare against.
             Some(k @ (EngineKind::LayerWasmi | EngineKind::LayerWasmtime))
@@ -84,6 +95,7 @@ impl Blame {
     pub fn without_evidence(wrong: &[String], engines: &[String]) -> Blame {
         match Blame::suspect(wrong, engines) {
             Suspect::Reference => Blame::Reference,
+            Suspect::Jco => Blame::Jco,
             _ => Blame::Runtime,
         }
     }
@@ -98,6 +110,8 @@ pub enum Suspect {
     Backend(EngineKind),
     /// wasmtime.
     Reference,
+    /// jco.
+    Jco,
 }
 
 /// Attributes divergence `d` of `case`, found comparing `engines`: seeks core-level evidence where one layer
@@ -106,6 +120,7 @@ pub fn attribute(case: &Case, d: &Divergence, engines: &[String]) -> Blame {
     match Blame::suspect(&d.wrong, engines) {
         Suspect::Runtime => Blame::Runtime,
         Suspect::Reference => Blame::Reference,
+        Suspect::Jco => Blame::Jco,
         Suspect::Backend(kind) => match crate::evidence::seek(case, d.call, kind) {
             Some(evidence) => Blame::Backend { engine: kind.name().to_owned(), evidence: Box::new(evidence) },
             None => Blame::Runtime,
@@ -136,5 +151,13 @@ mod tests {
         let faulty = names(&["layer-wasmi", "layer-wasmtime", "wasmtime!flip-bool"]);
         assert_eq!(Blame::suspect(&names(&["wasmtime!flip-bool"]), &faulty), Suspect::Reference);
         assert!(Blame::Runtime.fails(false) && Blame::Reference.fails(false));
+        // jco alone against the reference and one of ours is jco's; a self-test jco is wrong on purpose.
+        let four = names(&["jco", "wasmtime", "layer-wasmi"]);
+        assert_eq!(Blame::suspect(&names(&["jco"]), &four), Suspect::Jco);
+        assert_eq!(Blame::suspect(&names(&["jco"]), &names(&["jco", "wasmtime"])), Suspect::Runtime);
+        assert_eq!(Blame::suspect(&names(&["wasmtime"]), &four), Suspect::Reference);
+        let faulty = names(&["jco!flip-bool", "wasmtime", "layer-wasmi"]);
+        assert_eq!(Blame::suspect(&names(&["jco!flip-bool"]), &faulty), Suspect::Jco);
+        assert!(!Blame::Jco.fails(false) && Blame::Jco.fails(true));
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! * `layer-wasmi` — component-layer over `wasmi_runtime_layer`;
 //! * `layer-wasmtime` — component-layer over `wasmtime_runtime_layer` (wasmtime's core engine only);
-//! * `wasmtime` — wasmtime 48's native component support, the reference.
+//! * `wasmtime` — wasmtime 48's native component support, the reference;
+//! * `jco` — jco 1.35 in Node ([`jco`]), an independent implementation; opt-in (`--engine jco`): the commands'
+//!   default engine set ([`EngineKind::ALL`]) stays the three Rust engines, so that no default run needs Node.
 //!
 //! An [`Engine`] compiles components, instantiates them — each instance in its own store, so a trap in one
 //! cannot poison another — with a [`Host`], calls their exports and drops the resources it holds. Everything
@@ -24,6 +26,7 @@
 pub mod failure;
 pub mod fault;
 pub mod host;
+pub mod jco;
 pub mod layer;
 mod native;
 pub mod value;
@@ -116,11 +119,18 @@ pub enum EngineKind {
     LayerWasmtime,
     /// wasmtime's native component support.
     Wasmtime,
+    /// jco (JavaScript, in a Node driver process).
+    Jco,
 }
 
 impl EngineKind {
-    /// Every kind, in report order.
+    /// The default engines, in report order: those every command runs when none is named. jco is not among them
+    /// (it needs Node and the toolchain; name it with `--engine jco`).
     pub const ALL: [EngineKind; 3] = [EngineKind::LayerWasmi, EngineKind::LayerWasmtime, EngineKind::Wasmtime];
+
+    /// Every kind there is.
+    pub const KNOWN: [EngineKind; 4] =
+        [EngineKind::LayerWasmi, EngineKind::LayerWasmtime, EngineKind::Wasmtime, EngineKind::Jco];
 
     /// Its name.
     pub fn name(self) -> &'static str {
@@ -128,12 +138,13 @@ impl EngineKind {
             EngineKind::LayerWasmi => "layer-wasmi",
             EngineKind::LayerWasmtime => "layer-wasmtime",
             EngineKind::Wasmtime => "wasmtime",
+            EngineKind::Jco => "jco",
         }
     }
 
     /// The kind with this name.
     pub fn from_name(name: &str) -> Option<EngineKind> {
-        EngineKind::ALL.into_iter().find(|k| k.name() == name)
+        EngineKind::KNOWN.into_iter().find(|k| k.name() == name)
     }
 
     /// Whether it is component-layer (over some backend).
@@ -147,6 +158,7 @@ impl EngineKind {
             EngineKind::LayerWasmi => Box::new(layer::LayerEngine::wasmi()),
             EngineKind::LayerWasmtime => Box::new(layer::LayerEngine::wasmtime()),
             EngineKind::Wasmtime => Box::new(native::NativeEngine::new()),
+            EngineKind::Jco => Box::new(jco::JcoEngine::new()),
         }
     }
 }
@@ -168,7 +180,7 @@ impl EngineSpec {
             None => (name, None),
         };
         let kind = EngineKind::from_name(kind).ok_or_else(|| {
-            anyhow::anyhow!("unknown engine `{kind}` (known: {})", EngineKind::ALL.map(EngineKind::name).join(", "))
+            anyhow::anyhow!("unknown engine `{kind}` (known: {})", EngineKind::KNOWN.map(EngineKind::name).join(", "))
         })?;
         let fault = fault
             .map(|f| fault::Fault::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown fault `{f}`")))
@@ -176,12 +188,17 @@ impl EngineSpec {
         Ok(EngineSpec { kind, fault })
     }
 
-    /// The engines named, or all three if none is.
+    /// The engines named, or all three if none is. A named engine that cannot run here (jco without Node or
+    /// its toolchain) is an error with the reason: a command must not quietly run without it.
     pub fn parse_all(names: &[String]) -> anyhow::Result<Vec<EngineSpec>> {
         if names.is_empty() {
             return Ok(EngineKind::ALL.iter().map(|&kind| EngineSpec { kind, fault: None }).collect());
         }
-        names.iter().map(|n| EngineSpec::parse(n)).collect()
+        let specs: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<anyhow::Result<_>>()?;
+        if specs.iter().any(|s| s.kind == EngineKind::Jco) {
+            jco::JcoEngine::available().map_err(|why| anyhow::anyhow!("engine `jco`: {why}"))?;
+        }
+        Ok(specs)
     }
 
     /// A plain engine of `kind`.

@@ -164,6 +164,10 @@ pub fn seek(case: &Case, call: Option<usize>, wrong: EngineKind) -> Option<Evide
 /// Seeks core-level evidence for a divergence that `scenario` shows, in which the layer engine `wrong` alone is
 /// wrong (see [`seek`]).
 pub fn seek_with(scenario: &Scenario<'_>, wrong: EngineKind) -> Option<Evidence> {
+    // Only a layer engine has a core backend to blame: wasmtime and jco run their own core engines.
+    if !wrong.is_layer() {
+        return None;
+    }
     let right = match wrong {
         EngineKind::LayerWasmi => EngineKind::LayerWasmtime,
         _ => EngineKind::LayerWasmi,

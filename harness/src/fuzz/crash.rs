@@ -233,7 +233,9 @@ fn crash_blame(crash: &Crash, engines: &[String]) -> Blame {
     let wrong: Vec<String> = std::iter::once(crash.engine.clone()).chain(also).collect();
     match Blame::suspect(&wrong, engines) {
         Suspect::Reference => Blame::Reference,
-        Suspect::Runtime => Blame::Runtime,
+        // The jco engine's own failures (its node driver dying or hanging) are traps, not worker deaths: a worker
+        // that died running jco died in the harness's Rust code.
+        Suspect::Runtime | Suspect::Jco => Blame::Runtime,
         Suspect::Backend(kind) => {
             let backend_source = match kind {
                 crate::engine::EngineKind::LayerWasmi => ["/wasmi-", "/wasmi_"],

@@ -14,6 +14,7 @@
 //! fresh workers, writes a regression that asserts what the other engines do, and goes on with the next seed.
 
 pub mod crash;
+pub mod jco_report;
 pub mod regress;
 pub mod shrink;
 
@@ -439,8 +440,19 @@ pub fn write_guarded(
     d: &Divergence,
 ) -> (Option<String>, Option<String>) {
     let Some(dir) = &options.regressions else { return (None, None) };
-    let dir = if matches!(blame, Blame::Backend { .. }) { backends_dir(dir) } else { dir.clone() };
-    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| regress::write(&dir, case, d, blame)));
+    let dir = match blame {
+        Blame::Backend { .. } => backends_dir(dir),
+        Blame::Jco => jco_report::jco_dir(dir),
+        _ => dir.clone(),
+    };
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let file = regress::write(&dir, case, d, blame)?;
+        // A jco finding also gets a report a jco maintainer can act on without the harness.
+        if matches!(blame, Blame::Jco) {
+            jco_report::write(case, d, &file)?;
+        }
+        Ok::<_, anyhow::Error>(file)
+    }));
     match written {
         Ok(Ok(f)) => (Some(f), None),
         Ok(Err(e)) => (None, Some(format!("{e:#}"))),

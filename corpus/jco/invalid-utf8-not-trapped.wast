@@ -1,0 +1,34 @@
+;; jco 1.35.0 finding: lifting an invalid UTF-8 string returns U+FFFD instead of trapping (report:
+;; invalid-utf8-not-trapped.md). Skipped on jco in corpus/expectations.txt until jco is fixed.
+(component
+  (core module $main (;0;)
+    (type (;0;) (func (result i32)))
+    (memory (;0;) 1)
+    (export "memory" (memory 0))
+    (export "get" (func 0))
+    (func (;0;) (type 0) (result i32)
+      i32.const 0
+      i32.const 16
+      i32.store
+      i32.const 4
+      i32.const 1
+      i32.store
+      i32.const 0
+    )
+    (data (;0;) (i32.const 16) "\c3")
+    (@producers
+      (processed-by "wit-component" "0.259.0")
+    )
+  )
+  (core instance $main (;0;) (instantiate $main))
+  (alias core export $main "memory" (core memory $memory (;0;)))
+  (type (;0;) (func (result string)))
+  (alias core export $main "get" (core func $get (;0;)))
+  (func $get (;0;) (type 0) (canon lift (core func $get) (memory $memory) string-encoding=utf8))
+  (export $"#func1 get" (@name "get") (;1;) "get" (func $get))
+  (@producers
+    (processed-by "wit-component" "0.259.0")
+  )
+)
+
+(assert_trap (invoke "get") "invalid utf-8")

@@ -1,0 +1,121 @@
+//! The jco engine's trials (part of `tests/conformance.rs`), named `jco/…`:
+//!
+//! * `jco/values::echo-and-lift` — generated echo and lift cases on jco and wasmtime: jco must return exactly what
+//!   the cases expect and wasmtime returns, import logs included, and real values must come back (a run in which
+//!   jco returns nothing tests nothing);
+//! * `jco/wast::<file>` — a few value `.wast` files on jco, every directive run and passing;
+//! * `jco/selftest::flip-bool` — a jco that flips every bool it returns (`jco!flip-bool`) is the one engine wrong,
+//!   and a jco-only divergence is jco's finding; plain jco is not wrong on the same cases.
+//!
+//! Without Node or the pinned jco (`bash toolchains/setup.sh --js`) the trials are listed as ignored, with the
+//! reason printed; with `CI` set (CI installs both) they fail instead.
+
+use component_gen::{generate_case, Tier};
+use component_harness::conform;
+use component_harness::diff::blame::Blame;
+use component_harness::diff::run_case;
+use component_harness::engine::jco::JcoEngine;
+use component_harness::engine::{EngineKind, EngineSpec};
+use libtest_mimic::{Failed, Trial};
+
+/// `.wast` files jco passes (values returned and asserted; no host, no `register`). The upstream value files
+/// are not among them: each meets one of jco's findings (corpus/jco/) or limits (corpus/expectations.txt).
+const WAST_FILES: &[&str] =
+    &["corpus/backends/wasmi-select-eqz-of-local.wast", "wasmtime-misc/component-model/enum_discriminant.wast"];
+
+/// The jco trials; `None` in place of each when jco cannot run here (ignored, with the reason printed).
+pub fn trials(exp: std::sync::Arc<component_harness::expectations::Expectations>) -> Vec<Trial> {
+    let unavailable = JcoEngine::available().err();
+    if let Some(why) = &unavailable {
+        if std::env::var_os("CI").is_some() {
+            let why = why.clone();
+            return vec![Trial::test("jco/available", move || Err(Failed::from(why)))];
+        }
+        eprintln!("the jco trials are ignored: {why}");
+    }
+    let ignored = unavailable.is_some();
+    let mut out = vec![
+        Trial::test("jco/values::echo-and-lift", values).with_ignored_flag(ignored),
+        Trial::test("jco/selftest::flip-bool", selftest).with_ignored_flag(ignored),
+    ];
+    for &file in WAST_FILES {
+        let exp = exp.clone();
+        out.push(Trial::test(format!("jco/wast::{file}"), move || wast(file, &exp)).with_ignored_flag(ignored));
+    }
+    out
+}
+
+fn engines(jco: &str) -> Vec<Box<dyn component_harness::engine::Engine>> {
+    [jco, "wasmtime", "layer-wasmi"].iter().filter_map(|n| EngineSpec::parse(n).ok()).map(|s| s.open()).collect()
+}
+
+fn values() -> Result<(), Failed> {
+    let mut execs = engines("jco");
+    let (mut failures, mut returned) = (Vec::new(), 0);
+    for tier in [Tier::Echo, Tier::Lift] {
+        for seed in 0..6 {
+            let mut case = generate_case(seed, tier);
+            case.calls.truncate(8);
+            let report = run_case(&case, &mut execs);
+            if report.discarded.is_some() {
+                continue;
+            }
+            // jco's own column: calls it returned a value from.
+            returned += report.outcomes.iter().find(|o| o.0 == "jco").map_or(0, |o| o.1);
+            for d in report.divergences {
+                failures.push(format!(
+                    "{tier} seed {seed}: {} (wrong: {}) {:?}",
+                    d.what,
+                    d.wrong.join(", "),
+                    d.outcomes
+                ));
+            }
+        }
+    }
+    if returned < 20 {
+        failures.push(format!("jco returned from only {returned} calls"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(failures.join("\n")))
+    }
+}
+
+fn selftest() -> Result<(), Failed> {
+    let names: Vec<String> = ["jco!flip-bool", "wasmtime", "layer-wasmi"].map(str::to_owned).to_vec();
+    let mut faulty = engines("jco!flip-bool");
+    let mut plain = engines("jco");
+    for seed in 0..20 {
+        let mut case = generate_case(seed, Tier::Echo);
+        case.calls.truncate(8);
+        if !run_case(&case, &mut plain).divergences.is_empty() {
+            continue;
+        }
+        let report = run_case(&case, &mut faulty);
+        let Some(d) = report.divergences.first() else { continue };
+        if d.wrong != ["jco!flip-bool"] {
+            return Err(Failed::from(format!("seed {seed}: wrong engines {:?}, not jco!flip-bool", d.wrong)));
+        }
+        let blame = Blame::without_evidence(&d.wrong, &names);
+        return match blame {
+            Blame::Jco => Ok(()),
+            other => Err(Failed::from(format!("seed {seed}: attributed to {}", other.describe()))),
+        };
+    }
+    Err(Failed::from("no echo case in seeds 0..20 showed the flipped bool"))
+}
+
+fn wast(file: &str, exp: &component_harness::expectations::Expectations) -> Result<(), Failed> {
+    let found = conform::default_files().into_iter().find(|f| f.label == file);
+    let file = found.ok_or_else(|| Failed::from(format!("{file} is not in the conformance corpus")))?;
+    let run = conform::run_one(&file, &EngineSpec::plain(EngineKind::Jco), exp);
+    if !run.passed() {
+        return Err(Failed::from(run.failure_summary()));
+    }
+    let (passed, _, _) = run.counts();
+    if passed == 0 {
+        return Err(Failed::from("no directive ran"));
+    }
+    Ok(())
+}
