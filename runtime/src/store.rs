@@ -46,6 +46,8 @@ pub struct StoreInner<T: 'static, E: WasmEngine> {
     pub(crate) rt: RuntimeState<E>,
     /// Destructors of host resource types, registered from the linkers used to instantiate.
     pub(crate) host_dtors: std::collections::HashMap<crate::ResourceType, crate::linker::HostDtor<T, E>>,
+    /// Async host calls in progress (their futures).
+    pub(crate) host_calls: crate::concurrent::host::HostCalls<T, E>,
 }
 
 /// Per-component-instance state the canonical ABI checks.
@@ -182,7 +184,12 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
         Store {
             inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(
                 &backend,
-                StoreInner { data, rt: RuntimeState::new(), host_dtors: Default::default() },
+                StoreInner {
+                    data,
+                    rt: RuntimeState::new(),
+                    host_dtors: Default::default(),
+                    host_calls: Default::default(),
+                },
             ),
         }
     }

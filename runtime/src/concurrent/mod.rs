@@ -39,6 +39,7 @@
 pub(crate) mod builtins;
 pub(crate) mod copy;
 pub(crate) mod event_loop;
+pub(crate) mod host;
 mod slab;
 pub(crate) mod subtask;
 pub(crate) mod task;
@@ -112,6 +113,9 @@ pub(crate) enum Awaited {
     Event(WaitableId),
     /// The waitable set (instance, handle) has a pending event.
     SetEvent(u32, u32),
+    /// The subtask has resolved (a synchronous caller of an async host function waits for this: its subtask has
+    /// no handle, so it gets no event).
+    Returned(WaitableId),
 }
 
 /// The async ABI's state in a store.
