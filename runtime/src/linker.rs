@@ -347,7 +347,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
     /// })?;
     /// let mut store = Store::new(&engine, ());
     /// let instance = linker.instantiate(&mut store, &component)?;
-    /// let run = instance.get_func("run")?;
+    /// let run = instance.get_func("run").unwrap();
     /// let mut results = [Value::Bool(false)];
     /// // `call` runs the event loop until `run` returns; `call_async` would do the same as a future.
     /// run.call(&mut store, &[Value::U32(21)], &mut results)?;
