@@ -30,6 +30,7 @@ use std::task::{Poll, Wake, Waker};
 use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 
 use super::host::poll_host_calls;
+use super::host_stream::poll_host_ends;
 use super::task::{ready, resume, Entry, TaskState, Wait};
 use super::{Awaited, Current, TaskId, MAX_LOOP_DEPTH};
 use crate::error::{trap, Result, Trap};
@@ -144,7 +145,8 @@ fn run_until<T: 'static, E: WasmEngine>(
                 Sleep::Yield(w) => w,
                 Sleep::Park => parker.get_or_insert_with(|| Waker::from(Arc::new(Unpark(std::thread::current())))),
             };
-            if poll_host_calls::<T, E>(ctx, waker)? {
+            let calls = poll_host_calls::<T, E>(ctx, waker)?;
+            if poll_host_ends::<T, E>(ctx, waker)? || calls {
                 // The host made progress: a task yielding meanwhile was not (only) waiting for a frame below.
                 yields = 0;
             }
@@ -182,9 +184,10 @@ fn run_until<T: 'static, E: WasmEngine>(
     }
 }
 
-/// Whether the host may still make progress: a host future is pending.
+/// Whether the host may still make progress: a host future is pending, or a guest copy waits for a host end.
 fn host_pending<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>) -> bool {
-    ctx.data_mut().host_calls.any_pending()
+    let inner = ctx.data_mut();
+    inner.host_calls.any_pending() || !inner.rt.concurrent.host_waits.is_empty()
 }
 
 /// Whether what a frame waits for has happened.
@@ -198,6 +201,7 @@ pub(crate) fn satisfied<E: WasmEngine>(rt: &RuntimeState<E>, awaited: Awaited) -
             .is_ok_and(|t| rt.instances.get(t.inst as usize).is_some_and(|i| i.backpressure == 0 && !i.exclusive)),
         Awaited::Event(w) => rt.concurrent.waitables.get(w).is_ok_and(|w| w.pending.is_some()),
         Awaited::SetEvent(inst, si) => super::waitable::set_has_event(rt, inst, si),
+        Awaited::HostReadable(s) => super::host_stream::readable(rt, s),
         Awaited::Returned(w) => rt.concurrent.waitables.get(w).is_ok_and(|w| match &w.kind {
             super::waitable::WaitableKind::Subtask(s) => s.resolved(),
             super::waitable::WaitableKind::End(_) => false,

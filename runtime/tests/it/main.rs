@@ -3,6 +3,7 @@
 
 mod alloc;
 mod async_host;
+mod async_streams;
 mod bindgen;
 mod common;
 mod depth;
