@@ -2,6 +2,11 @@
 //! another thread while the guest waits), a guest stream returned to the host and read to its end, and futures
 //! both ways.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use component_layer::{FutureReader, FutureWriter, StreamReader, StreamWriter, Value};
@@ -32,6 +37,8 @@ const GUEST: &str = r#"(component
   (core func $return-f (canon task.return (result $f)))
   (core func $ws.new (canon waitable-set.new))
   (core func $join (canon waitable.join))
+  (core func $aread (canon stream.read $s async (memory (core memory $mem "mem"))))
+  (core func $return-u32 (canon task.return (result u32)))
   (core module $m
     (import "" "mem" (memory 1))
     (import "" "read" (func $read (param i32 i32 i32) (result i32)))
@@ -48,7 +55,42 @@ const GUEST: &str = r#"(component
     (import "" "return-f" (func $return-f (param i32)))
     (import "" "ws.new" (func $ws.new (result i32)))
     (import "" "join" (func $join (param i32 i32)))
+    (import "" "aread" (func $aread (param i32 i32 i32) (result i32)))
+    (import "" "return-u32" (func $return-u32 (param i32)))
     (global $w (mut i32) (i32.const 0))
+    (global $s (mut i32) (i32.const 0))
+    (global $ws (mut i32) (i32.const 0))
+    (global $sum (mut i32) (i32.const 0))
+    ;; Takes the result `r` of a read (its values at 16), then reads on until a read blocks (WAIT) or the stream
+    ;; is dropped (EXIT, with the sum).
+    (func $step (param $r i32) (result i32) (local $n i32) (local $k i32)
+      (loop $again
+        (local.set $n (i32.shr_u (local.get $r) (i32.const 4)))
+        (local.set $k (i32.const 0))
+        (block $done (loop $add
+          (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+          (global.set $sum (i32.add (global.get $sum)
+            (i32.load offset=16 (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $add)))
+        (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1)) ;; DROPPED
+          (then
+            (call $join (global.get $s) (i32.const 0))
+            (call $drop-r (global.get $s))
+            (call $return-u32 (global.get $sum))
+            (return (i32.const 0))))
+        (local.set $r (call $aread (global.get $s) (i32.const 16) (i32.const 4)))
+        (br_if $again (i32.ne (local.get $r) (i32.const -1))))
+      (i32.or (i32.const 2) (i32.shl (global.get $ws) (i32.const 4))))
+    (func (export "sum-async") (param $s i32) (result i32)
+      (global.set $s (local.get $s))
+      (global.set $sum (i32.const 0))
+      (global.set $ws (call $ws.new))
+      (call $join (local.get $s) (global.get $ws))
+      (call $step (i32.const 0)))
+    (func (export "sum-async-cb") (param $ev i32) (param $p1 i32) (param $p2 i32) (result i32)
+      (if (i32.ne (local.get $ev) (i32.const 2)) (then unreachable)) ;; STREAM_READ
+      (call $step (local.get $p2)))
     (global $fw (mut i32) (i32.const 0))
     (func (export "sum") (param $s i32) (result i32)
       (local $r i32) (local $n i32) (local $k i32) (local $sum i32) (local $reads i32)
@@ -114,7 +156,10 @@ const GUEST: &str = r#"(component
     (export "fread" (func $fread)) (export "fdrop-r" (func $fdrop-r)) (export "fnew" (func $fnew))
     (export "fwrite" (func $fwrite)) (export "fdrop-w" (func $fdrop-w))
     (export "return-s" (func $return-s)) (export "return-f" (func $return-f))
-    (export "ws.new" (func $ws.new)) (export "join" (func $join))))))
+    (export "ws.new" (func $ws.new)) (export "join" (func $join))
+    (export "aread" (func $aread)) (export "return-u32" (func $return-u32))))))
+  (func (export "sum-async") async (param "s" $s) (result u32)
+    (canon lift (core func $i "sum-async") async (callback (core func $i "sum-async-cb"))))
   (func (export "sum") (param "s" $s) (result u32) (canon lift (core func $i "sum")))
   (func (export "count") async (param "n" u32) (result $s)
     (canon lift (core func $i "count") async (callback (core func $i "count-cb"))))
@@ -231,6 +276,46 @@ fn futures_both_ways() {
         let Value::Future(future) = out[0].clone() else { panic!("{:?}", out[0]) };
         let reader = FutureReader::new(&mut s, future).unwrap();
         assert_eq!(reader.read(&mut s).unwrap(), Some(Value::U32(9)));
+        assert!(!s.is_poisoned());
+    });
+}
+
+/// A waker that counts its wakes.
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn call_async_yields_while_a_guest_waits_for_a_host_writer() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let f = i.get_func("sum-async").unwrap();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (writer, stream) = StreamWriter::new(&mut s);
+        let mut out = [Value::Bool(false)];
+        let args = [Value::Stream(stream)];
+        {
+            let mut call = Box::pin(f.call_async(&mut s, &args, &mut out));
+            assert!(call.as_mut().poll(&mut cx).is_pending(), "nothing written yet");
+            writer.write((1..=3).map(Value::U32)).unwrap();
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the write woke the call");
+            assert!(call.as_mut().poll(&mut cx).is_pending(), "the guest read 3 values and waits again");
+            writer.write((4..=9).map(Value::U32)).unwrap();
+            drop(writer);
+            match Pin::new(&mut call).poll(&mut cx) {
+                Poll::Ready(r) => r.unwrap(),
+                Poll::Pending => panic!("the stream ended"),
+            }
+        }
+        assert_eq!(out[0], Value::U32(45));
         assert!(!s.is_poisoned());
     });
 }
