@@ -115,7 +115,7 @@ impl<T: 'static, E: WasmEngine> HostCalls<T, E> {
 
     fn remove(&mut self, id: u32) -> Option<HostCall<T, E>> {
         let call = self.calls.remove(id)?;
-        self.pending -= u32::from(call.future.is_some());
+        self.pending = self.pending.saturating_sub(u32::from(call.future.is_some()));
         Some(call)
     }
 }
@@ -411,7 +411,7 @@ pub(crate) fn poll_host_calls<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>
         let Some(future) = call.future.as_mut() else { continue };
         let Poll::Ready(r) = future.as_mut().poll(&mut Context::from_waker(waker)) else { continue };
         call.future = None;
-        calls.pending -= 1;
+        calls.pending = calls.pending.saturating_sub(1);
         progressed = true;
         finish(ctx, id, r)?;
     }

@@ -167,6 +167,13 @@ fn finish<E: WasmEngine>(rt: &mut RuntimeState<E>, shared: SharedId, w: u32, res
     Ok(true)
 }
 
+/// The address of element `k` of a buffer at `ptr` (checked against the memory when the buffer was made).
+fn position(ptr: u32, k: u32, size: u32) -> Result<u32> {
+    k.checked_mul(size)
+        .and_then(|o| ptr.checked_add(o))
+        .ok_or_else(|| Error::internal("a stream buffer past the memory"))
+}
+
 /// Lifts `n` elements from a guest buffer.
 fn read_guest<T: 'static, E: WasmEngine>(
     ctx: &mut Ctx<'_, T, E>,
@@ -178,9 +185,10 @@ fn read_guest<T: 'static, E: WasmEngine>(
     let Some(elem) = elem else { return Ok(vec![Value::Tuple(Vec::new()); n as usize]) };
     let (opts, plan, res) = (b.opts.clone(), b.plan.clone(), b.resources.clone());
     let size = plan.types.layout(elem).size;
-    let ptr = b.ptr + b.progress * size;
+    let ptr = position(b.ptr, b.progress, size)?;
+    let bytes = n.checked_mul(size).ok_or_else(|| Error::internal("a stream buffer past the memory"))?;
     let mut cx = Cx::new(ctx, &opts, &plan.types, &res);
-    let data = cx.read(ptr, (n * size) as usize)?;
+    let data = cx.read(ptr, bytes as usize)?;
     cx.view(&data, ptr);
     (0..n).map(|k| cx.load(elem, &data, (k * size) as usize)).collect()
 }
@@ -194,12 +202,13 @@ fn write_guest<T: 'static, E: WasmEngine>(
 ) -> Result<()> {
     let b = ctx.data_mut().rt.concurrent.buffers.get(buffer)?;
     let Some(elem) = elem else { return Ok(()) };
-    let (opts, plan, res) = (b.opts.clone(), b.plan.clone(), b.resources.clone());
+    let (opts, plan, res, b_progress) = (b.opts.clone(), b.plan.clone(), b.resources.clone(), b.progress);
     let size = plan.types.layout(elem).size;
-    let ptr = b.ptr + b.progress * size;
+    let ptr = b.ptr;
     let mut cx = Cx::new(ctx, &opts, &plan.types, &res);
     for (k, v) in values.iter().enumerate() {
-        cx.store_values(&[elem], &[0], std::slice::from_ref(v), ptr + k as u32 * size, size)?;
+        let at = position(ptr, b_progress + k as u32, size)?;
+        cx.store_values(&[elem], &[0], std::slice::from_ref(v), at, size)?;
     }
     Ok(())
 }

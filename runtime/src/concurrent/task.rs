@@ -188,7 +188,8 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
         if !startable(&ctx.data_mut().rt, f.opts.instance) {
             ctx.data_mut().rt.instances[inst].num_waiting_to_enter += 1;
             let waited = drive::<T, E>(ctx, Awaited::Startable(id)).await;
-            ctx.data_mut().rt.instances[inst].num_waiting_to_enter -= 1;
+            let waiting = &mut ctx.data_mut().rt.instances[inst].num_waiting_to_enter;
+            *waiting = waiting.saturating_sub(1);
             waited?;
         }
         start::<T, E, _>(ctx, id, params, Entry::Call(None))?;
