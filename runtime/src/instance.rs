@@ -25,15 +25,14 @@ use crate::component::Component;
 use crate::concurrent::builtins;
 use crate::concurrent::subtask::lower_async;
 use crate::error::{Error, Result, Site};
-use crate::func::call::{
-    lower_call, resource_drop, resource_new, resource_rep, Ctx, LiftedFunc, LowerTrampoline, Target,
-};
+use crate::func::call::{lower_call, resource_new, resource_rep, LiftedFunc, LowerTrampoline, Target};
 use crate::func::nesting::{enter, host_call, resume_panic};
 use crate::func::Func;
 use crate::linker::{Definition, HostImpl, Linker, LinkerInstance};
 use crate::module::Module;
+use crate::resources::dtors::resource_drop;
 use crate::resources::ResourceType;
-use crate::store::{check_not_poisoned, AsContextMut, InstanceState};
+use crate::store::{check_not_poisoned, AsContextMut, Ctx, InstanceState};
 use crate::types::TypeBuilder;
 
 mod index;
@@ -276,7 +275,7 @@ pub(crate) fn instantiate<T: 'static, E: WasmEngine, S: AsContextMut<Data = T, E
     }
     // Host destructors of imported host resources.
     for (ty, dtor) in pre.host_dtors() {
-        ctx.data_mut().host_dtors.entry(ty.clone()).or_insert_with(|| dtor.clone());
+        ctx.data_mut().dtors.add_host(ty, dtor);
     }
 
     let mut inst = Instantiator {
@@ -400,9 +399,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
                     Some(d) => Some(self.func(ctx, d)?),
                     None => None,
                 };
-                if let Some(id) = self.resources[*resource as usize].guest_id() {
-                    ctx.data_mut().rt.host.dtors.insert(id, dtor);
-                }
+                ctx.data_mut().dtors.add_guest(&self.resources[*resource as usize], dtor);
             }
         }
         Ok(())
@@ -795,7 +792,7 @@ fn check_instance<T: 'static, E: WasmEngine>(
 /// The host destructors of the linker's resource types, which `resource.drop` finds through the store.
 fn collect_host_dtors<T: 'static, E: WasmEngine>(
     inst: &LinkerInstance<T, E>,
-    out: &mut Vec<(ResourceType, crate::linker::HostDtor<T, E>)>,
+    out: &mut Vec<(ResourceType, crate::resources::HostDtor<T, E>)>,
 ) {
     for def in inst.items.values() {
         match def {

@@ -518,6 +518,9 @@ pub use component_layer_macro::flags;
 ///   or a type or host resource of an interface (`"a:b/iface.ty"`, also written `"a:b/iface/ty"`), which is
 ///   then `path` (a type deriving the same traits, or any `'static` type for a resource:
 ///   `HostResource<path>`). Paths are resolved where `bindgen!` is invoked. Every key must name something.
+///   A reused interface's host is bound by that module's `Implementation<T, E>`, the trait every generated
+///   interface module has for everything its `add_to_linker` requires (`Host`, `HostFoo`, and the
+///   `…WithStore<T, E>` traits of functions that reach the store).
 /// * `imports: { default: FLAGS, "key": FLAGS, ... }` — how host functions are generated; FLAGS are `trappable`
 ///   (the method returns `component_layer::Result<T>`; an `Err` traps) and `store` (the method moves to a
 ///   `HostWithStore<T, E>` trait — `HostFooWithStore<T, E>` for a resource — and takes a
@@ -539,9 +542,9 @@ pub use component_layer_macro::bindgen;
 pub use component_layer_macro::bindgen_every_world as __bindgen_every_world;
 pub use func::{Access, Func, HostFn};
 pub use instance::{Export, ExportIndex, ExportInstance, ExportLookup, Instance, InstancePre};
-pub use linker::{HostDtor, Linker, LinkerInstance};
+pub use linker::{Linker, LinkerInstance};
 pub use module::Module;
-pub use resources::{Resource, ResourceAny, ResourceType};
+pub use resources::{HostDtor, Resource, ResourceAny, ResourceType};
 pub use store::{
     AsContext, AsContextMut, RuntimeAccess, RuntimeState, Store, StoreContext, StoreContextMut, StoreInner,
     DEFAULT_MAX_HANDLES,

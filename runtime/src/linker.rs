@@ -4,24 +4,21 @@ use std::any::type_name;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
+use wasm_runtime_layer::backend::WasmEngine;
 
 use crate::component::plan::ImportKind;
 use crate::concurrent::host::{self as async_host, AsyncHostFn};
 use crate::error::{Error, Result};
-use crate::func::call::{host_error, Ctx, HostFn};
+use crate::func::call::HostFn;
 use crate::func::host::{self, TypedHostFn};
 use crate::func::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::func::Func;
 use crate::instance::{Export, Instance, InstancePre};
 use crate::module::Module;
-use crate::resources::ResourceType;
+use crate::resources::{HostDtor, ResourceType};
 use crate::store::StoreContextMut;
 use crate::types::FuncType;
 use crate::values::Value;
-
-/// A host destructor: receives the resource's representation.
-pub type HostDtor<T, E> = Arc<dyn Fn(StoreContextMut<'_, T, E>, u32) -> anyhow::Result<()> + Send + Sync>;
 
 /// Checks a function definition against the import's type; the error says how they differ.
 type TypeCheck = Arc<dyn Fn(&FuncType) -> std::result::Result<(), String> + Send + Sync>;
@@ -395,7 +392,7 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         match self.items.get_mut(name) {
             Some(Definition::Instance(i)) => Ok(i),
             Some(other) => Err(Error::link(format!("`{name}` is already defined as a {}", other.kind_name()))),
-            None => unreachable!("inserted above"),
+            None => Err(Error::internal("a linker instance vanished after its insertion")),
         }
     }
 
@@ -554,23 +551,6 @@ fn compatible(a: &Version, b: &Version) -> bool {
         (0, 0) => a.1 == b.1 && a.1 != 0,
         (x, y) => x == y,
     }
-}
-
-/// Runs the host destructor of a host resource type, if the linker gave one.
-pub(crate) fn run_host_dtor<T: 'static, E: WasmEngine>(
-    ctx: &mut Ctx<'_, T, E>,
-    rt: &ResourceType,
-    rep: u32,
-) -> Result<()> {
-    let Some(dtor) = ctx.data_mut().host_dtors.get(rt).cloned() else {
-        // No destructor registered in this store: still free the state of a typed host resource.
-        if let Some(t) = rt.host_type_id() {
-            ctx.data_mut().rt.host.values.take(t, rep);
-        }
-        return Ok(());
-    };
-    dtor(StoreContextMut { inner: wasm_runtime_layer::backend::AsContextMut::as_context_mut(ctx) }, rep)
-        .map_err(host_error)
 }
 
 #[cfg(test)]

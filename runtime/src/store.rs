@@ -19,7 +19,7 @@ use wasm_runtime_layer::backend::{
 };
 use wasm_runtime_layer::Engine;
 
-use crate::abi::resources::HandleTable;
+use crate::abi::table::HandleTable;
 use crate::error::{Error, Result, Trap};
 use crate::func::nesting::DEFAULT_MAX_CALL_DEPTH;
 use crate::resources::HostTable;
@@ -44,11 +44,14 @@ pub struct Store<T: 'static, E: WasmEngine> {
 pub struct StoreInner<T: 'static, E: WasmEngine> {
     pub(crate) data: T,
     pub(crate) rt: RuntimeState<E>,
-    /// Destructors of host resource types, registered from the linkers used to instantiate.
-    pub(crate) host_dtors: std::collections::HashMap<crate::ResourceType, crate::linker::HostDtor<T, E>>,
+    /// The destructors of the store's resource types, guest and host.
+    pub(crate) dtors: crate::resources::dtors::Dtors<T, E>,
     /// Async host calls in progress (their futures).
     pub(crate) host_calls: crate::concurrent::host::HostCalls<T, E>,
 }
+
+/// The backend store context the runtime works with: the store's data is a [`StoreInner`].
+pub(crate) type Ctx<'b, T, E> = <E as WasmEngine>::StoreContextMut<'b, StoreInner<T, E>>;
 
 /// Per-component-instance state the canonical ABI checks.
 pub(crate) struct InstanceState {
@@ -104,7 +107,7 @@ pub struct RuntimeState<E: WasmEngine> {
     /// The structured error of a trap raised inside a host trampoline, waiting to be picked up when the core call
     /// that led to it returns (wasmi keeps only the message of host errors).
     pub(crate) pending: Option<Error>,
-    pub(crate) host: HostTable<E>,
+    pub(crate) host: HostTable,
     /// The maximum number of live handles in the store.
     pub(crate) max_handles: usize,
     pub(crate) live_handles: usize,
@@ -184,12 +187,7 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
         Store {
             inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(
                 &backend,
-                StoreInner {
-                    data,
-                    rt: RuntimeState::new(),
-                    host_dtors: Default::default(),
-                    host_calls: Default::default(),
-                },
+                StoreInner { data, rt: RuntimeState::new(), dtors: Default::default(), host_calls: Default::default() },
             ),
         }
     }

@@ -1,6 +1,8 @@
 //! Loading real components: `Component::new` on each implementation for components users build (the
 //! toolchains' outputs are megabytes: componentize-py's embeds CPython, componentize-js's a JavaScript engine),
-//! next to the floor of compiling their core modules through the layer on the same backend.
+//! next to the floor of compiling their core modules through the layer on the same backend. component-layer is
+//! timed twice: a first load (`Component::new_uncached`: validation, translation, compilation) and a second load
+//! of the same bytes while a component of them is alive (`Component::new`, which reuses the plan).
 //!
 //! The implementations take turns per round (as in [`super::interleave`]), and each figure is the median over
 //! rounds. Loading is what real embedders pay first, so this is the other half of the runtime's cost besides calls.
@@ -22,11 +24,13 @@ pub struct LoadRow {
 }
 
 /// The implementations, in column order.
-pub const LOADERS: [&str; 5] = [
+pub const LOADERS: [&str; 7] = [
     "floor-wasmi (compile core modules)",
     "layer-wasmi",
+    "layer-wasmi again",
     "floor-wasmtime (compile core modules)",
     "layer-wasmtime",
+    "layer-wasmtime again",
     "wasmtime",
 ];
 
@@ -51,11 +55,21 @@ pub fn load(file: &str, bytes: &[u8], rounds: usize) -> anyhow::Result<LoadRow> 
     let layer_wasmtime = component_layer::Engine::new(wasmtime_runtime_layer::Engine::default());
     let native = crate::engine::wasmtime_engine();
     let err = |e: &dyn std::fmt::Display| e.to_string();
+    let features = component_layer::default_features();
+    // Alive for the whole measurement, so that `Component::new` finds their plan.
+    let kept = (
+        component_layer::Component::new(&layer_wasmi, bytes).ok(),
+        component_layer::Component::new(&layer_wasmtime, bytes).ok(),
+    );
     let mut loaders: Vec<Box<dyn FnMut() -> Result<(), String>>> = vec![
         Box::new(|| {
             for m in &modules {
                 black_box(wasm_runtime_layer::Module::new(&wasmi, m).map_err(|e| err(&e))?);
             }
+            Ok(())
+        }),
+        Box::new(|| {
+            black_box(component_layer::Component::new_uncached(&layer_wasmi, bytes, features).map_err(|e| err(&e))?);
             Ok(())
         }),
         Box::new(|| {
@@ -66,6 +80,10 @@ pub fn load(file: &str, bytes: &[u8], rounds: usize) -> anyhow::Result<LoadRow> 
             for m in &modules {
                 black_box(wasm_runtime_layer::Module::new(&wasmtime_core, m).map_err(|e| err(&e))?);
             }
+            Ok(())
+        }),
+        Box::new(|| {
+            black_box(component_layer::Component::new_uncached(&layer_wasmtime, bytes, features).map_err(|e| err(&e))?);
             Ok(())
         }),
         Box::new(|| {
@@ -90,6 +108,8 @@ pub fn load(file: &str, bytes: &[u8], rounds: usize) -> anyhow::Result<LoadRow> 
             }
         }
     }
+    drop(loaders);
+    drop(kept);
     let ms = LOADERS.iter().zip(times).map(|(name, t)| ((*name).to_owned(), t.map(median))).collect();
     Ok(LoadRow { file: file.to_owned(), bytes: bytes.len(), modules: modules.len(), ms })
 }
@@ -97,7 +117,7 @@ pub fn load(file: &str, bytes: &[u8], rounds: usize) -> anyhow::Result<LoadRow> 
 /// The Markdown table of [`load`] rows, with component-layer's ratio to its floor on each backend.
 pub fn table(rows: &[LoadRow]) -> String {
     let mut s = format!(
-        "| component | size | core modules | {} | layer-wasmi ÷ floor | layer-wasmtime ÷ floor |\n|---|---:|---:|{}---:|---:|\n",
+        "| component | size | core modules | {} | layer-wasmi ÷ floor | again ÷ floor | layer-wasmtime ÷ floor | again ÷ floor |\n|---|---:|---:|{}---:|---:|---:|---:|\n",
         LOADERS.map(|l| format!("{l} (ms)")).join(" | "),
         "---:|".repeat(LOADERS.len())
     );
@@ -110,7 +130,7 @@ pub fn table(rows: &[LoadRow]) -> String {
             }
         }
         let ok = |i: usize| r.ms.get(i).and_then(|(_, t)| t.as_ref().ok()).copied();
-        for (layer, floor) in [(1, 0), (3, 2)] {
+        for (layer, floor) in [(1, 0), (2, 0), (4, 3), (5, 3)] {
             match ok(layer).zip(ok(floor)) {
                 Some((l, f)) => s.push_str(&format!(" {:.2}× |", l / f)),
                 None => s.push_str(" – |"),

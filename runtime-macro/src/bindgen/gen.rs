@@ -496,7 +496,7 @@ impl<'a> Generator<'a> {
                 }
             };
             if self.with.contains_key(&id) {
-                bounds.push(format!("{p}::Host"));
+                bounds.push(format!("{p}::Implementation<T, E>"));
             }
             for key in &iface.keys {
                 if self.is_implements(key, id) {

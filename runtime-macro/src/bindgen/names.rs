@@ -62,7 +62,7 @@ pub fn func_field(i: usize, s: &str) -> String {
 /// resources): a WIT type must not take them.
 pub fn interface_items(resources: &[String]) -> HashSet<String> {
     let mut names: HashSet<String> =
-        ["Host", "HostWithStore", "Guest", "GuestIndices"].iter().map(|s| s.to_string()).collect();
+        ["Host", "HostWithStore", "Implementation", "Guest", "GuestIndices"].iter().map(|s| s.to_string()).collect();
     for r in resources {
         let r = camel(r);
         names.extend([format!("Host{r}"), format!("Host{r}WithStore"), format!("Guest{r}")]);

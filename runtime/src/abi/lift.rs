@@ -12,8 +12,8 @@ use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 use super::layout::MAX_BYTE_LENGTH;
 use super::types::{Ty, TypeDef};
 use super::{Bits, Cx};
-use crate::abi::resources::Handle;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::resources::handle::Handle;
 use crate::resources::ResourceAny;
 use crate::values::{List, Value};
 

@@ -15,7 +15,6 @@
 pub mod layout;
 pub mod lift;
 pub mod lower;
-pub mod resources;
 pub mod strings;
 pub mod table;
 pub mod types;

@@ -12,9 +12,9 @@
 //! [`HandleTable::element`] and friends; their state lives in the store (see `crate::concurrent`), the table
 //! only names it.
 
-use super::resources::Handle;
 use crate::concurrent::{ErrorContext, WaitableId, WaitableSet};
 use crate::error::{trap, Error, Result, Trap};
+use crate::resources::handle::Handle;
 
 /// `Table.MAX_LENGTH`: handle indices stay below 2^28 so guests can use the high bits.
 pub const MAX_TABLE_LENGTH: usize = (1 << 28) - 1;
@@ -171,5 +171,31 @@ mod tests {
         assert_eq!(t.add_element(Element::Waitable(4)).unwrap(), 1);
         assert_eq!(t.add(resource(8)).unwrap(), 2);
         assert_eq!(t.element(0).unwrap_err().as_trap(), Some(&Trap::UnknownHandle));
+    }
+
+    #[test]
+    fn indices_start_at_one_and_reuse_lifo() {
+        let mut t = HandleTable::default();
+        assert_eq!(t.add(resource(10)).unwrap(), 1);
+        assert_eq!(t.add(resource(11)).unwrap(), 2);
+        assert_eq!(t.add(resource(12)).unwrap(), 3);
+        t.remove(1).unwrap();
+        t.remove(3).unwrap();
+        // Most recently freed first.
+        assert_eq!(t.add(resource(13)).unwrap(), 3);
+        assert_eq!(t.add(resource(14)).unwrap(), 1);
+        assert_eq!(t.add(resource(15)).unwrap(), 4);
+        assert_eq!(t.get(1).unwrap().rep, 14);
+    }
+
+    #[test]
+    fn index_zero_and_freed_slots_are_unknown() {
+        let mut t = HandleTable::default();
+        assert_eq!(t.get(0).unwrap_err().as_trap(), Some(&Trap::UnknownHandle));
+        let i = t.add(resource(1)).unwrap();
+        t.remove(i).unwrap();
+        assert!(t.get(i).is_err());
+        assert!(t.remove(i).is_err());
+        assert!(t.get(u32::MAX).is_err());
     }
 }

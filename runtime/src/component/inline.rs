@@ -165,7 +165,7 @@ pub fn inline(parsed: &Parsed) -> Result<Plan> {
     while let Some(frame) = stack.last_mut() {
         let component = frame.component;
         let Some(init) = component.inits.get(frame.pos) else {
-            let done = stack.pop().expect("non-empty stack");
+            let Some(done) = stack.pop() else { break };
             match stack.last_mut() {
                 Some(parent) => inliner.finish_child(parent, done)?,
                 None => inliner.finish_root(done)?,
@@ -401,7 +401,7 @@ impl<'a> Inliner<'a> {
             }
             ComponentEntityType::Module(id) => ImportKind::Module(Arc::new(self.module_import_type(id)?)),
             ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
-                let idx = self.import_resources[&r.resource()];
+                let idx = self.import_resource(r.resource())?;
                 match &self.plan.resources[idx as usize] {
                     ResourceDef::Imported(p) if p == path => ImportKind::Resource(idx),
                     _ => ImportKind::ResourceAlias(idx),
@@ -437,26 +437,36 @@ impl<'a> Inliner<'a> {
         Ok(match ty {
             ComponentEntityType::Func(_) => {
                 // The type was interned by `import_kind`; look it up again from the declaration.
-                let ImportKind::Func(idx) = self.import_kind_at(path) else { unreachable!() };
+                let ImportKind::Func(idx) = self.import_kind_at(path)? else {
+                    return Err(Error::internal("a function import is not a function"));
+                };
                 ItemDef::Func(FuncDef::Import(path.clone(), idx))
             }
             ComponentEntityType::Instance(id) => ItemDef::Instance(InstanceDef::Import(path.clone(), id)),
             ComponentEntityType::Module(id) => ItemDef::Module(ModuleDef::Import(path.clone(), id)),
             ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
-                ItemDef::Type(TypeRef::Resource(self.import_resources[&r.resource()]))
+                ItemDef::Type(TypeRef::Resource(self.import_resource(r.resource())?))
             }
             ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other(None)),
-            ComponentEntityType::Component(_) | ComponentEntityType::Value(_) => unreachable!("rejected above"),
+            ComponentEntityType::Component(_) | ComponentEntityType::Value(_) => {
+                return Err(Error::internal("a component or value import was not rejected"))
+            }
         })
     }
 
-    fn import_kind_at(&self, path: &ImportPath) -> ImportKind {
-        let mut kind = &self.plan.imports[path.import as usize].kind;
+    /// The plan's resource for an imported resource type, which `import_kind` registered.
+    fn import_resource(&self, r: ResourceId) -> Result<ResourceIdx> {
+        self.import_resources.get(&r).copied().ok_or_else(|| Error::internal("an imported resource was not registered"))
+    }
+
+    fn import_kind_at(&self, path: &ImportPath) -> Result<ImportKind> {
+        let unknown = || Error::internal("an import path does not follow the import's instance types");
+        let mut kind = &self.plan.imports.get(path.import as usize).ok_or_else(unknown)?.kind;
         for name in &path.path {
-            let ImportKind::Instance(map) = kind else { unreachable!("paths follow instance types") };
-            kind = &map[name.as_str()];
+            let ImportKind::Instance(map) = kind else { return Err(unknown()) };
+            kind = map.get(name.as_str()).ok_or_else(unknown)?;
         }
-        kind.clone()
+        Ok(kind.clone())
     }
 
     /// Maps the resources in `ty` (a type in the frame's view) to the resources of the definition `def`.
@@ -500,13 +510,15 @@ impl<'a> Inliner<'a> {
                 let path = path.child(name);
                 Ok(match item.ty {
                     ComponentEntityType::Func(_) => {
-                        let ImportKind::Func(idx) = self.import_kind_at(&path) else { unreachable!() };
+                        let ImportKind::Func(idx) = self.import_kind_at(&path)? else {
+                            return Err(Error::internal("a function import is not a function"));
+                        };
                         ItemDef::Func(FuncDef::Import(path, idx))
                     }
                     ComponentEntityType::Instance(id) => ItemDef::Instance(InstanceDef::Import(path, id)),
                     ComponentEntityType::Module(id) => ItemDef::Module(ModuleDef::Import(path, id)),
                     ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
-                        ItemDef::Type(TypeRef::Resource(self.import_resources[&r.resource()]))
+                        ItemDef::Type(TypeRef::Resource(self.import_resource(r.resource())?))
                     }
                     ComponentEntityType::Type { .. } => ItemDef::Type(TypeRef::Other(None)),
                     ComponentEntityType::Component(_) | ComponentEntityType::Value(_) => {
@@ -576,10 +588,9 @@ impl<'a> Inliner<'a> {
     }
 
     fn finish_child(&mut self, parent: &mut Frame<'a>, child: Frame<'a>) -> Result<()> {
-        let ty = child.instance_ty.expect("child frames have an instance type");
-        let def = ItemDef::Instance(InstanceDef::Items(Arc::new(child.exports)));
-        self.register(&mut parent.resources, ComponentEntityType::Instance(ty), &def)?;
-        let ItemDef::Instance(inst) = def else { unreachable!() };
+        let ty = child.instance_ty.ok_or_else(|| Error::internal("a nested component has no instance type"))?;
+        let inst = InstanceDef::Items(Arc::new(child.exports));
+        self.register(&mut parent.resources, ComponentEntityType::Instance(ty), &ItemDef::Instance(inst.clone()))?;
         parent.instances.push(inst);
         Ok(())
     }

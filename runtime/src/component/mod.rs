@@ -3,8 +3,10 @@
 //! The pipeline is [`parse`] (validate with wasmparser, record each component's definitions) →
 //! [`inline`] (instantiate nested components symbolically, flatten into initializers, intern types and
 //! precompute every function's ABI) → compile each core module once with the backend. Instantiation
-//! (`crate::instance`) then only walks the plan.
+//! (`crate::instance`) then only walks the plan. A second load of the same bytes reuses the plan of a live
+//! component ([`cache`]) and only compiles the core modules.
 
+mod cache;
 pub(crate) mod core_types;
 pub(crate) mod inline;
 pub(crate) mod parse;
@@ -45,6 +47,10 @@ impl std::fmt::Debug for Component {
 
 impl Component {
     /// Validates, translates and compiles a component binary.
+    ///
+    /// Loading bytes that a live component was loaded from (with the same features) skips validation and
+    /// translation: the two components share their plan, and only the core modules are compiled again, for
+    /// `engine`. [`Component::new_uncached`] always does the whole work.
     pub fn new<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8]) -> Result<Component> {
         Self::new_with_features(engine, bytes, default_features())
     }
@@ -56,19 +62,43 @@ impl Component {
         bytes: &[u8],
         features: WasmFeatures,
     ) -> Result<Component> {
+        let key = cache::Key::of(bytes, features);
+        let loaded = match cache::get(&key) {
+            Some(loaded) => loaded,
+            None => {
+                let loaded = Self::translate(bytes, features)?;
+                cache::put(key, &loaded);
+                loaded
+            }
+        };
+        Self::compile(engine, bytes, loaded)
+    }
+
+    /// Like [`Component::new_with_features`], without the cache: validates and translates the bytes even if a
+    /// live component was loaded from them (what a first load costs).
+    pub fn new_uncached<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8], features: WasmFeatures) -> Result<Component> {
+        Self::compile(engine, bytes, Self::translate(bytes, features)?)
+    }
+
+    /// Validation and translation: the engine-independent part of loading.
+    fn translate(bytes: &[u8], features: WasmFeatures) -> Result<cache::Loaded> {
         let parsed = parse::parse(bytes, features)?;
         let plan = inline::inline(&parsed)?;
+        Ok(cache::Loaded { plan: Arc::new(plan), modules: parsed.modules.iter().map(|m| m.range.clone()).collect() })
+    }
+
+    /// Compiles the core modules of a translated component with the backend.
+    fn compile<E: WasmEngine>(engine: &Engine<E>, bytes: &[u8], loaded: cache::Loaded) -> Result<Component> {
         let backend = engine.clone().into_backend();
-        let mut modules: Vec<E::Module> = Vec::with_capacity(parsed.modules.len());
-        for (i, m) in parsed.modules.iter().enumerate() {
-            let code = bytes
-                .get(m.range.clone())
-                .ok_or_else(|| Error::invalid("module section out of bounds", m.range.start))?;
+        let mut modules: Vec<E::Module> = Vec::with_capacity(loaded.modules.len());
+        for (i, range) in loaded.modules.iter().enumerate() {
+            let code =
+                bytes.get(range.clone()).ok_or_else(|| Error::invalid("module section out of bounds", range.start))?;
             let module = E::Module::new(&backend, code)
                 .map_err(|e| Error::new(ErrorKind::Compile(format!("{e:#}"))).context(format!("core module {i}")))?;
             modules.push(module);
         }
-        Ok(Component { plan: Arc::new(plan), modules: Arc::new(modules), id: crate::store::next_id() })
+        Ok(Component { plan: loaded.plan, modules: Arc::new(modules), id: crate::store::next_id() })
     }
 
     /// The compiled core modules, for engine `E`.
@@ -156,4 +186,48 @@ fn export_items(b: &TypeBuilder<'_>, exports: &indexmap::IndexMap<String, plan::
             (n.clone(), item)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Linker, Store};
+
+    const WAT: &str = r#"(component
+        (core module $m (func (export "f") (result i32) i32.const 7))
+        (core instance $i (instantiate $m))
+        (func (export "f") (result u32) (canon lift (core func $i "f"))))"#;
+
+    fn call_f<E: WasmEngine>(engine: &Engine<E>, c: &Component) -> u32 {
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new().instantiate(&mut store, c).unwrap();
+        let f = instance.get_typed_func::<(), (u32,)>("f").unwrap();
+        f.call(&mut store, ()).unwrap().0
+    }
+
+    #[test]
+    fn a_second_load_shares_the_plan_and_compiles_for_its_own_engine() {
+        let bytes = wat::parse_str(WAT).unwrap();
+        let wasmi = Engine::new(wasmi_runtime_layer::Engine::default());
+        let wasmtime = Engine::new(wasmtime_runtime_layer::Engine::default());
+        let a = Component::new(&wasmi, &bytes).unwrap();
+        // The plan is engine-independent: a load for another backend reuses it, with its own core modules.
+        let b = Component::new(&wasmtime, &bytes).unwrap();
+        assert!(Arc::ptr_eq(&a.plan, &b.plan));
+        assert_eq!((call_f(&wasmi, &a), call_f(&wasmtime, &b)), (7, 7));
+        // Other features, or no cache: a plan of its own.
+        let c = Component::new_with_features(&wasmi, &bytes, default_features() | WasmFeatures::CM_IMPLEMENTS);
+        assert!(!Arc::ptr_eq(&a.plan, &c.unwrap().plan));
+        assert!(!Arc::ptr_eq(&a.plan, &Component::new_uncached(&wasmi, &bytes, default_features()).unwrap().plan));
+        // Other bytes (one byte differs): not the same plan.
+        let other = wat::parse_str(WAT.replace("i32.const 7", "i32.const 8")).unwrap();
+        let d = Component::new(&wasmi, &other).unwrap();
+        assert!(!Arc::ptr_eq(&a.plan, &d.plan));
+        assert_eq!(call_f(&wasmi, &d), 8);
+        // The cache holds plans weakly: once every component of the bytes is gone, so is the plan.
+        let weak = Arc::downgrade(&a.plan);
+        drop((a, b));
+        assert!(weak.upgrade().is_none());
+        assert_eq!(call_f(&wasmi, &Component::new(&wasmi, &bytes).unwrap()), 7);
+    }
 }

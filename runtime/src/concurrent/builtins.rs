@@ -16,8 +16,8 @@ use crate::abi::types::Ty;
 use crate::abi::{val_bits, CallOptions, Cx};
 use crate::component::plan::{Builtin, CoreDef, Options, Plan};
 use crate::error::{trap, Error, Result, Trap};
-use crate::func::call::Ctx;
 use crate::resources::ResourceType;
+use crate::store::Ctx;
 
 /// A built-in as the plan defines it.
 pub(crate) type PlanBuiltin = Builtin<Ty, Options, CoreDef>;

@@ -26,8 +26,8 @@ use crate::abi::types::{Ty, TypeDef};
 use crate::abi::{CallOptions, Cx};
 use crate::component::plan::{CopyKind, Plan};
 use crate::error::{trap, Error, Result, Trap};
-use crate::func::call::Ctx;
 use crate::resources::ResourceType;
+use crate::store::Ctx;
 use crate::store::RuntimeState;
 
 /// The spec's `CopyResult`.

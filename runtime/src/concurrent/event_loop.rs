@@ -34,7 +34,7 @@ use super::host_stream::poll_host_ends;
 use super::task::{ready, resume, Entry, TaskState, Wait};
 use super::{Awaited, Current, TaskId, MAX_LOOP_DEPTH};
 use crate::error::{trap, Result, Trap};
-use crate::func::call::Ctx;
+use crate::store::Ctx;
 use crate::store::RuntimeState;
 
 /// How many steps a nested loop takes while a blocked frame below it could go on, before it gives up.

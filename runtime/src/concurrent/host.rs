@@ -42,10 +42,10 @@ use crate::abi::types::Ty;
 use crate::abi::{bits_val, CallOptions, CoreArgs, Cx};
 use crate::component::plan::Plan;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
-use crate::func::call::{host_error, lift_lowered_args, set_may_leave, Ctx, LowerTrampoline};
+use crate::func::call::{host_error, lift_lowered_args, set_may_leave, LowerTrampoline};
 use crate::func::typed::{ComponentResults, Lift, Lower};
 use crate::resources::{ResourceAny, ResourceType};
-use crate::store::StoreContextMut;
+use crate::store::{Ctx, StoreContextMut};
 use crate::values::Value;
 
 /// Where a host call's result is lowered.

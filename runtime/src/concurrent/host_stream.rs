@@ -32,8 +32,7 @@ use super::{Awaited, SharedId};
 use crate::abi::Cx;
 use crate::component::plan::CopyKind;
 use crate::error::{Error, Result};
-use crate::func::call::Ctx;
-use crate::store::{check_store, AsContextMut, RuntimeState};
+use crate::store::{check_store, AsContextMut, Ctx, RuntimeState};
 use crate::values::Value;
 
 /// The channel between the host's end and the store.

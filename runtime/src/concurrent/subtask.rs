@@ -25,8 +25,9 @@ use super::{AsyncTrap, Awaited, TaskId, WaitableId, BLOCKED};
 use crate::abi::table::Element;
 use crate::abi::{val_bits, Cx};
 use crate::error::{trap, Error, PathSegment, Result, Trap};
-use crate::func::call::{call_lifted, host_error, lift_lowered_args, Ctx, LiftedFunc, LowerTrampoline, Target};
+use crate::func::call::{call_lifted, host_error, lift_lowered_args, LiftedFunc, LowerTrampoline, Target};
 use crate::resources::ResourceAny;
+use crate::store::Ctx;
 use crate::store::{RuntimeState, StoreContextMut};
 use crate::values::Value;
 

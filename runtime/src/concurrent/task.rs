@@ -25,9 +25,10 @@ use crate::abi::lift::FlatSrc;
 use crate::abi::{bits_val, val_bits, CallOptions, Cx};
 use crate::component::plan::Plan;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
-use crate::func::call::{entering_set, lower_params, set_may_leave, Ctx, LiftOne, LiftedFunc, LowerArgs};
+use crate::func::call::{entering_set, lower_params, set_may_leave, LiftOne, LiftedFunc, LowerArgs};
 use crate::func::nesting::call_core;
 use crate::resources::ResourceType;
+use crate::store::Ctx;
 use crate::store::{check_not_poisoned, RuntimeState, ASYNC_SCOPE};
 use crate::values::Value;
 

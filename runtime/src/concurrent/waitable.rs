@@ -18,7 +18,7 @@ use super::task::{current_async, may_leave, TaskState};
 use super::{event, AsyncTrap, Awaited, Current, WaitableId};
 use crate::abi::table::Element;
 use crate::error::{trap, Error, Result, Trap};
-use crate::func::call::Ctx;
+use crate::store::Ctx;
 use crate::store::RuntimeState;
 
 /// The spec's `Waitable`.

@@ -11,8 +11,8 @@
 //! lowering the result back into the caller's memory. When the callee is a component, string-encoding hints
 //! flow through so the callee's `realloc` calls follow the spec's transcoding algorithms.
 //!
-//! The `resource.new`, `resource.rep` and `resource.drop` built-ins live here too, since dropping an owned
-//! handle calls the resource's destructor across the component boundary.
+//! The `resource.new` and `resource.rep` built-ins live here too; `resource.drop`, which runs destructors, is in
+//! [`crate::resources::dtors`].
 
 use std::sync::Arc;
 
@@ -23,18 +23,15 @@ use super::host::TypedHostFn;
 use super::nesting::call_core;
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::{add_handle, FlatBuf};
-use crate::abi::resources::Handle;
 use crate::abi::types::{FuncEntry, FuncIdx, Ty};
 use crate::abi::{bits_val, val_bits, CallOptions, CoreArgs, Cx, StrHint};
 use crate::component::plan::Plan;
 use crate::concurrent::{Current, CONTEXT_SLOTS};
 use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
+use crate::resources::handle::Handle;
 use crate::resources::ResourceType;
-use crate::store::{check_not_poisoned, RuntimeState, StoreContextMut, StoreInner, TaskState};
+use crate::store::{check_not_poisoned, Ctx, RuntimeState, StoreContextMut, TaskState};
 use crate::values::{drop_iteratively, Value};
-
-/// The backend store context the runtime works with.
-pub(crate) type Ctx<'b, T, E> = <E as WasmEngine>::StoreContextMut<'b, StoreInner<T, E>>;
 
 /// A host function: values in, values out, as wasmtime's `func_new`.
 pub type HostFn<T, E> =
@@ -545,72 +542,4 @@ pub(crate) fn resource_rep<T: 'static, E: WasmEngine>(
         return trap(Trap::HandleType);
     }
     Ok(h.rep)
-}
-
-/// `canon resource.drop`: removes the handle; an owning handle's destructor runs in the resource's instance.
-pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(
-    ctx: &mut Ctx<'_, T, E>,
-    inst: u32,
-    rt: &ResourceType,
-    i: u32,
-) -> Result<()> {
-    let state = &mut ctx.data_mut().rt;
-    if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
-    let table = &mut state.instances[inst as usize].handles;
-    let h = table.get(i)?;
-    if h.rt != *rt {
-        return trap(Trap::HandleType);
-    }
-    if h.num_lends != 0 {
-        return trap(Trap::HandleLent);
-    }
-    let h = table.remove(i)?;
-    state.live_handles = state.live_handles.saturating_sub(1);
-    if !h.own {
-        if let Some(n) = h.borrow_scope.and_then(|s| state.num_borrows_mut(s)) {
-            *n = n.saturating_sub(1);
-        }
-        return Ok(());
-    }
-    run_dtor::<T, E>(ctx, Some(inst), &h.rt, h.rep)
-}
-
-/// Calls a resource's destructor, entering its defining instance from `caller` (`None` = the host).
-pub(crate) fn run_dtor<T: 'static, E: WasmEngine>(
-    ctx: &mut Ctx<'_, T, E>,
-    caller: Option<u32>,
-    rt: &ResourceType,
-    rep: u32,
-) -> Result<()> {
-    if rt.is_host() {
-        return crate::linker::run_host_dtor::<T, E>(ctx, rt, rep);
-    }
-    let state = &mut ctx.data_mut().rt;
-    // A guest resource of another store (only reachable through a linker definition): nothing to run here.
-    let Some(impl_inst) = rt.guest_instance(state.id) else { return Ok(()) };
-    let dtor = match rt_id(rt).and_then(|id| state.host.dtors.get(&id)) {
-        Some(Some(f)) => f.clone(),
-        _ => return Ok(()),
-    };
-    check_not_poisoned(state)?;
-    let entering = entering_set(state, impl_inst, caller);
-    if entering.iter().any(|&i| !state.instances[i as usize].may_enter) {
-        return trap(Trap::CannotEnter);
-    }
-    for &i in &entering {
-        state.instances[i as usize].may_enter = false;
-    }
-    let r = call_core::<T, E>(ctx, &dtor, &[Val::I32(rep as i32)], &mut []);
-    let state = &mut ctx.data_mut().rt;
-    for &i in &entering {
-        state.instances[i as usize].may_enter = true;
-    }
-    r
-}
-
-/// The unique id of a guest resource type (the key of its destructor).
-pub(crate) fn rt_id(rt: &ResourceType) -> Option<u64> {
-    rt.guest_id()
 }

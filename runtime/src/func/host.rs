@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
-use super::call::{host_error, set_may_leave, Ctx, LowerTrampoline};
+use super::call::{host_error, set_may_leave, LowerTrampoline};
 use super::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::FlatBuf;
 use crate::abi::{bits_val, CoreArgs, Cx};
 use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::store::Ctx;
 use crate::store::StoreContextMut;
 
 /// The body of a typed host function's trampoline, with `P`, `R` and the closure erased.

@@ -73,8 +73,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmFunc, WasmStoreContextMut};
 
-use super::call::Ctx;
 use crate::error::{trap, Error, Result, Trap};
+use crate::store::Ctx;
 use crate::store::{RuntimeState, StoreInner};
 
 /// The default maximum number of guest calls in progress in one store ([`crate::Store::set_max_call_depth`]).

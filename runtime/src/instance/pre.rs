@@ -8,7 +8,8 @@ use wasm_runtime_layer::backend::WasmEngine;
 use super::Instance;
 use crate::component::Component;
 use crate::error::Result;
-use crate::linker::{Definition, HostDtor};
+use crate::linker::Definition;
+use crate::resources::HostDtor;
 use crate::resources::ResourceType;
 use crate::store::AsContextMut;
 

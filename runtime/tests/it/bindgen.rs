@@ -256,6 +256,11 @@ mod reused {
     component_layer::bindgen!({ path: "tests/it/e2e.wit", world: "e2e", with: { "test:e2e": super::test::e2e } });
 }
 
+/// World `e2e` again, reusing the `mapped` bindings, whose imports reach the store (`…WithStore` traits).
+mod reused_store {
+    component_layer::bindgen!({ path: "tests/it/e2e.wit", world: "e2e", with: { "test:e2e": super::mapped::test::e2e } });
+}
+
 /// Store data of which the host of `mapped` is only a part.
 #[derive(Default)]
 struct Outer {
@@ -343,6 +348,23 @@ fn bindgen_with_reuses_a_package() {
         assert_eq!(w.call_greet(&mut store, "cy").unwrap(), "cy");
         let counter: HostResource<Counter> = w.test_e2e_api().call_make_counter(&mut store, 1).unwrap();
         assert_eq!(store.data().counters[&counter.rep()], 2);
+    });
+}
+
+#[test]
+fn bindgen_with_reuses_bindings_that_reach_the_store() {
+    both!(|engine| {
+        let c = component(&engine, &e2e_wat());
+        let mut linker = Linker::new();
+        // The host written for `mapped` (with its `…WithStore` impls) implements the reused bindings.
+        reused_store::E2e::add_to_linker(&mut linker, |o: &mut Outer| &mut o.host).unwrap();
+        let mut store = Store::new(&engine, Outer::default());
+        let w = reused_store::E2e::instantiate(&mut store, &c, &linker).unwrap();
+        assert_eq!(w.call_greet(&mut store, "bo").unwrap(), "bo");
+        assert_eq!(store.data().logged_through_store, 1);
+        let counter: HostResource<MyCounter> = w.test_e2e_api().call_make_counter(&mut store, 9).unwrap();
+        assert_eq!(w.test_e2e_api().call_take_counter(&mut store, counter).unwrap(), 9);
+        assert_eq!((store.data().counters_made, store.data().counters_dropped.clone()), (1, vec![9]));
     });
 }
 

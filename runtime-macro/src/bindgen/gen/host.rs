@@ -257,6 +257,18 @@ impl Generator<'_> {
                {OK}(())\n\
              }}"
         );
+        if t.owner.is_some() {
+            // Bindings that reuse this interface's with `with` cannot know which of its functions reach the store:
+            // they bound their host by this one trait.
+            let _ = writeln!(
+                out,
+                "/// Everything a host of this interface implements (the bound of `add_to_linker`): bindings that \
+                 reuse this module with `with` require it.\n\
+                 pub trait Implementation<T: 'static, E: {K}::__internal::WasmEngine>: {bound} {{}}\n\
+                 impl<T: 'static, E: {K}::__internal::WasmEngine, U: {bound} + ?::core::marker::Sized> \
+                 Implementation<T, E> for U {{}}"
+            );
+        }
         bounds
     }
 }

@@ -1,16 +1,28 @@
-//! Resource types and the host's resource handles (documented on [`ResourceType`], [`ResourceAny`] and
-//! [`Resource`]).
+//! Resources: their types, the handles the host holds, the handles components hold, and their destructors — all
+//! in this module (documented on [`ResourceType`], [`ResourceAny`] and [`Resource`]).
+//!
+//! * [`ResourceType`] is a runtime identity (a fresh one per instantiation for a component's own resources);
+//! * the host's handles live in the store's host table ([`host_table`]), with the state of typed host resources;
+//! * a component instance's handles ([`handle::Handle`]) live in its one handle table ([`crate::abi::table`]),
+//!   beside its waitables;
+//! * destructors, of guest and host resource types alike, are in the store's one registry ([`dtors`]), which
+//!   also runs them: for `resource.drop` in a component and for [`ResourceAny::resource_drop`] on the host.
 
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::sync::{Arc, Weak};
-
-use wasm_runtime_layer::backend::WasmEngine;
+use std::sync::Arc;
 
 use crate::error::{Error, Result, Trap};
 use crate::store::{AsContextMut, RuntimeAccess};
+
+pub(crate) mod dtors;
+pub(crate) mod handle;
+pub(crate) mod host_table;
+
+pub use dtors::HostDtor;
+pub(crate) use host_table::HostTable;
 
 /// The identity of a resource type.
 ///
@@ -196,11 +208,11 @@ impl ResourceAny {
         if entry.lends != 0 {
             return Err(Error::trap(Trap::HandleLent));
         }
-        let entry = rt.host.remove(&self).expect("checked above");
+        let entry = rt.host.remove(&self).ok_or_else(|| Error::internal("a live host handle has no entry"))?;
         if !entry.own {
             return Ok(());
         }
-        let r = crate::func::call::run_dtor::<S::Data, S::Engine>(&mut ctx.inner, None, &entry.rt, entry.rep);
+        let r = dtors::run_dtor::<S::Data, S::Engine>(&mut ctx.inner, None, &entry.rt, entry.rep);
         crate::func::nesting::resume_panic(ctx.rt());
         r
     }
@@ -221,132 +233,6 @@ impl PartialEq for ResourceAny {
 impl fmt::Debug for ResourceAny {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}({}#{})", if self.own { "own" } else { "borrow" }, self.ty, self.index)
-    }
-}
-
-/// An entry of the host table.
-pub(crate) struct HostEntry {
-    pub rt: ResourceType,
-    pub rep: u32,
-    pub own: bool,
-    /// Borrows lent from this handle to calls in progress.
-    pub lends: u32,
-    /// Alive while some `ResourceAny` clone refers to this entry.
-    pub token: Weak<()>,
-}
-
-/// The host's resource table, plus the destructors of the store's resource types.
-pub(crate) struct HostTable<E: WasmEngine> {
-    slots: Vec<Option<HostEntry>>,
-    free: Vec<u32>,
-    /// Destructors of guest-defined resource types, by type id: the core function and the defining instance.
-    pub dtors: std::collections::HashMap<u64, Option<E::Func>>,
-    /// The host state of typed host resources ([`Resource<R>`]); a resource's rep is its index here.
-    pub values: HostValues,
-}
-
-impl<E: WasmEngine> Default for HostTable<E> {
-    fn default() -> Self {
-        HostTable { slots: Vec::new(), free: Vec::new(), dtors: Default::default(), values: HostValues::default() }
-    }
-}
-
-/// Host state of typed host resources, indexed by rep.
-#[derive(Default)]
-pub(crate) struct HostValues {
-    slots: Vec<Option<(TypeId, Box<dyn Any + Send>)>>,
-    free: Vec<u32>,
-}
-
-impl HostValues {
-    fn insert<R: Any + Send>(&mut self, value: R) -> Result<u32> {
-        let v: (TypeId, Box<dyn Any + Send>) = (TypeId::of::<R>(), Box::new(value));
-        if let Some(i) = self.free.pop() {
-            self.slots[i as usize] = Some(v);
-            return Ok(i);
-        }
-        let i = u32::try_from(self.slots.len()).map_err(|_| Error::trap(Trap::TableFull))?;
-        self.slots.push(Some(v));
-        Ok(i)
-    }
-
-    fn get<R: Any>(&self, rep: u32) -> Option<&R> {
-        self.slots.get(rep as usize)?.as_ref().filter(|(t, _)| *t == TypeId::of::<R>())?.1.downcast_ref()
-    }
-
-    fn get_mut<R: Any>(&mut self, rep: u32) -> Option<&mut R> {
-        self.slots.get_mut(rep as usize)?.as_mut().filter(|(t, _)| *t == TypeId::of::<R>())?.1.downcast_mut()
-    }
-
-    /// Takes the value of type `type_id` at `rep` out, if there is one.
-    pub(crate) fn take(&mut self, type_id: TypeId, rep: u32) -> Option<Box<dyn Any + Send>> {
-        let slot = self.slots.get_mut(rep as usize)?;
-        if slot.as_ref().is_some_and(|(t, _)| *t == type_id) {
-            self.free.push(rep);
-            return slot.take().map(|(_, v)| v);
-        }
-        None
-    }
-}
-
-impl<E: WasmEngine> HostTable<E> {
-    /// Adds an entry, reclaiming entries whose `ResourceAny`s were all dropped.
-    pub fn insert(&mut self, store: u64, rt: ResourceType, rep: u32, own: bool) -> ResourceAny {
-        if self.free.is_empty() && self.slots.len() >= 64 && self.slots.len().is_power_of_two() {
-            self.sweep();
-        }
-        let token = Arc::new(());
-        let entry = HostEntry { rt: rt.clone(), rep, own, lends: 0, token: Arc::downgrade(&token) };
-        let index = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Some(entry));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        ResourceAny { store, index, ty: rt, own, token }
-    }
-
-    /// The live entry a handle refers to.
-    pub fn get(&self, r: &ResourceAny) -> Option<&HostEntry> {
-        self.slots
-            .get(r.index as usize)?
-            .as_ref()
-            .filter(|e| e.token.upgrade().is_some_and(|t| Arc::ptr_eq(&t, &r.token)))
-    }
-
-    /// Removes the entry a handle refers to.
-    pub fn remove(&mut self, r: &ResourceAny) -> Option<HostEntry> {
-        self.get(r)?;
-        let e = self.slots[r.index as usize].take();
-        self.free.push(r.index);
-        e
-    }
-
-    /// Frees entries no `ResourceAny` refers to any more.
-    pub fn reclaim(&mut self) {
-        self.sweep();
-    }
-
-    /// The number of live entries.
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
-    }
-
-    fn sweep(&mut self) {
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|e| e.token.strong_count() == 0 && e.lends == 0) {
-                let e = slot.take().expect("checked above");
-                // An owned typed host resource nobody can reach any more: its state goes too.
-                if let (true, ResourceKind::Host(t)) = (e.own, &e.rt.kind) {
-                    self.values.take(*t, e.rep);
-                }
-                self.free.push(i as u32);
-            }
-        }
     }
 }
 
