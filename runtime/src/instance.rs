@@ -479,6 +479,7 @@ impl<'a, T: 'static, E: WasmEngine> Instantiator<'a, T, E> {
             Callee::Import(path) => match def_at(self.imports, path) {
                 Some(Definition::Func { f: HostImpl::Dynamic(f), .. }) => Target::Host(f.clone()),
                 Some(Definition::Func { f: HostImpl::Typed(f), .. }) => Target::Typed(f.clone()),
+                Some(Definition::Func { f: HostImpl::Async(f), .. }) => Target::HostAsync(f.clone()),
                 Some(Definition::ComponentFunc(func)) => {
                     if func.store != self.store_id {
                         return Err(Error::link("function from another store"));

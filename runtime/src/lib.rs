@@ -270,6 +270,7 @@ mod wave;
 
 pub use abi::StringEncoding;
 pub use component::{default_features, Component};
+pub use concurrent::host_stream::{FutureReader, FutureWriter, StreamReader, StreamWriter};
 pub use concurrent::values::{ErrorContextAny, FutureAny, StreamAny};
 pub use concurrent::AsyncTrap;
 pub use error::{Error, ErrorKind, Location, PathSegment, Result, Trap};

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use wasm_runtime_layer::backend::WasmEngine;
 
 use crate::component::plan::ImportKind;
+use crate::concurrent::host::{self as async_host, AsyncHostFn};
 use crate::error::{Error, Result};
 use crate::func::call::HostFn;
 use crate::func::host::{self, TypedHostFn};
@@ -28,6 +29,8 @@ pub(crate) enum HostImpl<T: 'static, E: WasmEngine> {
     Dynamic(HostFn<T, E>),
     /// As Rust values, lifted and lowered by a typed trampoline body.
     Typed(TypedHostFn<T, E>),
+    /// Dynamic or typed, returning a future ([`crate::concurrent::host`]).
+    Async(AsyncHostFn<T, E>),
 }
 
 impl<T: 'static, E: WasmEngine> Clone for HostImpl<T, E> {
@@ -35,6 +38,7 @@ impl<T: 'static, E: WasmEngine> Clone for HostImpl<T, E> {
         match self {
             HostImpl::Dynamic(f) => HostImpl::Dynamic(f.clone()),
             HostImpl::Typed(f) => HostImpl::Typed(f.clone()),
+            HostImpl::Async(f) => HostImpl::Async(f.clone()),
         }
     }
 }
@@ -272,14 +276,103 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         R::One: Lower,
         F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R> + Send + Sync + 'static,
     {
-        let check: TypeCheck = Arc::new(|want: &FuncType| {
-            let params: Vec<_> = want.params().iter().map(|(_, t)| t.clone()).collect();
-            let defined = || format!("defined with Rust types `{}` -> `{}`", type_name::<P>(), type_name::<R>());
-            <P as ComponentParams>::typecheck(&params)
-                .map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))?;
-            R::typecheck(want.result()).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))
-        });
+        let check = typed_check::<P, R>();
         self.insert(name, Definition::Func { check: Some(check), f: HostImpl::Typed(host::typed(f)) })
+    }
+
+    /// Defines an async host function taking dynamic values: `f` runs when the guest calls it, with the store and
+    /// the arguments, and returns a future of the result (`None` for a function without one). The future is
+    /// polled by the store's event loop while guests run; it cannot borrow the store, so `f` takes from the
+    /// store what the future needs before returning it.
+    ///
+    /// Called through an async lower (`canon lower … async`), a call whose future is not ready at once becomes a
+    /// subtask (`STARTED`), which resolves (`RETURNED`, a `SUBTASK` event) when the future is ready;
+    /// `subtask.cancel` drops the future. Called through a synchronous lower, the caller blocks until the future
+    /// is ready: see [`crate::Func::call`] and [`crate::Func::call_async`] for how the thread waits meanwhile.
+    /// The result is checked against the import's type when it is lowered: a wrong type, or `None` for a function
+    /// with a result, traps the caller. An error from the future traps the caller too.
+    ///
+    /// ```
+    /// # use component_layer::{Component, Engine, Linker, Store, Value};
+    /// # fn main() -> component_layer::Result<()> {
+    /// # let engine = Engine::new(wasmi_runtime_layer::Engine::default());
+    /// // A component whose callback-lifted export `run` calls the async import `double` with an async lower,
+    /// // waits for its subtask if it has to, and returns its result.
+    /// let component = Component::new(&engine, &wat::parse_str(r#"(component
+    ///   (import "double" (func $double async (param "x" u32) (result u32)))
+    ///   (core module $Mem (memory (export "mem") 1))
+    ///   (core instance $mem (instantiate $Mem))
+    ///   (core func $double (canon lower (func $double) async (memory (core memory $mem "mem"))))
+    ///   (core func $task.return (canon task.return (result u32)))
+    ///   (core func $ws.new (canon waitable-set.new))
+    ///   (core func $join (canon waitable.join))
+    ///   (core func $subtask.drop (canon subtask.drop))
+    ///   (core module $m
+    ///     (import "" "mem" (memory 1))
+    ///     (import "" "double" (func $double (param i32 i32) (result i32)))
+    ///     (import "" "task.return" (func $task.return (param i32)))
+    ///     (import "" "ws.new" (func $ws.new (result i32)))
+    ///     (import "" "join" (func $join (param i32 i32)))
+    ///     (import "" "subtask.drop" (func $subtask.drop (param i32)))
+    ///     (func (export "run") (param $x i32) (result i32) (local $st i32) (local $ws i32)
+    ///       ;; double(x), its result at address 16
+    ///       (local.set $st (call $double (local.get $x) (i32.const 16)))
+    ///       (if (i32.eq (local.get $st) (i32.const 2)) ;; RETURNED
+    ///         (then (call $task.return (i32.load (i32.const 16))) (return (i32.const 0)))) ;; EXIT
+    ///       ;; STARTED: wait for the subtask's event
+    ///       (local.set $ws (call $ws.new))
+    ///       (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $ws))
+    ///       (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4)))) ;; WAIT
+    ///     (func (export "cb") (param $event i32) (param $subtask i32) (param $state i32) (result i32)
+    ///       (call $subtask.drop (local.get $subtask))
+    ///       (call $task.return (i32.load (i32.const 16)))
+    ///       (i32.const 0)))
+    ///   (core instance $i (instantiate $m (with "" (instance
+    ///     (export "mem" (memory $mem "mem")) (export "double" (func $double))
+    ///     (export "task.return" (func $task.return)) (export "ws.new" (func $ws.new))
+    ///     (export "join" (func $join)) (export "subtask.drop" (func $subtask.drop))))))
+    ///   (func (export "run") async (param "x" u32) (result u32)
+    ///     (canon lift (core func $i "run") async (callback (core func $i "cb")))))"#).unwrap())?;
+    ///
+    /// let mut linker = Linker::<(), _>::new();
+    /// linker.root().func_new_async("double", |_store, params| {
+    ///     let x = match params { [Value::U32(x)] => *x, _ => 0 };
+    ///     // Any `Send + 'static` future: here one computed on another thread.
+    ///     let (tx, rx) = std::sync::mpsc::channel();
+    ///     std::thread::spawn(move || tx.send(x * 2));
+    ///     async move { Ok(Some(Value::U32(rx.recv()?))) }
+    /// })?;
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = linker.instantiate(&mut store, &component)?;
+    /// let run = instance.get_func("run").unwrap();
+    /// let mut results = [Value::Bool(false)];
+    /// // `call` runs the event loop until `run` returns; `call_async` would do the same as a future.
+    /// run.call(&mut store, &[Value::U32(21)], &mut results)?;
+    /// assert_eq!(results[0], Value::U32(42));
+    /// # Ok(()) }
+    /// ```
+    pub fn func_new_async<F, Fut>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        F: Fn(StoreContextMut<'_, T, E>, &[Value]) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<Option<Value>>> + Send + 'static,
+    {
+        self.insert(name, Definition::Func { check: None, f: HostImpl::Async(async_host::dynamic(f)) })
+    }
+
+    /// Defines an async host function with Rust parameter and result types, as [`LinkerInstance::func_wrap`]
+    /// (the types are checked against the import once, at instantiation) and with the behaviour of
+    /// [`LinkerInstance::func_new_async`]: `f` gets the store and the arguments, and returns a `Send + 'static`
+    /// future of the result.
+    pub fn func_wrap_async<P, R, F, Fut>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        P: ComponentParams + Lift + 'static,
+        R: ComponentResults + Send + 'static,
+        R::One: Lower,
+        F: Fn(StoreContextMut<'_, T, E>, P) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<R>> + Send + 'static,
+    {
+        let check = typed_check::<P, R>();
+        self.insert(name, Definition::Func { check: Some(check), f: HostImpl::Async(async_host::typed(f)) })
     }
 
     /// Defines a function exported by another component instance.
@@ -381,6 +474,17 @@ impl<T: 'static, E: WasmEngine> LinkerInstance<T, E> {
         }
         best.map(|(_, d)| d)
     }
+}
+
+/// The type check of a function defined with Rust types `P` -> `R`.
+fn typed_check<P: ComponentParams + 'static, R: ComponentResults + 'static>() -> TypeCheck {
+    Arc::new(|want: &FuncType| {
+        let params: Vec<_> = want.params().iter().map(|(_, t)| t.clone()).collect();
+        let defined = || format!("defined with Rust types `{}` -> `{}`", type_name::<P>(), type_name::<R>());
+        <P as ComponentParams>::typecheck(&params)
+            .map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))?;
+        R::typecheck(want.result()).map_err(|e| format!("function of type `{want}` {}: {}", defined(), e))
+    })
 }
 
 /// Defines a trapping stub for an import kind, unless the name is already defined.

@@ -46,6 +46,8 @@ pub struct StoreInner<T: 'static, E: WasmEngine> {
     pub(crate) rt: RuntimeState<E>,
     /// The destructors of the store's resource types, guest and host.
     pub(crate) dtors: crate::resources::dtors::Dtors<T, E>,
+    /// Async host calls in progress (their futures).
+    pub(crate) host_calls: crate::concurrent::host::HostCalls<T, E>,
 }
 
 /// The backend store context the runtime works with: the store's data is a [`StoreInner`].
@@ -185,7 +187,7 @@ impl<T: 'static, E: WasmEngine> Store<T, E> {
         Store {
             inner: <E::Store<StoreInner<T, E>> as WasmStore<_, E>>::new(
                 &backend,
-                StoreInner { data, rt: RuntimeState::new(), dtors: Default::default() },
+                StoreInner { data, rt: RuntimeState::new(), dtors: Default::default(), host_calls: Default::default() },
             ),
         }
     }

@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub dropped: bool,
     /// The end whose copy waits for the other end.
     pub pending: Option<WaitableId>,
+    /// The host's end, when the other end is the host's ([`super::host_stream`]).
+    pub host: Option<super::host_stream::HostEnd>,
 }
 
 /// An end of a stream or future (`ReadableStreamEnd`, `WritableFutureEnd`, …).
@@ -133,7 +135,7 @@ fn end_at<E: WasmEngine>(
 /// `canon stream.new` / `canon future.new`: both ends in the instance's table; returns `ri | wi << 32`.
 pub(crate) fn new<E: WasmEngine>(rt: &mut RuntimeState<E>, inst: u32, kind: CopyKind) -> Result<u64> {
     may_leave(rt, inst)?;
-    let shared = rt.concurrent.shared.insert(Shared { kind, dropped: false, pending: None });
+    let shared = rt.concurrent.shared.insert(Shared { kind, dropped: false, pending: None, host: None });
     let ri = add_end(rt, inst, shared, true)?;
     let wi = add_end(rt, inst, shared, false)?;
     Ok(u64::from(ri) | (u64::from(wi) << 32))
@@ -248,6 +250,14 @@ fn rendezvous<T: 'static, E: WasmEngine>(
     let rt = &mut ctx.data_mut().rt;
     let shared_id = end_mut(rt, w)?.shared;
     let shared = rt.concurrent.shared.get_mut(shared_id)?;
+    if shared.host.is_some() {
+        // The other end is the host's: serve the copy from (or into) its channel now, or wait for the host.
+        shared.pending = Some(w);
+        if !super::host_stream::service::<T, E>(ctx, shared_id, None)? {
+            ctx.data_mut().rt.concurrent.host_waits.push(shared_id);
+        }
+        return Ok(());
+    }
     if shared.dropped && !(kind == CopyKind::Future && readable) {
         return notify(rt, w, result::DROPPED, false);
     }
@@ -292,13 +302,18 @@ fn rendezvous<T: 'static, E: WasmEngine>(
     Ok(())
 }
 
-fn buffer_of<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<u32> {
+pub(crate) fn buffer_of<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId) -> Result<u32> {
     end_mut(rt, w)?.buffer.ok_or_else(|| Error::internal("a copying end without its buffer"))
 }
 
 /// Counts `n` more elements copied by both ends.
 fn set_progress<E: WasmEngine>(rt: &mut RuntimeState<E>, a: WaitableId, b: WaitableId, n: u32) -> Result<()> {
-    for w in [a, b] {
+    advance(rt, &[a, b], n)
+}
+
+/// Counts `n` more elements copied by `ends`.
+pub(crate) fn advance<E: WasmEngine>(rt: &mut RuntimeState<E>, ends: &[WaitableId], n: u32) -> Result<()> {
+    for &w in ends {
         let buffer = buffer_of(rt, w)?;
         rt.concurrent.buffers.get_mut(buffer)?.progress += n;
         end_mut(rt, w)?.progress += n;
@@ -307,7 +322,7 @@ fn set_progress<E: WasmEngine>(rt: &mut RuntimeState<E>, a: WaitableId, b: Waita
 }
 
 /// Gives end `w` a pending copy event; with `reclaim`, delivering it ends the end's pending copy.
-fn notify<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId, result: u32, reclaim: bool) -> Result<()> {
+pub(crate) fn notify<E: WasmEngine>(rt: &mut RuntimeState<E>, w: WaitableId, result: u32, reclaim: bool) -> Result<()> {
     rt.concurrent.waitables.get_mut(w)?.pending = Some(Pending::Copy { result, reclaim });
     Ok(())
 }
@@ -435,6 +450,12 @@ pub(crate) fn drop_end<E: WasmEngine>(
 /// the shared state.
 fn drop_shared<E: WasmEngine>(rt: &mut RuntimeState<E>, shared: SharedId) -> Result<()> {
     let s = rt.concurrent.shared.get_mut(shared)?;
+    if let Some(host) = s.host.take() {
+        // The host's end learns it from the channel; the store forgets the stream.
+        super::host_stream::guest_dropped(&host);
+        rt.concurrent.shared.remove(shared);
+        return Ok(());
+    }
     if s.dropped {
         rt.concurrent.shared.remove(shared);
         return Ok(());

@@ -10,12 +10,27 @@
 //! the innermost *synchronous* task below, as in the spec: then only tasks of its instance (and the loop traps
 //! with [`Trap::CannotBlockSync`] if none can go on); otherwise any.
 //!
+//! **Host futures.** Pending async host calls ([`super::host`]) are polled before every step, so that guests
+//! spinning on `thread.yield` cannot starve them. When no task is ready but a host future is pending, the loop
+//! waits for it as its [`Sleep`] says: a loop run for [`crate::Func::call_async`] returns `Poll::Pending` (the
+//! future's waker is the caller's); every other loop — a synchronous [`crate::Func::call`], and every loop nested
+//! on a blocked core frame, which cannot return without unwinding the guest — *parks the thread*
+//! ([`std::thread::park`]) until a host future wakes it. It does not spin: a future that is never woken blocks
+//! that call forever, and a future that needs the calling thread to make progress (a single-threaded executor's
+//! timer, say) deadlocks it; such futures need [`crate::Func::call_async`] and guests that do not block
+//! synchronously on them.
+//!
 //! Nesting is bounded ([`super::MAX_LOOP_DEPTH`]). A loop that can make no progress classifies why (see the
 //! module docs of [`super`]): [`Trap::NeedsStackSwitching`] when the spec would resume a frame below this one or
 //! enter an instance such a frame occupies, [`Trap::Deadlock`] otherwise.
 
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+
 use wasm_runtime_layer::backend::{WasmEngine, WasmStoreContextMut};
 
+use super::host::poll_host_calls;
+use super::host_stream::poll_host_ends;
 use super::task::{ready, resume, Entry, TaskState, Wait};
 use super::{Awaited, Current, TaskId, MAX_LOOP_DEPTH};
 use crate::error::{trap, Result, Trap};
@@ -34,9 +49,35 @@ enum Scope {
     Instance(u32),
 }
 
-/// Runs the loop for the host until `awaited` holds.
-pub(crate) fn drive_from_host<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, awaited: Awaited) -> Result<()> {
-    run::<T, E>(ctx, awaited, Scope::Any, Driver::Host)
+/// How a loop waits when only host futures can make progress.
+#[derive(Clone, Copy)]
+pub(crate) enum Sleep<'w> {
+    /// Park the thread until a host future wakes it.
+    Park,
+    /// Return `Poll::Pending`, with the futures registered to wake this waker.
+    Yield(&'w Waker),
+}
+
+/// Wakes a parked thread.
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs the loop for the host until `awaited` holds; with [`Sleep::Yield`], `Poll::Pending` when only host
+/// futures can make progress.
+pub(crate) fn drive_from_host<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    awaited: Awaited,
+    sleep: Sleep<'_>,
+) -> Result<Poll<()>> {
+    run::<T, E>(ctx, awaited, Scope::Any, Driver::Host, sleep)
 }
 
 /// Who runs a loop.
@@ -65,7 +106,10 @@ pub(crate) fn block_on<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, await
         Some(t) => Scope::Instance(t.inst),
         None => Scope::Any,
     };
-    run::<T, E>(ctx, awaited, scope, Driver::Frame)
+    match run::<T, E>(ctx, awaited, scope, Driver::Frame, Sleep::Park)? {
+        Poll::Ready(()) => Ok(()),
+        Poll::Pending => Err(crate::Error::internal("a parking loop returned pending")),
+    }
 }
 
 fn run<T: 'static, E: WasmEngine>(
@@ -73,13 +117,14 @@ fn run<T: 'static, E: WasmEngine>(
     awaited: Awaited,
     scope: Scope,
     driver: Driver,
-) -> Result<()> {
+    sleep: Sleep<'_>,
+) -> Result<Poll<()>> {
     let rt = &mut ctx.data_mut().rt;
     if rt.concurrent.blocked.len() as u32 >= MAX_LOOP_DEPTH {
         return trap(Trap::CallStackExhausted);
     }
     rt.concurrent.blocked.push(awaited);
-    let r = run_until::<T, E>(ctx, awaited, scope, driver);
+    let r = run_until::<T, E>(ctx, awaited, scope, driver, sleep);
     ctx.data_mut().rt.concurrent.blocked.pop();
     r
 }
@@ -89,12 +134,27 @@ fn run_until<T: 'static, E: WasmEngine>(
     awaited: Awaited,
     scope: Scope,
     driver: Driver,
-) -> Result<()> {
+    sleep: Sleep<'_>,
+) -> Result<Poll<()>> {
     let (mut steps_past_outer, mut yields) = (0, 0);
+    let mut parker: Option<Waker> = None;
     loop {
+        let mut waiting_for_host = host_pending::<T, E>(ctx);
+        if waiting_for_host {
+            let waker = match sleep {
+                Sleep::Yield(w) => w,
+                Sleep::Park => parker.get_or_insert_with(|| Waker::from(Arc::new(Unpark(std::thread::current())))),
+            };
+            let calls = poll_host_calls::<T, E>(ctx, waker)?;
+            if poll_host_ends::<T, E>(ctx, waker)? || calls {
+                // The host made progress: a task yielding meanwhile was not (only) waiting for a frame below.
+                yields = 0;
+            }
+            waiting_for_host = host_pending::<T, E>(ctx);
+        }
         let rt = &mut ctx.data_mut().rt;
         if satisfied(rt, awaited) {
-            return Ok(());
+            return Ok(Poll::Ready(()));
         }
         // A frame below could go on (the spec would resume it sooner or later) while this loop only keeps other
         // tasks busy, typically yielding: past a bound, this is the livelock of a frame that cannot be suspended.
@@ -115,9 +175,19 @@ fn run_until<T: 'static, E: WasmEngine>(
                 }
                 resume::<T, E>(ctx, id, Entry::Loop)?
             }
+            None if waiting_for_host => match sleep {
+                Sleep::Park => std::thread::park(),
+                Sleep::Yield(_) => return Ok(Poll::Pending),
+            },
             None => return Err(stuck(rt, scope)),
         }
     }
+}
+
+/// Whether the host may still make progress: a host future is pending, or a guest copy waits for a host end.
+fn host_pending<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>) -> bool {
+    let inner = ctx.data_mut();
+    inner.host_calls.any_pending() || !inner.rt.concurrent.host_waits.is_empty()
 }
 
 /// Whether what a frame waits for has happened.
@@ -131,6 +201,11 @@ pub(crate) fn satisfied<E: WasmEngine>(rt: &RuntimeState<E>, awaited: Awaited) -
             .is_ok_and(|t| rt.instances.get(t.inst as usize).is_some_and(|i| i.backpressure == 0 && !i.exclusive)),
         Awaited::Event(w) => rt.concurrent.waitables.get(w).is_ok_and(|w| w.pending.is_some()),
         Awaited::SetEvent(inst, si) => super::waitable::set_has_event(rt, inst, si),
+        Awaited::HostReadable(s) => super::host_stream::readable(rt, s),
+        Awaited::Returned(w) => rt.concurrent.waitables.get(w).is_ok_and(|w| match &w.kind {
+            super::waitable::WaitableKind::Subtask(s) => s.resolved(),
+            super::waitable::WaitableKind::End(_) => false,
+        }),
     }
 }
 

@@ -39,6 +39,8 @@
 pub(crate) mod builtins;
 pub(crate) mod copy;
 pub(crate) mod event_loop;
+pub(crate) mod host;
+pub(crate) mod host_stream;
 mod slab;
 pub(crate) mod subtask;
 pub(crate) mod task;
@@ -112,6 +114,11 @@ pub(crate) enum Awaited {
     Event(WaitableId),
     /// The waitable set (instance, handle) has a pending event.
     SetEvent(u32, u32),
+    /// The host's end of the stream or future has values to read, or the guest's end is gone.
+    HostReadable(SharedId),
+    /// The subtask has resolved (a synchronous caller of an async host function waits for this: its subtask has
+    /// no handle, so it gets no event).
+    Returned(WaitableId),
 }
 
 /// The async ABI's state in a store.
@@ -122,6 +129,8 @@ pub(crate) struct ConcurrentState<E: WasmEngine> {
     pub buffers: Slab<copy::GuestBuffer<E>>,
     /// Readable ends lifted out of a table and not lowered yet (see [`values`]).
     pub in_flight: Vec<SharedId>,
+    /// Streams and futures whose guest end's copy waits for the host's end ([`host_stream`]).
+    pub host_waits: Vec<SharedId>,
     pub current: Current,
     /// Frames blocked in nested event loops, outermost first.
     pub blocked: Vec<Awaited>,
@@ -137,6 +146,7 @@ impl<E: WasmEngine> Default for ConcurrentState<E> {
             shared: Slab::default(),
             buffers: Slab::default(),
             in_flight: Vec::new(),
+            host_waits: Vec::new(),
             current: Current::None,
             blocked: Vec::new(),
             next: 0,

@@ -46,8 +46,10 @@ pub(crate) mod state {
 /// The spec's `Subtask`.
 pub(crate) struct Subtask {
     pub state: u32,
-    /// The callee's task.
+    /// The callee's task (with `host`: its host call, [`super::host`]).
     pub task: Option<TaskId>,
+    /// Whether the callee is an async host function.
+    pub host: bool,
     /// Whether its resolution was delivered to the caller.
     pub delivered: bool,
     pub cancellation_requested: bool,
@@ -107,7 +109,8 @@ pub(crate) fn deliver_resolve<E: WasmEngine>(rt: &mut RuntimeState<E>, w: Waitab
     Ok(())
 }
 
-fn release<E: WasmEngine>(rt: &mut RuntimeState<E>, lenders: Vec<(u32, u32)>, borrows: Vec<ResourceAny>) {
+/// Returns the handles lent for a call and frees the host-table entries made for its borrows.
+pub(crate) fn release<E: WasmEngine>(rt: &mut RuntimeState<E>, lenders: Vec<(u32, u32)>, borrows: Vec<ResourceAny>) {
     for (inst, h) in lenders {
         if let Some(Ok(h)) = rt.instances.get_mut(inst as usize).map(|i| i.handles.get_mut(h)) {
             h.num_lends = h.num_lends.saturating_sub(1);
@@ -125,6 +128,9 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
     args: &[Val<E>],
     results: &mut [Val<E>],
 ) -> Result<()> {
+    if let Target::HostAsync(h) = &t.callee {
+        return super::host::lower_async(ctx, t, h, args, results);
+    }
     let caller = t.opts.instance;
     may_leave(&ctx.data_mut().rt, caller)?;
     let fe = t.plan.types.func(t.ty);
@@ -147,6 +153,7 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
             let subtask = Subtask {
                 state: state::STARTING,
                 task: None,
+                host: false,
                 delivered: false,
                 cancellation_requested: false,
                 lenders,
@@ -199,6 +206,7 @@ fn call_to_completion<T: 'static, E: WasmEngine>(
             call_lifted(ctx, f, Some(t.opts.instance), &params[..], None, false, |_, r: Option<Value>, _| Ok(r))
         }
         Target::Typed(_) => Err(Error::unsupported("an async lower of a typed host function (use `func_new`)")),
+        Target::HostAsync(_) => Err(Error::internal("an async host function called to completion")),
     }
 }
 
@@ -294,7 +302,11 @@ pub(crate) fn subtask_cancel<T: 'static, E: WasmEngine>(
     if in_set && !async_ {
         return trap(Trap::Async(AsyncTrap::SyncInWaitableSet));
     }
-    if !s.resolved() {
+    if !s.resolved() && s.host {
+        s.cancellation_requested = true;
+        let id = s.task.ok_or_else(|| Error::internal("a host subtask without its call"))?;
+        super::host::cancel::<T, E>(ctx, w, id)?;
+    } else if !s.resolved() {
         s.cancellation_requested = true;
         let task = s.task.ok_or_else(|| Error::internal("a subtask without its task"))?;
         request_cancellation::<T, E>(ctx, task, inst)?;

@@ -13,11 +13,12 @@
 //! host or a synchronous caller, or lowered straight into an async caller's memory for its subtask.
 
 use std::sync::Arc;
+use std::task::Poll;
 
 use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{Val, WasmEngine, WasmStoreContextMut};
 
-use super::event_loop::{block_on, drive_from_host};
+use super::event_loop::{block_on, drive_from_host, Sleep};
 use super::subtask::notify_resolved;
 use super::{event, Awaited, Current, TaskId, CONTEXT_SLOTS};
 use crate::abi::lift::FlatSrc;
@@ -157,7 +158,10 @@ fn call_async_inner<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
     let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), Resolver::Keep);
     let from_host = ctx.data_mut().rt.concurrent.current == Current::None && caller.is_none();
     let wait = |ctx: &mut Ctx<'_, T, E>, awaited| match from_host {
-        true => drive_from_host::<T, E>(ctx, awaited),
+        true => match drive_from_host::<T, E>(ctx, awaited, Sleep::Park)? {
+            Poll::Ready(()) => Ok(()),
+            Poll::Pending => Err(Error::internal("a parking loop returned pending")),
+        },
         false => block_on::<T, E>(ctx, awaited),
     };
     if !startable(&ctx.data_mut().rt, f.opts.instance) {
@@ -169,6 +173,46 @@ fn call_async_inner<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
     start::<T, E, _>(ctx, id, params, Entry::Call(caller))?;
     wait(ctx, Awaited::Resolved(id))?;
     take_result(&mut ctx.data_mut().rt, id)
+}
+
+/// A call of an async function from [`crate::Func::call_async`]: as [`call_async`] from the host, but the event
+/// loop returns `Poll::Pending` to the caller's executor whenever only host futures can make progress.
+pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
+    ctx: &mut Ctx<'_, T, E>,
+    f: &LiftedFunc<E>,
+    params: &A,
+) -> Result<Option<Value>> {
+    check_not_poisoned(&ctx.data_mut().rt)?;
+    let r = async {
+        let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), Resolver::Keep);
+        let inst = f.opts.instance as usize;
+        if !startable(&ctx.data_mut().rt, f.opts.instance) {
+            ctx.data_mut().rt.instances[inst].num_waiting_to_enter += 1;
+            let waited = drive::<T, E>(ctx, Awaited::Startable(id)).await;
+            let waiting = &mut ctx.data_mut().rt.instances[inst].num_waiting_to_enter;
+            *waiting = waiting.saturating_sub(1);
+            waited?;
+        }
+        start::<T, E, _>(ctx, id, params, Entry::Call(None))?;
+        drive::<T, E>(ctx, Awaited::Resolved(id)).await?;
+        take_result(&mut ctx.data_mut().rt, id)
+    }
+    .await;
+    r.map_err(|e| {
+        ctx.data_mut().rt.poisoned = true;
+        e.in_func(&f.site)
+    })
+}
+
+/// Runs the event loop for the host until `awaited` holds, yielding to the caller's executor while only host
+/// futures can make progress.
+async fn drive<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, awaited: Awaited) -> Result<()> {
+    std::future::poll_fn(|cx| match drive_from_host::<T, E>(ctx, awaited, Sleep::Yield(cx.waker())) {
+        Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(e) => Poll::Ready(Err(e)),
+    })
+    .await
 }
 
 /// Takes a kept result out of a resolved task, freeing the task if it has exited.

@@ -24,15 +24,15 @@ use crate::values::Value;
 /// The readable end of a stream, lifted out of a component instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamAny {
-    store: u64,
-    shared: SharedId,
+    pub(crate) store: u64,
+    pub(crate) shared: SharedId,
 }
 
 /// The readable end of a future, lifted out of a component instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FutureAny {
-    store: u64,
-    shared: SharedId,
+    pub(crate) store: u64,
+    pub(crate) shared: SharedId,
 }
 
 /// An error-context value.

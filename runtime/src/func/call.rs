@@ -77,6 +77,8 @@ pub(crate) enum Target<T: 'static, E: WasmEngine> {
     Host(HostFn<T, E>),
     /// A host function with Rust parameter and result types ([`super::host`]).
     Typed(TypedHostFn<T, E>),
+    /// An async host function ([`crate::concurrent::host`]).
+    HostAsync(crate::concurrent::host::AsyncHostFn<T, E>),
     Lifted(Arc<LiftedFunc<E>>),
 }
 
@@ -356,6 +358,7 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
 ) -> Result<()> {
     let r = match &t.callee {
         Target::Typed(h) => h(ctx, t, args, results),
+        Target::HostAsync(h) => crate::concurrent::host::lower_sync(ctx, t, h, args, results),
         _ => lower_call_unlocated(ctx, t, args, results),
     };
     r.map_err(|e| e.in_func(&t.site))
@@ -460,7 +463,9 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
                 deliver(ctx, result.as_ref(), hints)
             })
         }
-        Target::Typed(_) => Err(Error::internal("a typed host function in the dynamic trampoline")),
+        Target::Typed(_) | Target::HostAsync(_) => {
+            Err(Error::internal("a typed or async host function in the dynamic trampoline"))
+        }
     };
     release(ctx);
     r

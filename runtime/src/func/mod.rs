@@ -97,14 +97,7 @@ impl Func {
         let f = self.data::<S::Engine>()?;
         let mut ctx = store.as_context_mut();
         check_store(ctx.rt(), self.store)?;
-        let def = &f.plan.types.func(f.ty).def;
-        if params.len() != def.params.len() {
-            return Err(Error::usage(format!("expected {} argument(s), got {}", def.params.len(), params.len())));
-        }
-        let n_results = usize::from(def.result.is_some());
-        if results.len() != n_results {
-            return Err(Error::usage(format!("expected {n_results} result slot(s), got {}", results.len())));
-        }
+        check_arity(f, params, results)?;
         let r = call::call_lifted(&mut ctx.inner, f, None, params, None, false, |_, result, _| {
             if let (Some(v), Some(slot)) = (result, results.first_mut()) {
                 *slot = v;
@@ -115,10 +108,57 @@ impl Func {
         r
     }
 
+    /// Calls the function as a future: [`Func::call`] for an executor.
+    ///
+    /// For an `async` function, the future drives the store's event loop: it runs guest
+    /// tasks while any can run, polls the async host functions' futures ([`crate::LinkerInstance::func_new_async`])
+    /// with this future's waker, and returns `Poll::Pending` when only those can make progress. It is
+    /// executor-agnostic: nothing in it needs a particular runtime. Guest code runs synchronously inside `poll`;
+    /// a guest that blocks synchronously (a synchronous lower of an async host function, a synchronous
+    /// `waitable-set.wait`, …) blocks the polling thread until the host future it waits for is ready, as in
+    /// [`Func::call`].
+    ///
+    /// A function that is not `async` is called synchronously, as by [`Func::call`]. Errors are those of
+    /// [`Func::call`]. Dropping the future before it is ready abandons the call: the store is left with the
+    /// task, which later calls' event loops may run, and its result is discarded.
+    pub async fn call_async<S: AsContextMut>(
+        &self,
+        mut store: S,
+        params: &[Value],
+        results: &mut [Value],
+    ) -> Result<()> {
+        let f = self.data::<S::Engine>()?;
+        if !f.async_ty {
+            return self.call(store, params, results);
+        }
+        let mut ctx = store.as_context_mut();
+        check_store(ctx.rt(), self.store)?;
+        check_arity(f, params, results)?;
+        let r = crate::concurrent::task::call_from_host_async(&mut ctx.inner, f, params).await;
+        nesting::resume_panic(ctx.rt());
+        if let (Some(v), Some(slot)) = (r?, results.first_mut()) {
+            *slot = v;
+        }
+        Ok(())
+    }
+
     /// A typed view of this function, checked once against `P` and `R`.
     pub fn typed<P: typed::ComponentParams, R: typed::ComponentResults>(&self) -> Result<TypedFunc<P, R>> {
         TypedFunc::new(self.clone())
     }
+}
+
+/// Checks the number of arguments and result slots of a call, before anything runs.
+fn check_arity<E: WasmEngine>(f: &LiftedFunc<E>, params: &[Value], results: &[Value]) -> Result<()> {
+    let def = &f.plan.types.func(f.ty).def;
+    if params.len() != def.params.len() {
+        return Err(Error::usage(format!("expected {} argument(s), got {}", def.params.len(), params.len())));
+    }
+    let n_results = usize::from(def.result.is_some());
+    if results.len() != n_results {
+        return Err(Error::usage(format!("expected {n_results} result slot(s), got {}", results.len())));
+    }
+    Ok(())
 }
 
 /// Helper to turn `Arc<dyn ErasedFunc>` into `Arc<dyn Any>`.

@@ -294,6 +294,21 @@ where
         super::nesting::resume_panic(ctx.rt());
         R::wrap(one?)
     }
+
+    /// Calls the function as a future, as [`Func::call_async`] does. (Typed calls of `async` functions are not
+    /// supported yet: their results fail with an unsupported-feature error, as with [`TypedFunc::call`].)
+    pub async fn call_async<S: AsContextMut>(&self, mut store: S, params: P) -> Result<R> {
+        let f = self.func.data::<S::Engine>()?;
+        if !f.async_ty {
+            return self.call_ref(store, &params);
+        }
+        let mut ctx = store.as_context_mut();
+        check_store(ctx.rt(), self.func.store)?;
+        let r = crate::concurrent::task::call_from_host_async(&mut ctx.inner, f, &TypedArgs(&params)).await;
+        super::nesting::resume_panic(ctx.rt());
+        let one = r?.map(<R::One as LiftOne>::from_async_result).transpose()?;
+        R::wrap(one)
+    }
 }
 
 /// Typed parameters, lowered as the function's parameter tuple.

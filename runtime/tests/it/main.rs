@@ -2,6 +2,8 @@
 //! backends (wasmi and wasmtime's core engine through `wasm_runtime_layer`).
 
 mod alloc;
+mod async_host;
+mod async_streams;
 mod bindgen;
 mod common;
 mod depth;

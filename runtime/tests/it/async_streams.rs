@@ -1,0 +1,321 @@
+//! Host ends of streams and futures: a host writer feeding a guest's readable end (written up front, or from
+//! another thread while the guest waits), a guest stream returned to the host and read to its end, and futures
+//! both ways.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use component_layer::{FutureReader, FutureWriter, StreamReader, StreamWriter, Value};
+
+use crate::both;
+use crate::common::{component, linker, store};
+
+/// `sum` reads a `stream<u32>` with synchronous reads of up to 4 elements until it is dropped and returns the sum
+/// (and the number of reads, times 1000); `count` (callback-lifted) returns a new `stream<u32>` and writes
+/// `0..n` into it with one async write; `get` reads a `future<u32>`; `promise` returns a `future<u32>` and
+/// writes `n` into it after returning.
+const GUEST: &str = r#"(component
+  (type $s (stream u32))
+  (type $f (future u32))
+  (core module $Mem (memory (export "mem") 1))
+  (core instance $mem (instantiate $Mem))
+  (core func $read (canon stream.read $s (memory (core memory $mem "mem"))))
+  (core func $drop-r (canon stream.drop-readable $s))
+  (core func $new (canon stream.new $s))
+  (core func $write (canon stream.write $s async (memory (core memory $mem "mem"))))
+  (core func $drop-w (canon stream.drop-writable $s))
+  (core func $fread (canon future.read $f (memory (core memory $mem "mem"))))
+  (core func $fdrop-r (canon future.drop-readable $f))
+  (core func $fnew (canon future.new $f))
+  (core func $fwrite (canon future.write $f async (memory (core memory $mem "mem"))))
+  (core func $fdrop-w (canon future.drop-writable $f))
+  (core func $return-s (canon task.return (result $s)))
+  (core func $return-f (canon task.return (result $f)))
+  (core func $ws.new (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core func $aread (canon stream.read $s async (memory (core memory $mem "mem"))))
+  (core func $return-u32 (canon task.return (result u32)))
+  (core module $m
+    (import "" "mem" (memory 1))
+    (import "" "read" (func $read (param i32 i32 i32) (result i32)))
+    (import "" "drop-r" (func $drop-r (param i32)))
+    (import "" "new" (func $new (result i64)))
+    (import "" "write" (func $write (param i32 i32 i32) (result i32)))
+    (import "" "drop-w" (func $drop-w (param i32)))
+    (import "" "fread" (func $fread (param i32 i32) (result i32)))
+    (import "" "fdrop-r" (func $fdrop-r (param i32)))
+    (import "" "fnew" (func $fnew (result i64)))
+    (import "" "fwrite" (func $fwrite (param i32 i32) (result i32)))
+    (import "" "fdrop-w" (func $fdrop-w (param i32)))
+    (import "" "return-s" (func $return-s (param i32)))
+    (import "" "return-f" (func $return-f (param i32)))
+    (import "" "ws.new" (func $ws.new (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    (import "" "aread" (func $aread (param i32 i32 i32) (result i32)))
+    (import "" "return-u32" (func $return-u32 (param i32)))
+    (global $w (mut i32) (i32.const 0))
+    (global $s (mut i32) (i32.const 0))
+    (global $ws (mut i32) (i32.const 0))
+    (global $sum (mut i32) (i32.const 0))
+    ;; Takes the result `r` of a read (its values at 16), then reads on until a read blocks (WAIT) or the stream
+    ;; is dropped (EXIT, with the sum).
+    (func $step (param $r i32) (result i32) (local $n i32) (local $k i32)
+      (loop $again
+        (local.set $n (i32.shr_u (local.get $r) (i32.const 4)))
+        (local.set $k (i32.const 0))
+        (block $done (loop $add
+          (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+          (global.set $sum (i32.add (global.get $sum)
+            (i32.load offset=16 (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $add)))
+        (if (i32.eq (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1)) ;; DROPPED
+          (then
+            (call $join (global.get $s) (i32.const 0))
+            (call $drop-r (global.get $s))
+            (call $return-u32 (global.get $sum))
+            (return (i32.const 0))))
+        (local.set $r (call $aread (global.get $s) (i32.const 16) (i32.const 4)))
+        (br_if $again (i32.ne (local.get $r) (i32.const -1))))
+      (i32.or (i32.const 2) (i32.shl (global.get $ws) (i32.const 4))))
+    (func (export "sum-async") (param $s i32) (result i32)
+      (global.set $s (local.get $s))
+      (global.set $sum (i32.const 0))
+      (global.set $ws (call $ws.new))
+      (call $join (local.get $s) (global.get $ws))
+      (call $step (i32.const 0)))
+    (func (export "sum-async-cb") (param $ev i32) (param $p1 i32) (param $p2 i32) (result i32)
+      (if (i32.ne (local.get $ev) (i32.const 2)) (then unreachable)) ;; STREAM_READ
+      (call $step (local.get $p2)))
+    (global $fw (mut i32) (i32.const 0))
+    (func (export "sum") (param $s i32) (result i32)
+      (local $r i32) (local $n i32) (local $k i32) (local $sum i32) (local $reads i32)
+      (loop $next
+        (local.set $r (call $read (local.get $s) (i32.const 16) (i32.const 4)))
+        (local.set $reads (i32.add (local.get $reads) (i32.const 1)))
+        (local.set $n (i32.shr_u (local.get $r) (i32.const 4)))
+        (local.set $k (i32.const 0))
+        (block $done (loop $add
+          (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+          (local.set $sum (i32.add (local.get $sum)
+            (i32.load offset=16 (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $add)))
+        (br_if $next (i32.eqz (i32.and (local.get $r) (i32.const 0xf)))))
+      (if (i32.ne (i32.and (local.get $r) (i32.const 0xf)) (i32.const 1)) (then unreachable)) ;; DROPPED
+      (call $drop-r (local.get $s))
+      (i32.add (local.get $sum) (i32.mul (local.get $reads) (i32.const 1000))))
+    (func (export "count") (param $n i32) (result i32) (local $rw i64) (local $k i32) (local $st i32) (local $ws i32)
+      (local.set $rw (call $new))
+      (block $done (loop $fill
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        (i32.store offset=256 (i32.shl (local.get $k) (i32.const 2)) (local.get $k))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $fill)))
+      (global.set $w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+      (call $return-s (i32.wrap_i64 (local.get $rw)))
+      (local.set $st (call $write (global.get $w) (i32.const 256) (local.get $n)))
+      (if (i32.ne (local.get $st) (i32.const -1)) ;; not BLOCKED
+        (then (call $drop-w (global.get $w)) (return (i32.const 0))))
+      (local.set $ws (call $ws.new))
+      (call $join (global.get $w) (local.get $ws))
+      (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4))))
+    (func (export "count-cb") (param $ev i32) (param $p1 i32) (param $p2 i32) (result i32)
+      (if (i32.ne (local.get $ev) (i32.const 3)) (then unreachable)) ;; STREAM_WRITE
+      (call $join (global.get $w) (i32.const 0))
+      (call $drop-w (global.get $w))
+      (i32.const 0))
+    (func (export "get") (param $f i32) (result i32)
+      (if (i32.ne (call $fread (local.get $f) (i32.const 32)) (i32.const 0)) (then (return (i32.const -1))))
+      (call $fdrop-r (local.get $f))
+      (i32.load (i32.const 32)))
+    (func (export "promise") (param $n i32) (result i32) (local $rw i64) (local $st i32) (local $ws i32)
+      (local.set $rw (call $fnew))
+      (global.set $fw (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+      (i32.store (i32.const 48) (local.get $n))
+      (call $return-f (i32.wrap_i64 (local.get $rw)))
+      (local.set $st (call $fwrite (global.get $fw) (i32.const 48)))
+      (if (i32.ne (local.get $st) (i32.const -1))
+        (then (call $fdrop-w (global.get $fw)) (return (i32.const 0))))
+      (local.set $ws (call $ws.new))
+      (call $join (global.get $fw) (local.get $ws))
+      (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4))))
+    (func (export "promise-cb") (param $ev i32) (param $p1 i32) (param $p2 i32) (result i32)
+      (if (i32.ne (local.get $ev) (i32.const 5)) (then unreachable)) ;; FUTURE_WRITE
+      (call $join (global.get $fw) (i32.const 0))
+      (call $fdrop-w (global.get $fw))
+      (i32.const 0)))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "mem" (memory $mem "mem"))
+    (export "read" (func $read)) (export "drop-r" (func $drop-r)) (export "new" (func $new))
+    (export "write" (func $write)) (export "drop-w" (func $drop-w))
+    (export "fread" (func $fread)) (export "fdrop-r" (func $fdrop-r)) (export "fnew" (func $fnew))
+    (export "fwrite" (func $fwrite)) (export "fdrop-w" (func $fdrop-w))
+    (export "return-s" (func $return-s)) (export "return-f" (func $return-f))
+    (export "ws.new" (func $ws.new)) (export "join" (func $join))
+    (export "aread" (func $aread)) (export "return-u32" (func $return-u32))))))
+  (func (export "sum-async") async (param "s" $s) (result u32)
+    (canon lift (core func $i "sum-async") async (callback (core func $i "sum-async-cb"))))
+  (func (export "sum") (param "s" $s) (result u32) (canon lift (core func $i "sum")))
+  (func (export "count") async (param "n" u32) (result $s)
+    (canon lift (core func $i "count") async (callback (core func $i "count-cb"))))
+  (func (export "get") (param "f" $f) (result u32) (canon lift (core func $i "get")))
+  (func (export "promise") async (param "n" u32) (result $f)
+    (canon lift (core func $i "promise") async (callback (core func $i "promise-cb")))))"#;
+
+#[test]
+fn host_writer_to_guest_reader() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let sum = i.get_func("sum").unwrap();
+        let (writer, stream) = StreamWriter::new(&mut s);
+        writer.write((1..=10).map(Value::U32)).unwrap();
+        drop(writer);
+        let mut out = [Value::Bool(false)];
+        sum.call(&mut s, &[Value::Stream(stream)], &mut out).unwrap();
+        // Three reads of up to 4 values, and a fourth that finds the writer gone.
+        assert_eq!(out[0], Value::U32(55 + 4000));
+        // An empty stream: one read, DROPPED.
+        let (writer, stream) = StreamWriter::new(&mut s);
+        writer.close();
+        sum.call(&mut s, &[Value::Stream(stream)], &mut out).unwrap();
+        assert_eq!(out[0], Value::U32(1000));
+        assert!(!s.is_poisoned());
+    });
+}
+
+#[test]
+fn host_writer_on_another_thread_wakes_the_waiting_guest() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let (writer, stream) = StreamWriter::new(&mut s);
+        let feeder = std::thread::spawn(move || {
+            for k in 0..5u32 {
+                std::thread::sleep(Duration::from_millis(5));
+                writer.write([Value::U32(k), Value::U32(10)]).unwrap();
+            }
+        });
+        let mut out = [Value::Bool(false)];
+        i.get_func("sum").unwrap().call(&mut s, &[Value::Stream(stream)], &mut out).unwrap();
+        feeder.join().unwrap();
+        let Value::U32(v) = out[0] else { panic!("{:?}", out[0]) };
+        assert_eq!(v % 1000, 60, "all values arrived");
+        assert!(v / 1000 >= 4, "the guest read at least 3 batches and the end");
+    });
+}
+
+#[test]
+fn a_mistyped_host_value_traps_the_reader() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let (writer, stream) = StreamWriter::new(&mut s);
+        writer.write([Value::String("x".into())]).unwrap();
+        drop(writer);
+        let mut out = [Value::Bool(false)];
+        assert!(i.get_func("sum").unwrap().call(&mut s, &[Value::Stream(stream)], &mut out).is_err());
+    });
+}
+
+#[test]
+fn guest_stream_read_to_end_by_the_host() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let count = i.get_func("count").unwrap();
+        let mut out = [Value::Bool(false)];
+        count.call(&mut s, &[Value::U32(6)], &mut out).unwrap();
+        let Value::Stream(stream) = out[0].clone() else { panic!("{:?}", out[0]) };
+        let mut reader = StreamReader::new(&mut s, stream.clone()).unwrap();
+        assert!(StreamReader::new(&mut s, stream).is_err(), "an end is taken once");
+        let values = reader.read_to_end(&mut s).unwrap();
+        assert_eq!(values, (0..6).map(Value::U32).collect::<Vec<_>>());
+        assert_eq!(reader.read(&mut s).unwrap(), None);
+        assert!(!s.is_poisoned());
+    });
+}
+
+#[test]
+fn futures_both_ways() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let mut out = [Value::Bool(false)];
+        // Host → guest.
+        let (writer, future) = FutureWriter::new(&mut s);
+        writer.write(Value::U32(77)).unwrap();
+        i.get_func("get").unwrap().call(&mut s, &[Value::Future(future)], &mut out).unwrap();
+        assert_eq!(out[0], Value::U32(77));
+        // Written from another thread while the guest waits.
+        let (writer, future) = FutureWriter::new(&mut s);
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            writer.write(Value::U32(5)).unwrap();
+        });
+        i.get_func("get").unwrap().call(&mut s, &[Value::Future(future)], &mut out).unwrap();
+        t.join().unwrap();
+        assert_eq!(out[0], Value::U32(5));
+        // Dropped unwritten: the guest's read is DROPPED.
+        let (writer, future) = FutureWriter::new(&mut s);
+        drop(writer);
+        i.get_func("get").unwrap().call(&mut s, &[Value::Future(future)], &mut out).unwrap();
+        assert_eq!(out[0], Value::U32(u32::MAX));
+        // Guest → host.
+        i.get_func("promise").unwrap().call(&mut s, &[Value::U32(9)], &mut out).unwrap();
+        let Value::Future(future) = out[0].clone() else { panic!("{:?}", out[0]) };
+        let reader = FutureReader::new(&mut s, future).unwrap();
+        assert_eq!(reader.read(&mut s).unwrap(), Some(Value::U32(9)));
+        assert!(!s.is_poisoned());
+    });
+}
+
+/// A waker that counts its wakes.
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn call_async_yields_while_a_guest_waits_for_a_host_writer() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let f = i.get_func("sum-async").unwrap();
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (writer, stream) = StreamWriter::new(&mut s);
+        let mut out = [Value::Bool(false)];
+        let args = [Value::Stream(stream)];
+        {
+            let mut call = Box::pin(f.call_async(&mut s, &args, &mut out));
+            assert!(call.as_mut().poll(&mut cx).is_pending(), "nothing written yet");
+            writer.write((1..=3).map(Value::U32)).unwrap();
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the write woke the call");
+            assert!(call.as_mut().poll(&mut cx).is_pending(), "the guest read 3 values and waits again");
+            writer.write((4..=9).map(Value::U32)).unwrap();
+            drop(writer);
+            match Pin::new(&mut call).poll(&mut cx) {
+                Poll::Ready(r) => r.unwrap(),
+                Poll::Pending => panic!("the stream ended"),
+            }
+        }
+        assert_eq!(out[0], Value::U32(45));
+        assert!(!s.is_poisoned());
+    });
+}
