@@ -112,6 +112,9 @@ fn attach_reader<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, shared: Sha
     Ok(chan)
 }
 
+/// The most elements a host end takes from one guest write, and holds unread.
+const HOST_CHUNK: u32 = 1 << 16;
+
 /// Serves the guest copy pending on `shared` against its host end, if it can finish now; else registers
 /// `waker` to be woken when it can. Returns whether nothing waits on the host end any more.
 pub(crate) fn service<T: 'static, E: WasmEngine>(
@@ -130,10 +133,21 @@ pub(crate) fn service<T: 'static, E: WasmEngine>(
     };
     let want = if kind == CopyKind::Future { 1 } else { remain };
     if host_reads {
-        if lock(&chan).host_closed {
-            return finish(rt, shared, w, result::DROPPED, 0);
+        let queued = {
+            let c = lock(&chan);
+            if c.host_closed {
+                drop(c);
+                return finish(rt, shared, w, result::DROPPED, 0);
+            }
+            c.queue.len()
+        };
+        // The host end takes at most HOST_CHUNK elements at a time and holds at most that many unread: a guest
+        // write of 2^28 payload-less elements, or one write after another, cannot make the host allocate without
+        // bound. The guest's write completes with what was taken, or waits while the host has not read.
+        if queued >= HOST_CHUNK as usize {
+            return Ok(false);
         }
-        let values = read_guest::<T, E>(ctx, buffer, elem, want)?;
+        let values = read_guest::<T, E>(ctx, buffer, elem, want.min(HOST_CHUNK))?;
         let n = values.len() as u32;
         lock(&chan).queue.extend(values);
         return finish(&mut ctx.data_mut().rt, shared, w, result::COMPLETED, n);
