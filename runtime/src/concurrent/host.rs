@@ -41,7 +41,7 @@ use crate::abi::table::Element;
 use crate::abi::types::Ty;
 use crate::abi::{bits_val, CallOptions, CoreArgs, Cx};
 use crate::component::plan::Plan;
-use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::error::{Error, PathSegment, Result};
 use crate::func::call::{host_error, lift_lowered_args, set_may_leave, LowerTrampoline};
 use crate::func::typed::{ComponentResults, Lift, Lower};
 use crate::resources::{ResourceAny, ResourceType};
@@ -337,9 +337,7 @@ pub(crate) fn lower_sync<T: 'static, E: WasmEngine>(
     results: &mut [Val<E>],
 ) -> Result<()> {
     let caller = t.opts.instance;
-    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    may_leave(&ctx.data_mut().rt, caller)?;
     let fe = t.plan.types.func(t.ty);
     let bits = CoreArgs::new(args)?;
     let flat = fe.abi.params_flat.as_ref().map(Vec::len);

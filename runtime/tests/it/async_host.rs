@@ -152,6 +152,23 @@ fn u32_arg(params: &[Value]) -> u32 {
     }
 }
 
+/// A linker whose `double` answers 20 ms later, from another thread.
+fn delayed_double_linker<E: wasm_runtime_layer::backend::WasmEngine>() -> component_layer::Linker<(), E> {
+    let mut l = linker();
+    l.root()
+        .func_new_async("double", |_, p| {
+            let x = u32_arg(p);
+            let (tx, rx) = oneshot();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                tx.send(x * 2);
+            });
+            async move { Ok(Some(Value::U32(rx.await))) }
+        })
+        .unwrap();
+    l
+}
+
 #[test]
 fn ready_at_once_returns_without_a_subtask() {
     both!(|engine| {
@@ -175,18 +192,7 @@ fn ready_at_once_returns_without_a_subtask() {
 fn pending_host_call_is_a_subtask_and_call_waits_for_it() {
     both!(|engine| {
         let c = component(&engine, GUEST);
-        let mut l = linker();
-        l.root()
-            .func_new_async("double", |_, p| {
-                let x = u32_arg(p);
-                let (tx, rx) = oneshot();
-                std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_millis(20));
-                    tx.send(x * 2);
-                });
-                async move { Ok(Some(Value::U32(rx.await))) }
-            })
-            .unwrap();
+        let l = delayed_double_linker();
         let mut s = store(&engine);
         let i = l.instantiate(&mut s, &c).unwrap();
         let run = i.get_func("run").unwrap();
@@ -279,18 +285,7 @@ fn typed_async_host_function() {
 fn sync_lower_blocks_until_the_host_future_is_ready() {
     both!(|engine| {
         let c = component(&engine, GUEST);
-        let mut l = linker();
-        l.root()
-            .func_new_async("double", |_, p| {
-                let x = u32_arg(p);
-                let (tx, rx) = oneshot();
-                std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_millis(20));
-                    tx.send(x * 2);
-                });
-                async move { Ok(Some(Value::U32(rx.await))) }
-            })
-            .unwrap();
+        let l = delayed_double_linker();
         let mut s = store(&engine);
         let i = l.instantiate(&mut s, &c).unwrap();
         let mut out = [Value::Bool(false)];

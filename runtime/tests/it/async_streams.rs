@@ -21,7 +21,7 @@ use crate::common::{component, linker, store};
 const GUEST: &str = r#"(component
   (type $s (stream u32))
   (type $f (future u32))
-  (core module $Mem (memory (export "mem") 1))
+  (core module $Mem (memory (export "mem") 5))
   (core instance $mem (instantiate $Mem))
   (core func $read (canon stream.read $s (memory (core memory $mem "mem"))))
   (core func $drop-r (canon stream.drop-readable $s))
@@ -40,7 +40,7 @@ const GUEST: &str = r#"(component
   (core func $aread (canon stream.read $s async (memory (core memory $mem "mem"))))
   (core func $return-u32 (canon task.return (result u32)))
   (core module $m
-    (import "" "mem" (memory 1))
+    (import "" "mem" (memory 5))
     (import "" "read" (func $read (param i32 i32 i32) (result i32)))
     (import "" "drop-r" (func $drop-r (param i32)))
     (import "" "new" (func $new (result i64)))
@@ -241,6 +241,24 @@ fn guest_stream_read_to_end_by_the_host() {
         let values = reader.read_to_end(&mut s).unwrap();
         assert_eq!(values, (0..6).map(Value::U32).collect::<Vec<_>>());
         assert_eq!(reader.read(&mut s).unwrap(), None);
+        assert!(!s.is_poisoned());
+    });
+}
+
+#[test]
+fn a_host_reader_takes_a_bounded_chunk_of_one_guest_write() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let mut out = [Value::Bool(false)];
+        // One guest write of 70,000 elements: the host end takes 65,536 of them, and the guest is told so (its
+        // write completes with that count; `count` then drops its end).
+        i.get_func("count").unwrap().call(&mut s, &[Value::U32(70_000)], &mut out).unwrap();
+        let Value::Stream(stream) = out[0].clone() else { panic!("{:?}", out[0]) };
+        let values = StreamReader::new(&mut s, stream).unwrap().read_to_end(&mut s).unwrap();
+        assert_eq!(values.len(), 65_536);
+        assert_eq!(values.last(), Some(&Value::U32(65_535)));
         assert!(!s.is_poisoned());
     });
 }
