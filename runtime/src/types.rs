@@ -90,12 +90,25 @@ pub enum ValueType {
 pub struct FuncType {
     params: Arc<[(Arc<str>, ValueType)]>,
     result: Option<ValueType>,
+    is_async: bool,
 }
 
 impl FuncType {
-    /// A function type from named parameters and an optional result.
+    /// A (synchronous) function type from named parameters and an optional result.
     pub fn new(params: impl IntoIterator<Item = (impl Into<Arc<str>>, ValueType)>, result: Option<ValueType>) -> Self {
-        FuncType { params: params.into_iter().map(|(n, t)| (n.into(), t)).collect(), result }
+        FuncType { params: params.into_iter().map(|(n, t)| (n.into(), t)).collect(), result, is_async: false }
+    }
+
+    /// This type as an `async func` (`true`) or a plain `func`.
+    pub fn with_async(mut self, is_async: bool) -> Self {
+        self.is_async = is_async;
+        self
+    }
+
+    /// Whether this is an `async func` type. Its callers may call it with the async ABI; a host can implement it
+    /// with a synchronous or an async host function alike.
+    pub fn is_async(&self) -> bool {
+        self.is_async
     }
 
     /// The parameters, with their names.
@@ -119,6 +132,9 @@ impl FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_async {
+            f.write_str("async ")?;
+        }
         f.write_str("func(")?;
         for (i, (n, t)) in self.params.iter().enumerate() {
             if i > 0 {
@@ -329,6 +345,7 @@ impl TypeBuilder<'_> {
         FuncType {
             params: def.params.iter().map(|(n, t)| (n.clone(), self.value(*t))).collect(),
             result: def.result.map(|t| self.value(t)),
+            is_async: def.async_,
         }
     }
 }

@@ -371,7 +371,43 @@ pub fn define_wast_layer<E: WasmEngine>(
         ensure!(!a.owned() && b.owned(), "take-own: expected a borrow and an own");
         Ok(())
     })?;
+    define_wast_async_layer(linker)
+}
+
+/// The async host functions of wasmtime's `.wast` environment (`link_component_spectest`): one that returns at
+/// once, two that return after yielding once to the executor, and two that never return (the files cancel them).
+fn define_wast_async_layer<E: WasmEngine>(linker: &mut Linker<(), E>) -> anyhow::Result<()> {
+    linker.root().func_wrap_async("host-echo-u32", |_, (v,): (u32,)| async move { Ok((v,)) })?;
+    let host = linker.instance("host")?;
+    host.func_wrap_async("return-two-slowly", |_, (): ()| async {
+        YieldOnce::default().await;
+        Ok((2i32,))
+    })?;
+    host.func_wrap_async("echo-slowly", |_, (v,): (u32,)| async move {
+        YieldOnce::default().await;
+        Ok((v,))
+    })?;
+    host.func_new_async("never-return", |_, _| std::future::pending())?;
+    host.func_new_async("[method]resource1.never-return", |_, _| std::future::pending())?;
     Ok(())
+}
+
+/// A future that is pending once (waking its task at once) and then ready: a host function that yields to the
+/// executor before it returns, as wasmtime's `tokio::task::yield_now` does in its `.wast` environment.
+#[derive(Default)]
+pub struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 /// Defines the `.wast` environment in a wasmtime linker.
@@ -429,6 +465,38 @@ pub fn define_wast_native(
         if a.owned() || !b.owned() {
             wasmtime::bail!("take-own: expected a borrow and an own");
         }
+        Ok(())
+    })?;
+    define_wast_async_native(linker)
+}
+
+/// [`define_wast_async_layer`]'s functions on wasmtime, and its `wasmtime` instance of store knobs
+/// (`register_wasmtime`): component-layer has no store-wide table capacity, so a file importing `wasmtime` runs
+/// on wasmtime alone.
+fn define_wast_async_native(linker: &mut wasmtime::component::Linker<()>) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    linker.root().func_wrap_concurrent("host-echo-u32", |_, (v,): (u32,)| Box::pin(async move { Ok((v,)) }))?;
+    let mut host = linker.instance("host")?;
+    host.func_wrap_concurrent("return-two-slowly", |_, (): ()| {
+        Box::pin(async {
+            YieldOnce::default().await;
+            Ok((2i32,))
+        })
+    })?;
+    host.func_wrap_concurrent("echo-slowly", |_, (v,): (u32,)| {
+        Box::pin(async move {
+            YieldOnce::default().await;
+            Ok((v,))
+        })
+    })?;
+    host.func_wrap_concurrent("never-return", |_, (): ()| Box::pin(std::future::pending::<wasmtime::Result<()>>()))?;
+    host.func_wrap_concurrent("[method]resource1.never-return", |_, (_,): (Resource<Resource1>,)| {
+        Box::pin(std::future::pending::<wasmtime::Result<()>>())
+    })?;
+    let mut knobs = linker.instance("wasmtime")?;
+    knobs.func_wrap("set-max-table-capacity", |mut store, (max,): (u32,)| {
+        let table = store.concurrent_resource_table().ok_or_else(|| wasmtime::Error::msg("no concurrent table"))?;
+        table.set_max_capacity(usize::try_from(max)?);
         Ok(())
     })?;
     Ok(())

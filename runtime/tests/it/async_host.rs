@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use component_layer::types::{FuncType, ItemType, ValueType};
 use component_layer::{ErrorKind, Value};
 
 use crate::both;
@@ -167,6 +168,23 @@ fn delayed_double_linker<E: wasm_runtime_layer::backend::WasmEngine>() -> compon
         })
         .unwrap();
     l
+}
+
+#[test]
+fn reflection_shows_which_functions_are_async() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let imports = c.imports();
+        let double = imports.iter().find(|(n, _)| n == "double").map(|(_, t)| t.clone());
+        let Some(ItemType::Func(double)) = double else { panic!("no import `double`: {imports:?}") };
+        assert!(double.is_async());
+        assert_eq!(double.to_string(), "async func(x: u32) -> u32");
+        let exports = c.exports();
+        let run = exports.iter().find(|(n, _)| n == "run").map(|(_, t)| t.clone());
+        let Some(ItemType::Func(run)) = run else { panic!("no export `run`: {exports:?}") };
+        assert!(run.is_async());
+        assert!(!FuncType::new([("x", ValueType::U32)], None).is_async());
+    });
 }
 
 #[test]

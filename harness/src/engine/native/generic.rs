@@ -192,9 +192,20 @@ fn define(
                     None => name.clone(),
                 };
                 let (host, ty) = (host.clone(), ty.clone());
-                inst.func_new(name, move |mut store, _, args, results| {
-                    generic_call(&host, &full, &ty, &mut store, args, results)
-                })?;
+                if ty.is_async() {
+                    // wasmtime 48 takes an `async func` import only from a concurrent host function; this one
+                    // answers at once, as the runtime's generic host does.
+                    inst.func_new_concurrent(name, move |accessor, _, args, results| {
+                        let answer = accessor.with(|mut access| {
+                            generic_call(&host, &full, &ty, &mut access.as_context_mut(), args, results)
+                        });
+                        Box::pin(std::future::ready(answer))
+                    })?;
+                } else {
+                    inst.func_new(name, move |mut store, _, args, results| {
+                        generic_call(&host, &full, &ty, &mut store, args, results)
+                    })?;
+                }
             }
             ItemType::Module | ItemType::Component | ItemType::Type(_) => {}
         }

@@ -21,8 +21,8 @@ type ReenterSlot = Arc<Mutex<Option<Instance>>>;
 
 /// The harness's wasmtime engine: the default configuration, with component-model async (🔀), its more-async
 /// built-ins (🚝) and error-context (📝) validated, as component-layer does (concurrency support stays on, which
-/// is what makes wasmtime trap on reentrance). Calls go through `Func::call`, which refuses async-lifted exports,
-/// so the async `.wast` files are not run on it. One per process: engines are cheap to share.
+/// is what makes wasmtime trap on reentrance). Components that use the async ABI are called with `call_async`
+/// (driven by [`block_on`]), the others with `Func::call`. One per process: engines are cheap to share.
 pub fn wasmtime_engine() -> wasmtime::Engine {
     static ENGINE: OnceLock<wasmtime::Engine> = OnceLock::new();
     ENGINE
@@ -52,6 +52,8 @@ pub struct NativeEngine {
 struct NativeComponent {
     component: Component,
     bytes: Vec<u8>,
+    /// Whether the component uses the async ABI: its exports are then called with `call_async`.
+    needs_async: bool,
     /// The imports as component-layer reflects them (for the generic host), when first needed.
     reflected: Option<Vec<(String, ItemType)>>,
 }
@@ -227,6 +229,48 @@ fn func_at(
     instance.get_func(&mut store, index).ok_or_else(missing)
 }
 
+/// Whether a component wasmtime compiled uses the async ABI: it does not validate without the async features.
+fn needs_async(bytes: &[u8]) -> bool {
+    use wasmparser::WasmFeatures as F;
+    let asynchronous =
+        F::CM_ASYNC | F::CM_ASYNC_STACKFUL | F::CM_MORE_ASYNC_BUILTINS | F::CM_THREADING | F::CM_ERROR_CONTEXT;
+    wasmparser::Validator::new_with_features(F::all().difference(asynchronous)).validate_all(bytes).is_err()
+}
+
+/// How long [`block_on`] waits for a future that stays pending with no wake-up (a guest waiting on a host
+/// function that never returns): the call fails instead of hanging the harness.
+const ASYNC_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs one of wasmtime's async entry points (`call_async`, `instantiate_async`: the only way wasmtime 48 calls an
+/// async-lifted export or instantiates with concurrent host functions) to completion on this thread: it parks
+/// until wasmtime wakes it, up to [`ASYNC_CALL_LIMIT`].
+fn block_on<R>(future: impl std::future::Future<Output = wasmtime::Result<R>>) -> wasmtime::Result<R> {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let deadline = std::time::Instant::now() + ASYNC_CALL_LIMIT;
+    loop {
+        if let Poll::Ready(r) = future.as_mut().poll(&mut cx) {
+            return r;
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return Err(wasmtime::Error::msg(format!(
+                "wasmtime's async call did not finish within {ASYNC_CALL_LIMIT:?} (it waits on a host future that \
+                 is never ready)"
+            )));
+        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
 /// Calls `func`, whose only parameter is a host-created `borrow`, through the typed API: wasmtime 48 cannot turn a
 /// host borrow into a `ResourceAny` outside a call (`Resource::new_borrow(..).try_into_resource_any` panics with
 /// "BUG: no current scope"), so the dynamic `Func::call` cannot take one. Results `u32` and `u64` are supported
@@ -263,13 +307,14 @@ impl Engine for NativeEngine {
 
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure> {
         let component = Component::new(&self.engine, bytes).map_err(load_failure)?;
-        self.components.push(NativeComponent { component, bytes: bytes.to_vec(), reflected: None });
+        let needs_async = needs_async(bytes);
+        self.components.push(NativeComponent { component, bytes: bytes.to_vec(), needs_async, reflected: None });
         Ok(self.components.len() - 1)
     }
 
     fn instantiate(&mut self, component: ComponentId, host: &Host) -> Result<InstanceId, Failure> {
-        let c = self.components.get(component).map(|c| c.component.clone());
-        let c = c.ok_or_else(|| Failure::invalid("no such component"))?;
+        let c = self.components.get(component).map(|c| (c.component.clone(), c.needs_async));
+        let (c, asynchronous) = c.ok_or_else(|| Failure::invalid("no such component"))?;
         let mut generic = None;
         let mut case = None;
         let mut linker = match &host.kind {
@@ -292,7 +337,10 @@ impl Engine for NativeEngine {
         let mut store = Store::new(&self.engine, ());
         self.state.begin_call(&[]);
         let pre = linker.instantiate_pre(&c).map_err(link)?;
-        let result = pre.instantiate(&mut store);
+        let result = match asynchronous {
+            true => block_on(pre.instantiate_async(&mut store)),
+            false => pre.instantiate(&mut store),
+        };
         if let Some(g) = &generic {
             for call in g.take_log() {
                 self.state.log(call);
@@ -357,6 +405,8 @@ impl Engine for NativeEngine {
             false => Vec::new(),
         };
         let (reenter, state) = (self.reenter.clone(), self.state.clone());
+        let component = self.live(instance)?.component;
+        let asynchronous = self.components.get(component).is_some_and(|c| c.needs_async);
         let inst = self.live(instance)?;
         *reenter.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(inst.instance);
         let func = func_at(&mut inst.store, &inst.instance, &call.path)?;
@@ -394,7 +444,10 @@ impl Engine for NativeEngine {
             args.push(substitute_val(v, t, &mut slot).map_err(Failure::trap)?);
         }
         let mut results = vec![Val::Bool(false); func.ty(&inst.store).results().len()];
-        let outcome = func.call(&mut inst.store, &args, &mut results);
+        let outcome = match asynchronous {
+            true => block_on(func.call_async(&mut inst.store, &args, &mut results)),
+            false => func.call(&mut inst.store, &args, &mut results),
+        };
         if let Some(g) = &inst.generic {
             for c in g.take_log() {
                 state.log(c);
