@@ -48,11 +48,16 @@ pub enum Tier {
     /// spec's handle table predicts; plus the instance-rule faults: a leaked borrow, an import called from
     /// `realloc` and from `post-return`, and reentrance from the host. See [`crate::resource`].
     Resource,
+    /// Echo through the async ABI: `async func` exports lifted with a callback forward to `async func` host
+    /// imports through async lowers, and return with `task.return`; the host answers each call at once or after
+    /// yielding to the executor, so values travel both the direct and the event-driven path. See
+    /// [`crate::asynchronous`].
+    Async,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 9] = [
+    pub const ALL: [Tier; 10] = [
         Tier::Echo,
         Tier::Transform,
         Tier::Probe,
@@ -62,6 +67,7 @@ impl Tier {
         Tier::Structure,
         Tier::Compute,
         Tier::Resource,
+        Tier::Async,
     ];
 
     /// The tier's name.
@@ -76,6 +82,7 @@ impl Tier {
             Tier::Structure => "structure",
             Tier::Compute => "compute",
             Tier::Resource => "resource",
+            Tier::Async => "async",
         }
     }
 
@@ -101,6 +108,9 @@ impl fmt::Display for Tier {
 pub enum HostBehaviour {
     /// Returns the next value of the current call's `host_returns`.
     ReturnQueued,
+    /// As [`HostBehaviour::ReturnQueued`], after yielding once to the executor: an `async func` import whose
+    /// caller sees a subtask that returns later (the async tier).
+    ReturnQueuedLater,
     /// Returns its first argument.
     EchoFirst,
     /// Fails (the call traps).
@@ -300,10 +310,11 @@ impl Case {
         }
         let mut s = format!("{header}world case {{\n");
         s.push_str(&self.set.wit_defs());
+        let func_kw = if self.tier == Tier::Async { "async func" } else { "func" };
         let func = |s: &mut String, kw: &str, name: &str, sig: &Sig| {
             let params: Vec<String> = sig.params.iter().map(|(n, t)| format!("{n}: {}", self.set.wit(t))).collect();
             let result = sig.result.as_ref().map(|t| format!(" -> {}", self.set.wit(t))).unwrap_or_default();
-            s.push_str(&format!("  {kw} {name}: func({}){result};\n", params.join(", ")));
+            s.push_str(&format!("  {kw} {name}: {func_kw}({}){result};\n", params.join(", ")));
         };
         for i in &self.imports {
             func(&mut s, "import", &i.name, &i.sig);
@@ -340,6 +351,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Structure => g.structure(seed),
         Tier::Compute => g.compute(seed),
         Tier::Resource => crate::resource::generate(g.u, seed, config),
+        Tier::Async => g.async_echo(seed),
     }
 }
 
@@ -492,6 +504,63 @@ impl Gen<'_, '_, '_> {
             seed,
             tier: if compose { Tier::Compose } else { Tier::Echo },
             exports: sigs.iter().enumerate().map(|(i, s)| (format!("e{i}"), s.clone())).collect(),
+            imports: host,
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: None,
+        })
+    }
+
+    /// Async: `e{i}` forwards to host import `i{i}` through the async ABI ([`crate::asynchronous`]).
+    fn async_echo(mut self, seed: u64) -> Result<Case> {
+        let n = self.u.int_in_range(1..=3)?;
+        let mut pairs = Vec::new();
+        let mut host = Vec::new();
+        for i in 0..n {
+            let mut sig = self.sig()?;
+            for _ in 0..8 {
+                if crate::asynchronous::forwardable(&self.set, &sig) {
+                    break;
+                }
+                sig = self.sig()?;
+            }
+            if !crate::asynchronous::forwardable(&self.set, &sig) {
+                sig = Sig { params: vec![("p0".into(), Ty::U32)], result: Some(Ty::U32) };
+            }
+            let behaviour =
+                if self.u.arbitrary()? { HostBehaviour::ReturnQueuedLater } else { HostBehaviour::ReturnQueued };
+            host.push(HostImport { name: format!("i{i}"), sig: sig.clone(), behaviour });
+            pairs.push(crate::asynchronous::AsyncPair { sig, encoding: self.encoding()? });
+        }
+        let component = crate::asynchronous::encode(&self.set, &pairs);
+        let note = pairs
+            .iter()
+            .zip(&host)
+            .enumerate()
+            .map(|(i, (p, h))| {
+                let when = if h.behaviour == HostBehaviour::ReturnQueuedLater { "later" } else { "at once" };
+                format!("e{i} {} (host answers {when})", p.encoding.name())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut calls = Vec::new();
+        for _ in 0..self.n_calls()? {
+            let i = self.u.choose_index(pairs.len())?;
+            let sig = &pairs[i].sig;
+            let args: Vec<Value> = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
+            let ret = sig.result.as_ref().map(|t| self.value(t)).transpose()?;
+            let mut call = Call::new(format!("e{i}"), args.clone(), Expect::Returns(ret.clone()));
+            call.host_returns = ret.into_iter().collect();
+            call.expect_import_args = Some(vec![args]);
+            calls.push(call);
+        }
+        Ok(Case {
+            seed,
+            tier: Tier::Async,
+            exports: pairs.iter().enumerate().map(|(i, p)| (format!("e{i}"), p.sig.clone())).collect(),
             imports: host,
             set: self.set,
             component,

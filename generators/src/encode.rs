@@ -280,7 +280,7 @@ impl<'a> TypeEncoder<'a> {
         }
     }
 
-    fn val(&mut self, b: &mut ComponentBuilder, ty: &Ty) -> ComponentValType {
+    pub(crate) fn val(&mut self, b: &mut ComponentBuilder, ty: &Ty) -> ComponentValType {
         use PrimitiveValType as P;
         let p = |p| ComponentValType::Primitive(p);
         match ty {
@@ -363,10 +363,16 @@ impl<'a> TypeEncoder<'a> {
     }
 
     pub(crate) fn func(&mut self, b: &mut ComponentBuilder, sig: &Sig) -> u32 {
+        self.func_async(b, sig, false)
+    }
+
+    /// The type of a function of `sig`, an `async func` if `is_async`.
+    pub(crate) fn func_async(&mut self, b: &mut ComponentBuilder, sig: &Sig, is_async: bool) -> u32 {
         let params: Vec<(String, ComponentValType)> =
             sig.params.iter().map(|(n, t)| (n.clone(), self.val(b, t))).collect();
         let result = sig.result.as_ref().map(|t| self.val(b, t));
         let (i, mut enc) = b.type_function(None);
+        enc.async_(is_async);
         enc.params(params.iter().map(|(n, t)| (n.as_str(), *t)));
         enc.result(result);
         i

@@ -14,6 +14,7 @@
 //!   dummy and wasm-smith core modules;
 //! * [`resource`] — the resource tier: a guest with its own and a host resource, and a model of the handle
 //!   table that predicts every call of a random script;
+//! * [`asynchronous`] — the async tier's guests: callback-lifted exports forwarding through async lowers;
 //! * [`trace`] — the `realloc` calls the spec makes lowering values into a component (transcoding strings
 //!   between encodings), replayed against the guests' allocator;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
@@ -25,6 +26,7 @@
 //! assert_eq!(a.component, b.component);
 //! ```
 
+pub mod asynchronous;
 pub mod case;
 pub mod coverage;
 pub mod encode;

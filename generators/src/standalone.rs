@@ -11,7 +11,7 @@ mod resource;
 
 use wasm_encoder::{ComponentBuilder, ComponentExportKind};
 
-use crate::case::{Call, Case, HostBehaviour};
+use crate::case::{Call, Case, HostBehaviour, Tier};
 use crate::encode::{self, Design, ExportDecl};
 use crate::guest::{Body, Encoding, ReallocMode, HEAP_BASE, RAW_BASE};
 use crate::image;
@@ -21,6 +21,11 @@ use crate::ty::{Def, Flat, Ty, TypeSet};
 /// host resources and their imports are played by [`resource`]'s stand-in; other imports by [`wrap`]'s, which
 /// answers the same for every call, so the calls must queue the same host return values.
 pub fn wrap_case(case: &Case) -> Result<Vec<u8>, String> {
+    if case.tier == Tier::Async {
+        return Err(
+            "the async tier's imports are `async func`s answered by the host's executor; no stand-in yet".into()
+        );
+    }
     if case.stub_imports {
         return Err("the case's unknown imports are trapping stubs, which a .wast host does not define".into());
     }
@@ -54,6 +59,9 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
     for imp in &case.imports {
         let body = match &imp.behaviour {
             HostBehaviour::Trap => Body::Trap,
+            HostBehaviour::ReturnQueuedLater => {
+                return Err(format!("cannot stand in for async import `{}` (it answers later)", imp.name))
+            }
             HostBehaviour::Hash => return Err(format!("cannot stand in for hashing import `{}`", imp.name)),
             HostBehaviour::Reenter(_) => return Err(format!("cannot stand in for reentering import `{}`", imp.name)),
             HostBehaviour::EchoFirst => match (&imp.sig.params.first(), &imp.sig.result) {

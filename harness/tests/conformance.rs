@@ -158,14 +158,23 @@ fn main() {
         step_timeout: std::time::Duration::from_secs(20),
     };
     let probes: Arc<Mutex<HashMap<Tier, Arc<selftest::TierProbe>>>> = Arc::default();
-    for fault in Fault::ALL {
-        let tier = selftest::representative_tier(fault);
+    // Every fault on layer-wasmi; and the async tier's value path with a component-layer engine and with
+    // wasmtime wrong on purpose.
+    let mut cells: Vec<(Tier, Fault, EngineKind)> =
+        Fault::ALL.into_iter().map(|f| (selftest::representative_tier(f), f, EngineKind::LayerWasmi)).collect();
+    cells.push((Tier::Async, Fault::AlterImportArg, EngineKind::LayerWasmi));
+    cells.push((Tier::Async, Fault::SwapFields, EngineKind::Wasmtime));
+    for (tier, fault, wrap) in cells {
         let (pool, probes) = (pool.clone(), probes.clone());
-        trials.push(Trial::test(format!("selftest/{tier}::{}", fault.name()), move || {
+        let name = match wrap {
+            EngineKind::LayerWasmi => format!("selftest/{tier}::{}", fault.name()),
+            other => format!("selftest/{tier}::{}!{}", other.name(), fault.name()),
+        };
+        trials.push(Trial::test(name, move || {
             let config = selftest::SelftestConfig {
                 tiers: vec![tier],
                 faults: vec![fault],
-                wrap: EngineKind::LayerWasmi,
+                wrap,
                 seconds: 60,
                 jobs: 1,
                 pool: pool.clone(),
@@ -182,7 +191,8 @@ fn main() {
                     }
                 }
             };
-            let dir = std::env::temp_dir().join(format!("selftest-trial-{}-{}", std::process::id(), fault.name()));
+            let dir =
+                std::env::temp_dir().join(format!("selftest-trial-{}-{tier}-{}", std::process::id(), fault.name()));
             let cell = selftest::cell(&config, tier, fault, &probe, &dir).map_err(|e| Failed::from(format!("{e:#}")));
             std::fs::remove_dir_all(&dir).ok();
             let cell = cell?;

@@ -104,6 +104,9 @@ pub struct CaseHost {
     pub imports: Vec<HostImport>,
     /// The host resource types: (the index of the dynamic host type, its import name).
     pub resources: Vec<(u32, String)>,
+    /// Whether the imports are `async func`s (the async tier): engines define them as async host functions,
+    /// which answer [`HostBehaviour::ReturnQueuedLater`] after yielding once ([`YieldOnce`]).
+    pub asynchronous: bool,
 }
 
 impl CaseHost {
@@ -117,7 +120,7 @@ impl CaseHost {
             .filter(|(_, d)| d.host)
             .map(|(i, d)| (i as u32, d.name.clone()))
             .collect();
-        CaseHost { imports: case.imports.clone(), resources }
+        CaseHost { imports: case.imports.clone(), resources, asynchronous: case.tier == component_gen::Tier::Async }
     }
 
     /// The name of host resource type `ty`.
@@ -206,7 +209,9 @@ impl CaseState {
         let logged = !(first && fault == Some(HostFault::DropCall));
         let name = imp.name.clone();
         let result: anyhow::Result<Answer> = match &imp.behaviour {
-            HostBehaviour::ReturnQueued => Ok(Answer::Return(self.queue.pop_front())),
+            HostBehaviour::ReturnQueued | HostBehaviour::ReturnQueuedLater => {
+                Ok(Answer::Return(self.queue.pop_front()))
+            }
             HostBehaviour::EchoFirst => Ok(Answer::Return(args.first().cloned())),
             HostBehaviour::Trap => Err(anyhow::Error::new(HostFailure(format!("host import `{name}` traps")))),
             HostBehaviour::Reenter(export) => Ok(Answer::Reenter(export.clone())),

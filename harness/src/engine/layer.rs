@@ -3,12 +3,12 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use component_gen::case::export_path;
-use component_gen::HostImport;
+use component_gen::{HostBehaviour, HostImport};
 use component_layer::generic::GenericImports;
 use component_layer::{Component, ErrorKind, Instance, Linker, ResourceAny, ResourceType, Store, Trap, Value};
 use wasm_runtime_layer::backend::WasmEngine;
 
-use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState};
+use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState, YieldOnce};
 use super::value::{holding_label, imported_resource, substitute, Holdings};
 use super::{CallSpec, ComponentId, Engine, Failure, Host, HostKind, ImportCall, InstanceId, ResourceArg, TrapClass};
 
@@ -108,12 +108,25 @@ impl<E: WasmEngine> LayerEngine<E> {
         }
         for imp in &case.imports {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
-            linker
-                .root()
-                .func_new(&imp.name.clone(), move |ctx, args, results| {
+            let name = imp.name.clone();
+            let defined = match case.asynchronous {
+                true => linker.root().func_new_async(&name, move |ctx, args| {
+                    let mut out = [Value::Bool(false)];
+                    let answer = case_host_fn(&imp, &state, &reenter, fault, ctx, args, &mut out)
+                        .map(|()| imp.sig.result.as_ref().map(|_| out[0].clone()));
+                    let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
+                    async move {
+                        if later {
+                            YieldOnce::default().await;
+                        }
+                        answer
+                    }
+                }),
+                false => linker.root().func_new(&name, move |ctx, args, results| {
                     case_host_fn(&imp, &state, &reenter, fault, ctx, args, results)
-                })
-                .map_err(classify)?;
+                }),
+            };
+            defined.map_err(classify)?;
         }
         self.case_linker = Some((case.clone(), fault, linker.clone()));
         Ok(linker)

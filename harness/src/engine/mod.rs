@@ -232,3 +232,12 @@ impl std::fmt::Display for EngineSpec {
 
 /// The names of the three plain engines, in report order.
 pub const ENGINE_NAMES: [&str; 3] = ["layer-wasmi", "layer-wasmtime", "wasmtime"];
+
+/// Whether a component (valid with the harness's features) uses the async ABI (🔀): it does not validate
+/// without the async features. wasmtime then needs `call_async`; jco would need JSPI.
+pub fn uses_async_abi(bytes: &[u8]) -> bool {
+    use wasmparser::WasmFeatures as F;
+    let asynchronous =
+        F::CM_ASYNC | F::CM_ASYNC_STACKFUL | F::CM_MORE_ASYNC_BUILTINS | F::CM_THREADING | F::CM_ERROR_CONTEXT;
+    wasmparser::Validator::new_with_features(F::all().difference(asynchronous)).validate_all(bytes).is_err()
+}

@@ -549,6 +549,11 @@ impl Engine for JcoEngine {
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure> {
         // Validity and the types are component-layer's reading of the bytes; jco then has to run them.
         let layer = component_layer::Component::new(&self.reflect, bytes).map_err(super::layer::classify)?;
+        if super::uses_async_abi(bytes) {
+            return Err(Failure::unsupported(
+                "jco runs the async ABI (🔀) on JSPI (`WebAssembly.Suspending`/`promising`), which Node 20 does not have",
+            ));
+        }
         if uses_compact_utf16(bytes) {
             return Err(Failure::unsupported(
                 "jco 1.35 cannot transpile `string-encoding=latin1+utf16` (its bindgen asserts utf8 or utf16: \

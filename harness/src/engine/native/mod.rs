@@ -5,13 +5,13 @@ mod generic;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use component_gen::case::export_path;
-use component_gen::HostImport;
+use component_gen::{HostBehaviour, HostImport};
 use component_layer::types::ItemType;
 use component_layer::Value;
 use wasmtime::component::{Component, Instance, Linker, ResourceAny, ResourceDynamic, ResourceType, Type, Val};
-use wasmtime::{Config, Store};
+use wasmtime::{AsContextMut, Config, Store};
 
-use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState};
+use super::host::{self, Answer, CaseHost, HostFailure, HostFault, SharedState, YieldOnce};
 use super::value::{from_val, holding_label, imported_resource, substitute_val, to_val, Holdings};
 use super::{CallSpec, ComponentId, Engine, Failure, Host, HostKind, ImportCall, InstanceId, ResourceArg, TrapClass};
 use generic::GenericHost;
@@ -111,12 +111,25 @@ impl NativeEngine {
         }
         for imp in &case.imports {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
-            linker
-                .root()
-                .func_new(&imp.name.clone(), move |store, _, args, results| {
+            let name = imp.name.clone();
+            let defined = match case.asynchronous {
+                true => linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
+                    let answer = accessor.with(|mut access| {
+                        case_host_fn(&imp, &state, &reenter, fault, access.as_context_mut(), args, results)
+                    });
+                    let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
+                    Box::pin(async move {
+                        if later {
+                            YieldOnce::default().await;
+                        }
+                        answer
+                    })
+                }),
+                false => linker.root().func_new(&name, move |store, _, args, results| {
                     case_host_fn(&imp, &state, &reenter, fault, store, args, results)
-                })
-                .map_err(link)?;
+                }),
+            };
+            defined.map_err(link)?;
         }
         self.case_linker = Some((case.clone(), fault, linker.clone()));
         Ok(linker)
@@ -229,14 +242,6 @@ fn func_at(
     instance.get_func(&mut store, index).ok_or_else(missing)
 }
 
-/// Whether a component wasmtime compiled uses the async ABI: it does not validate without the async features.
-fn needs_async(bytes: &[u8]) -> bool {
-    use wasmparser::WasmFeatures as F;
-    let asynchronous =
-        F::CM_ASYNC | F::CM_ASYNC_STACKFUL | F::CM_MORE_ASYNC_BUILTINS | F::CM_THREADING | F::CM_ERROR_CONTEXT;
-    wasmparser::Validator::new_with_features(F::all().difference(asynchronous)).validate_all(bytes).is_err()
-}
-
 /// How long [`block_on`] waits for a future that stays pending with no wake-up (a guest waiting on a host
 /// function that never returns): the call fails instead of hanging the harness.
 const ASYNC_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -307,7 +312,7 @@ impl Engine for NativeEngine {
 
     fn compile(&mut self, bytes: &[u8]) -> Result<ComponentId, Failure> {
         let component = Component::new(&self.engine, bytes).map_err(load_failure)?;
-        let needs_async = needs_async(bytes);
+        let needs_async = super::uses_async_abi(bytes);
         self.components.push(NativeComponent { component, bytes: bytes.to_vec(), needs_async, reflected: None });
         Ok(self.components.len() - 1)
     }
