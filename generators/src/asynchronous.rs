@@ -29,8 +29,8 @@ use wasm_encoder::{
 };
 
 use crate::encode::TypeEncoder;
-use crate::guest::{self, Encoding, ReallocMode, Sig, INITIAL_PAGES, RET_AREA};
-use crate::ty::{Def, Flat, Ty, TypeSet, MAX_FLAT};
+use crate::guest::{self, vals, Encoding, ReallocMode, Sig, INITIAL_PAGES, RET_AREA};
+use crate::ty::{Def, Ty, TypeSet, MAX_FLAT};
 
 /// At most this many flat parameters go to an `async` lower as they are; more go behind a pointer.
 pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
@@ -151,17 +151,6 @@ fn load_fields<'t>(set: &TypeSet, fields: impl Iterator<Item = &'t Ty> + Clone, 
     }
 }
 
-fn vals(flat: &[Flat]) -> Vec<ValType> {
-    flat.iter()
-        .map(|t| match t {
-            Flat::I32 => ValType::I32,
-            Flat::I64 => ValType::I64,
-            Flat::F32 => ValType::F32,
-            Flat::F64 => ValType::F64,
-        })
-        .collect()
-}
-
 /// The core signatures of one pair: (the lift, the async lower, `task.return`).
 struct CoreSigs {
     lift: Vec<ValType>,
@@ -174,11 +163,11 @@ struct CoreSigs {
 fn core_sigs(set: &TypeSet, sig: &Sig) -> CoreSigs {
     let params = set.record_layout(sig.params.iter().map(|(_, t)| t)).0.flat;
     let lift = match &params {
-        Some(f) => vals(f),
+        Some(f) => vals(f.clone()),
         None => vec![ValType::I32],
     };
     let mut lower = match &params {
-        Some(f) if f.len() <= MAX_FLAT_ASYNC_PARAMS => vals(f),
+        Some(f) if f.len() <= MAX_FLAT_ASYNC_PARAMS => vals(f.clone()),
         _ => vec![ValType::I32],
     };
     if sig.result.is_some() {
@@ -187,7 +176,7 @@ fn core_sigs(set: &TypeSet, sig: &Sig) -> CoreSigs {
     let result_flat = sig.result.as_ref().map(|t| set.layout(t).flat);
     let (task_return, return_by_pointer) = match result_flat {
         None => (Vec::new(), false),
-        Some(Some(f)) if f.len() <= MAX_FLAT => (vals(&f), false),
+        Some(Some(f)) if f.len() <= MAX_FLAT => (vals(f), false),
         Some(_) => (vec![ValType::I32], true),
     };
     CoreSigs { lift, lower, task_return, return_by_pointer }

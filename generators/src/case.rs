@@ -483,23 +483,7 @@ impl Gen<'_, '_, '_> {
             (encode::encode(&d), note)
         };
         note.push_str(&edge_notes(&edges));
-        let mut calls = Vec::new();
-        for _ in 0..self.n_calls()? {
-            let i = self.u.choose_index(sigs.len())?;
-            let sig = &sigs[i];
-            let args: Vec<Value> = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            let ret = sig.result.as_ref().map(|t| self.value(t)).transpose()?;
-            calls.push(Call {
-                export: format!("e{i}"),
-                args: args.clone(),
-                host_returns: ret.iter().cloned().collect(),
-                expect_import_args: Some(vec![args]),
-                expect: Expect::Returns(ret),
-                held: Vec::new(),
-                reference_deviation: None,
-                about: String::new(),
-            });
-        }
+        let calls = self.forwarding_calls(&sigs)?;
         Ok(Case {
             seed,
             tier: if compose { Tier::Compose } else { Tier::Echo },
@@ -512,6 +496,23 @@ impl Gen<'_, '_, '_> {
             stub_imports: false,
             wit_source: None,
         })
+    }
+
+    /// Calls of exports `e{i}` that forward to host imports `i{i}` of signature `sigs[i]`: random arguments, which
+    /// the import must receive, and a random host result, which the export must return.
+    fn forwarding_calls(&mut self, sigs: &[Sig]) -> Result<Vec<Call>> {
+        let mut calls = Vec::new();
+        for _ in 0..self.n_calls()? {
+            let i = self.u.choose_index(sigs.len())?;
+            let sig = &sigs[i];
+            let args: Vec<Value> = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
+            let ret = sig.result.as_ref().map(|t| self.value(t)).transpose()?;
+            let mut call = Call::new(format!("e{i}"), args.clone(), Expect::Returns(ret.clone()));
+            call.host_returns = ret.into_iter().collect();
+            call.expect_import_args = Some(vec![args]);
+            calls.push(call);
+        }
+        Ok(calls)
     }
 
     /// Async: `e{i}` forwards to host import `i{i}` through the async ABI ([`crate::asynchronous`]).
@@ -546,17 +547,8 @@ impl Gen<'_, '_, '_> {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let mut calls = Vec::new();
-        for _ in 0..self.n_calls()? {
-            let i = self.u.choose_index(pairs.len())?;
-            let sig = &pairs[i].sig;
-            let args: Vec<Value> = sig.params.iter().map(|(_, t)| self.value(t)).collect::<Result<_>>()?;
-            let ret = sig.result.as_ref().map(|t| self.value(t)).transpose()?;
-            let mut call = Call::new(format!("e{i}"), args.clone(), Expect::Returns(ret.clone()));
-            call.host_returns = ret.into_iter().collect();
-            call.expect_import_args = Some(vec![args]);
-            calls.push(call);
-        }
+        let sigs: Vec<Sig> = pairs.iter().map(|p| p.sig.clone()).collect();
+        let calls = self.forwarding_calls(&sigs)?;
         Ok(Case {
             seed,
             tier: Tier::Async,

@@ -157,7 +157,7 @@ impl Sig {
     }
 }
 
-fn vals(f: Vec<Flat>) -> Vec<ValType> {
+pub(crate) fn vals(f: Vec<Flat>) -> Vec<ValType> {
     f.into_iter()
         .map(|t| match t {
             Flat::I32 => ValType::I32,
