@@ -5,7 +5,8 @@
 //! Only scenarios that need no stack switching are here: where a Python test suspends a stackful core function
 //! (`thread.wait_until` in a `core_func`), the port uses a callback-lifted task that returns `WAIT` instead, or a
 //! synchronous wait whose event is already pending. A core function checks every value the Python test asserts
-//! and traps with `unreachable` when one differs; the host checks the final result or the trap.
+//! and traps with `unreachable` when one differs; the host checks the final result or the trap. One last test
+//! pins the other side: where the spec would suspend a frame, the trap is "needs stack switching".
 
 use component_layer::{AsyncTrap, Trap, Value};
 
@@ -555,5 +556,151 @@ fn async_callback() {
         let c = component(&engine, ASYNC_CALLBACK);
         let mut g = Guest::new(&engine, &c);
         assert_eq!(g.call("run", &[]), Value::U32(83));
+    });
+}
+
+/// `test_cancel_subtask` (`callee2` with `x` = 1 and 2): a started callee waiting on an empty waitable set gets
+/// `TASK_CANCELLED` when its caller cancels it (here through its callback, where the Python callee waits in its
+/// core function); returning anyway gives `RETURNED` with the result stored, `task.cancel` gives
+/// `CANCELLED_BEFORE_RETURNED` with the caller's memory untouched.
+const CANCEL_STARTED: &str = r#"(component
+  (component $Q
+    (core func $ret (canon task.return (result u8)))
+    (core func $cancel (canon task.cancel))
+    (core func $ws.new (canon waitable-set.new))
+    (core func $get (canon context.get i32 0))
+    (core func $set (canon context.set i32 0))
+    (core module $M
+      (import "" "ret" (func $ret (param i32)))
+      (import "" "cancel" (func $cancel))
+      (import "" "ws.new" (func $ws.new (result i32)))
+      (import "" "get" (func $get (result i32)))
+      (import "" "set" (func $set (param i32)))
+      (func $eq (param i32 i32) (if (i32.ne (local.get 0) (local.get 1)) (then unreachable)))
+      (func (export "f") (param $x i32) (result i32)
+        (call $set (local.get $x))
+        (i32.or (i32.const 2 (; WAIT ;)) (i32.shl (call $ws.new) (i32.const 4))))
+      (func (export "f-cb") (param $code i32) (param $i i32) (param $payload i32) (result i32)
+        (call $eq (local.get $code) (i32.const 6 (; TASK_CANCELLED ;)))
+        (call $eq (local.get $i) (i32.const 0))
+        (call $eq (local.get $payload) (i32.const 0))
+        (if (i32.eq (call $get) (i32.const 1))
+          (then (call $ret (i32.const 42)))
+          (else (call $cancel)))
+        (i32.const 0 (; EXIT ;))))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "ret" (func $ret)) (export "cancel" (func $cancel)) (export "ws.new" (func $ws.new))
+      (export "get" (func $get)) (export "set" (func $set))))))
+    (func (export "f") async (param "x" u8) (result u8)
+      (canon lift (core func $i "f") async (callback (core func $i "f-cb"))))
+  )
+  (instance $q (instantiate $Q))
+  (component $C
+    (import "f" (func $f async (param "x" u8) (result u8)))
+    (core module $Mem (memory (export "mem") 1))
+    (core instance $mem (instantiate $Mem))
+    (core func $f' (canon lower (func $f) async (memory (core memory $mem "mem"))))
+    (core func $cancel (canon subtask.cancel))
+    (core func $cancel-async (canon subtask.cancel async))
+    (core func $sdrop (canon subtask.drop))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "f" (func $f (param i32 i32) (result i32)))
+      (import "" "cancel" (func $cancel (param i32) (result i32)))
+      (import "" "cancel-async" (func $cancel-async (param i32) (result i32)))
+      (import "" "sdrop" (func $sdrop (param i32)))
+      (func $eq (param i32 i32) (if (i32.ne (local.get 0) (local.get 1)) (then unreachable)))
+      (func $started (param $ret i32) (result i32)
+        (call $eq (i32.and (local.get $ret) (i32.const 0xf)) (i32.const 1 (; STARTED ;)))
+        (i32.shr_u (local.get $ret) (i32.const 4)))
+      (func (export "run") (result i32) (local $s1 i32) (local $s2 i32)
+        (local.set $s1 (call $started (call $f (i32.const 1) (i32.const 0))))
+        (local.set $s2 (call $started (call $f (i32.const 2) (i32.const 0))))
+        (i32.store8 (i32.const 0) (i32.const 13))
+        (call $eq (call $cancel (local.get $s1)) (i32.const 2 (; RETURNED ;)))
+        (call $eq (i32.load8_u (i32.const 0)) (i32.const 42))
+        (call $sdrop (local.get $s1))
+        (i32.store8 (i32.const 0) (i32.const 13))
+        (call $eq (call $cancel-async (local.get $s2)) (i32.const 4 (; CANCELLED_BEFORE_RETURNED ;)))
+        (call $eq (i32.load8_u (i32.const 0)) (i32.const 13))
+        (call $sdrop (local.get $s2))
+        (i32.const 42)))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "mem" (memory $mem "mem")) (export "f" (func $f')) (export "cancel" (func $cancel))
+      (export "cancel-async" (func $cancel-async)) (export "sdrop" (func $sdrop))))))
+    (func (export "run") async (result u32) (canon lift (core func $i "run")))
+  )
+  (instance $c (instantiate $C (with "f" (func $q "f"))))
+  (export "run" (func $c "run"))
+)"#;
+
+#[test]
+fn cancel_subtask_after_it_started() {
+    both!(|engine| {
+        let c = component(&engine, CANCEL_STARTED);
+        let mut g = Guest::new(&engine, &c);
+        assert_eq!(g.call("run", &[]), Value::U32(42));
+    });
+}
+
+/// Not a port: where the spec needs a suspended frame, the trap says so. `g` (synchronously lifted) waits in its
+/// core function for a future its caller writes only after the async call returns (definitions.py `canon_lower`
+/// with `async` returns `STARTED` as soon as the callee blocks); the callee's frame is above the caller's on the
+/// native stack, so the runtime traps "needs stack switching" — not "deadlock", which the spec would not reach.
+const BLOCKED_ABOVE_ASYNC_CALLER: &str = r#"(component
+  (component $A
+    (type $FT (future))
+    (core module $Mem (memory (export "mem") 1))
+    (core instance $mem (instantiate $Mem))
+    (core func $fread (canon future.read $FT async (memory (core memory $mem "mem"))))
+    (core func $ws.new (canon waitable-set.new))
+    (core func $ws.wait (canon waitable-set.wait (memory (core memory $mem "mem"))))
+    (core func $join (canon waitable.join))
+    (core module $M
+      (import "" "fread" (func $fread (param i32 i32) (result i32)))
+      (import "" "ws.new" (func $ws.new (result i32)))
+      (import "" "ws.wait" (func $ws.wait (param i32 i32) (result i32)))
+      (import "" "join" (func $join (param i32 i32)))
+      (func (export "g") (param $f i32) (local $ws i32)
+        (drop (call $fread (local.get $f) (i32.const 0)))
+        (local.set $ws (call $ws.new))
+        (call $join (local.get $f) (local.get $ws))
+        (drop (call $ws.wait (local.get $ws) (i32.const 0)))))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "fread" (func $fread)) (export "ws.new" (func $ws.new)) (export "ws.wait" (func $ws.wait))
+      (export "join" (func $join))))))
+    (func (export "g") async (param "f" $FT) (canon lift (core func $i "g")))
+  )
+  (instance $a (instantiate $A))
+  (component $B
+    (type $FT (future))
+    (import "g" (func $g async (param "f" $FT)))
+    (core module $Mem (memory (export "mem") 1))
+    (core instance $mem (instantiate $Mem))
+    (core func $g' (canon lower (func $g) async (memory (core memory $mem "mem"))))
+    (core func $fnew (canon future.new $FT))
+    (core func $fwrite (canon future.write $FT async (memory (core memory $mem "mem"))))
+    (core module $M
+      (import "" "g" (func $g (param i32) (result i32)))
+      (import "" "fnew" (func $fnew (result i64)))
+      (import "" "fwrite" (func $fwrite (param i32 i32) (result i32)))
+      (func (export "run") (local $p i64)
+        (local.set $p (call $fnew))
+        (drop (call $g (i32.wrap_i64 (local.get $p))))
+        (drop (call $fwrite (i32.wrap_i64 (i64.shr_u (local.get $p) (i64.const 32))) (i32.const 0)))))
+    (core instance $i (instantiate $M (with "" (instance
+      (export "g" (func $g')) (export "fnew" (func $fnew)) (export "fwrite" (func $fwrite))))))
+    (func (export "run") async (canon lift (core func $i "run")))
+  )
+  (instance $b (instantiate $B (with "g" (func $a "g"))))
+  (export "run" (func $b "run"))
+)"#;
+
+#[test]
+fn a_callee_blocked_above_its_async_caller_needs_stack_switching() {
+    both!(|engine| {
+        let c = component(&engine, BLOCKED_ABOVE_ASYNC_CALLER);
+        let mut g = Guest::new(&engine, &c);
+        assert_eq!(g.trap("run", &[]), Trap::NeedsStackSwitching);
     });
 }
