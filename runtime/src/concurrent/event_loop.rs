@@ -120,11 +120,29 @@ fn run<T: 'static, E: WasmEngine>(
     sleep: Sleep<'_>,
 ) -> Result<Poll<()>> {
     let rt = &mut ctx.data_mut().rt;
-    if rt.concurrent.blocked.len() as u32 >= MAX_LOOP_DEPTH {
+    if rt.concurrent.loops >= MAX_LOOP_DEPTH {
         return trap(Trap::CallStackExhausted);
     }
+    rt.concurrent.loops += 1;
     rt.concurrent.blocked.push(awaited);
     let r = run_until::<T, E>(ctx, awaited, scope, driver, sleep);
+    let rt = &mut ctx.data_mut().rt;
+    rt.concurrent.blocked.pop();
+    rt.concurrent.loops -= 1;
+    r
+}
+
+/// Runs `call`, which starts a task (or delivers it a cancellation) for a caller frame that waits for `awaited`
+/// meanwhile. The callee's core code runs above the caller's frame on the native stack; if it blocks and the
+/// loop nested on it gets stuck while `awaited` holds, the spec would have suspended the callee and gone on in
+/// the caller — so the failure is [`Trap::NeedsStackSwitching`], not a deadlock.
+pub(crate) fn as_caller<T: 'static, E: WasmEngine, R>(
+    ctx: &mut Ctx<'_, T, E>,
+    awaited: Awaited,
+    call: impl FnOnce(&mut Ctx<'_, T, E>) -> Result<R>,
+) -> Result<R> {
+    ctx.data_mut().rt.concurrent.blocked.push(awaited);
+    let r = call(ctx);
     ctx.data_mut().rt.concurrent.blocked.pop();
     r
 }
@@ -206,6 +224,7 @@ pub(crate) fn satisfied<E: WasmEngine>(rt: &RuntimeState<E>, awaited: Awaited) -
             super::waitable::WaitableKind::Subtask(s) => s.resolved(),
             super::waitable::WaitableKind::End(_) => false,
         }),
+        Awaited::CalleeBlocks => true,
     }
 }
 

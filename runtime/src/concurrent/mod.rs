@@ -24,7 +24,9 @@
 //! blocked frame, bounded in depth, until what the frame waits for happens. Work done this way is nested last-in
 //! first-out on the native stack, which is exactly what a guest's shadow stack allows. When the loop can make no
 //! progress, the failure is classified: if what an *outer* blocked frame waits for has happened (the spec would
-//! resume that frame first), or a ready task's instance is entered by a frame below, this runtime traps with
+//! resume that frame first), or a *caller* below could go on (an async lower or async `subtask.cancel`, to which
+//! the spec returns as soon as its callee blocks; a synchronous caller whose callee already returned), or a ready
+//! task's instance is entered by a frame below, this runtime traps with
 //! [`crate::Trap::NeedsStackSwitching`]; otherwise the program is deadlocked as the spec defines it
 //! ([`crate::Trap::Deadlock`]), or a synchronous task blocked with nothing of its own instance to run
 //! ([`crate::Trap::CannotBlockSync`]).
@@ -102,8 +104,8 @@ pub(crate) enum Current {
     Async(TaskId),
 }
 
-/// What a frame blocked in a nested event loop waits for (data, so that an inner loop can tell whether an outer
-/// frame could go on).
+/// What a frame below the running code waits for (data, so that an inner loop can tell whether an outer frame
+/// could go on): a frame blocked in a nested event loop, or a caller whose callee task is running above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Awaited {
     /// The task has resolved (returned or been cancelled).
@@ -119,6 +121,9 @@ pub(crate) enum Awaited {
     /// The subtask has resolved (a synchronous caller of an async host function waits for this: its subtask has
     /// no handle, so it gets no event).
     Returned(WaitableId),
+    /// An async caller (`canon lower … async`, or an async `subtask.cancel`) of the task running above it: the
+    /// spec returns to it as soon as that task blocks, so it could always go on.
+    CalleeBlocks,
 }
 
 /// The async ABI's state in a store.
@@ -132,8 +137,11 @@ pub(crate) struct ConcurrentState<E: WasmEngine> {
     /// Streams and futures whose guest end's copy waits for the host's end ([`host_stream`]).
     pub host_waits: Vec<SharedId>,
     pub current: Current,
-    /// Frames blocked in nested event loops, outermost first.
+    /// Frames below the running code that wait for something, outermost first: frames blocked in nested event
+    /// loops, and callers of the async tasks running above them ([`event_loop::as_caller`]).
     pub blocked: Vec<Awaited>,
+    /// How many event loops run nested (bounded by [`MAX_LOOP_DEPTH`]).
+    pub loops: u32,
     /// Where the next search for a ready task starts, so that ready tasks take turns.
     pub next: u32,
 }
@@ -149,6 +157,7 @@ impl<E: WasmEngine> Default for ConcurrentState<E> {
             host_waits: Vec::new(),
             current: Current::None,
             blocked: Vec::new(),
+            loops: 0,
             next: 0,
         }
     }

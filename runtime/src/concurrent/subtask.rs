@@ -18,7 +18,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
-use super::event_loop::satisfied;
+use super::event_loop::{as_caller, satisfied};
 use super::task::{may_leave, new_task, request_cancellation, start, startable, Entry, Resolver, ResultSink};
 use super::waitable::{i32_result, leave_set, take_event, wait_for_event, Pending, Waitable, WaitableKind};
 use super::{AsyncTrap, Awaited, TaskId, WaitableId, BLOCKED};
@@ -250,7 +250,9 @@ fn start_subtask<T: 'static, E: WasmEngine>(
     subtask_mut(rt, w)?.task = Some(id);
     let callee = f.opts.instance;
     if startable(rt, callee) && rt.instances[callee as usize].num_waiting_to_enter == 0 {
-        start::<T, E, _>(ctx, id, &params[..], Entry::Call(Some(caller)))?;
+        as_caller::<T, E, _>(ctx, Awaited::CalleeBlocks, |ctx| {
+            start::<T, E, _>(ctx, id, &params[..], Entry::Call(Some(caller)))
+        })?;
     } else {
         rt.concurrent.tasks.get_mut(id)?.args = Some(params);
         rt.instances[callee as usize].num_waiting_to_enter += 1;
@@ -309,7 +311,8 @@ pub(crate) fn subtask_cancel<T: 'static, E: WasmEngine>(
     } else if !s.resolved() {
         s.cancellation_requested = true;
         let task = s.task.ok_or_else(|| Error::internal("a subtask without its task"))?;
-        request_cancellation::<T, E>(ctx, task, inst)?;
+        let awaited = if async_ { Awaited::CalleeBlocks } else { Awaited::Returned(w) };
+        as_caller::<T, E, _>(ctx, awaited, |ctx| request_cancellation::<T, E>(ctx, task, inst))?;
         let rt = &mut ctx.data_mut().rt;
         if !subtask_mut(rt, w)?.resolved() {
             if async_ {

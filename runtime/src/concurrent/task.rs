@@ -18,7 +18,7 @@ use std::task::Poll;
 use smallvec::SmallVec;
 use wasm_runtime_layer::backend::{Val, WasmEngine, WasmStoreContextMut};
 
-use super::event_loop::{block_on, drive_from_host, Sleep};
+use super::event_loop::{as_caller, block_on, drive_from_host, Sleep};
 use super::subtask::notify_resolved;
 use super::{event, Awaited, Current, TaskId, CONTEXT_SLOTS};
 use crate::abi::lift::FlatSrc;
@@ -170,7 +170,7 @@ fn call_async_inner<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
         ctx.data_mut().rt.instances[f.opts.instance as usize].num_waiting_to_enter -= 1;
         waited?;
     }
-    start::<T, E, _>(ctx, id, params, Entry::Call(caller))?;
+    as_caller::<T, E, _>(ctx, Awaited::Resolved(id), |ctx| start::<T, E, _>(ctx, id, params, Entry::Call(caller)))?;
     wait(ctx, Awaited::Resolved(id))?;
     take_result(&mut ctx.data_mut().rt, id)
 }
@@ -193,7 +193,7 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
             *waiting = waiting.saturating_sub(1);
             waited?;
         }
-        start::<T, E, _>(ctx, id, params, Entry::Call(None))?;
+        as_caller::<T, E, _>(ctx, Awaited::Resolved(id), |ctx| start::<T, E, _>(ctx, id, params, Entry::Call(None)))?;
         drive::<T, E>(ctx, Awaited::Resolved(id)).await?;
         take_result(&mut ctx.data_mut().rt, id)
     }

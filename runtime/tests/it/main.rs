@@ -17,6 +17,7 @@ mod realloc_post_return;
 mod records_variants;
 mod resources;
 mod smoke;
+mod spec_async;
 mod spill;
 mod strings;
 mod typed;
