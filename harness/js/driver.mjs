@@ -314,11 +314,28 @@ function lookup(obj, name) {
   return undefined;
 }
 
+// A resource's functions are a class's: `[constructor]r` is `new R(...)`, `[static]r.f` is `R.f(...)`, and
+// `[method]r.f` is `self.f(...)` with the handle (the object) as the first argument.
+function resourceFunction(parent, name) {
+  const m = /^\[(constructor|method|static)\]([^.]+)(?:\.(.+))?$/.exec(name);
+  if (!m) return undefined;
+  const cls = lookup(parent, camel(m[2]).replace(/^./, (c) => c.toUpperCase()));
+  if (typeof cls !== 'function') return undefined;
+  if (m[1] === 'constructor') return (...args) => new cls(...args);
+  const f = camel(m[3] ?? '');
+  if (m[1] === 'static') return typeof cls[f] === 'function' ? (...args) => cls[f](...args) : undefined;
+  return (self, ...args) => self[f](...args);
+}
+
 function callOne(req) {
   const inst = instances[req.instance];
   if (!inst) return { err: { class: 'trap', message: 'the instance was dropped' } };
   let target = inst.exports;
-  for (const name of req.path) target = lookup(target, name);
+  for (const [i, name] of req.path.entries()) {
+    const parent = target;
+    target = lookup(parent, name);
+    if (target === undefined && i === req.path.length - 1) target = resourceFunction(parent, name);
+  }
   if (typeof target !== 'function') return { err: { class: 'link', message: `no export \`${req.path.join('#')}\`` } };
   let args;
   try {

@@ -184,7 +184,18 @@ pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
                         (n.clone(), o)
                     })
                     .collect();
-                let same = outs.windows(2).all(|w| w[0].1 == w[1].1);
+                let results: Option<Vec<_>> = runs
+                    .iter()
+                    .map(|(_, r)| match r {
+                        Some(Ok(o)) => o.get(i).map(|o| &o.result),
+                        _ => None,
+                    })
+                    .collect();
+                // Outcomes agree as the differ has it; a load failure or a missing outcome only with its like.
+                let same = match results {
+                    Some(results) => component_harness::diff::all_same(&results),
+                    None => outs.windows(2).all(|w| w[0].1 == w[1].1),
+                };
                 diverged |= !same;
                 println!("  call {i} `{}`{}", case.calls[i].export, if same { "" } else { "  DIFFERS" });
                 for (n, o) in outs {

@@ -74,6 +74,12 @@ pub fn same_outcome(a: &Result<Option<Value>, Failure>, b: &Result<Option<Value>
     }
 }
 
+/// Whether every outcome is the same as the next ([`same_outcome`]): how `repro` marks a call as differing, as the
+/// differ would (a trap whose class an engine leaves open agrees with a classified one).
+pub fn all_same(outcomes: &[&Result<Option<Value>, Failure>]) -> bool {
+    outcomes.windows(2).all(|w| same_outcome(w[0], w[1]))
+}
+
 fn nondeterministic(f: &Failure) -> bool {
     f.trap_class() == Some(TrapClass::Exhausted)
 }
@@ -381,6 +387,18 @@ mod tests {
 
     fn names(xs: &[&str]) -> Vec<String> {
         xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn outcomes_are_the_same_as_the_differ_has_it() {
+        // jco's `not a valid char` before it was classified: an open trap agrees with the others' invalid char.
+        let open = Err(Failure::trap_of(TrapClass::Other, "TypeError: something"));
+        let char_trap = Err(Failure::trap_of(TrapClass::InvalidChar, "invalid `char` bit pattern"));
+        let oob = Err(Failure::trap_of(TrapClass::OutOfBounds, "out of bounds"));
+        assert!(all_same(&[&open, &char_trap, &char_trap]));
+        assert!(!all_same(&[&oob, &char_trap]));
+        assert!(!all_same(&[&Ok(Some(Value::U8(1))), &Ok(Some(Value::U8(2)))]));
+        assert!(!all_same(&[&Ok(None), &char_trap]));
     }
 
     #[test]

@@ -113,8 +113,9 @@ impl TrapClass {
         }
     }
 
-    /// The class of a trap from its message, as wasmtime 48 (host side, fused adapters and core code) and the
-    /// core engines behind component-layer word them.
+    /// The class of a trap from its message, as wasmtime 48 (host side, fused adapters and core code), the core
+    /// engines behind component-layer and jco's generated JavaScript (`not a valid char`, a `DataView` read
+    /// `outside the bounds`) word them.
     pub fn from_message(message: &str) -> TrapClass {
         let m = message.to_ascii_lowercase();
         let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
@@ -128,13 +129,13 @@ impl TrapClass {
             TrapClass::Unreachable
         } else if has(&["not aligned", "unaligned", "misaligned"]) {
             TrapClass::Misaligned
-        } else if has(&["out of bounds", "out-of-bounds", "beyond end of memory"]) {
+        } else if has(&["out of bounds", "out-of-bounds", "beyond end of memory", "outside the bounds"]) {
             TrapClass::OutOfBounds
         } else if has(&["invalid utf", "invalid string", "invalid latin"]) {
             TrapClass::InvalidString
         } else if has(&["discriminant"]) {
             TrapClass::InvalidDiscriminant
-        } else if has(&["`char`", "invalid char"]) {
+        } else if has(&["`char`", "invalid char", "not a valid char"]) {
             TrapClass::InvalidChar
         } else if has(&[
             "handle",
@@ -254,6 +255,10 @@ mod tests {
             ("wasm trap: invalid variant discriminant", TrapClass::InvalidDiscriminant),
             ("invalid option discriminant", TrapClass::InvalidDiscriminant),
             ("wasm trap: invalid `char` bit pattern", TrapClass::InvalidChar),
+            // jco's generated JavaScript.
+            ("TypeError: not a valid char", TrapClass::InvalidChar),
+            ("RangeError: Offset is outside the bounds of the DataView", TrapClass::OutOfBounds),
+            ("TypeError: list pointer [131433] is not aligned to 4", TrapClass::Misaligned),
             ("unknown handle index 3", TrapClass::Resource),
             ("wasm trap: cannot enter component instance", TrapClass::CannotEnter),
             ("wasm trap: cannot leave component instance", TrapClass::CannotLeave),

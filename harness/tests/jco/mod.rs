@@ -3,7 +3,9 @@
 //! * `jco/values::echo-and-lift` — generated echo and lift cases on jco and wasmtime: jco must return exactly what
 //!   the cases expect and wasmtime returns, import logs included, and real values must come back (a run in which
 //!   jco returns nothing tests nothing);
-//! * `jco/wast::<file>` — a few value `.wast` files on jco, every directive run and passing;
+//! * `jco/wast::<file>` — a few `.wast` files on jco, every directive not skipped by a rule run and passing;
+//! * `jco/structure::resource-functions` — exported resources' constructors, methods and statics are found and
+//!   called on jco (structure-tier cases; no link error);
 //! * `jco/selftest::flip-bool` — a jco that flips every bool it returns (`jco!flip-bool`) is the one engine wrong,
 //!   and a jco-only divergence is jco's finding; plain jco is not wrong on the same cases.
 //!
@@ -18,10 +20,17 @@ use component_harness::engine::jco::JcoEngine;
 use component_harness::engine::{EngineKind, EngineSpec};
 use libtest_mimic::{Failed, Trial};
 
-/// `.wast` files jco passes (values returned and asserted; no host, no `register`). The upstream value files
-/// are not among them: each meets one of jco's findings (corpus/jco/) or limits (corpus/expectations.txt).
-const WAST_FILES: &[&str] =
-    &["corpus/backends/wasmi-select-eqz-of-local.wast", "wasmtime-misc/component-model/enum_discriminant.wast"];
+/// `.wast` files jco passes (values returned and asserted; no host). `borrows.wast` and `realloc.wast` name their
+/// instances (which the jco engine registers without linking anything to them), `realloc.wast` has a directive
+/// skipped on jco (a finding), and `core-modules.wast` imports a core module it does not instantiate (which jco
+/// transpiles: only instantiating one is refused before transpiling).
+const WAST_FILES: &[&str] = &[
+    "corpus/backends/wasmi-select-eqz-of-local.wast",
+    "wasmtime-misc/component-model/enum_discriminant.wast",
+    "component-model/resources/borrows.wast",
+    "component-model/values/realloc.wast",
+    "component-model/validation/core-modules.wast",
+];
 
 /// The jco trials; `None` in place of each when jco cannot run here (ignored, with the reason printed).
 pub fn trials(exp: std::sync::Arc<component_harness::expectations::Expectations>) -> Vec<Trial> {
@@ -37,6 +46,7 @@ pub fn trials(exp: std::sync::Arc<component_harness::expectations::Expectations>
     let mut out = vec![
         Trial::test("jco/values::echo-and-lift", values).with_ignored_flag(ignored),
         Trial::test("jco/selftest::flip-bool", selftest).with_ignored_flag(ignored),
+        Trial::test("jco/structure::resource-functions", resource_functions).with_ignored_flag(ignored),
     ];
     for &file in WAST_FILES {
         let exp = exp.clone();
@@ -74,6 +84,33 @@ fn values() -> Result<(), Failed> {
     }
     if returned < 20 {
         failures.push(format!("jco returned from only {returned} calls"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(failures.join("\n")))
+    }
+}
+
+/// The driver calls an exported resource's `[constructor]`, `[method]` and `[static]` functions (a class, its
+/// objects and its statics in jco's output): on structure-tier cases, no such call may fail to find its function.
+fn resource_functions() -> Result<(), Failed> {
+    let mut execs = engines("jco");
+    let (mut failures, mut called) = (Vec::new(), 0);
+    for seed in 0..12 {
+        let mut case = generate_case(seed, Tier::Structure);
+        case.calls.truncate(16);
+        called += case.calls.iter().filter(|c| c.export.contains("]")).count();
+        let report = run_case(&case, &mut execs);
+        for d in report.divergences {
+            let jco = d.outcomes.iter().find(|(n, _)| n == "jco").map(|(_, o)| o.as_str()).unwrap_or_default();
+            if jco.starts_with("link") {
+                failures.push(format!("structure seed {seed}: {} on jco: {jco}", d.what));
+            }
+        }
+    }
+    if called == 0 {
+        failures.push("no case called a resource function".into());
     }
     if failures.is_empty() {
         Ok(())

@@ -19,9 +19,10 @@
 //! object the component gives out is numbered by the driver and shows as `own<guest>#N` (or `own<NAME>#N` for a
 //! host resource), numbered by [`Holdings`] like the other engines.
 //!
-//! **What jco lacks** is reported, not faked: `register` (linking later components to named instances) and core
-//! module imports are [`Failure::Unsupported`]; so is a component jco cannot transpile (jco needs a component
-//! whose exports can be described by a WIT world). Missing `node` or jco makes `compile` fail with the reason.
+//! **What jco lacks** is reported, not faked: linking a later component to a registered (named) instance and
+//! core module imports are [`Failure::Unsupported`]; so is a component jco cannot transpile (jco needs a component
+//! whose exports can be described by a WIT world), and one its transpiler is known to panic on
+//! (`transpile_panic`, each with its report in `corpus/jco/`). Missing `node` or jco makes `compile` fail with the reason.
 //! A driver that dies or hangs (a timeout on every read) is a trap whose message says so; the next compile
 //! starts a new driver.
 
@@ -101,6 +102,8 @@ pub struct JcoEngine {
     reflect: component_layer::Engine<wasmi_runtime_layer::Engine>,
     components: Vec<JcoComponent>,
     instances: Vec<Option<JcoInstance>>,
+    /// Names instances were registered under: a later component that imports one cannot be linked.
+    registered: std::collections::HashSet<String>,
     state: SharedState,
 }
 
@@ -126,6 +129,7 @@ impl JcoEngine {
             reflect: component_layer::Engine::new(wasmi_runtime_layer::Engine::default()),
             components: Vec::new(),
             instances: Vec::new(),
+            registered: Default::default(),
             state: SharedState::default(),
         }
     }
@@ -492,6 +496,118 @@ fn has_resource_imports(items: &[(String, ItemType)]) -> bool {
     })
 }
 
+/// Why jco 1.35's transpiler would panic on a component, if it is one of the panics triaged in `corpus/jco/`.
+///
+/// A panic traps jco's transpiler (itself a component) and poisons it for the rest of the process, so the driver
+/// would have to be restarted; and each such component would be the same finding again. The component is reported
+/// as beyond the engine instead, with the report that explains it.
+fn transpile_panic(layer: &component_layer::Component, bytes: &[u8]) -> Option<String> {
+    let (imports, exports) = (layer.imports(), layer.exports());
+    if uses_compact_utf16(bytes) {
+        return Some(
+            "jco 1.35 cannot transpile `string-encoding=latin1+utf16` (its bindgen asserts utf8 or utf16: \
+             corpus/jco/latin1-utf16-transpile-panic.md)"
+                .into(),
+        );
+    }
+    if instantiates_imported_module(bytes) {
+        return Some(
+            "jco 1.35 cannot instantiate an imported core module: its bindgen leaves `InstantiateModule::Import` \
+             `unimplemented!()` and panics"
+                .into(),
+        );
+    }
+    let func_named_by_id = |(name, item): &&(String, ItemType)| matches!(item, ItemType::Func(_)) && is_id_name(name);
+    if let Some((name, _)) = imports.iter().chain(&exports).find(func_named_by_id) {
+        return Some(format!(
+            "jco 1.35 panics on a function named like an interface (`{name}`): \
+             corpus/jco/func-named-like-an-interface-panic.md"
+        ));
+    }
+    if let Some(resource) = exports.iter().find_map(|(_, item)| match item {
+        ItemType::Instance(items) => constructor_after_method(items),
+        _ => None,
+    }) {
+        return Some(format!(
+            "jco 1.35 panics when an exported resource's constructor (`{resource}`) comes after one of its methods \
+             or static functions: corpus/jco/constructor-after-method-panic.md"
+        ));
+    }
+    None
+}
+
+/// Whether the outer component instantiates a core module it imports (one that is only imported, or only passed
+/// on to a nested component, is fine: jco resolves those statically).
+fn instantiates_imported_module(bytes: &[u8]) -> bool {
+    use wasmparser::{
+        ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ComponentTypeRef, Instance, Parser, Payload,
+    };
+    // The outer component's core module index space, in order: whether each entry is an import.
+    let mut modules: Vec<bool> = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes).flatten() {
+        match payload {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            _ if depth != 1 => {}
+            Payload::ModuleSection { .. } => modules.push(false),
+            Payload::ComponentImportSection(reader) => {
+                let imported = reader.into_iter().flatten().filter(|i| matches!(i.ty, ComponentTypeRef::Module(_)));
+                modules.extend(imported.map(|_| true));
+            }
+            Payload::ComponentAliasSection(reader) => {
+                let aliased = reader.into_iter().flatten().filter(|a| {
+                    matches!(
+                        a,
+                        ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. }
+                            | ComponentAlias::Outer { kind: ComponentOuterAliasKind::CoreModule, .. }
+                    )
+                });
+                modules.extend(aliased.map(|_| false));
+            }
+            Payload::ComponentExportSection(reader) => {
+                let exported = reader.into_iter().flatten().filter(|e| e.kind == ComponentExternalKind::Module);
+                modules.extend(exported.map(|_| false));
+            }
+            Payload::InstanceSection(reader) => {
+                let imported = |i: Instance<'_>| match i {
+                    Instance::Instantiate { module_index, .. } => {
+                        modules.get(module_index as usize).copied().unwrap_or(false)
+                    }
+                    Instance::FromExports(_) => false,
+                };
+                if reader.into_iter().flatten().any(imported) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether an import or export name is an ID (`ns:pkg/iface@1.0.0`, `url=<…>`, …) rather than a plain name.
+fn is_id_name(name: &str) -> bool {
+    name.contains(':') || name.contains('=')
+}
+
+/// The first resource of an instance whose `[constructor]` comes after a `[method]` or `[static]` of it.
+fn constructor_after_method(items: &[(String, ItemType)]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in items {
+        if let Some(resource) = name.strip_prefix("[constructor]") {
+            if seen.contains(resource) {
+                return Some(resource.to_owned());
+            }
+        } else if let Some(rest) = name.strip_prefix("[method]").or_else(|| name.strip_prefix("[static]")) {
+            if let Some((resource, _)) = rest.split_once('.') {
+                seen.insert(resource);
+            }
+        }
+    }
+    None
+}
+
 /// Whether a lift or lower anywhere in the component uses `string-encoding=latin1+utf16`.
 fn uses_compact_utf16(bytes: &[u8]) -> bool {
     use wasmparser::{CanonicalFunction, CanonicalOption, Parser, Payload};
@@ -554,11 +670,8 @@ impl Engine for JcoEngine {
                 "jco runs the async ABI (🔀) on JSPI (`WebAssembly.Suspending`/`promising`), which Node 20 does not have",
             ));
         }
-        if uses_compact_utf16(bytes) {
-            return Err(Failure::unsupported(
-                "jco 1.35 cannot transpile `string-encoding=latin1+utf16` (its bindgen asserts utf8 or utf16: \
-                 corpus/jco/latin1-utf16-transpile-panic.md)",
-            ));
+        if let Some(why) = transpile_panic(&layer, bytes) {
+            return Err(Failure::unsupported(why));
         }
         self.components.push(JcoComponent { bytes: bytes.to_vec(), layer, transpiled: None });
         let c = self.components.len() - 1;
@@ -569,6 +682,12 @@ impl Engine for JcoEngine {
     fn instantiate(&mut self, component: ComponentId, host: &Host) -> Result<InstanceId, Failure> {
         let driver_component = self.transpiled(component)?;
         let imports = self.imports_of(component);
+        if let Some((name, _)) = imports.iter().find(|(n, _)| self.registered.contains(n)) {
+            return Err(Failure::unsupported(format!(
+                "jco cannot link a component to a registered instance (`{name}`): a transpiled component's imports \
+                 are JavaScript objects, not another component's core modules and resource types"
+            )));
+        }
         match &host.kind {
             HostKind::None if !host.stub_unknown && !imports.is_empty() => {
                 return Err(Failure::link("no host: the component's imports are not defined"))
@@ -594,11 +713,12 @@ impl Engine for JcoEngine {
         Ok(self.instances.len() - 1)
     }
 
-    fn register(&mut self, _instance: InstanceId, name: &str) -> Result<(), Failure> {
-        Err(Failure::unsupported(format!(
-            "jco cannot link later components to a registered instance (`{name}`): a transpiled component's imports \
-             are JavaScript objects, not another component's core modules and resource types"
-        )))
+    /// Remembers the name: a `.wast` names many instances that no later component imports, and those run as
+    /// well on jco as on any engine. Only linking to one is beyond jco ([`JcoEngine::instantiate`]).
+    fn register(&mut self, instance: InstanceId, name: &str) -> Result<(), Failure> {
+        self.live(instance)?;
+        self.registered.insert(name.to_owned());
+        Ok(())
     }
 
     fn call(&mut self, instance: InstanceId, call: &CallSpec) -> Result<Option<Value>, Failure> {
@@ -726,11 +846,47 @@ impl Engine for JcoEngine {
     fn reset(&mut self) {
         self.instances.clear();
         self.components.clear();
+        self.registered.clear();
         self.state.take_log();
         if let Some(node) = self.node.as_mut() {
             if node.send(&json!({"op": "reset"})).is_err() || node.receive(call_timeout()).is_err() {
                 self.node = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panic_of(wat: &str) -> Option<String> {
+        let bytes = wat::parse_str(wat).expect("wat");
+        let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+        let layer = component_layer::Component::new(&engine, &bytes).expect("valid component");
+        transpile_panic(&layer, &bytes)
+    }
+
+    #[test]
+    fn known_transpile_panics_are_recognised() {
+        let instantiated = r#"(component (import "m" (core module $m)) (core instance (instantiate $m)))"#;
+        assert!(panic_of(instantiated).is_some_and(|w| w.contains("imported core module")));
+        let only_imported = r#"(component (core module) (import "m" (core module)))"#;
+        assert_eq!(panic_of(only_imported), None);
+        let defined = r#"(component (import "m" (core module)) (core module $d) (core instance (instantiate $d)))"#;
+        assert_eq!(panic_of(defined), None);
+        let id_func = r#"(component (import "a:b/c" (func)))"#;
+        assert!(panic_of(id_func).is_some_and(|w| w.contains("func-named-like-an-interface-panic")));
+        let plain = r#"(component (import "a" (func)) (import "a:b/c" (instance)))"#;
+        assert_eq!(panic_of(plain), None);
+    }
+
+    #[test]
+    fn constructor_order_is_checked_per_resource() {
+        let item = |n: &str| (n.to_owned(), ItemType::Module);
+        let late = [item("r"), item("[method]r.m"), item("s"), item("[constructor]s"), item("[constructor]r")];
+        assert_eq!(constructor_after_method(&late), Some("r".into()));
+        let early = [item("r"), item("[constructor]r"), item("[static]r.s"), item("[method]r.m")];
+        assert_eq!(constructor_after_method(&early), None);
     }
 }
