@@ -53,11 +53,16 @@ pub enum Tier {
     /// yielding to the executor, so values travel both the direct and the event-driven path. See
     /// [`crate::asynchronous`].
     Async,
+    /// Values of random types through `stream<T>` and `future<list<T>>` between two component instances: an
+    /// `async func` export writes its list argument into a stream (in chunks, sometimes cancelling a blocked
+    /// write) that a nested component reads (in other chunks, sometimes cancelling a blocked read) and returns.
+    /// See [`crate::streams`].
+    Stream,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 10] = [
+    pub const ALL: [Tier; 11] = [
         Tier::Echo,
         Tier::Transform,
         Tier::Probe,
@@ -68,6 +73,7 @@ impl Tier {
         Tier::Compute,
         Tier::Resource,
         Tier::Async,
+        Tier::Stream,
     ];
 
     /// The tier's name.
@@ -83,7 +89,13 @@ impl Tier {
             Tier::Compute => "compute",
             Tier::Resource => "resource",
             Tier::Async => "async",
+            Tier::Stream => "stream",
         }
+    }
+
+    /// Whether the tier's components use the async ABI (`async func` exports or imports).
+    pub fn uses_async_abi(self) -> bool {
+        matches!(self, Tier::Async | Tier::Stream)
     }
 
     /// The tier with this name.
@@ -310,7 +322,7 @@ impl Case {
         }
         let mut s = format!("{header}world case {{\n");
         s.push_str(&self.set.wit_defs());
-        let func_kw = if self.tier == Tier::Async { "async func" } else { "func" };
+        let func_kw = if self.tier.uses_async_abi() { "async func" } else { "func" };
         let func = |s: &mut String, kw: &str, name: &str, sig: &Sig| {
             let params: Vec<String> = sig.params.iter().map(|(n, t)| format!("{n}: {}", self.set.wit(t))).collect();
             let result = sig.result.as_ref().map(|t| format!(" -> {}", self.set.wit(t))).unwrap_or_default();
@@ -352,6 +364,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Compute => g.compute(seed),
         Tier::Resource => crate::resource::generate(g.u, seed, config),
         Tier::Async => g.async_echo(seed),
+        Tier::Stream => g.streams(seed),
     }
 }
 
@@ -554,6 +567,73 @@ impl Gen<'_, '_, '_> {
             tier: Tier::Async,
             exports: pairs.iter().enumerate().map(|(i, p)| (format!("e{i}"), p.sig.clone())).collect(),
             imports: host,
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: None,
+        })
+    }
+
+    /// Stream: `e{i}(x: list<T>) -> list<T>` sends `x` through a stream or future to a nested component that
+    /// returns what it read ([`crate::streams`]).
+    fn streams(mut self, seed: u64) -> Result<Case> {
+        use crate::streams::{Channel, Transport};
+        let n = self.u.int_in_range(1..=3)?;
+        let mut channels = Vec::new();
+        for _ in 0..n {
+            // wasmparser 0.254 refuses `stream<char>` (a stream of text is to be `stream<u8>` with an encoding).
+            let mut elem = self.ty()?;
+            for _ in 0..8 {
+                if !crate::streams::is_char(&self.set, &elem) {
+                    break;
+                }
+                elem = self.ty()?;
+            }
+            if crate::streams::is_char(&self.set, &elem) {
+                elem = Ty::U8;
+            }
+            let transport = if self.u.ratio(1, 4)? {
+                Transport::Future
+            } else {
+                let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
+                    Ok(if u.ratio(1, 4)? { u.int_in_range(5..=64)? } else { u.int_in_range(1..=4)? })
+                };
+                Transport::Stream {
+                    write: chunk(self.u)?,
+                    read: chunk(self.u)?,
+                    cancel_write: self.u.ratio(1, 3)?,
+                    cancel_read: self.u.ratio(1, 3)?,
+                }
+            };
+            channels.push(Channel { elem, transport, writer: self.encoding()?, reader: self.encoding()? });
+        }
+        let component = crate::streams::encode(&self.set, &channels);
+        let note = channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let sigs: Vec<Sig> = channels
+            .iter()
+            .map(|c| {
+                let list = Ty::List(Box::new(c.elem.clone()));
+                Sig { params: vec![("x".into(), list.clone())], result: Some(list) }
+            })
+            .collect();
+        let mut calls = Vec::new();
+        for _ in 0..self.n_calls()? {
+            let i = self.u.choose_index(sigs.len())?;
+            let x = self.value(&sigs[i].params[0].1)?;
+            calls.push(Call::new(format!("e{i}"), vec![x.clone()], Expect::Returns(Some(x))));
+        }
+        Ok(Case {
+            seed,
+            tier: Tier::Stream,
+            exports: sigs.into_iter().enumerate().map(|(i, s)| (format!("e{i}"), s)).collect(),
+            imports: Vec::new(),
             set: self.set,
             component,
             calls,

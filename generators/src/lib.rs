@@ -15,6 +15,8 @@
 //! * [`resource`] — the resource tier: a guest with its own and a host resource, and a model of the handle
 //!   table that predicts every call of a random script;
 //! * [`asynchronous`] — the async tier's guests: callback-lifted exports forwarding through async lowers;
+//! * [`streams`] — the stream tier's guests: values through streams and futures between two component
+//!   instances, in chunks, with cancellation;
 //! * [`trace`] — the `realloc` calls the spec makes lowering values into a component (transcoding strings
 //!   between encodings), replayed against the guests' allocator;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
@@ -35,6 +37,7 @@ pub mod image;
 pub mod resource;
 pub mod rng;
 pub mod standalone;
+pub mod streams;
 pub mod trace;
 pub mod ty;
 pub mod values;

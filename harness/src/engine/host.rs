@@ -120,7 +120,7 @@ impl CaseHost {
             .filter(|(_, d)| d.host)
             .map(|(i, d)| (i as u32, d.name.clone()))
             .collect();
-        CaseHost { imports: case.imports.clone(), resources, asynchronous: case.tier == component_gen::Tier::Async }
+        CaseHost { imports: case.imports.clone(), resources, asynchronous: case.tier.uses_async_abi() }
     }
 
     /// The name of host resource type `ty`.

@@ -272,6 +272,20 @@ pub fn run_once(config: &PoolConfig, job: &Job) -> anyhow::Result<Reply> {
 mod tests {
     use super::*;
 
+    /// Values come back from a worker as JSON: every float must survive bit for bit, or a crash regression
+    /// asserts a value one ulp away from what every engine returns (found by the stream tier's self-test).
+    #[test]
+    fn floats_cross_the_protocol_exactly() {
+        let xs = [-1.8234475730346286e-213, 5e-324, f64::MAX, -0.0, 0.1 + 0.2, 1.7976931348623155e308];
+        for x in xs {
+            let json = serde_json::to_string(&component_layer::Value::F64(x)).unwrap();
+            match serde_json::from_str::<component_layer::Value>(&json).unwrap() {
+                component_layer::Value::F64(y) => assert_eq!(y.to_bits(), x.to_bits(), "{x:e} came back as {y:e}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     /// An out-of-memory abort names itself on its first line; a long backtrace after it must not push that
     /// line out of what is kept, or the death is misclassified and cannot be confirmed.
     #[test]
