@@ -3,8 +3,11 @@
 //! --example hot_call`). `hot_call N MODE` runs only one loop (MODE: `wasmi-floor`, `wasmi-dyn`, `wasmi-typed`,
 //! `wasmtime-floor`, …), so that instruction counts per call can be taken with
 //! `valgrind --tool=callgrind` at two values of N (their difference divided by the difference of N is the cost of
-//! one call, setup excluded). With `load FILE [N]` it loads a component N times on wasmi instead, to profile
-//! `Component::new`.
+//! one call, setup excluded). The `host-…` modes (`wasmi-host-floor`, `wasmi-host-dyn`, `wasmi-host-typed`, and
+//! `hostadd-…` for an import with two parameters and a result) make the guest call a host import N times: the
+//! floor takes a `wasm_runtime_layer` host function, `dyn` a `func_new` and `typed` a `func_wrap`. With
+//! `load FILE [N [wasmtime]]` it loads a component N times (first loads, on wasmi unless told) instead, to
+//! profile `Component::new`, and `load-floor FILE [N [wasmtime]]` compiles its core modules N times.
 
 use component_layer::{Component, Linker, Store, Value};
 use wasm_runtime_layer::backend::WasmEngine;
@@ -13,6 +16,105 @@ const WAT: &str = r#"(component
   (core module $m (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
   (core instance $i (instantiate $m))
   (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add"))))"#;
+
+/// The guest of the host-import modes: `loop(n)` calls the import `noop` (or `add`, with `add` in its name) `n`
+/// times, from the core module [`HOST_CORE`].
+const HOST_WAT: &str = r#"(component
+  (import "noop" (func $noop))
+  (import "add" (func $add (param "a" u32) (param "b" u32) (result u32)))
+  (core func $noop (canon lower (func $noop)))
+  (core func $add (canon lower (func $add)))
+  (core module $m
+    (import "host" "noop" (func $noop))
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "loop") (param $n i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l))))
+    (func (export "loop-add") (param $n i32) (local $acc i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (call $add (local.get $acc) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))))
+  (core instance $i (instantiate $m (with "host" (instance (export "noop" (func $noop)) (export "add" (func $add))))))
+  (func (export "loop") (param "n" u32) (canon lift (core func $i "loop")))
+  (func (export "loop-add") (param "n" u32) (canon lift (core func $i "loop-add"))))"#;
+
+/// The core module of [`HOST_WAT`], for the floor.
+const HOST_CORE: &str = r#"(module
+    (import "host" "noop" (func $noop))
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (func (export "loop") (param $n i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l))))
+    (func (export "loop-add") (param $n i32) (local $acc i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (call $add (local.get $acc) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))))"#;
+
+fn usage(e: impl std::fmt::Display) -> component_layer::Error {
+    component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string()))
+}
+
+/// `n` calls of a host import from the guest: `what` is `host-floor`, `host-dyn`, `host-typed` or the same with
+/// `hostadd`.
+fn host<E: WasmEngine>(name: &str, engine: E, n: u32, what: &str) -> component_layer::Result<()> {
+    let (kind, form) = what.split_once('-').unwrap_or((what, "dyn"));
+    let export = if kind == "hostadd" { "loop-add" } else { "loop" };
+    let start;
+    if form == "floor" {
+        use wasm_runtime_layer::{Extern, Func, FuncType, Imports, Instance, Module, Store, Val, ValType};
+        let engine = wasm_runtime_layer::Engine::new(engine);
+        let module = Module::new(&engine, &wat::parse_str(HOST_CORE).map_err(usage)?).map_err(usage)?;
+        let mut store = Store::new(&engine, ());
+        let noop = Func::new(&mut store, FuncType::new([], []), |_, _, _| Ok(()));
+        let add = Func::new(&mut store, FuncType::new([ValType::I32, ValType::I32], [ValType::I32]), |_, a, r| {
+            if let ([Val::I32(a), Val::I32(b)], [r]) = (a, r) {
+                *r = Val::I32(a.wrapping_add(*b));
+            }
+            Ok(())
+        });
+        let mut imports = Imports::new();
+        imports.define("host", "noop", Extern::Func(noop));
+        imports.define("host", "add", Extern::Func(add));
+        let instance = Instance::new(&mut store, &module, &imports).map_err(usage)?;
+        let f = instance.get_export(&store, export).and_then(Extern::into_func).ok_or_else(|| usage("no loop"))?;
+        start = std::time::Instant::now();
+        f.call(&mut store, &[Val::I32(n as i32)], &mut []).map_err(usage)?;
+    } else {
+        let engine = component_layer::Engine::new(engine);
+        let component = Component::new(&engine, &wat::parse_str(HOST_WAT).map_err(usage)?)?;
+        let mut linker = Linker::new();
+        if form == "typed" {
+            linker.root().func_wrap("noop", |_, (): ()| Ok(()))?;
+            linker.root().func_wrap("add", |_, (a, b): (u32, u32)| Ok((a.wrapping_add(b),)))?;
+        } else {
+            linker.root().func_new("noop", |_, _, _| Ok(()))?;
+            linker.root().func_new("add", |_, args, results| {
+                if let ([Value::U32(a), Value::U32(b)], [r]) = (args, results) {
+                    *r = Value::U32(a.wrapping_add(*b));
+                }
+                Ok(())
+            })?;
+        }
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component)?;
+        let f = instance.get_func(export).ok_or_else(|| usage("no loop"))?;
+        start = std::time::Instant::now();
+        f.call(&mut store, &[Value::U32(n)], &mut [])?;
+    }
+    let ns = start.elapsed().as_nanos() as f64 / f64::from(n.max(1));
+    println!("{name}: {what} {ns:.1} ns/import call");
+    Ok(())
+}
 
 /// The same core function, called directly through `wasm_runtime_layer`.
 fn floor<E: WasmEngine>(name: &str, engine: wasm_runtime_layer::Engine<E>, n: u32) -> component_layer::Result<()> {
@@ -74,32 +176,57 @@ fn run<E: WasmEngine>(
     Ok(())
 }
 
-/// Loads a component file `n` times on wasmi (for profiling `Component::new`).
-fn load(path: &str, n: u32) -> component_layer::Result<()> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
-    let bytes = wat::parse_bytes(&bytes)
-        .map_err(|e| component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string())))?;
-    let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
+/// Loads a component file `n` times on `backend` as a first load (`Component::new_uncached`), or, with `floor`,
+/// compiles its core modules `n` times through `wasm_runtime_layer` (what loading costs at least).
+fn load<E: WasmEngine>(engine: E, path: &str, n: u32, floor: bool) -> component_layer::Result<()> {
+    let bytes = std::fs::read(path).map_err(usage)?;
+    let bytes = wat::parse_bytes(&bytes).map_err(usage)?;
     let start = std::time::Instant::now();
-    for _ in 0..n {
-        Component::new(&engine, &bytes)?;
+    if floor {
+        let engine = wasm_runtime_layer::Engine::new(engine);
+        let mut modules = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let wasmparser::Payload::ModuleSection { unchecked_range, .. } = payload.map_err(usage)? {
+                modules.push(bytes.get(unchecked_range).ok_or_else(|| usage("module out of bounds"))?);
+            }
+        }
+        for _ in 0..n {
+            for m in &modules {
+                wasm_runtime_layer::Module::new(&engine, m).map_err(usage)?;
+            }
+        }
+    } else {
+        let engine = component_layer::Engine::new(engine);
+        for _ in 0..n {
+            Component::new_uncached(&engine, &bytes, component_layer::default_features())?;
+        }
     }
-    println!("Component::new: {:.1} us", start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+    let what = if floor { "compiling the core modules" } else { "Component::new (first load)" };
+    println!("{what}: {:.1} us", start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
     Ok(())
 }
 
 fn main() -> component_layer::Result<()> {
     let mut args = std::env::args().skip(1);
     let first = args.next();
-    if first.as_deref() == Some("load") {
+    if let Some(mode @ ("load" | "load-floor")) = first.as_deref() {
         let path = args.next().unwrap_or_default();
         let n = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
-        return load(&path, n);
+        let floor = mode == "load-floor";
+        return match args.next().as_deref() {
+            Some("wasmtime") => load(wasmtime_runtime_layer::Engine::default(), &path, n, floor),
+            _ => load(wasmi_runtime_layer::Engine::default(), &path, n, floor),
+        };
     }
     let n: u32 = first.and_then(|s| s.parse().ok()).unwrap_or(2_000_000);
     let mode = args.next().unwrap_or_else(|| "all".into());
     let (backend, what) = mode.split_once('-').unwrap_or((mode.as_str(), "all"));
+    if what.starts_with("host") {
+        return match backend {
+            "wasmtime" => host("wasmtime", wasmtime_runtime_layer::Engine::default(), n, what),
+            _ => host("wasmi", wasmi_runtime_layer::Engine::default(), n, what),
+        };
+    }
     if matches!(backend, "all" | "wasmi") {
         if matches!(what, "all" | "floor") {
             floor("wasmi", wasm_runtime_layer::Engine::new(wasmi_runtime_layer::Engine::default()), n)?;

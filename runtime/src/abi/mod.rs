@@ -202,6 +202,14 @@ impl<'a, 'b, T: 'static, E: WasmEngine> Cx<'a, 'b, T, E> {
         self.opts.memory.as_ref().ok_or_else(|| Error::internal("canonical option `memory` is missing"))
     }
 
+    /// The store, for a call out of the runtime (a host function) between a lift and a lower in the same
+    /// context: what the context cached about memory is forgotten, since the call may change it.
+    pub fn call_out(&mut self) -> &mut E::StoreContextMut<'b, StoreInner<T, E>> {
+        self.mem_size = None;
+        self.view = None;
+        self.store
+    }
+
     /// The size of linear memory in bytes (cached until the next `realloc`).
     pub fn mem_size(&mut self) -> Result<u64> {
         if let Some(s) = self.mem_size {

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
+use wasm_runtime_layer::backend::{Val, WasmEngine, WasmStoreContextMut};
 
 use super::host::TypedHostFn;
 use super::nesting::call_core;
@@ -31,7 +31,7 @@ use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
 use crate::resources::handle::Handle;
 use crate::resources::ResourceType;
 use crate::store::{check_not_poisoned, Ctx, RuntimeState, StoreContextMut, TaskState};
-use crate::values::{drop_iteratively, Value};
+use crate::values::Value;
 
 /// A host function: values in, values out, as wasmtime's `func_new`.
 pub type HostFn<T, E> =
@@ -357,16 +357,21 @@ pub(crate) fn lower_call<T: 'static, E: WasmEngine>(
     results: &mut [Val<E>],
 ) -> Result<()> {
     let r = match &t.callee {
+        Target::Host(h) => super::host::dynamic(ctx, t, h, args, results),
         Target::Typed(h) => h(ctx, t, args, results),
         Target::HostAsync(h) => crate::concurrent::host::lower_sync(ctx, t, h, args, results),
-        _ => lower_call_unlocated(ctx, t, args, results),
+        Target::Lifted(f) => lower_call_lifted(ctx, t, f, args, results),
     };
     r.map_err(|e| e.in_func(&t.site))
 }
 
-fn lower_call_unlocated<T: 'static, E: WasmEngine>(
+/// A lowered import satisfied by a function another component instance lifted: the arguments are lifted from
+/// the caller (recording string hints) and lowered into the callee by [`call_lifted`], whose result is lowered
+/// back into the caller.
+fn lower_call_lifted<T: 'static, E: WasmEngine>(
     ctx: &mut Ctx<'_, T, E>,
     t: &LowerTrampoline<T, E>,
+    f: &LiftedFunc<E>,
     args: &[Val<E>],
     results: &mut [Val<E>],
 ) -> Result<()> {
@@ -380,12 +385,9 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     let bits = CoreArgs::new(args)?;
 
     // Lift the arguments from the caller.
-    let composing = matches!(t.callee, Target::Lifted(_));
-    let mut params: SmallVec<[Value; 4]> = SmallVec::with_capacity(fe.def.params.len());
+    let mut params: SmallVec<[Value; 4]> = SmallVec::new();
     let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
-    if composing {
-        cx.hints = Some(Vec::new());
-    }
+    cx.hints = Some(Vec::new());
     let flat = abi.params_flat.as_ref().map(Vec::len);
     let lifted = lift_lowered_args(&mut cx, fe, flat, &bits, &mut params);
     let lenders = std::mem::take(&mut cx.lenders);
@@ -412,7 +414,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
     };
 
     // Deliver the result into the caller (`on_resolve` → `lower_flat_values` with the out-param).
-    let mut deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<&Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
+    let deliver = |ctx: &mut Ctx<'_, T, E>, result: Option<Value>, hints: Option<Vec<StrHint>>| -> Result<()> {
         let Some(ty) = fe.def.result else { return Ok(()) };
         let v = result.ok_or_else(|| Error::internal("a function with a result produced none"))?;
         set_may_leave::<T, E>(ctx, caller, false);
@@ -421,7 +423,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
         let delivered = match retptr {
             None => (|| {
                 let mut out = FlatBuf::new();
-                cx.lower_flat(ty, v, &mut out)?;
+                cx.lower_flat(ty, &v, &mut out)?;
                 let flat = abi.result_flat.as_ref().ok_or_else(|| Error::internal("a flat result without types"))?;
                 for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
                     *slot = bits_val(*ft, *b);
@@ -431,7 +433,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
             Some(ptr) => (|| {
                 let lay = abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
                 cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size)
+                cx.store_values(&[ty], &[0], std::slice::from_ref(&v), ptr, lay.size)
             })(),
         };
         delivered.map_err(|e| e.at(PathSegment::Result))?;
@@ -439,34 +441,7 @@ fn lower_call_unlocated<T: 'static, E: WasmEngine>(
         Ok(())
     };
 
-    let r = match &t.callee {
-        Target::Host(h) => {
-            let mut res: SmallVec<[Value; 1]> = SmallVec::new();
-            if fe.def.result.is_some() {
-                res.push(unset_result());
-            }
-            let out = h(StoreContextMut { inner: ctx.as_context_mut() }, &params, &mut res).map_err(host_error);
-            let delivered = out.and_then(|()| match res.first() {
-                Some(v) if is_unset(v) => {
-                    Err(Error::usage("the host function did not set its result").at(PathSegment::Result))
-                }
-                v => deliver(ctx, v, None),
-            });
-            if delivered.is_err() {
-                // The host's result may be nested deeper than its type (which is why lowering failed).
-                res.drain(..).for_each(drop_iteratively);
-            }
-            delivered
-        }
-        Target::Lifted(f) => {
-            call_lifted(ctx, f, Some(caller), &params[..], hints, true, |ctx, result: Option<Value>, hints| {
-                deliver(ctx, result.as_ref(), hints)
-            })
-        }
-        Target::Typed(_) | Target::HostAsync(_) => {
-            Err(Error::internal("a typed or async host function in the dynamic trampoline"))
-        }
-    };
+    let r = call_lifted(ctx, f, Some(caller), &params[..], hints, true, deliver);
     release(ctx);
     r
 }
@@ -501,18 +476,6 @@ pub(crate) fn lift_lowered_args<T: 'static, E: WasmEngine>(
         }
     }
     Ok(())
-}
-
-/// The name of the placeholder a host function finds in its result slot: one allocation no other value shares, so
-/// that a result the host never wrote is told apart from every value it could write.
-static UNSET: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("result-not-set"));
-
-fn unset_result() -> Value {
-    Value::Enum(UNSET.clone())
-}
-
-fn is_unset(v: &Value) -> bool {
-    matches!(v, Value::Enum(name) if Arc::ptr_eq(name, &UNSET))
 }
 
 /// `canon resource.new`.

@@ -1,19 +1,23 @@
-//! Typed host functions: the `canon lower` trampoline of a function defined with
-//! [`crate::LinkerInstance::func_wrap`].
+//! Host functions: the `canon lower` trampolines of functions defined with [`crate::LinkerInstance::func_new`]
+//! (dynamic [`Value`]s, [`dynamic`]) and [`crate::LinkerInstance::func_wrap`] (Rust types, [`typed`]).
 //!
-//! It is [`super::call::lower_call`] with Rust types in place of [`crate::Value`]s: the `may_leave` check, the
-//! arguments lifted from the caller's flat values (or its spilled parameter tuple) straight into `P` — lending
-//! borrowed handles for the duration of the call —, the host function, then its result lowered straight from
-//! `R` into the caller (flat, or through the return pointer), and the lent handles returned. The types were
-//! checked once, when the component was instantiated. For a scalar signature nothing is allocated: the core
-//! values are read from and written to the backend's argument and result slices. Failures are located at the import
-//! ([`super::call::lower_call`] adds it) with the path to the value, as for dynamic host functions.
+//! Both are [`super::call::lower_call`] specialised to a host callee: the `may_leave` check, the arguments lifted
+//! from the caller's flat values (or its spilled parameter tuple) — lending borrowed handles for the duration of
+//! the call —, the host function, then its result lowered into the caller (flat, or through the return pointer),
+//! and the lent handles returned. One lifting and lowering context serves the whole call, and for a scalar
+//! signature nothing is allocated: the core values are read from and written to the backend's argument and result
+//! slices, a dynamic function's arguments and result live on the stack. The typed form lifts straight into `P`
+//! and lowers straight from `R`, without going through [`Value`]; its types were checked once, when the
+//! component was instantiated. Failures are located at the import ([`super::call::lower_call`] adds it) with the
+//! path to the value.
 
 use std::sync::Arc;
 
 use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreContextMut};
 
-use super::call::{host_error, set_may_leave, LowerTrampoline};
+use smallvec::SmallVec;
+
+use super::call::{host_error, lift_lowered_args, set_may_leave, HostFn, LowerTrampoline};
 use super::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::FlatBuf;
@@ -21,6 +25,93 @@ use crate::abi::{bits_val, CoreArgs, Cx};
 use crate::error::{trap, Error, PathSegment, Result, Trap};
 use crate::store::Ctx;
 use crate::store::StoreContextMut;
+use crate::values::{drop_iteratively, Value};
+
+/// What a dynamic host function finds in its result slot: an empty tuple, which is not a value of any type
+/// (a `tuple` has at least one element), so that a result the host never wrote is told apart from every value
+/// it could write correctly. It costs nothing to make or to drop.
+fn unset_result() -> Value {
+    Value::Tuple(Vec::new())
+}
+
+fn is_unset(v: &Value) -> bool {
+    matches!(v, Value::Tuple(vs) if vs.is_empty())
+}
+
+/// The body of a dynamic host function's trampoline.
+pub(crate) fn dynamic<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    h: &HostFn<T, E>,
+    args: &[Val<E>],
+    results: &mut [Val<E>],
+) -> Result<()> {
+    let caller = t.opts.instance;
+    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
+        return trap(Trap::CannotLeave);
+    }
+    let types = &t.plan.types;
+    let fe = types.func(t.ty);
+    let abi = &fe.abi;
+    let bits = CoreArgs::new(args)?;
+    let mut cx = Cx::new(ctx, &t.opts, types, &t.resources);
+    let mut params: SmallVec<[Value; 4]> = SmallVec::new();
+    let mut result = [unset_result()];
+    let result = &mut result[..usize::from(fe.def.result.is_some())];
+    let r = lift_lowered_args(&mut cx, fe, abi.params_flat.as_ref().map(Vec::len), &bits, &mut params)
+        .and_then(|()| {
+            h(StoreContextMut { inner: cx.call_out().as_context_mut() }, &params, result).map_err(host_error)
+        })
+        .and_then(|()| match (fe.def.result, result.first()) {
+            (None, _) => Ok(()),
+            (Some(_), Some(v)) if is_unset(v) => {
+                Err(Error::usage("the host function did not set its result").at(PathSegment::Result))
+            }
+            (Some(ty), Some(v)) => deliver_value(&mut cx, t, &bits, ty, v, results),
+            (Some(_), None) => Err(Error::internal("a function with a result produced none")),
+        });
+    if r.is_err() {
+        // The host's result may be nested deeper than its type (which is why lowering failed).
+        result.iter_mut().for_each(|v| drop_iteratively(std::mem::replace(v, unset_result())));
+    }
+    if !cx.lenders.is_empty() || !cx.host_borrows.is_empty() {
+        cx.release_lenders();
+    }
+    r
+}
+
+/// Lowers a dynamic host function's result `v` of type `ty` into the caller, with `may_leave` cleared.
+fn deliver_value<T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    t: &LowerTrampoline<T, E>,
+    bits: &[u64],
+    ty: crate::abi::types::Ty,
+    v: &Value,
+    results: &mut [Val<E>],
+) -> Result<()> {
+    let abi = &t.plan.types.func(t.ty).abi;
+    let caller = t.opts.instance;
+    set_may_leave::<T, E>(cx.store, caller, false);
+    let delivered = match &abi.result_flat {
+        Some(flat) => (|| {
+            let mut out = FlatBuf::new();
+            cx.lower_flat(ty, v, &mut out)?;
+            for ((slot, b), ft) in results.iter_mut().zip(&out).zip(flat) {
+                *slot = bits_val(*ft, *b);
+            }
+            Ok(())
+        })(),
+        None => (|| {
+            let ptr = bits.last().copied().unwrap_or(0) as u32;
+            let lay = abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size)
+        })(),
+    };
+    delivered.map_err(|e| e.at(PathSegment::Result))?;
+    set_may_leave::<T, E>(cx.store, caller, true);
+    Ok(())
+}
 
 /// The body of a typed host function's trampoline, with `P`, `R` and the closure erased.
 pub(crate) type TypedHostFn<T, E> =
