@@ -158,12 +158,17 @@ fn main() {
         step_timeout: std::time::Duration::from_secs(20),
     };
     let probes: Arc<Mutex<HashMap<Tier, Arc<selftest::TierProbe>>>> = Arc::default();
-    // Every fault on layer-wasmi; and the async tier's value path with a component-layer engine and with
-    // wasmtime wrong on purpose.
+    // Every fault on layer-wasmi; and the async and stream tiers' value paths with a component-layer engine and
+    // with wasmtime wrong on purpose.
     let mut cells: Vec<(Tier, Fault, EngineKind)> =
         Fault::ALL.into_iter().map(|f| (selftest::representative_tier(f), f, EngineKind::LayerWasmi)).collect();
     cells.push((Tier::Async, Fault::AlterImportArg, EngineKind::LayerWasmi));
     cells.push((Tier::Async, Fault::SwapFields, EngineKind::Wasmtime));
+    // The stream tier: values that crossed a stream between two components, wrong in wasmtime and in a
+    // component-layer engine; and an engine that hangs in the middle of a stream copy.
+    cells.push((Tier::Stream, Fault::ShortenList, EngineKind::Wasmtime));
+    cells.push((Tier::Stream, Fault::FloatLowBit, EngineKind::LayerWasmtime));
+    cells.push((Tier::Stream, Fault::EndlessLoop, EngineKind::LayerWasmi));
     for (tier, fault, wrap) in cells {
         let (pool, probes) = (pool.clone(), probes.clone());
         let name = match wrap {
