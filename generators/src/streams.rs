@@ -2,9 +2,10 @@
 //! component instances, each with its own memory, string encoding and `realloc`.
 //!
 //! Each export `e{i}: async func(x: list<T>) -> list<T>` returns `x`, but not by echoing it: a nested *writer*
-//! component makes a stream (or a future) and passes its readable end to its sibling, the *reader* component's `s{i}: async func(s: stream<T>) -> list<T>` through an `async` lower; it then
-//! writes `x`'s elements into the stream in chunks of a fixed size, drops its writable end, waits for the reader's
-//! subtask to return and returns what the reader collected. The reader reads into a buffer that it grows with its
+//! component makes a stream (or a future) and passes its readable end to its sibling, the *reader* component's
+//! `s{i}: async func(s: stream<T>) -> list<T>`, through an `async` lower; it then writes `x`'s elements into the
+//! stream in chunks of a fixed size, drops its writable end, waits for the reader's subtask to return and returns
+//! what the reader collected. The reader reads into a buffer that it grows with its
 //! own `realloc`, in chunks of another size, until the writer's end is dropped, and returns the elements it read.
 //! The future flavour sends the whole list as one `future<list<T>>`.
 //!
@@ -21,8 +22,9 @@
 //! schedule differently must still agree.
 
 use wasm_encoder::{
-    BlockType, CanonicalOption, CodeSection, ComponentBuilder, ComponentExportKind, ComponentValType, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType,
-    ImportSection, Instruction as I, MemArg, MemoryType, Module, ModuleArg, TypeSection, ValType,
+    BlockType, CanonicalOption, CodeSection, ComponentBuilder, ComponentExportKind, ComponentValType, EntityType,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction as I,
+    MemArg, MemoryType, Module, ModuleArg, TypeSection, ValType,
 };
 
 use crate::encode::TypeEncoder;
@@ -136,7 +138,10 @@ impl Types {
 fn globals(n: usize) -> GlobalSection {
     let mut g = GlobalSection::new();
     for _ in 0..n {
-        g.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &wasm_encoder::ConstExpr::i32_const(0));
+        g.global(
+            GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+            &wasm_encoder::ConstExpr::i32_const(0),
+        );
     }
     g
 }
@@ -484,7 +489,8 @@ fn reader_module(set: &TypeSet, channels: &[Channel]) -> Module {
     imports.import("host", "waitable-set.drop", EntityType::Function(i32_unit));
     for (i, c) in channels.iter().enumerate() {
         let read = if c.transport == Transport::Future { i32x2_i32 } else { i32x3_i32 };
-        for (name, ty) in [("task.return", i32x2), ("read", read), ("cancel-read", i32_i32), ("drop-readable", i32_unit)]
+        for (name, ty) in
+            [("task.return", i32x2), ("read", read), ("cancel-read", i32_i32), ("drop-readable", i32_unit)]
         {
             imports.import("host", &format!("{name}{i}"), EntityType::Function(ty));
         }
@@ -754,7 +760,7 @@ fn writer_component(set: &TypeSet, channels: &[Channel]) -> ComponentBuilder {
         let ty = channel_type(&mut b, &mut types, c);
         let list = types.val(&mut b, &c.list());
         let ft = reader_func_type(&mut b, ty, list);
-        let f = b.import(&format!("s{i}"), wasm_encoder::ComponentTypeRef::Func(ft));
+        let f = b.import(format!("s{i}").as_str(), wasm_encoder::ComponentTypeRef::Func(ft));
         imported.push((ty, list, f));
     }
     let libc = b.core_module(Some("libc"), &guest::libc(ReallocMode::Good));
