@@ -579,7 +579,8 @@ impl Gen<'_, '_, '_> {
     /// Stream: `e{i}(x: list<T>) -> list<T>` sends `x` through a stream or future to a nested component that
     /// returns what it read ([`crate::streams`]).
     fn streams(mut self, seed: u64) -> Result<Case> {
-        use crate::streams::{Channel, Transport};
+        use crate::streams::{Channel, Direction, Transport};
+        let dir = if self.u.arbitrary()? { Direction::Param } else { Direction::Result };
         let n = self.u.int_in_range(1..=3)?;
         let mut channels = Vec::new();
         for _ in 0..n {
@@ -594,7 +595,11 @@ impl Gen<'_, '_, '_> {
             if crate::streams::is_char(&self.set, &elem) {
                 elem = Ty::U8;
             }
-            let transport = if self.u.ratio(1, 4)? {
+            // A callee that returns a future's readable end finishes (drops its writable end, exits) after the
+            // caller has read the value, and so possibly after the call that the host made has returned: when that
+            // last step runs is the executor's choice, and the guest keeps one call's state per instance. Futures
+            // go as parameters only.
+            let transport = if dir == Direction::Param && self.u.ratio(1, 3)? {
                 Transport::Future
             } else {
                 let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
@@ -609,11 +614,16 @@ impl Gen<'_, '_, '_> {
             };
             channels.push(Channel { elem, transport, writer: self.encoding()?, reader: self.encoding()? });
         }
-        let component = crate::streams::encode(&self.set, &channels);
+        let component = crate::streams::encode(&self.set, &channels, dir);
+        let how = match dir {
+            Direction::Param => "the caller writes, the callee reads its stream parameter",
+            Direction::Result => "the callee returns the stream and writes, the caller reads",
+        };
         let note = channels
             .iter()
             .enumerate()
             .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
+            .chain(std::iter::once(how.to_string()))
             .collect::<Vec<_>>()
             .join("; ");
         let sigs: Vec<Sig> = channels

@@ -7,7 +7,12 @@
 //! stream in chunks of a fixed size, drops its writable end, waits for the reader's subtask to return and returns
 //! what the reader collected. The reader reads into a buffer that it grows with its
 //! own `realloc`, in chunks of another size, until the writer's end is dropped, and returns the elements it read.
-//! The future flavour sends the whole list as one `future<list<T>>`.
+//! The future flavour sends the whole list as one `future<list<T>>`. In half the cases the roles are swapped
+//! ([`Direction::Result`]): the exported caller is the reader, and calls the writer's
+//! `p{i}: async func(x: list<T>) -> stream<T>`, which returns the readable end with `task.return` and writes after
+//! returning, so a stream crosses as a result, and the callee runs on after its caller has its value. (Futures go
+//! as parameters only: a callee writing a returned future would finish after its caller returned, at a moment the
+//! spec leaves to the executor, and each side keeps one call's state per instance, in globals.)
 //!
 //! Every copy crosses memories and string encodings with the element type's full lifting and lowering (strings
 //! and lists inside elements are allocated in the reader by its `realloc`); the different chunk sizes make partial
@@ -48,6 +53,17 @@ pub enum Transport {
     },
     /// One `future<list<T>>` carrying the whole list.
     Future,
+}
+
+/// Which way the channel runs between the two components.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The caller writes and passes the readable end as a parameter: the callee `s{i}: async func(s: stream<T>)
+    /// -> list<T>` reads it.
+    Param,
+    /// The callee `p{i}: async func(x: list<T>) -> stream<T>` returns the readable end with `task.return` and
+    /// writes after returning; the caller reads it.
+    Result,
 }
 
 /// One export's channel: its element type, how the values travel, and the string encodings of both sides.
@@ -173,8 +189,9 @@ fn check_result(f: &mut Function, r: u32, future: bool) {
 // The writer's core instance.
 //
 // Imports: `libc.reset` (0), the built-ins `waitable-set.new` (1), `waitable.join` (2), `waitable-set.drop` (3),
-// `subtask.drop` (4), then per channel `i` from `5 + 6 i`: the async-lowered reader function, `task.return`,
-// `new`, `write`, `cancel-write`, `drop-writable`. Functions per channel: `e{i}`, `cb{i}`, pump, finish, advance.
+// `subtask.drop` (4), then per channel: a caller's async-lowered reader function, `task.return`, `new`, `write`,
+// `cancel-write`, `drop-writable`. Functions per channel: `e{i}` (a caller) or `p{i}` (a callee), `cb{i}`, pump,
+// finish, advance.
 // Globals: the waitable set, the writable end, the next element's address, the elements (or futures) left to
 // write, whether the reader returned, whether the writable end is dropped, whether a write was cancelled.
 
@@ -190,7 +207,8 @@ const W_DROPPED: u32 = 5;
 const W_CANCELLED: u32 = 6;
 
 struct WriterFns {
-    lower: u32,
+    /// The lowered callee (the caller's side only).
+    lower: Option<u32>,
     task_return: u32,
     new: u32,
     write: u32,
@@ -201,23 +219,30 @@ struct WriterFns {
     advance: u32,
 }
 
-fn writer_fns(i: u32, n_imported: u32) -> WriterFns {
-    let imp = W_IMPORTS + W_PER_CHANNEL * i;
+/// The writer's imports per channel: the lowered callee (a caller only), then five more.
+fn writer_per_channel(caller: bool) -> u32 {
+    W_PER_CHANNEL - u32::from(!caller)
+}
+
+fn writer_fns(i: u32, n_imported: u32, caller: bool) -> WriterFns {
+    let imp = W_IMPORTS + writer_per_channel(caller) * i;
+    let lower = caller.then_some(imp);
+    let imp = imp + u32::from(caller);
     let own = n_imported + W_FUNCS * i;
     WriterFns {
-        lower: imp,
-        task_return: imp + 1,
-        new: imp + 2,
-        write: imp + 3,
-        cancel: imp + 4,
-        drop: imp + 5,
+        lower,
+        task_return: imp,
+        new: imp + 1,
+        write: imp + 2,
+        cancel: imp + 3,
+        drop: imp + 4,
         pump: own + 2,
         finish: own + 3,
         advance: own + 4,
     }
 }
 
-fn writer_module(set: &TypeSet, channels: &[Channel]) -> Module {
+fn writer_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
     use ValType::{I32, I64};
     let mut t = Types(TypeSection::new());
     let unit = t.func(&[], &[]);
@@ -238,9 +263,13 @@ fn writer_module(set: &TypeSet, channels: &[Channel]) -> Module {
     imports.import("host", "subtask.drop", EntityType::Function(i32_unit));
     for (i, c) in channels.iter().enumerate() {
         let write = if c.transport == Transport::Future { i32x2_i32 } else { i32x3_i32 };
+        if caller {
+            imports.import("host", &format!("lower{i}"), EntityType::Function(i32x2_i32));
+        }
+        // A caller returns the list; a callee returns the channel's readable end.
+        let task_return = if caller { i32x2 } else { i32_unit };
         for (name, ty) in [
-            ("lower", i32x2_i32),
-            ("task.return", i32x2),
+            ("task.return", task_return),
             ("new", to_i64),
             ("write", write),
             ("cancel-write", i32_i32),
@@ -249,14 +278,14 @@ fn writer_module(set: &TypeSet, channels: &[Channel]) -> Module {
             imports.import("host", &format!("{name}{i}"), EntityType::Function(ty));
         }
     }
-    let n_imported = W_IMPORTS + W_PER_CHANNEL * channels.len() as u32;
+    let n_imported = W_IMPORTS + writer_per_channel(caller) * channels.len() as u32;
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
     for (i, c) in channels.iter().enumerate() {
         let i = i as u32;
-        let fns = writer_fns(i, n_imported);
+        let fns = writer_fns(i, n_imported, caller);
         let size = set.layout(&c.elem).size;
         for ty in [i32x2_i32, i32x3_i32, to_i32, to_i32, i32_unit] {
             funcs.function(ty);
@@ -266,7 +295,8 @@ fn writer_module(set: &TypeSet, channels: &[Channel]) -> Module {
         code.function(&writer_pump(c, &fns));
         code.function(&writer_finish(&fns));
         code.function(&writer_advance(c, size));
-        exports.export(&format!("e{i}"), ExportKind::Func, n_imported + W_FUNCS * i);
+        let name = if caller { format!("e{i}") } else { format!("p{i}") };
+        exports.export(&name, ExportKind::Func, n_imported + W_FUNCS * i);
         exports.export(&format!("cb{i}"), ExportKind::Func, n_imported + W_FUNCS * i + 1);
     }
     let mut m = Module::new();
@@ -279,7 +309,8 @@ fn writer_module(set: &TypeSet, channels: &[Channel]) -> Module {
     m
 }
 
-/// `e{i}(ptr, len)`: makes the channel, starts the reader with its readable end, and pumps.
+/// `e{i}(ptr, len)` (a caller): makes the channel, starts the reader with its readable end, and pumps.
+/// `p{i}(ptr, len)` (a callee): makes the channel, returns its readable end, and pumps.
 fn writer_export(c: &Channel, fns: &WriterFns) -> Function {
     let (ptr, len, both, status) = (0, 1, 2, 3);
     let mut f = Function::new([(1, ValType::I64), (1, ValType::I32)]);
@@ -302,9 +333,16 @@ fn writer_export(c: &Channel, fns: &WriterFns) -> Function {
     for g in [W_RETURNED, W_DROPPED, W_CANCELLED] {
         f.instruction(&I::I32Const(0)).instruction(&I::GlobalSet(g));
     }
+    let Some(lower) = fns.lower else {
+        // A callee: the task returns the readable end at once and writes on.
+        f.instruction(&I::I32Const(1)).instruction(&I::GlobalSet(W_RETURNED));
+        f.instruction(&I::LocalGet(both)).instruction(&I::I32WrapI64).instruction(&I::Call(fns.task_return));
+        f.instruction(&I::Call(fns.pump)).instruction(&I::End);
+        return f;
+    };
     // The reader's subtask: it has returned already, or it joins the set.
     f.instruction(&I::LocalGet(both)).instruction(&I::I32WrapI64).instruction(&I::I32Const(RET_AREA as i32));
-    f.instruction(&I::Call(fns.lower)).instruction(&I::LocalTee(status));
+    f.instruction(&I::Call(lower)).instruction(&I::LocalTee(status));
     f.instruction(&I::I32Const(0xf)).instruction(&I::I32And).instruction(&I::I32Const(RETURNED)).instruction(&I::I32Eq);
     f.instruction(&I::If(BlockType::Empty));
     f.instruction(&I::I32Const(1)).instruction(&I::GlobalSet(W_RETURNED));
@@ -387,15 +425,19 @@ fn writer_pump(c: &Channel, fns: &WriterFns) -> Function {
     f
 }
 
-/// Returns the reader's result once it returned and the writable end is dropped (`EXIT`); `WAIT` before.
+/// Once the reader returned and the writable end is dropped: a caller returns the reader's result, a callee (which
+/// returned already) just exits; both rewind the heap (`EXIT`). `WAIT` before.
 fn writer_finish(fns: &WriterFns) -> Function {
     let mut f = Function::new([]);
     f.instruction(&I::GlobalGet(W_RETURNED)).instruction(&I::GlobalGet(W_DROPPED)).instruction(&I::I32And);
     f.instruction(&I::If(BlockType::Result(ValType::I32)));
     f.instruction(&I::GlobalGet(W_SET)).instruction(&I::Call(3));
-    f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA, 2)));
-    f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA + 4, 2)));
-    f.instruction(&I::Call(fns.task_return)).instruction(&I::Call(0)).instruction(&I::I32Const(EXIT));
+    if fns.lower.is_some() {
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA, 2)));
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA + 4, 2)));
+        f.instruction(&I::Call(fns.task_return));
+    }
+    f.instruction(&I::Call(0)).instruction(&I::I32Const(EXIT));
     f.instruction(&I::Else);
     wait(&mut f, W_SET);
     f.instruction(&I::End).instruction(&I::End);
@@ -430,13 +472,14 @@ fn writer_advance(c: &Channel, size: u32) -> Function {
 // The reader's core instance.
 //
 // Imports: `libc.realloc` (0), `libc.reset` (1), `waitable-set.new` (2), `waitable.join` (3),
-// `waitable-set.drop` (4), then per channel `i` from `5 + 4 i`: `task.return`, `read`, `cancel-read`,
-// `drop-readable`. Functions per channel: `s{i}`, `cb{i}`, pump, finish, got. Globals: the waitable set, the
+// `waitable-set.drop` (4), `subtask.drop` (5), then per channel: a caller's async-lowered writer function,
+// `task.return`, `read`, `cancel-read`, `drop-readable`. Functions per channel: `s{i}` (a callee) or `e{i}` (a
+// caller), `cb{i}`, pump, finish, got, start. Globals: the waitable set, the
 // readable end, the buffer, its capacity and length in elements, whether a read was cancelled.
 
-const R_IMPORTS: u32 = 5;
-const R_PER_CHANNEL: u32 = 4;
-const R_FUNCS: u32 = 5;
+const R_IMPORTS: u32 = 6;
+const R_PER_CHANNEL: u32 = 5;
+const R_FUNCS: u32 = 6;
 const R_SET: u32 = 0;
 const R_RX: u32 = 1;
 const R_BUF: u32 = 2;
@@ -445,6 +488,8 @@ const R_LEN: u32 = 4;
 const R_CANCELLED: u32 = 5;
 
 struct ReaderFns {
+    /// The lowered callee (the caller's side only).
+    lower: Option<u32>,
     task_return: u32,
     read: u32,
     cancel: u32,
@@ -452,12 +497,22 @@ struct ReaderFns {
     pump: u32,
     finish: u32,
     got: u32,
+    /// A caller's: takes the readable end from the return area, joins it and pumps.
+    start: u32,
 }
 
-fn reader_fns(i: u32, n_imported: u32) -> ReaderFns {
-    let imp = R_IMPORTS + R_PER_CHANNEL * i;
+/// The reader's imports per channel: the lowered callee (a caller only), then four more.
+fn reader_per_channel(caller: bool) -> u32 {
+    R_PER_CHANNEL - u32::from(!caller)
+}
+
+fn reader_fns(i: u32, n_imported: u32, caller: bool) -> ReaderFns {
+    let imp = R_IMPORTS + reader_per_channel(caller) * i;
+    let lower = caller.then_some(imp);
+    let imp = imp + u32::from(caller);
     let own = n_imported + R_FUNCS * i;
     ReaderFns {
+        lower,
         task_return: imp,
         read: imp + 1,
         cancel: imp + 2,
@@ -465,10 +520,11 @@ fn reader_fns(i: u32, n_imported: u32) -> ReaderFns {
         pump: own + 2,
         finish: own + 3,
         got: own + 4,
+        start: own + 5,
     }
 }
 
-fn reader_module(set: &TypeSet, channels: &[Channel]) -> Module {
+fn reader_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
     use ValType::I32;
     let mut t = Types(TypeSection::new());
     let realloc = t.func(&[I32; 4], &[I32]);
@@ -487,24 +543,29 @@ fn reader_module(set: &TypeSet, channels: &[Channel]) -> Module {
     imports.import("host", "waitable-set.new", EntityType::Function(to_i32));
     imports.import("host", "waitable.join", EntityType::Function(i32x2));
     imports.import("host", "waitable-set.drop", EntityType::Function(i32_unit));
+    imports.import("host", "subtask.drop", EntityType::Function(i32_unit));
     for (i, c) in channels.iter().enumerate() {
         let read = if c.transport == Transport::Future { i32x2_i32 } else { i32x3_i32 };
+        if caller {
+            imports.import("host", &format!("lower{i}"), EntityType::Function(i32x3_i32));
+        }
         for (name, ty) in
             [("task.return", i32x2), ("read", read), ("cancel-read", i32_i32), ("drop-readable", i32_unit)]
         {
             imports.import("host", &format!("{name}{i}"), EntityType::Function(ty));
         }
     }
-    let n_imported = R_IMPORTS + R_PER_CHANNEL * channels.len() as u32;
+    let n_imported = R_IMPORTS + reader_per_channel(caller) * channels.len() as u32;
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
     for (i, c) in channels.iter().enumerate() {
         let i = i as u32;
-        let fns = reader_fns(i, n_imported);
+        let fns = reader_fns(i, n_imported, caller);
         let layout = set.layout(&c.payload());
-        for ty in [i32_i32, i32x3_i32, to_i32, to_i32, i32_i32] {
+        let export = if caller { i32x2_i32 } else { i32_i32 };
+        for ty in [export, i32x3_i32, to_i32, to_i32, i32_i32, to_i32] {
             funcs.function(ty);
         }
         code.function(&reader_export(c, &fns));
@@ -512,7 +573,9 @@ fn reader_module(set: &TypeSet, channels: &[Channel]) -> Module {
         code.function(&reader_pump(c, &fns, layout.size, layout.align));
         code.function(&reader_finish(c, &fns));
         code.function(&reader_got(c));
-        exports.export(&format!("s{i}"), ExportKind::Func, n_imported + R_FUNCS * i);
+        code.function(&reader_start(&fns));
+        let name = if caller { format!("e{i}") } else { format!("s{i}") };
+        exports.export(&name, ExportKind::Func, n_imported + R_FUNCS * i);
         exports.export(&format!("cb{i}"), ExportKind::Func, n_imported + R_FUNCS * i + 1);
     }
     let mut m = Module::new();
@@ -525,13 +588,16 @@ fn reader_module(set: &TypeSet, channels: &[Channel]) -> Module {
     m
 }
 
-/// `s{i}(rx)`: joins the readable end to a new set and pumps.
+/// `s{i}(rx)` (a callee): joins the readable end to a new set and pumps. `e{i}(ptr, len)` (a caller): calls the
+/// writer with the list and, once it returned the readable end, joins that and pumps.
 fn reader_export(c: &Channel, fns: &ReaderFns) -> Function {
-    let rx = 0;
-    let mut f = Function::new([]);
+    let (rx, ptr, len, status) = (0, 0, 1, 2);
+    let mut f = Function::new([(1, ValType::I32)]);
     f.instruction(&I::Call(2)).instruction(&I::GlobalSet(R_SET));
-    f.instruction(&I::LocalGet(rx)).instruction(&I::GlobalSet(R_RX));
-    f.instruction(&I::GlobalGet(R_RX)).instruction(&I::GlobalGet(R_SET)).instruction(&I::Call(3));
+    if fns.lower.is_none() {
+        f.instruction(&I::LocalGet(rx)).instruction(&I::GlobalSet(R_RX));
+        f.instruction(&I::GlobalGet(R_RX)).instruction(&I::GlobalGet(R_SET)).instruction(&I::Call(3));
+    }
     for g in [R_BUF, R_CAP, R_LEN, R_CANCELLED] {
         f.instruction(&I::I32Const(0)).instruction(&I::GlobalSet(g));
     }
@@ -542,13 +608,41 @@ fn reader_export(c: &Channel, fns: &ReaderFns) -> Function {
         }
         f.instruction(&I::Call(0)).instruction(&I::GlobalSet(R_BUF));
     }
-    f.instruction(&I::Call(fns.pump)).instruction(&I::End);
+    let Some(lower) = fns.lower else {
+        f.instruction(&I::Call(fns.pump)).instruction(&I::End);
+        return f;
+    };
+    f.instruction(&I::LocalGet(ptr)).instruction(&I::LocalGet(len)).instruction(&I::I32Const(RET_AREA as i32));
+    f.instruction(&I::Call(lower)).instruction(&I::LocalTee(status));
+    f.instruction(&I::I32Const(0xf)).instruction(&I::I32And).instruction(&I::I32Const(RETURNED)).instruction(&I::I32Eq);
+    f.instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::Call(fns.start)).instruction(&I::Return);
+    f.instruction(&I::End);
+    f.instruction(&I::LocalGet(status)).instruction(&I::I32Const(4)).instruction(&I::I32ShrU);
+    f.instruction(&I::GlobalGet(R_SET)).instruction(&I::Call(3));
+    wait(&mut f, R_SET);
+    f.instruction(&I::End);
     f
 }
 
-/// `cb{i}(event, index, payload)`: a read's progress finishes or pumps on.
+/// A caller's `start()`: the writer returned the readable end into the return area.
+fn reader_start(fns: &ReaderFns) -> Function {
+    let mut f = Function::new([]);
+    if fns.lower.is_some() {
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA, 2))).instruction(&I::GlobalSet(R_RX));
+        f.instruction(&I::GlobalGet(R_RX)).instruction(&I::GlobalGet(R_SET)).instruction(&I::Call(3));
+        f.instruction(&I::Call(fns.pump));
+    } else {
+        f.instruction(&I::Unreachable);
+    }
+    f.instruction(&I::End);
+    f
+}
+
+/// `cb{i}(event, index, payload)`: a read's progress finishes or pumps on; a caller starts reading when the
+/// writer's subtask returns.
 fn reader_callback(c: &Channel, fns: &ReaderFns) -> Function {
-    let (event, payload) = (0, 2);
+    let (event, index, payload) = (0, 1, 2);
     let read_event = if c.transport == Transport::Future { EVENT_FUTURE_READ } else { EVENT_STREAM_READ };
     let mut f = Function::new([]);
     f.instruction(&I::LocalGet(event)).instruction(&I::I32Const(read_event)).instruction(&I::I32Eq);
@@ -558,6 +652,14 @@ fn reader_callback(c: &Channel, fns: &ReaderFns) -> Function {
     f.instruction(&I::End);
     f.instruction(&I::Call(fns.pump)).instruction(&I::Return);
     f.instruction(&I::End);
+    if fns.lower.is_some() {
+        f.instruction(&I::LocalGet(event)).instruction(&I::I32Const(EVENT_SUBTASK)).instruction(&I::I32Eq);
+        f.instruction(&I::LocalGet(payload)).instruction(&I::I32Const(RETURNED)).instruction(&I::I32Eq);
+        f.instruction(&I::I32And).instruction(&I::If(BlockType::Empty));
+        f.instruction(&I::LocalGet(index)).instruction(&I::Call(5));
+        f.instruction(&I::Call(fns.start)).instruction(&I::Return);
+        f.instruction(&I::End);
+    }
     wait(&mut f, R_SET);
     f.instruction(&I::End);
     f
@@ -680,26 +782,115 @@ fn channel_type(b: &mut ComponentBuilder, types: &mut TypeEncoder<'_>, c: &Chann
     i
 }
 
-/// The nested reader component: exports `s{i}: async func(s: stream<T>) -> list<T>` (or `future<list<T>>`).
-fn reader_component(set: &TypeSet, channels: &[Channel]) -> ComponentBuilder {
-    let mut b = ComponentBuilder::default();
-    let mut types = TypeEncoder::new(set);
-    types.declare(&mut b, true);
-    let libc = b.core_module(Some("libc"), &guest::libc(ReallocMode::Good));
-    let libc_inst = b.core_instantiate(Some("libc"), libc, Vec::<(&str, ModuleArg)>::new());
-    let memory = b.core_alias_export(Some("memory"), libc_inst, "memory", ExportKind::Memory);
-    let realloc = b.core_alias_export(Some("realloc"), libc_inst, "realloc", ExportKind::Func);
-    let mut host: Vec<(String, u32)> = vec![
-        ("waitable-set.new".into(), b.waitable_set_new()),
-        ("waitable.join".into(), b.waitable_join()),
-        ("waitable-set.drop".into(), b.waitable_set_drop()),
-    ];
-    let mut funcs = Vec::new();
+/// An `async func` type.
+fn async_func_type(b: &mut ComponentBuilder, param: (&str, ComponentValType), result: ComponentValType) -> u32 {
+    let (ft, mut enc) = b.type_function(None);
+    enc.async_(true);
+    enc.params([param]);
+    enc.result(Some(result));
+    ft
+}
+
+/// The callee's function, which the caller imports: `s{i}: async func(s: stream<T>) -> list<T>` (the callee
+/// reads) or `p{i}: async func(x: list<T>) -> stream<T>` (the callee writes); `future<list<T>>` for a future.
+fn callee_func(
+    b: &mut ComponentBuilder,
+    dir: Direction,
+    i: usize,
+    channel: u32,
+    list: ComponentValType,
+) -> (String, u32) {
+    match dir {
+        Direction::Param => (format!("s{i}"), async_func_type(b, ("s", ComponentValType::Type(channel)), list)),
+        Direction::Result => (format!("p{i}"), async_func_type(b, ("x", list), ComponentValType::Type(channel))),
+    }
+}
+
+/// The parts every side's component starts with: the named types, the libc instance (memory and `realloc`), and
+/// the built-ins both sides use.
+struct Side<'a> {
+    b: ComponentBuilder,
+    types: TypeEncoder<'a>,
+    libc: u32,
+    memory: u32,
+    realloc: u32,
+    host: Vec<(String, u32)>,
+}
+
+impl<'a> Side<'a> {
+    fn new(set: &'a TypeSet) -> Side<'a> {
+        let mut b = ComponentBuilder::default();
+        let mut types = TypeEncoder::new(set);
+        types.declare(&mut b, true);
+        let module = b.core_module(Some("libc"), &guest::libc(ReallocMode::Good));
+        let libc = b.core_instantiate(Some("libc"), module, Vec::<(&str, ModuleArg)>::new());
+        let memory = b.core_alias_export(Some("memory"), libc, "memory", ExportKind::Memory);
+        let realloc = b.core_alias_export(Some("realloc"), libc, "realloc", ExportKind::Func);
+        let host = vec![
+            ("waitable-set.new".into(), b.waitable_set_new()),
+            ("waitable.join".into(), b.waitable_join()),
+            ("waitable-set.drop".into(), b.waitable_set_drop()),
+            ("subtask.drop".into(), b.subtask_drop()),
+        ];
+        Side { b, types, libc, memory, realloc, host }
+    }
+
+    /// For a caller: imports the callee's function of channel `i` and lowers it (async) into the host instance.
+    fn import_callee(&mut self, dir: Direction, i: usize, channel: u32, list: ComponentValType, enc: Encoding) {
+        let (name, ft) = callee_func(&mut self.b, dir, i, channel, list);
+        let f = self.b.import(name.as_str(), wasm_encoder::ComponentTypeRef::Func(ft));
+        let opts = [
+            enc.option(),
+            CanonicalOption::Memory(self.memory),
+            CanonicalOption::Realloc(self.realloc),
+            CanonicalOption::Async,
+        ];
+        let lowered = self.b.lower_func(None, f, opts);
+        self.host.push((format!("lower{i}"), lowered));
+    }
+
+    /// Instantiates the main module `m` and lifts its exports `names[i]` (with callbacks `cb{i}`) as `types[i]`.
+    fn finish(mut self, name: &str, m: &Module, lifts: Vec<(String, u32, Encoding)>) -> ComponentBuilder {
+        let b = &mut self.b;
+        let host_inst = b.core_instantiate_exports(
+            Some("host"),
+            self.host.iter().map(|(n, f)| (n.as_str(), ExportKind::Func, *f)).collect::<Vec<_>>(),
+        );
+        let main = b.core_module(Some(name), m);
+        let main_inst = b.core_instantiate(
+            Some(name),
+            main,
+            [("libc", ModuleArg::Instance(self.libc)), ("host", ModuleArg::Instance(host_inst))],
+        );
+        for (i, (export, ft, enc)) in lifts.into_iter().enumerate() {
+            let core = b.core_alias_export(Some(&export), main_inst, &export, ExportKind::Func);
+            let callback = b.core_alias_export(None, main_inst, &format!("cb{i}"), ExportKind::Func);
+            let opts = [
+                enc.option(),
+                CanonicalOption::Memory(self.memory),
+                CanonicalOption::Realloc(self.realloc),
+                CanonicalOption::Async,
+                CanonicalOption::Callback(callback),
+            ];
+            let lifted = b.lift_func(Some(&export), core, ft, opts);
+            b.export(&export, ComponentExportKind::Func, lifted, None);
+        }
+        self.b
+    }
+}
+
+/// The reader's component: the callee `s{i}` ([`Direction::Param`]) or the caller `e{i}`, which imports `p{i}`
+/// ([`Direction::Result`]).
+fn reader_component(set: &TypeSet, channels: &[Channel], dir: Direction) -> ComponentBuilder {
+    let caller = dir == Direction::Result;
+    let mut side = Side::new(set);
+    let mut lifts = Vec::new();
     for (i, c) in channels.iter().enumerate() {
-        let ty = channel_type(&mut b, &mut types, c);
-        let list = types.val(&mut b, &c.list());
+        let (b, memory, realloc) = (&mut side.b, side.memory, side.realloc);
+        let ty = channel_type(b, &mut side.types, c);
+        let list = side.types.val(b, &c.list());
         let enc = c.reader.option();
-        host.push((format!("task.return{i}"), b.task_return(Some(list), [enc, CanonicalOption::Memory(memory)])));
+        let task_return = b.task_return(Some(list), [enc, CanonicalOption::Memory(memory)]);
         let opts = [enc, CanonicalOption::Memory(memory), CanonicalOption::Realloc(realloc), CanonicalOption::Async];
         let (read, cancel, drop) = match c.transport {
             Transport::Stream { .. } => {
@@ -707,78 +898,45 @@ fn reader_component(set: &TypeSet, channels: &[Channel]) -> ComponentBuilder {
             }
             Transport::Future => (b.future_read(ty, opts), b.future_cancel_read(ty, false), b.future_drop_readable(ty)),
         };
-        host.push((format!("read{i}"), read));
-        host.push((format!("cancel-read{i}"), cancel));
-        host.push((format!("drop-readable{i}"), drop));
-        funcs.push(reader_func_type(&mut b, ty, list));
+        let lift = if caller {
+            side.import_callee(dir, i, ty, list, c.reader);
+            (format!("e{i}"), async_func_type(&mut side.b, ("x", list), list), c.reader)
+        } else {
+            let (name, ft) = callee_func(&mut side.b, dir, i, ty, list);
+            (name, ft, c.reader)
+        };
+        lifts.push(lift);
+        side.host.push((format!("task.return{i}"), task_return));
+        side.host.push((format!("read{i}"), read));
+        side.host.push((format!("cancel-read{i}"), cancel));
+        side.host.push((format!("drop-readable{i}"), drop));
     }
-    let host_inst = b.core_instantiate_exports(
-        Some("host"),
-        host.iter().map(|(n, f)| (n.as_str(), ExportKind::Func, *f)).collect::<Vec<_>>(),
-    );
-    let main = b.core_module(Some("reader"), &reader_module(set, channels));
-    let main_inst = b.core_instantiate(
-        Some("reader"),
-        main,
-        [("libc", ModuleArg::Instance(libc_inst)), ("host", ModuleArg::Instance(host_inst))],
-    );
-    for (i, (c, ft)) in channels.iter().zip(funcs).enumerate() {
-        let name = format!("s{i}");
-        let core = b.core_alias_export(Some(&name), main_inst, &name, ExportKind::Func);
-        let callback = b.core_alias_export(None, main_inst, &format!("cb{i}"), ExportKind::Func);
-        let opts = [
-            c.reader.option(),
-            CanonicalOption::Memory(memory),
-            CanonicalOption::Realloc(realloc),
-            CanonicalOption::Async,
-            CanonicalOption::Callback(callback),
-        ];
-        let lifted = b.lift_func(Some(&name), core, ft, opts);
-        b.export(&name, ComponentExportKind::Func, lifted, None);
-    }
-    b
+    side.finish("reader", &reader_module(set, channels, caller), lifts)
 }
 
-/// The type of the reader's `s{i}`: `async func(s: stream<T>) -> list<T>` (or `future<list<T>>`).
-fn reader_func_type(b: &mut ComponentBuilder, channel: u32, list: ComponentValType) -> u32 {
-    let (ft, mut enc) = b.type_function(None);
-    enc.async_(true);
-    enc.params([("s", ComponentValType::Type(channel))]);
-    enc.result(Some(list));
-    ft
-}
-
-/// The nested writer component: imports the reader's `s{i}` and exports `e{i}: async func(x: list<T>) ->
-/// list<T>`. (Writer and reader are siblings: wasmtime 48 traps any call between a component instance and its
-/// ancestor, which the spec allows.)
-fn writer_component(set: &TypeSet, channels: &[Channel]) -> ComponentBuilder {
-    let mut b = ComponentBuilder::default();
-    let mut types = TypeEncoder::new(set);
-    types.declare(&mut b, true);
-    let mut imported = Vec::new();
+/// The writer's component: the caller `e{i}`, which imports `s{i}` ([`Direction::Param`]), or the callee `p{i}`
+/// ([`Direction::Result`]).
+fn writer_component(set: &TypeSet, channels: &[Channel], dir: Direction) -> ComponentBuilder {
+    let caller = dir == Direction::Param;
+    let mut side = Side::new(set);
+    let mut lifts = Vec::new();
     for (i, c) in channels.iter().enumerate() {
-        let ty = channel_type(&mut b, &mut types, c);
-        let list = types.val(&mut b, &c.list());
-        let ft = reader_func_type(&mut b, ty, list);
-        let f = b.import(format!("s{i}").as_str(), wasm_encoder::ComponentTypeRef::Func(ft));
-        imported.push((ty, list, f));
-    }
-    let libc = b.core_module(Some("libc"), &guest::libc(ReallocMode::Good));
-    let libc_inst = b.core_instantiate(Some("libc"), libc, Vec::<(&str, ModuleArg)>::new());
-    let memory = b.core_alias_export(Some("memory"), libc_inst, "memory", ExportKind::Memory);
-    let realloc = b.core_alias_export(Some("realloc"), libc_inst, "realloc", ExportKind::Func);
-    let mut host: Vec<(String, u32)> = vec![
-        ("waitable-set.new".into(), b.waitable_set_new()),
-        ("waitable.join".into(), b.waitable_join()),
-        ("waitable-set.drop".into(), b.waitable_set_drop()),
-        ("subtask.drop".into(), b.subtask_drop()),
-    ];
-    for (i, (c, &(ty, list, callee))) in channels.iter().zip(&imported).enumerate() {
+        let ty = channel_type(&mut side.b, &mut side.types, c);
+        let list = side.types.val(&mut side.b, &c.list());
+        let lift = if caller {
+            side.import_callee(dir, i, ty, list, c.writer);
+            (format!("e{i}"), async_func_type(&mut side.b, ("x", list), list), c.writer)
+        } else {
+            let (name, ft) = callee_func(&mut side.b, dir, i, ty, list);
+            (name, ft, c.writer)
+        };
+        lifts.push(lift);
+        let (b, memory) = (&mut side.b, side.memory);
         let enc = c.writer.option();
-        let lower_opts =
-            [enc, CanonicalOption::Memory(memory), CanonicalOption::Realloc(realloc), CanonicalOption::Async];
-        host.push((format!("lower{i}"), b.lower_func(None, callee, lower_opts)));
-        host.push((format!("task.return{i}"), b.task_return(Some(list), [enc, CanonicalOption::Memory(memory)])));
+        // A caller returns the list; a callee the channel's readable end (with the lift's options all the same,
+        // as `task.return` must).
+        let result = if caller { list } else { ComponentValType::Type(ty) };
+        let task_return = b.task_return(Some(result), [enc, CanonicalOption::Memory(memory)]);
         let opts = [enc, CanonicalOption::Memory(memory), CanonicalOption::Async];
         let (new, write, cancel, drop) = match c.transport {
             Transport::Stream { .. } => (
@@ -794,62 +952,44 @@ fn writer_component(set: &TypeSet, channels: &[Channel]) -> ComponentBuilder {
                 b.future_drop_writable(ty),
             ),
         };
-        host.push((format!("new{i}"), new));
-        host.push((format!("write{i}"), write));
-        host.push((format!("cancel-write{i}"), cancel));
-        host.push((format!("drop-writable{i}"), drop));
+        for (name, f) in [("task.return", task_return), ("new", new), ("write", write)] {
+            side.host.push((format!("{name}{i}"), f));
+        }
+        side.host.push((format!("cancel-write{i}"), cancel));
+        side.host.push((format!("drop-writable{i}"), drop));
     }
-    let host_inst = b.core_instantiate_exports(
-        Some("host"),
-        host.iter().map(|(n, f)| (n.as_str(), ExportKind::Func, *f)).collect::<Vec<_>>(),
-    );
-    let main = b.core_module(Some("writer"), &writer_module(set, channels));
-    let main_inst = b.core_instantiate(
-        Some("writer"),
-        main,
-        [("libc", ModuleArg::Instance(libc_inst)), ("host", ModuleArg::Instance(host_inst))],
-    );
-    for (i, (c, &(_, list, _))) in channels.iter().zip(&imported).enumerate() {
-        let name = format!("e{i}");
-        let core = b.core_alias_export(Some(&name), main_inst, &name, ExportKind::Func);
-        let callback = b.core_alias_export(None, main_inst, &format!("cb{i}"), ExportKind::Func);
-        let (ft, mut enc_ft) = b.type_function(None);
-        enc_ft.async_(true);
-        enc_ft.params([("x", list)]);
-        enc_ft.result(Some(list));
-        let opts = [
-            c.writer.option(),
-            CanonicalOption::Memory(memory),
-            CanonicalOption::Realloc(realloc),
-            CanonicalOption::Async,
-            CanonicalOption::Callback(callback),
-        ];
-        let lifted = b.lift_func(Some(&name), core, ft, opts);
-        b.export(&name, ComponentExportKind::Func, lifted, None);
-    }
-    b
+    side.finish("writer", &writer_module(set, channels, caller), lifts)
 }
 
-/// The component: the reader and the writer side by side; exports the writer's `e{i}: async func(x: list<T>)
-/// -> list<T>` and imports nothing but the named types.
-pub fn encode(set: &TypeSet, channels: &[Channel]) -> Vec<u8> {
+/// The component: the callee and the caller side by side (wasmtime 48 traps any call between a component
+/// instance and its ancestor, which the spec allows, so neither is the outer component); exports the caller's
+/// `e{i}: async func(x: list<T>) -> list<T>` and imports nothing but the named types.
+pub fn encode(set: &TypeSet, channels: &[Channel], dir: Direction) -> Vec<u8> {
     let mut b = ComponentBuilder::default();
     let mut types = TypeEncoder::new(set);
     types.declare(&mut b, true);
-    let reader = b.component(Some("reader"), reader_component(set, channels));
-    let writer = b.component(Some("writer"), writer_component(set, channels));
+    let (callee, caller) = match dir {
+        Direction::Param => (reader_component(set, channels, dir), writer_component(set, channels, dir)),
+        Direction::Result => (writer_component(set, channels, dir), reader_component(set, channels, dir)),
+    };
+    let callee = b.component(Some("callee"), callee);
+    let caller = b.component(Some("caller"), caller);
     let type_args: Vec<(String, ComponentExportKind, u32)> =
         types.imported.iter().map(|(n, i)| (n.clone(), ComponentExportKind::Type, *i)).collect();
-    let reader_inst = b.instantiate(Some("reader"), reader, type_args.clone());
+    let callee_inst = b.instantiate(Some("callee"), callee, type_args.clone());
     let mut args = type_args;
     for i in 0..channels.len() {
-        let f = b.alias_export(reader_inst, &format!("s{i}"), ComponentExportKind::Func);
-        args.push((format!("s{i}"), ComponentExportKind::Func, f));
+        let name = match dir {
+            Direction::Param => format!("s{i}"),
+            Direction::Result => format!("p{i}"),
+        };
+        let f = b.alias_export(callee_inst, &name, ComponentExportKind::Func);
+        args.push((name, ComponentExportKind::Func, f));
     }
-    let writer_inst = b.instantiate(Some("writer"), writer, args);
+    let caller_inst = b.instantiate(Some("caller"), caller, args);
     for i in 0..channels.len() {
         let name = format!("e{i}");
-        let f = b.alias_export(writer_inst, &name, ComponentExportKind::Func);
+        let f = b.alias_export(caller_inst, &name, ComponentExportKind::Func);
         b.export(&name, ComponentExportKind::Func, f, None);
     }
     b.finish()
@@ -876,7 +1016,8 @@ mod tests {
             }
             notes.push_str(&case.note);
         }
-        for flavour in ["stream<", "future<list<", "write cancelled", "read cancelled"] {
+        for flavour in ["stream<", "future<list<", "write cancelled", "read cancelled", "caller writes", "caller reads"]
+        {
             assert!(notes.contains(flavour), "no case has {flavour}: {notes}");
         }
     }
