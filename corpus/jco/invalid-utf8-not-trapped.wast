@@ -32,3 +32,16 @@
 )
 
 (assert_trap (invoke "get") "invalid utf-8")
+
+;; The same for UTF-16: a lone surrogate (`a`, then the high surrogate D800 alone) traps; jco lifts it as "a\u{fffd}".
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    ;; The string (pointer 16, 2 code units) at 8; its code units, little-endian, at 16.
+    (data (i32.const 8) "\10\00\00\00\02\00\00\00")
+    (data (i32.const 16) "a\00\00\d8")
+    (func (export "get") (result i32) (i32.const 8)))
+  (core instance $i (instantiate $m))
+  (func (export "get") (result string)
+    (canon lift (core func $i "get") string-encoding=utf16 (memory (core memory $i "mem")))))
+(assert_trap (invoke "get") "invalid utf-16")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use component_gen::{generate_case, Tier};
 use component_harness::diff::blame::Blame;
-use component_harness::engine::EngineSpec;
+use component_harness::engine::{EngineKind, EngineSpec};
 use component_harness::fuzz::{self, CaseRef, FuzzConfig, FuzzOptions, Progress};
 use component_harness::worker::supervisor::{run_once, PoolConfig, Reply};
 use component_harness::worker::{Job, JobResult};
@@ -43,6 +43,12 @@ impl Progress for Bar {
 }
 
 fn finding_line(f: &fuzz::Finding) -> String {
+    if let Some(bug) = &f.known {
+        return format!(
+            "known jco bug {bug} after {:.1}s: seed {} tier {}: {}",
+            f.found_after, f.seed, f.tier, f.divergence.what
+        );
+    }
     let kind = match &f.crash {
         Some(c) => format!("crash ({}, {})", c.death.name(), c.reason),
         None => "divergence".into(),
@@ -75,6 +81,8 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) << 20
     });
+    let engines = EngineSpec::parse_all(&args.engines)?;
+    let known_jco = known_jco(args.known_jco.as_deref(), &engines)?;
     let config = FuzzConfig {
         duration: Duration::from_secs(args.seconds),
         seed,
@@ -84,9 +92,10 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         stop_at_first: false,
         seed_list: None,
         options: FuzzOptions {
-            engines: EngineSpec::parse_all(&args.engines)?,
+            engines,
             calls_per_case: args.calls_per_case.max(1),
             regressions: (!args.no_write).then(|| args.out.clone()),
+            known_jco,
         },
         pool: pool(args.timeout, args.memory_limit_mb)?,
     };
@@ -110,6 +119,9 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     println!("{}", summary.table());
     for f in &summary.findings {
         println!("- {}", finding_line(f));
+        if f.known.is_some() {
+            continue;
+        }
         println!("  attributed to {}", f.blame.describe());
         for (e, o) in &f.divergence.outcomes {
             println!("    {e}: {}", o.replace('\n', "\n      "));
@@ -123,6 +135,14 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         "{} findings ({crashes} crashes, {backend} attributed to a core backend with evidence, {jco} to jco)",
         summary.findings.len()
     );
+    if jco > 0 {
+        let known: u64 = summary.known_jco.values().sum();
+        println!(
+            "jco: {known} known ({}), {} new",
+            fuzz::known_jco::tally_text(&summary.known_jco),
+            (jco as u64).saturating_sub(known)
+        );
+    }
     println!(
         "execs/s: {:.1} ({:.1}/s returned values every engine agreed on; the rest trapped or diverged)",
         summary.execs_per_sec, summary.returned_per_sec
@@ -134,6 +154,19 @@ pub fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         println!("note: only backend and jco findings were made; they fail the run with --strict");
     }
     Ok(if failing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The known jco bugs: the index given, else `corpus/jco/known.txt` if jco is compared and the index is there.
+fn known_jco(given: Option<&std::path::Path>, engines: &[EngineSpec]) -> anyhow::Result<fuzz::known_jco::KnownJco> {
+    let default = std::path::Path::new("corpus/jco/known.txt");
+    let path = match given {
+        Some(p) => p,
+        None if engines.iter().any(|e| e.kind == EngineKind::Jco) && default.is_file() => default,
+        None => return Ok(Default::default()),
+    };
+    let known = fuzz::known_jco::KnownJco::load(path)?;
+    println!("known jco bugs: {} signatures from {}", known.signatures.len(), path.display());
+    Ok(known)
 }
 
 pub fn repro(args: ReproArgs) -> anyhow::Result<ExitCode> {
@@ -245,6 +278,7 @@ pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
         engines: EngineSpec::parse_all(&args.engines)?,
         calls_per_case: args.calls_per_case,
         regressions: args.out.clone(),
+        known_jco: Default::default(),
     };
     let case = CaseRef::new(args.seed, tier, args.calls_per_case);
     let result = fuzz::one_case(&case, &options, &pool(args.timeout, 4096)?)?;

@@ -220,6 +220,10 @@ pub(crate) struct FuzzArgs {
     /// Do not write regression files.
     #[arg(long)]
     pub(crate) no_write: bool,
+    /// The index of known jco bugs (see `harness/src/fuzz/known_jco.rs`): a jco finding that matches one is
+    /// counted, not written (default: `corpus/jco/known.txt` when it exists and jco is compared).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) known_jco: Option<PathBuf>,
     /// Write the summary as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,

@@ -342,6 +342,7 @@ pub fn cell(
             engines: engines(config.wrap, fault),
             calls_per_case: CALLS,
             regressions: Some(dir.to_path_buf()),
+            known_jco: Default::default(),
         },
         pool: pool.clone(),
     };

@@ -34,6 +34,11 @@ pub struct Divergence {
     /// regression that checks the host side (a `.case` file) can show the divergence.
     #[serde(default)]
     pub host_side: bool,
+    /// The engines that failed, with their failure: the outcomes above are compared classes, and the engine's own
+    /// message (jco's `TypeError: flags have extraneous bits set`) is what tells one known bug from another
+    /// ([`crate::fuzz::known_jco`]).
+    #[serde(default)]
+    pub failures: Vec<(String, Failure)>,
 }
 
 /// The result of running a case.
@@ -180,6 +185,11 @@ fn compare_loaded(
                 expected: Some("loaded".into()),
                 agreed: None,
                 host_side: false,
+                failures: names
+                    .iter()
+                    .zip(&loads)
+                    .filter_map(|(e, l)| l.as_ref().err().map(|f| (e.clone(), f.clone())))
+                    .collect(),
             });
         } else {
             report.discarded = Some(format!(
@@ -247,6 +257,11 @@ fn compare_call(i: usize, call: &component_gen::Call, names: &[String], outs: &[
         let best = majority(names, outs, |a, b| same_outcome(&a.result, &b.result));
         d.agreed = outs.get(best).map(|o| o.result.clone());
         d.host_side = outs.iter().any(|o| o.imports != outs[0].imports);
+        d.failures = names
+            .iter()
+            .zip(outs)
+            .filter_map(|(e, o)| o.result.as_ref().err().map(|f| (e.clone(), f.clone())))
+            .collect();
         d
     })
 }
@@ -282,6 +297,7 @@ fn compare_call_inner(
             expected: Some(expected),
             agreed: None,
             host_side: false,
+            failures: Vec::new(),
         });
     }
     // Engines against each other (values of successful calls, failure classes and trap classes).
@@ -296,6 +312,7 @@ fn compare_call_inner(
             expected: None,
             agreed: None,
             host_side: false,
+            failures: Vec::new(),
         })
         .map(|mut d| {
             if d.wrong.is_empty() {
@@ -325,6 +342,7 @@ fn compare_call_inner(
                 expected: Some(format!("{expected:?}")),
                 agreed: None,
                 host_side: false,
+                failures: Vec::new(),
             });
         }
     } else if outs.iter().any(|o| o.imports != outs[0].imports) {
@@ -336,6 +354,7 @@ fn compare_call_inner(
             expected: None,
             agreed: None,
             host_side: false,
+            failures: Vec::new(),
         });
     }
     None

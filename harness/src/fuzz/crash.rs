@@ -153,6 +153,7 @@ pub fn investigate(
         expected: None,
         agreed: None,
         host_side: false,
+        failures: Vec::new(),
     };
     let blame = crash_blame(&crash, &names);
     Finding {
@@ -166,6 +167,7 @@ pub fn investigate(
         unwritten: why,
         found_after,
         shrink_secs: start.elapsed().as_secs_f64(),
+        known: None,
     }
 }
 

@@ -42,7 +42,15 @@ pub fn render(case: &Case, d: &Divergence, regression: &str) -> String {
     }
     for (engine, outcome) in &d.outcomes {
         let wrong = if d.wrong.contains(engine) { " (wrong)" } else { "" };
-        s.push_str(&format!("- {engine}{wrong}: `{}`\n", outcome.replace('`', "'")));
+        s.push_str(&format!("- {engine}{wrong}: `{}`", outcome.replace('`', "'")));
+        // The compared class hides which check failed: the engine's own message says it.
+        if let Some((_, f)) = d.failures.iter().find(|(e, _)| e == engine) {
+            let message = f.message().lines().next().unwrap_or_default();
+            if !outcome.contains(message) {
+                s.push_str(&format!(" (`{}`)", message.replace('`', "'")));
+            }
+        }
+        s.push('\n');
     }
     s.push_str(&format!("\n## WIT\n\n```wit\n{}```\n\n", case.wit()));
     s.push_str(&format!("## Component (WAT)\n\n```wat\n{wat}\n```\n\n"));

@@ -6,7 +6,8 @@
 //! worker generates the case, runs it on every engine ([`crate::diff`]), and on a divergence shrinks it
 //! ([`shrink`]), attributes it ([`crate::diff::blame`]) and writes a regression ([`regress`]) — all in
 //! [`process_case`]. Writing never ends a run: any error, even a panic, while shrinking or rendering becomes the
-//! finding's `unwritten` reason.
+//! finding's `unwritten` reason. A divergence of jco that is a bug already reported ([`known_jco`]) is only counted:
+//! the first divergence of a case that is not one is the case's finding.
 //!
 //! When a worker dies instead (a panic, an abort, a native stack overflow, out of memory, a hang), the supervisor
 //! turns the death into a finding ([`crash`]): it knows the seed, the tier, the call and the engine from what the
@@ -15,6 +16,7 @@
 
 pub mod crash;
 pub mod jco_report;
+pub mod known_jco;
 pub mod regress;
 pub mod shrink;
 
@@ -67,6 +69,9 @@ pub struct FuzzOptions {
     pub calls_per_case: usize,
     /// Where shrunk regressions go (`None`: not written); backend findings go to [`backends_dir`] of it.
     pub regressions: Option<PathBuf>,
+    /// The jco bugs already reported: a jco finding that matches one is counted, not shrunk and written.
+    #[serde(default)]
+    pub known_jco: known_jco::KnownJco,
 }
 
 /// A case, as the seed it comes from and how it was cut down: what the supervisor and the workers pass each
@@ -138,6 +143,9 @@ pub struct Finding {
     pub found_after: f64,
     /// Seconds spent shrinking it.
     pub shrink_secs: f64,
+    /// The known jco bug it is ([`known_jco`]): then it is neither shrunk nor written.
+    #[serde(default)]
+    pub known: Option<String>,
 }
 
 /// What one case gave.
@@ -195,6 +203,8 @@ pub struct FuzzSummary {
     pub returned_per_sec: f64,
     /// Workers that died (each is a finding) and had to be replaced.
     pub worker_deaths: u64,
+    /// jco findings recognised as known bugs, per bug.
+    pub known_jco: BTreeMap<String, u64>,
 }
 
 /// Where regressions of backend divergences go: `corpus/backends/` beside `corpus/regressions/` (so that a
@@ -265,6 +275,9 @@ impl FuzzSummary {
         if let Some(f) = &r.finding {
             t.divergences += 1;
             t.crashes += u64::from(f.crash.is_some());
+        }
+        if let Some(known) = r.finding.as_ref().and_then(|f| f.known.as_ref()) {
+            *self.known_jco.entry(known.clone()).or_default() += 1;
         }
         for (e, ok, tr, x) in &r.outcomes {
             let o = t.outcomes.entry(e.clone()).or_default();
@@ -405,7 +418,34 @@ pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
         known_deviations: report.known_deviations.len(),
         finding: None,
     };
-    let Some(d) = report.divergences.first() else { return result };
+    if report.divergences.is_empty() {
+        return result;
+    }
+    let names: Vec<String> = options.engines.iter().map(EngineSpec::name).collect();
+    // Known jco bugs are recognised before shrinking, which is most of a finding's cost, and do not hide a new
+    // divergence in a later call of the case.
+    let wit = case.wit();
+    let known: Vec<Option<String>> =
+        report.divergences.iter().map(|d| known_jco_bug(options, &names, d, &wit)).collect();
+    let Some(d) = report.divergences.iter().zip(&known).find(|(_, k)| k.is_none()).map(|(d, _)| d) else {
+        if let (Some(d), Some(Some(bug))) = (report.divergences.first(), known.first()) {
+            protocol::emit(&Event::Note(format!("known jco bug `{bug}` in call {:?}: {}", d.call, d.what)));
+            result.finding = Some(Finding {
+                seed: case.seed,
+                tier: case.tier.name().into(),
+                shrunk: shrink::size(&case),
+                divergence: d.clone(),
+                crash: None,
+                blame: Blame::Jco,
+                file: None,
+                unwritten: None,
+                found_after: 0.0,
+                shrink_secs: 0.0,
+                known: Some(bug.clone()),
+            });
+        }
+        return result;
+    };
     protocol::emit(&Event::Note(format!(
         "divergence in call {:?}: {} (wrong: {})",
         d.call,
@@ -414,9 +454,13 @@ pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
     )));
     let shrink_start = Instant::now();
     let shrunk = shrink::shrink(Some(case_ref), &case, d, &mut engines);
-    let names: Vec<String> = options.engines.iter().map(EngineSpec::name).collect();
     let blame = crate::diff::blame::attribute(&shrunk.case, &shrunk.divergence, &names);
-    let (file, unwritten) = write_guarded(options, &blame, &shrunk.case, &shrunk.divergence);
+    // Shrinking may bring out a known bug the whole case hid behind another divergence.
+    let known = known_jco_bug(options, &names, &shrunk.divergence, &shrunk.case.wit());
+    let (file, unwritten) = match known {
+        Some(_) => (None, None),
+        None => write_guarded(options, &blame, &shrunk.case, &shrunk.divergence),
+    };
     result.finding = Some(Finding {
         seed: case.seed,
         tier: case.tier.name().into(),
@@ -428,8 +472,17 @@ pub fn process_case(case_ref: &CaseRef, options: &FuzzOptions) -> CaseResult {
         unwritten,
         found_after: 0.0,
         shrink_secs: shrink_start.elapsed().as_secs_f64(),
+        known,
     });
     result
+}
+
+/// The name of the known jco bug divergence `d` of a case with WIT `wit` shows, if it is jco's ([`known_jco`]).
+fn known_jco_bug(options: &FuzzOptions, names: &[String], d: &Divergence, wit: &str) -> Option<String> {
+    if Blame::suspect(&d.wrong, names) != crate::diff::blame::Suspect::Jco {
+        return None;
+    }
+    options.known_jco.matching(d, wit).map(|s| s.name.clone())
 }
 
 /// Writes the regression of a finding; any error, even a panic, becomes the reason it is unwritten.

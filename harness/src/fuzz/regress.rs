@@ -478,6 +478,7 @@ mod tests {
             expected: None,
             agreed: None,
             host_side: false,
+            failures: Vec::new(),
         }
     }
 

@@ -190,8 +190,9 @@ impl JcoEngine {
         let reply = self.exchange(&req, &mut ctx, TRANSPILE_TIMEOUT)?;
         if reply.pointer("/err/class").and_then(Json::as_str) == Some("crash") {
             // The transpiler is poisoned: the next component gets a fresh driver.
+            let panic = self.node.as_ref().and_then(Node::panic_message);
             self.node = None;
-            return Err(Failure::trap_of(TrapClass::Other, err_message(&reply)));
+            return Err(transpiler_crash(err_message(&reply), panic));
         }
         let ok = reply_ok(&reply, &ctx)?;
         let id = ok.get("id").and_then(Json::as_u64).ok_or_else(|| Failure::trap(format!("bad reply {reply}")))?;
@@ -536,6 +537,27 @@ fn transpile_panic(layer: &component_layer::Component, bytes: &[u8]) -> Option<S
     None
 }
 
+/// The failure of a transpile that crashed with `message`, and the transpiler's `panic` message if it printed one.
+///
+/// jco's fused adapters leave most string copies between two components' memories `unimplemented!()` (1.35
+/// implements the UTF-8 copy and the UTF-8 <-> UTF-16 transcoders only; a UTF-16 to UTF-16 copy, Latin-1's and the
+/// compact UTF-16 ones panic): a stated limit, like an imported core module, not a bug report, so such a component
+/// is beyond jco (unsupported). Seeing it needs the flow of functions between instances (which lowered import a
+/// sibling's lift satisfies), so it is recognised by its panic rather than refused before transpiling. Any other
+/// panic is a finding, with its message.
+fn transpiler_crash(message: String, panic: Option<String>) -> Failure {
+    match panic {
+        Some(p) if p.contains("not implemented:") && (p.contains(" copier") || p.contains(" transcoder")) => {
+            Failure::unsupported(format!(
+                "jco 1.35 cannot compose these components: a string copy between their memories is not \
+                 implemented ({p}; corpus/jco/README.md)"
+            ))
+        }
+        Some(p) => Failure::trap_of(TrapClass::Other, format!("{message}; {p}")),
+        None => Failure::trap_of(TrapClass::Other, message),
+    }
+}
+
 /// Whether the outer component instantiates a core module it imports (one that is only imported, or only passed
 /// on to a nested component, is fine: jco resolves those statically).
 fn instantiates_imported_module(bytes: &[u8]) -> bool {
@@ -865,6 +887,18 @@ mod tests {
         let engine = component_layer::Engine::new(wasmi_runtime_layer::Engine::default());
         let layer = component_layer::Component::new(&engine, &bytes).expect("valid component");
         transpile_panic(&layer, &bytes)
+    }
+
+    #[test]
+    fn unimplemented_string_copies_are_beyond_jco_and_other_panics_are_findings() {
+        let crash = "jco's transpiler crashed: RuntimeError: wasm trap: wasm `unreachable` instruction executed";
+        let copier = "panicked at crates/js-component-bindgen/src/transpile_bindgen.rs:2987:62: not implemented: \
+                      utf16 copier";
+        let f = transpiler_crash(crash.into(), Some(copier.into()));
+        assert!(matches!(&f, Failure::Unsupported { message } if message.contains("utf16 copier")), "{f:?}");
+        let other = transpiler_crash(crash.into(), Some("panicked at x.rs:1:1: index out of bounds".into()));
+        assert!(other.is_trap() && other.message().contains("index out of bounds"), "{other:?}");
+        assert_eq!(transpiler_crash(crash.into(), None).message(), crash);
     }
 
     #[test]

@@ -167,6 +167,19 @@ impl Node {
         }
     }
 
+    /// The message of the last Rust panic the driver printed (jco's transpiler is Rust compiled to a component: a
+    /// panic in it reaches JavaScript as a bare `unreachable` trap, and its message only on stderr):
+    /// `panicked at <file>:<line>:<col>: <message>`.
+    pub fn panic_message(&self) -> Option<String> {
+        // The reply and the panic's stderr lines travel on different pipes: give the stderr thread a moment.
+        std::thread::sleep(Duration::from_millis(50));
+        let k = self.stderr.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = k.iter().rposition(|l| l.contains("panicked at"))?;
+        let place = k.get(at)?.split_once("panicked at ").map_or("", |(_, p)| p.trim());
+        let message = k.get(at + 1).map_or("", |m| m.trim());
+        Some(format!("panicked at {place} {message}"))
+    }
+
     /// Stops the driver.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
