@@ -4,6 +4,7 @@
 //!   the cases expect and wasmtime returns, import logs included, and real values must come back (a run in which
 //!   jco returns nothing tests nothing);
 //! * `jco/wast::<file>` — a few `.wast` files on jco, every directive not skipped by a rule run and passing;
+//! * `jco/wast::every-file` — every conformance file on jco: passing, or skipped by a rule with its reason;
 //! * `jco/structure::resource-functions` — exported resources' constructors, methods and statics are found and
 //!   called on jco (structure-tier cases; no link error);
 //! * `jco/selftest::flip-bool` — a jco that flips every bool it returns (`jco!flip-bool`) is the one engine wrong,
@@ -48,6 +49,8 @@ pub fn trials(exp: std::sync::Arc<component_harness::expectations::Expectations>
         Trial::test("jco/selftest::flip-bool", selftest).with_ignored_flag(ignored),
         Trial::test("jco/structure::resource-functions", resource_functions).with_ignored_flag(ignored),
     ];
+    let every = exp.clone();
+    out.push(Trial::test("jco/wast::every-file", move || every_file(&every)).with_ignored_flag(ignored));
     for &file in WAST_FILES {
         let exp = exp.clone();
         out.push(Trial::test(format!("jco/wast::{file}"), move || wast(file, &exp)).with_ignored_flag(ignored));
@@ -141,6 +144,34 @@ fn selftest() -> Result<(), Failed> {
         };
     }
     Err(Failed::from("no echo case in seeds 0..20 showed the flipped bool"))
+}
+
+/// Every conformance file on jco: each directive either passes or is skipped by a rule that says why, so a file
+/// whose rules change for the other engines (a whole-file skip turned into per-directive rules, say) cannot leave
+/// jco uncovered unnoticed.
+fn every_file(exp: &component_harness::expectations::Expectations) -> Result<(), Failed> {
+    let mut engine = EngineSpec::plain(EngineKind::Jco).open();
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for file in conform::default_files() {
+        let run = conform::run_one_on(&file, engine.as_mut(), exp);
+        if run.skipped.is_some() {
+            continue;
+        }
+        if run.passed() {
+            passed += usize::from(run.counts().0 > 0);
+        } else {
+            failures.push(format!("{}:\n{}", file.label, run.failure_summary()));
+        }
+    }
+    if passed < 50 {
+        failures.push(format!("only {passed} files passed on jco"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(failures.join("\n")))
+    }
 }
 
 fn wast(file: &str, exp: &component_harness::expectations::Expectations) -> Result<(), Failed> {
