@@ -140,26 +140,83 @@ fn mem(offset: u32, align: u32) -> MemArg {
     MemArg { offset: u64::from(offset), align, memory_index: 0 }
 }
 
-/// A module's type section, handing out indices.
-struct Types(TypeSection);
+/// The core function types both sides' modules use, in one type section.
+struct Types {
+    section: TypeSection,
+    realloc: u32,
+    unit: u32,
+    to_i32: u32,
+    to_i64: u32,
+    i32x2: u32,
+    i32_unit: u32,
+    i32_i32: u32,
+    i32x2_i32: u32,
+    i32x3_i32: u32,
+}
 
 impl Types {
-    fn func(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
-        let i = self.0.len();
-        self.0.ty().function(params.iter().copied(), results.iter().copied());
-        i
+    fn new() -> Types {
+        use ValType::{I32, I64};
+        let mut section = TypeSection::new();
+        let mut func = |params: &[ValType], results: &[ValType]| {
+            let i = section.len();
+            section.ty().function(params.iter().copied(), results.iter().copied());
+            i
+        };
+        Types {
+            realloc: func(&[I32; 4], &[I32]),
+            unit: func(&[], &[]),
+            to_i32: func(&[], &[I32]),
+            to_i64: func(&[], &[I64]),
+            i32x2: func(&[I32, I32], &[]),
+            i32_unit: func(&[I32], &[]),
+            i32_i32: func(&[I32], &[I32]),
+            i32x2_i32: func(&[I32, I32], &[I32]),
+            i32x3_i32: func(&[I32; 3], &[I32]),
+            section,
+        }
     }
 }
 
-fn globals(n: usize) -> GlobalSection {
+/// Indices of one channel's functions: its imports start after the lowered callee (a caller's only), its own
+/// functions at `own`.
+struct Slots {
+    lower: Option<u32>,
+    imports: u32,
+    own: u32,
+}
+
+/// The slots of channel `i` in a module with `base` shared imports, `per` imports and `funcs` functions per channel
+/// (`per` counts the lowered callee, which only a caller imports).
+fn slots(base: u32, per: u32, funcs: u32, i: u32, n_imported: u32, caller: bool) -> Slots {
+    let first = base + (per - u32::from(!caller)) * i;
+    Slots { lower: caller.then_some(first), imports: first + u32::from(caller), own: n_imported + funcs * i }
+}
+
+/// A module of these sections, in order.
+fn module(
+    t: &Types,
+    imports: &ImportSection,
+    funcs: &FunctionSection,
+    globals: usize,
+    exports: &ExportSection,
+    code: &CodeSection,
+) -> Module {
     let mut g = GlobalSection::new();
-    for _ in 0..n {
+    for _ in 0..globals {
         g.global(
             GlobalType { val_type: ValType::I32, mutable: true, shared: false },
             &wasm_encoder::ConstExpr::i32_const(0),
         );
     }
-    g
+    let mut m = Module::new();
+    m.section(&t.section);
+    m.section(imports);
+    m.section(funcs);
+    m.section(&g);
+    m.section(exports);
+    m.section(code);
+    m
 }
 
 fn memory_type() -> MemoryType {
@@ -219,16 +276,8 @@ struct WriterFns {
     advance: u32,
 }
 
-/// The writer's imports per channel: the lowered callee (a caller only), then five more.
-fn writer_per_channel(caller: bool) -> u32 {
-    W_PER_CHANNEL - u32::from(!caller)
-}
-
 fn writer_fns(i: u32, n_imported: u32, caller: bool) -> WriterFns {
-    let imp = W_IMPORTS + writer_per_channel(caller) * i;
-    let lower = caller.then_some(imp);
-    let imp = imp + u32::from(caller);
-    let own = n_imported + W_FUNCS * i;
+    let Slots { lower, imports: imp, own } = slots(W_IMPORTS, W_PER_CHANNEL, W_FUNCS, i, n_imported, caller);
     WriterFns {
         lower,
         task_return: imp,
@@ -243,16 +292,8 @@ fn writer_fns(i: u32, n_imported: u32, caller: bool) -> WriterFns {
 }
 
 fn writer_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
-    use ValType::{I32, I64};
-    let mut t = Types(TypeSection::new());
-    let unit = t.func(&[], &[]);
-    let to_i32 = t.func(&[], &[I32]);
-    let i32x2 = t.func(&[I32, I32], &[]);
-    let i32_unit = t.func(&[I32], &[]);
-    let i32_i32 = t.func(&[I32], &[I32]);
-    let i32x2_i32 = t.func(&[I32, I32], &[I32]);
-    let i32x3_i32 = t.func(&[I32; 3], &[I32]);
-    let to_i64 = t.func(&[], &[I64]);
+    let t = Types::new();
+    let Types { unit, to_i32, to_i64, i32x2, i32_unit, i32_i32, i32x2_i32, i32x3_i32, .. } = t;
 
     let mut imports = ImportSection::new();
     imports.import("libc", "memory", EntityType::Memory(memory_type()));
@@ -278,7 +319,7 @@ fn writer_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
             imports.import("host", &format!("{name}{i}"), EntityType::Function(ty));
         }
     }
-    let n_imported = W_IMPORTS + writer_per_channel(caller) * channels.len() as u32;
+    let n_imported = W_IMPORTS + (W_PER_CHANNEL - u32::from(!caller)) * channels.len() as u32;
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -299,14 +340,7 @@ fn writer_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
         exports.export(&name, ExportKind::Func, n_imported + W_FUNCS * i);
         exports.export(&format!("cb{i}"), ExportKind::Func, n_imported + W_FUNCS * i + 1);
     }
-    let mut m = Module::new();
-    m.section(&t.0);
-    m.section(&imports);
-    m.section(&funcs);
-    m.section(&globals(7));
-    m.section(&exports);
-    m.section(&code);
-    m
+    module(&t, &imports, &funcs, 7, &exports, &code)
 }
 
 /// `e{i}(ptr, len)` (a caller): makes the channel, starts the reader with its readable end, and pumps.
@@ -501,16 +535,8 @@ struct ReaderFns {
     start: u32,
 }
 
-/// The reader's imports per channel: the lowered callee (a caller only), then four more.
-fn reader_per_channel(caller: bool) -> u32 {
-    R_PER_CHANNEL - u32::from(!caller)
-}
-
 fn reader_fns(i: u32, n_imported: u32, caller: bool) -> ReaderFns {
-    let imp = R_IMPORTS + reader_per_channel(caller) * i;
-    let lower = caller.then_some(imp);
-    let imp = imp + u32::from(caller);
-    let own = n_imported + R_FUNCS * i;
+    let Slots { lower, imports: imp, own } = slots(R_IMPORTS, R_PER_CHANNEL, R_FUNCS, i, n_imported, caller);
     ReaderFns {
         lower,
         task_return: imp,
@@ -525,16 +551,8 @@ fn reader_fns(i: u32, n_imported: u32, caller: bool) -> ReaderFns {
 }
 
 fn reader_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
-    use ValType::I32;
-    let mut t = Types(TypeSection::new());
-    let realloc = t.func(&[I32; 4], &[I32]);
-    let unit = t.func(&[], &[]);
-    let to_i32 = t.func(&[], &[I32]);
-    let i32x2 = t.func(&[I32, I32], &[]);
-    let i32_unit = t.func(&[I32], &[]);
-    let i32_i32 = t.func(&[I32], &[I32]);
-    let i32x2_i32 = t.func(&[I32, I32], &[I32]);
-    let i32x3_i32 = t.func(&[I32; 3], &[I32]);
+    let t = Types::new();
+    let Types { realloc, unit, to_i32, i32x2, i32_unit, i32_i32, i32x2_i32, i32x3_i32, .. } = t;
 
     let mut imports = ImportSection::new();
     imports.import("libc", "memory", EntityType::Memory(memory_type()));
@@ -555,7 +573,7 @@ fn reader_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
             imports.import("host", &format!("{name}{i}"), EntityType::Function(ty));
         }
     }
-    let n_imported = R_IMPORTS + reader_per_channel(caller) * channels.len() as u32;
+    let n_imported = R_IMPORTS + (R_PER_CHANNEL - u32::from(!caller)) * channels.len() as u32;
 
     let mut funcs = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -578,14 +596,7 @@ fn reader_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
         exports.export(&name, ExportKind::Func, n_imported + R_FUNCS * i);
         exports.export(&format!("cb{i}"), ExportKind::Func, n_imported + R_FUNCS * i + 1);
     }
-    let mut m = Module::new();
-    m.section(&t.0);
-    m.section(&imports);
-    m.section(&funcs);
-    m.section(&globals(6));
-    m.section(&exports);
-    m.section(&code);
-    m
+    module(&t, &imports, &funcs, 6, &exports, &code)
 }
 
 /// `s{i}(rx)` (a callee): joins the readable end to a new set and pumps. `e{i}(ptr, len)` (a caller): calls the

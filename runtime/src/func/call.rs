@@ -114,6 +114,16 @@ pub(crate) fn entering_set<E: WasmEngine>(
     callee_chain.into_iter().filter(|i| !caller_chain.contains(i)).collect()
 }
 
+/// The spec's `trap_if(not inst.may_leave)`: a lowered import (or a built-in) called while instance `inst` may not
+/// leave — from its `realloc`, its `post-return` or a resource destructor — traps.
+pub(crate) fn check_may_leave<E: WasmEngine>(rt: &RuntimeState<E>, inst: u32) -> Result<()> {
+    if rt.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
+        Ok(())
+    } else {
+        trap(Trap::CannotLeave)
+    }
+}
+
 pub(crate) fn set_may_leave<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, inst: u32, value: bool) {
     if let Some(i) = ctx.data_mut().rt.instances.get_mut(inst as usize) {
         i.may_leave = value;
@@ -376,9 +386,7 @@ fn lower_call_lifted<T: 'static, E: WasmEngine>(
     results: &mut [Val<E>],
 ) -> Result<()> {
     let caller = t.opts.instance;
-    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    check_may_leave(&ctx.data_mut().rt, caller)?;
     let types = &t.plan.types;
     let fe = types.func(t.ty);
     let abi = &fe.abi;
@@ -486,9 +494,7 @@ pub(crate) fn resource_new<T: 'static, E: WasmEngine>(
     rep: u32,
 ) -> Result<u32> {
     let state = &mut ctx.data_mut().rt;
-    if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    check_may_leave(state, inst)?;
     add_handle(state, inst, Handle { rt: rt.clone(), rep, own: true, borrow_scope: None, num_lends: 0 })
 }
 

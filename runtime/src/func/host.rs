@@ -17,12 +17,12 @@ use wasm_runtime_layer::backend::{AsContextMut as _, Val, WasmEngine, WasmStoreC
 
 use smallvec::SmallVec;
 
-use super::call::{host_error, lift_lowered_args, set_may_leave, HostFn, LowerTrampoline};
+use super::call::{check_may_leave, host_error, lift_lowered_args, set_may_leave, HostFn, LowerTrampoline};
 use super::typed::{ComponentParams, ComponentResults, Lift, Lower};
 use crate::abi::lift::FlatSrc;
 use crate::abi::lower::FlatBuf;
 use crate::abi::{bits_val, CoreArgs, Cx};
-use crate::error::{trap, Error, PathSegment, Result, Trap};
+use crate::error::{Error, PathSegment, Result};
 use crate::store::Ctx;
 use crate::store::StoreContextMut;
 use crate::values::{drop_iteratively, Value};
@@ -46,10 +46,7 @@ pub(crate) fn dynamic<T: 'static, E: WasmEngine>(
     args: &[Val<E>],
     results: &mut [Val<E>],
 ) -> Result<()> {
-    let caller = t.opts.instance;
-    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    check_may_leave(&ctx.data_mut().rt, t.opts.instance)?;
     let types = &t.plan.types;
     let fe = types.func(t.ty);
     let abi = &fe.abi;
@@ -145,10 +142,7 @@ where
     R::One: Lower,
     F: Fn(StoreContextMut<'_, T, E>, P) -> anyhow::Result<R>,
 {
-    let caller = t.opts.instance;
-    if !ctx.data_mut().rt.instances.get(caller as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    check_may_leave(&ctx.data_mut().rt, t.opts.instance)?;
     let types = &t.plan.types;
     let fe = types.func(t.ty);
     let abi = &fe.abi;

@@ -14,7 +14,7 @@ use wasm_runtime_layer::backend::{Val, WasmEngine, WasmStoreContextMut as _};
 
 use super::ResourceType;
 use crate::error::{trap, Result, Trap};
-use crate::func::call::{entering_set, host_error};
+use crate::func::call::{check_may_leave, entering_set, host_error};
 use crate::func::nesting::call_core;
 use crate::store::{check_not_poisoned, Ctx, StoreContextMut};
 
@@ -57,9 +57,7 @@ pub(crate) fn resource_drop<T: 'static, E: WasmEngine>(
     i: u32,
 ) -> Result<()> {
     let state = &mut ctx.data_mut().rt;
-    if !state.instances.get(inst as usize).is_some_and(|i| i.may_leave) {
-        return trap(Trap::CannotLeave);
-    }
+    check_may_leave(state, inst)?;
     let table = &mut state.instances[inst as usize].handles;
     let h = table.get(i)?;
     if h.rt != *rt {
