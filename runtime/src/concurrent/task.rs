@@ -10,8 +10,11 @@
 //! so two callback-lifted tasks of one instance never interleave inside core code.
 //!
 //! `task.return` resolves the task ([`resolve`]): the result goes where the [`Resolver`] says — kept for the
-//! host or a synchronous caller, or lowered straight into an async caller's memory for its subtask.
+//! host or a synchronous caller, or lowered straight into an async caller's memory for its subtask. A result
+//! kept for a typed call ([`crate::TypedFunc`]) is lifted at `task.return` straight into the caller's Rust type
+//! by the [`TypedLift`] the call left in its resolver, so no [`Value`] is built for it.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -22,6 +25,7 @@ use super::event_loop::{as_caller, block_on, drive_from_host, Sleep};
 use super::subtask::notify_resolved;
 use super::{event, Awaited, Current, TaskId, CONTEXT_SLOTS};
 use crate::abi::lift::FlatSrc;
+use crate::abi::types::Ty;
 use crate::abi::{bits_val, val_bits, CallOptions, Cx};
 use crate::component::plan::Plan;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
@@ -59,8 +63,11 @@ pub(crate) enum Wait {
 
 /// Where a task's result goes (the spec's `on_resolve`).
 pub(crate) enum Resolver<E: WasmEngine> {
-    /// Kept in the task until the host or a synchronous caller takes it.
+    /// Kept in the task as a [`Value`] until the host or a synchronous caller takes it.
     Keep,
+    /// Kept in the task as a typed call's Rust value, lifted by this [`TypedLift`] (of the store's `T` and `E`,
+    /// type-erased because tasks do not know `T`).
+    KeepTyped(Box<dyn Any + Send + Sync>),
     /// Lowered into an async caller's memory; the caller's subtask is notified.
     Subtask(Box<ResultSink<E>>),
 }
@@ -74,6 +81,38 @@ pub(crate) struct ResultSink<E: WasmEngine> {
     pub retptr: Option<u32>,
 }
 
+/// A result kept for the host or a synchronous caller.
+pub(crate) enum Returned {
+    /// Lifted as a dynamic value.
+    Value(Value),
+    /// Lifted into a typed call's Rust type by its [`TypedLift`].
+    Typed(TypedResult),
+}
+
+/// A typed call's result, type-erased while the task keeps it.
+pub(crate) type TypedResult = Box<dyn Any + Send>;
+
+/// A typed call's lifting functions for `task.return`: its result type's `lift_flat` and `load`, monomorphised
+/// for the Rust type and boxed as `dyn Any` (which [`LiftOne::from_async_result`] downcasts back).
+pub(crate) struct TypedLift<T: 'static, E: WasmEngine> {
+    pub lift_flat: LiftFlatFn<T, E>,
+    pub load: LoadFn<T, E>,
+}
+
+/// `lift_flat` of a typed call's result type.
+pub(crate) type LiftFlatFn<T, E> = fn(&mut Cx<'_, '_, T, E>, Ty, &mut FlatSrc<'_>) -> Result<TypedResult>;
+
+/// `load` of a typed call's result type.
+pub(crate) type LoadFn<T, E> = fn(&mut Cx<'_, '_, T, E>, Ty, &[u8], usize) -> Result<TypedResult>;
+
+impl<T: 'static, E: WasmEngine> Clone for TypedLift<T, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: 'static, E: WasmEngine> Copy for TypedLift<T, E> {}
+
 /// An async task.
 pub(crate) struct AsyncTask<E: WasmEngine> {
     pub func: Arc<LiftedFunc<E>>,
@@ -86,7 +125,7 @@ pub(crate) struct AsyncTask<E: WasmEngine> {
     pub resolver: Resolver<E>,
     /// The result, for [`Resolver::Keep`], once resolved (`Some(None)`: resolved by cancellation or without a
     /// result value).
-    pub result: Option<Option<Value>>,
+    pub result: Option<Option<Returned>>,
     /// Whether the result was taken (or is not kept): an exited task is then freed.
     pub result_taken: bool,
     /// Arguments of a task that could not start when it was called.
@@ -135,7 +174,7 @@ pub(crate) fn call_async<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Li
     on_resolve: impl FnOnce(&mut Ctx<'_, T, E>, Option<X>, Option<Vec<crate::abi::StrHint>>) -> Result<R>,
 ) -> Result<R> {
     check_not_poisoned(&ctx.data_mut().rt)?;
-    let r = call_async_inner::<T, E, _>(ctx, f, caller, params);
+    let r = call_async_inner::<T, E, _>(ctx, f, caller, params, X::resolver::<T, E>());
     let rt = &mut ctx.data_mut().rt;
     match r {
         Ok(result) => {
@@ -154,8 +193,9 @@ fn call_async_inner<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
     f: &LiftedFunc<E>,
     caller: Option<u32>,
     params: &A,
-) -> Result<Option<Value>> {
-    let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), Resolver::Keep);
+    resolver: Resolver<E>,
+) -> Result<Option<Returned>> {
+    let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), resolver);
     let from_host = ctx.data_mut().rt.concurrent.current == Current::None && caller.is_none();
     let wait = |ctx: &mut Ctx<'_, T, E>, awaited| match from_host {
         true => match drive_from_host::<T, E>(ctx, awaited, Sleep::Park)? {
@@ -177,14 +217,14 @@ fn call_async_inner<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
 
 /// A call of an async function from [`crate::Func::call_async`]: as [`call_async`] from the host, but the event
 /// loop returns `Poll::Pending` to the caller's executor whenever only host futures can make progress.
-pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized>(
+pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: LiftOne>(
     ctx: &mut Ctx<'_, T, E>,
     f: &LiftedFunc<E>,
     params: &A,
-) -> Result<Option<Value>> {
+) -> Result<Option<X>> {
     check_not_poisoned(&ctx.data_mut().rt)?;
     let r = async {
-        let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), Resolver::Keep);
+        let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), X::resolver::<T, E>());
         let inst = f.opts.instance as usize;
         if !startable(&ctx.data_mut().rt, f.opts.instance) {
             ctx.data_mut().rt.instances[inst].num_waiting_to_enter += 1;
@@ -195,7 +235,7 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
         }
         as_caller::<T, E, _>(ctx, Awaited::Resolved(id), |ctx| start::<T, E, _>(ctx, id, params, Entry::Call(None)))?;
         drive::<T, E>(ctx, Awaited::Resolved(id)).await?;
-        take_result(&mut ctx.data_mut().rt, id)
+        take_result(&mut ctx.data_mut().rt, id)?.map(X::from_async_result).transpose()
     }
     .await;
     r.map_err(|e| {
@@ -216,7 +256,7 @@ async fn drive<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, awaited: Awai
 }
 
 /// Takes a kept result out of a resolved task, freeing the task if it has exited.
-fn take_result<E: WasmEngine>(rt: &mut RuntimeState<E>, id: TaskId) -> Result<Option<Value>> {
+fn take_result<E: WasmEngine>(rt: &mut RuntimeState<E>, id: TaskId) -> Result<Option<Returned>> {
     let task = rt.concurrent.tasks.get_mut(id)?;
     let result = task.result.take().ok_or_else(|| Error::internal("a resolved task without its result"))?;
     task.result_taken = true;
@@ -327,20 +367,7 @@ fn sync_lift_return<T: 'static, E: WasmEngine>(
         None => None,
         Some(t) => {
             let bits: SmallVec<[u64; 1]> = results.iter().map(val_bits).collect();
-            let mut cx = Cx::new(ctx, &func.opts, &func.plan.types, &func.resources);
-            let v = match &fe.abi.result_flat {
-                Some(_) => cx.lift_flat(t, &mut FlatSrc::new(&bits)),
-                None => (|| {
-                    let ptr = bits.first().copied().unwrap_or(0) as u32;
-                    let lay =
-                        fe.abi.result_layout.as_ref().ok_or_else(|| Error::internal("a result without a layout"))?;
-                    cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                    let buf = cx.read(ptr, lay.size as usize)?;
-                    cx.view(&buf, ptr);
-                    cx.load(t, &buf, 0)
-                })(),
-            };
-            Some(v.map_err(|e| e.at(PathSegment::Result))?)
+            Some(lift_result::<T, E>(ctx, id, func, &func.opts, t, &bits, fe.abi.result_flat.is_some())?)
         }
     };
     resolve::<T, E>(ctx, id, Some(value))?;
@@ -447,7 +474,7 @@ pub(crate) fn resume<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, id: Tas
 pub(crate) fn resolve<T: 'static, E: WasmEngine>(
     ctx: &mut Ctx<'_, T, E>,
     id: TaskId,
-    result: Option<Option<Value>>,
+    result: Option<Option<Returned>>,
 ) -> Result<()> {
     let rt = &mut ctx.data_mut().rt;
     let task = rt.concurrent.tasks.get_mut(id)?;
@@ -459,7 +486,7 @@ pub(crate) fn resolve<T: 'static, E: WasmEngine>(
     }
     task.state = TaskState::Resolved;
     let sink = match std::mem::replace(&mut task.resolver, Resolver::Keep) {
-        Resolver::Keep => {
+        Resolver::Keep | Resolver::KeepTyped(_) => {
             task.result = Some(result.flatten());
             return Ok(());
         }
@@ -467,8 +494,10 @@ pub(crate) fn resolve<T: 'static, E: WasmEngine>(
     };
     let ty = task.func.ty;
     let returned = result.is_some();
-    if let Some(Some(v)) = &result {
-        deliver::<T, E>(ctx, &sink, ty, v)?;
+    match &result {
+        Some(Some(Returned::Value(v))) => deliver::<T, E>(ctx, &sink, ty, v)?,
+        Some(Some(Returned::Typed(_))) => return Err(Error::internal("a typed result for an async caller")),
+        _ => {}
     }
     notify_resolved(&mut ctx.data_mut().rt, sink.waitable, returned)
 }
@@ -524,22 +553,56 @@ pub(crate) fn task_return<T: 'static, E: WasmEngine>(
         None => None,
         Some(ty) => {
             let bits: SmallVec<[u64; 16]> = args.iter().map(val_bits).collect();
-            let mut cx = Cx::new(ctx, &b.opts, &func.plan.types, &func.resources);
-            let lay = func.plan.types.layout(ty).clone();
-            let v = match lay.flat.as_ref().filter(|f| f.len() <= crate::abi::layout::MAX_FLAT_PARAMS) {
-                Some(_) => cx.lift_flat(ty, &mut FlatSrc::new(&bits)),
-                None => (|| {
-                    let ptr = bits.first().copied().unwrap_or(0) as u32;
-                    cx.check_range(ptr, u64::from(lay.size), lay.align)?;
-                    let buf = cx.read(ptr, lay.size as usize)?;
-                    cx.view(&buf, ptr);
-                    cx.load(ty, &buf, 0)
-                })(),
-            };
-            Some(v.map_err(|e| e.at(PathSegment::Result))?)
+            let lay = func.plan.types.layout(ty);
+            let flat = lay.flat.as_ref().is_some_and(|f| f.len() <= crate::abi::layout::MAX_FLAT_PARAMS);
+            Some(lift_result::<T, E>(ctx, id, &func, &b.opts, ty, &bits, flat)?)
         }
     };
     resolve::<T, E>(ctx, id, Some(value))
+}
+
+/// Lifts task `id`'s result of type `ty` with `opts` from the core values `bits`: the flat values when `flat`,
+/// else a pointer to the value in memory. A typed call's result is lifted by the [`TypedLift`] in its resolver,
+/// any other as a [`Value`].
+fn lift_result<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    id: TaskId,
+    func: &LiftedFunc<E>,
+    opts: &CallOptions<E>,
+    ty: Ty,
+    bits: &[u64],
+    flat: bool,
+) -> Result<Returned> {
+    let typed = match &ctx.data_mut().rt.concurrent.tasks.get(id)?.resolver {
+        Resolver::KeepTyped(lift) => Some(
+            *lift
+                .downcast_ref::<TypedLift<T, E>>()
+                .ok_or_else(|| Error::internal("a typed call's lifter of another store type"))?,
+        ),
+        _ => None,
+    };
+    let mut cx = Cx::new(ctx, opts, &func.plan.types, &func.resources);
+    let lifted = match flat {
+        true => {
+            let src = &mut FlatSrc::new(bits);
+            match typed {
+                Some(lift) => (lift.lift_flat)(&mut cx, ty, src).map(Returned::Typed),
+                None => cx.lift_flat(ty, src).map(Returned::Value),
+            }
+        }
+        false => (|| {
+            let ptr = bits.first().copied().unwrap_or(0) as u32;
+            let lay = func.plan.types.layout(ty);
+            cx.check_range(ptr, u64::from(lay.size), lay.align)?;
+            let buf = cx.read(ptr, lay.size as usize)?;
+            cx.view(&buf, ptr);
+            match typed {
+                Some(lift) => (lift.load)(&mut cx, ty, &buf, 0).map(Returned::Typed),
+                None => cx.load(ty, &buf, 0).map(Returned::Value),
+            }
+        })(),
+    };
+    lifted.map_err(|e| e.at(PathSegment::Result))
 }
 
 /// `canon task.cancel`: resolves the current task, whose cancellation was delivered, without a result.

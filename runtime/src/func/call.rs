@@ -26,6 +26,7 @@ use crate::abi::lower::{add_handle, FlatBuf};
 use crate::abi::types::{FuncEntry, FuncIdx, Ty};
 use crate::abi::{bits_val, val_bits, CallOptions, CoreArgs, Cx, StrHint};
 use crate::component::plan::Plan;
+use crate::concurrent::task::{Resolver, Returned};
 use crate::concurrent::{Current, CONTEXT_SLOTS};
 use crate::error::{trap, Error, ErrorKind, PathSegment, Result, Site, Trap};
 use crate::resources::handle::Handle;
@@ -177,10 +178,10 @@ impl LowerArgs for [Value] {
 pub(crate) trait LiftOne: Sized {
     fn lift_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self>;
     fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self>;
-    /// The result of an async function, which `task.return` lifted as a [`Value`].
-    fn from_async_result(_v: Value) -> Result<Self> {
-        Err(Error::unsupported("calling an async function through the typed API (use `Func::call`)"))
-    }
+    /// Where `task.return` puts the result of an async function called for this result type.
+    fn resolver<T: 'static, E: WasmEngine>() -> Resolver<E>;
+    /// The result of an async function, as `task.return` lifted it by [`LiftOne::resolver`].
+    fn from_async_result(r: Returned) -> Result<Self>;
 }
 
 impl LiftOne for Value {
@@ -190,8 +191,14 @@ impl LiftOne for Value {
     fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self> {
         cx.load(ty, buf, off)
     }
-    fn from_async_result(v: Value) -> Result<Self> {
-        Ok(v)
+    fn resolver<T: 'static, E: WasmEngine>() -> Resolver<E> {
+        Resolver::Keep
+    }
+    fn from_async_result(r: Returned) -> Result<Self> {
+        match r {
+            Returned::Value(v) => Ok(v),
+            Returned::Typed(_) => Err(Error::internal("a dynamic call's result lifted into a Rust type")),
+        }
     }
 }
 

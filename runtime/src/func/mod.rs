@@ -134,7 +134,7 @@ impl Func {
         let mut ctx = store.as_context_mut();
         check_store(ctx.rt(), self.store)?;
         check_arity(f, params, results)?;
-        let r = crate::concurrent::task::call_from_host_async(&mut ctx.inner, f, params).await;
+        let r = crate::concurrent::task::call_from_host_async::<_, _, _, Value>(&mut ctx.inner, f, params).await;
         nesting::resume_panic(ctx.rt());
         if let (Some(v), Some(slot)) = (r?, results.first_mut()) {
             *slot = v;

@@ -18,6 +18,7 @@ use crate::abi::lift::FlatSrc;
 use crate::abi::lower::FlatBuf;
 use crate::abi::types::{FuncEntry, Ty};
 use crate::abi::Cx;
+use crate::concurrent::task::{Resolver, Returned, TypedLift, TypedResult};
 use crate::error::{Error, PathSegment, Result};
 use crate::store::{check_store, AsContextMut};
 use crate::types::ValueType;
@@ -209,6 +210,11 @@ impl<C: ComponentType> ComponentResults for (C,) {
 /// Host functions defined with [`crate::LinkerInstance::func_wrap`] are the mirror image: checked once at
 /// instantiation, their arguments lifted straight into `P` and their result lowered straight from `R`.
 ///
+/// `async` functions are called the same way ([`TypedFunc::call`] runs the store's event loop until the task
+/// resolves; [`TypedFunc::call_async`] yields to the executor meanwhile): `task.return` lifts the result straight
+/// into `R`. That is why a typed call's result type must be `Send + 'static`, as every type of the table is when
+/// its parameters are: the store keeps the result until the call takes it.
+///
 /// ```
 /// # use component_layer::*;
 /// # fn main() -> Result<()> {
@@ -274,7 +280,7 @@ impl<P, R> TypedFunc<P, R>
 where
     P: ComponentParams + Lower,
     R: ComponentResults,
-    R::One: Lift,
+    R::One: Lift + Send + 'static,
 {
     /// Calls the function. Nesting and panics in host functions are handled as by [`Func::call`].
     pub fn call<S: AsContextMut>(&self, store: S, params: P) -> Result<R> {
@@ -295,8 +301,10 @@ where
         R::wrap(one?)
     }
 
-    /// Calls the function as a future, as [`Func::call_async`] does. (Typed calls of `async` functions are not
-    /// supported yet: their results fail with an unsupported-feature error, as with [`TypedFunc::call`].)
+    /// Calls the function as a future, as [`Func::call_async`] does.
+    ///
+    /// An `async` function's result is lifted straight into `R` when the callee calls `task.return`, as a
+    /// synchronous function's is when it returns.
     pub async fn call_async<S: AsContextMut>(&self, mut store: S, params: P) -> Result<R> {
         let f = self.func.data::<S::Engine>()?;
         if !f.async_ty {
@@ -304,10 +312,11 @@ where
         }
         let mut ctx = store.as_context_mut();
         check_store(ctx.rt(), self.func.store)?;
-        let r = crate::concurrent::task::call_from_host_async(&mut ctx.inner, f, &TypedArgs(&params)).await;
+        let r =
+            crate::concurrent::task::call_from_host_async::<_, _, _, R::One>(&mut ctx.inner, f, &TypedArgs(&params))
+                .await;
         super::nesting::resume_panic(ctx.rt());
-        let one = r?.map(<R::One as LiftOne>::from_async_result).transpose()?;
-        R::wrap(one)
+        R::wrap(r?)
     }
 }
 
@@ -333,11 +342,45 @@ impl<P: Lower> LowerArgs for TypedArgs<'_, P> {
     }
 }
 
-impl<C: Lift> LiftOne for C {
+impl<C: Lift + Send + 'static> LiftOne for C {
     fn lift_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, src: &mut FlatSrc<'_>) -> Result<Self> {
         C::lift_flat(cx, ty, src)
     }
     fn load_one<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, buf: &[u8], off: usize) -> Result<Self> {
         C::load(cx, ty, buf, off)
     }
+    fn resolver<T: 'static, E: WasmEngine>() -> Resolver<E> {
+        Resolver::KeepTyped(Box::new(TypedLift::<T, E> {
+            lift_flat: lift_flat_any::<C, T, E>,
+            load: load_any::<C, T, E>,
+        }))
+    }
+    fn from_async_result(r: Returned) -> Result<Self> {
+        match r {
+            Returned::Typed(b) => b
+                .downcast::<C>()
+                .map(|c| *c)
+                .map_err(|_| Error::internal("an async result lifted into another Rust type")),
+            Returned::Value(_) => Err(Error::internal("a typed call's result lifted as a dynamic value")),
+        }
+    }
+}
+
+/// [`Lift::lift_flat`] into a box, for [`TypedLift`].
+fn lift_flat_any<C: Lift + Send + 'static, T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    ty: Ty,
+    src: &mut FlatSrc<'_>,
+) -> Result<TypedResult> {
+    Ok(Box::new(C::lift_flat(cx, ty, src)?))
+}
+
+/// [`Lift::load`] into a box, for [`TypedLift`].
+fn load_any<C: Lift + Send + 'static, T: 'static, E: WasmEngine>(
+    cx: &mut Cx<'_, '_, T, E>,
+    ty: Ty,
+    buf: &[u8],
+    off: usize,
+) -> Result<TypedResult> {
+    Ok(Box::new(C::load(cx, ty, buf, off)?))
 }

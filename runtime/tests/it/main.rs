@@ -21,3 +21,4 @@ mod spec_async;
 mod spill;
 mod strings;
 mod typed;
+mod typed_async;
