@@ -58,11 +58,17 @@ pub enum Tier {
     /// write) that a nested component reads (in other chunks, sometimes cancelling a blocked read) and returns.
     /// See [`crate::streams`].
     Stream,
+    /// Concurrent calls into a component under backpressure: an `async func` export splits its list argument
+    /// into slices, calls a sibling component once per slice through async lowers without waiting in between
+    /// (sometimes cancelling a call that waits to start, and making it again), and concatenates the results; the
+    /// sibling admits one task at a time with `backpressure.inc`/`dec` and yields before it returns. See
+    /// [`crate::backpressure`].
+    Backpressure,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 11] = [
+    pub const ALL: [Tier; 12] = [
         Tier::Echo,
         Tier::Transform,
         Tier::Probe,
@@ -74,6 +80,7 @@ impl Tier {
         Tier::Resource,
         Tier::Async,
         Tier::Stream,
+        Tier::Backpressure,
     ];
 
     /// The tier's name.
@@ -90,12 +97,13 @@ impl Tier {
             Tier::Resource => "resource",
             Tier::Async => "async",
             Tier::Stream => "stream",
+            Tier::Backpressure => "backpressure",
         }
     }
 
     /// Whether the tier's components use the async ABI (`async func` exports or imports).
     pub fn uses_async_abi(self) -> bool {
-        matches!(self, Tier::Async | Tier::Stream)
+        matches!(self, Tier::Async | Tier::Stream | Tier::Backpressure)
     }
 
     /// The tier with this name.
@@ -365,6 +373,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Resource => crate::resource::generate(g.u, seed, config),
         Tier::Async => g.async_echo(seed),
         Tier::Stream => g.streams(seed),
+        Tier::Backpressure => g.backpressure(seed),
     }
 }
 
@@ -584,17 +593,7 @@ impl Gen<'_, '_, '_> {
         let n = self.u.int_in_range(1..=3)?;
         let mut channels = Vec::new();
         for _ in 0..n {
-            // wasmparser 0.254 refuses `stream<char>` (a stream of text is to be `stream<u8>` with an encoding).
-            let mut elem = self.ty()?;
-            for _ in 0..8 {
-                if !crate::streams::is_char(&self.set, &elem) {
-                    break;
-                }
-                elem = self.ty()?;
-            }
-            if crate::streams::is_char(&self.set, &elem) {
-                elem = Ty::U8;
-            }
+            let elem = self.stream_elem()?;
             // A callee that returns a future's readable end finishes (drops its writable end, exits) after the
             // caller has read the value, and so possibly after the call that the host made has returned: when that
             // last step runs is the executor's choice, and the guest keeps one call's state per instance. Futures
@@ -642,6 +641,69 @@ impl Gen<'_, '_, '_> {
         Ok(Case {
             seed,
             tier: Tier::Stream,
+            exports: sigs.into_iter().enumerate().map(|(i, s)| (format!("e{i}"), s)).collect(),
+            imports: Vec::new(),
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: None,
+        })
+    }
+
+    /// A stream's element type: any but `char` (wasmparser 0.254 refuses `stream<char>`: a stream of text is to be
+    /// `stream<u8>` with an encoding).
+    fn stream_elem(&mut self) -> Result<Ty> {
+        for _ in 0..8 {
+            let elem = self.ty()?;
+            if !crate::streams::is_char(&self.set, &elem) {
+                return Ok(elem);
+            }
+        }
+        Ok(Ty::U8)
+    }
+
+    /// Backpressure: `e{i}(x: list<T>) -> list<T>` returns `x` through concurrent calls of a sibling that admits
+    /// one task at a time ([`crate::backpressure`]).
+    fn backpressure(mut self, seed: u64) -> Result<Case> {
+        use crate::backpressure::{Concurrent, MAX_PARTS};
+        let n = self.u.int_in_range(1..=3)?;
+        let mut exports = Vec::new();
+        for _ in 0..n {
+            exports.push(Concurrent {
+                elem: self.ty()?,
+                parts: self.u.int_in_range(2..=MAX_PARTS)?,
+                // Mostly yielding callees: a callee that returns at once never makes a later call wait.
+                yields: if self.u.ratio(1, 5)? { 0 } else { self.u.int_in_range(1..=3)? },
+                cancel: self.u.ratio(1, 2)?,
+                caller: self.encoding()?,
+                callee: self.encoding()?,
+            });
+        }
+        let component = crate::backpressure::encode(&self.set, &exports);
+        let note = exports
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let sigs: Vec<Sig> = exports
+            .iter()
+            .map(|c| {
+                let list = Ty::List(Box::new(c.elem.clone()));
+                Sig { params: vec![("x".into(), list.clone())], result: Some(list) }
+            })
+            .collect();
+        let mut calls = Vec::new();
+        for _ in 0..self.n_calls()? {
+            let i = self.u.choose_index(sigs.len())?;
+            let x = self.value(&sigs[i].params[0].1)?;
+            calls.push(Call::new(format!("e{i}"), vec![x.clone()], Expect::Returns(Some(x))));
+        }
+        Ok(Case {
+            seed,
+            tier: Tier::Backpressure,
             exports: sigs.into_iter().enumerate().map(|(i, s)| (format!("e{i}"), s)).collect(),
             imports: Vec::new(),
             set: self.set,

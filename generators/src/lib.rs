@@ -17,6 +17,8 @@
 //! * [`asynchronous`] — the async tier's guests: callback-lifted exports forwarding through async lowers;
 //! * [`streams`] — the stream tier's guests: values through streams and futures between two component
 //!   instances, in chunks, with cancellation;
+//! * [`backpressure`] — the backpressure tier's guests: concurrent calls into a component that admits one task
+//!   at a time, with cancellation of a call that waits to start;
 //! * [`trace`] — the `realloc` calls the spec makes lowering values into a component (transcoding strings
 //!   between encodings), replayed against the guests' allocator;
 //! * [`case`] — tiers of cases with their call scripts and expected outcomes.
@@ -29,6 +31,7 @@
 //! ```
 
 pub mod asynchronous;
+pub mod backpressure;
 pub mod case;
 pub mod coverage;
 pub mod encode;

@@ -122,40 +122,40 @@ pub fn is_char(set: &TypeSet, ty: &Ty) -> bool {
 
 /// The spec's constants (`definitions.py`).
 const BLOCKED: i32 = -1;
-const RETURNED: i32 = 2;
+pub(crate) const RETURNED: i32 = 2;
 const COMPLETED: i32 = 0;
 const DROPPED: i32 = 1;
-const EVENT_SUBTASK: i32 = 1;
+pub(crate) const EVENT_SUBTASK: i32 = 1;
 const EVENT_STREAM_READ: i32 = 2;
 const EVENT_STREAM_WRITE: i32 = 3;
 const EVENT_FUTURE_READ: i32 = 4;
 const EVENT_FUTURE_WRITE: i32 = 5;
-const EXIT: i32 = 0;
+pub(crate) const EXIT: i32 = 0;
 const WAIT: i32 = 2;
 
 /// Where the writer stores the `(ptr, len)` of the list it sends through a future.
 const SLOT: u32 = RET_AREA + 16;
 
-fn mem(offset: u32, align: u32) -> MemArg {
+pub(crate) fn mem(offset: u32, align: u32) -> MemArg {
     MemArg { offset: u64::from(offset), align, memory_index: 0 }
 }
 
 /// The core function types both sides' modules use, in one type section.
-struct Types {
-    section: TypeSection,
-    realloc: u32,
-    unit: u32,
-    to_i32: u32,
-    to_i64: u32,
-    i32x2: u32,
-    i32_unit: u32,
-    i32_i32: u32,
-    i32x2_i32: u32,
-    i32x3_i32: u32,
+pub(crate) struct Types {
+    pub section: TypeSection,
+    pub realloc: u32,
+    pub unit: u32,
+    pub to_i32: u32,
+    pub to_i64: u32,
+    pub i32x2: u32,
+    pub i32_unit: u32,
+    pub i32_i32: u32,
+    pub i32x2_i32: u32,
+    pub i32x3_i32: u32,
 }
 
 impl Types {
-    fn new() -> Types {
+    pub fn new() -> Types {
         use ValType::{I32, I64};
         let mut section = TypeSection::new();
         let mut func = |params: &[ValType], results: &[ValType]| {
@@ -194,7 +194,7 @@ fn slots(base: u32, per: u32, funcs: u32, i: u32, n_imported: u32, caller: bool)
 }
 
 /// A module of these sections, in order.
-fn module(
+pub(crate) fn module(
     t: &Types,
     imports: &ImportSection,
     funcs: &FunctionSection,
@@ -219,12 +219,12 @@ fn module(
     m
 }
 
-fn memory_type() -> MemoryType {
+pub(crate) fn memory_type() -> MemoryType {
     MemoryType { minimum: INITIAL_PAGES, maximum: None, memory64: false, shared: false, page_size_log2: None }
 }
 
 /// Leaves `WAIT` on the waitable set in global `set` on the stack.
-fn wait(f: &mut Function, set: u32) {
+pub(crate) fn wait(f: &mut Function, set: u32) {
     f.instruction(&I::GlobalGet(set)).instruction(&I::I32Const(4)).instruction(&I::I32Shl);
     f.instruction(&I::I32Const(WAIT)).instruction(&I::I32Or);
 }
@@ -794,7 +794,7 @@ fn channel_type(b: &mut ComponentBuilder, types: &mut TypeEncoder<'_>, c: &Chann
 }
 
 /// An `async func` type.
-fn async_func_type(b: &mut ComponentBuilder, param: (&str, ComponentValType), result: ComponentValType) -> u32 {
+pub(crate) fn async_func_type(b: &mut ComponentBuilder, param: (&str, ComponentValType), result: ComponentValType) -> u32 {
     let (ft, mut enc) = b.type_function(None);
     enc.async_(true);
     enc.params([param]);
@@ -819,17 +819,17 @@ fn callee_func(
 
 /// The parts every side's component starts with: the named types, the libc instance (memory and `realloc`), and
 /// the built-ins both sides use.
-struct Side<'a> {
-    b: ComponentBuilder,
-    types: TypeEncoder<'a>,
+pub(crate) struct Side<'a> {
+    pub b: ComponentBuilder,
+    pub types: TypeEncoder<'a>,
     libc: u32,
-    memory: u32,
-    realloc: u32,
-    host: Vec<(String, u32)>,
+    pub memory: u32,
+    pub realloc: u32,
+    pub host: Vec<(String, u32)>,
 }
 
 impl<'a> Side<'a> {
-    fn new(set: &'a TypeSet) -> Side<'a> {
+    pub fn new(set: &'a TypeSet) -> Side<'a> {
         let mut b = ComponentBuilder::default();
         let mut types = TypeEncoder::new(set);
         types.declare(&mut b, true);
@@ -861,7 +861,7 @@ impl<'a> Side<'a> {
     }
 
     /// Instantiates the main module `m` and lifts its exports `names[i]` (with callbacks `cb{i}`) as `types[i]`.
-    fn finish(mut self, name: &str, m: &Module, lifts: Vec<(String, u32, Encoding)>) -> ComponentBuilder {
+    pub fn finish(mut self, name: &str, m: &Module, lifts: Vec<(String, u32, Encoding)>) -> ComponentBuilder {
         let b = &mut self.b;
         let host_inst = b.core_instantiate_exports(
             Some("host"),

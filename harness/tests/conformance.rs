@@ -169,6 +169,9 @@ fn main() {
     cells.push((Tier::Stream, Fault::ShortenList, EngineKind::Wasmtime));
     cells.push((Tier::Stream, Fault::FloatLowBit, EngineKind::LayerWasmtime));
     cells.push((Tier::Stream, Fault::EndlessLoop, EngineKind::LayerWasmi));
+    // The backpressure tier: slices that came back from concurrent, backpressure-serialized calls, wrong in a
+    // component-layer engine.
+    cells.push((Tier::Backpressure, Fault::ShortenList, EngineKind::LayerWasmtime));
     for (tier, fault, wrap) in cells {
         let (pool, probes) = (pool.clone(), probes.clone());
         let name = match wrap {

@@ -532,8 +532,9 @@ pub use component_layer_macro::flags;
 /// * `additional_derives: [PartialEq, Eq, Hash]` — for records, variants and enums.
 /// * `skip_mut_forwarding_impls: true` — no `impl Host for &mut T`.
 ///
-/// Features the runtime cannot run yet (async functions, `future`, `stream`, `error-context`, maps,
-/// fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
+/// What `bindgen!` does not generate yet (async functions, `future`, `stream` and `error-context`, which the
+/// runtime runs through [`TypedFunc`], [`Func::call_async`] and `func_wrap_async`), what the runtime cannot run
+/// (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
 /// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT and keys that name
 /// nothing. A host on both backends is `examples/bindgen.rs`.
 pub use component_layer_macro::bindgen;

@@ -358,7 +358,7 @@ impl<'a> Generator<'a> {
             }
             for f in funcs {
                 if f.kind.is_async() {
-                    return unsupported("an async function (the async ABI)", &format!("`{}` of `{name}`", f.name));
+                    return unsupported("an async function (bindgen! does not generate async bindings yet; use `TypedFunc` and `func_wrap_async`)", &format!("`{}` of `{name}`", f.name));
                 }
                 if f.params.len() > 12 {
                     return unsupported("a function with more than 12 parameters", &format!("`{}`", f.name));

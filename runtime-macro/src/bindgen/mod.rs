@@ -23,9 +23,9 @@ pub use gen::Generator;
 /// Options of wasmtime's `bindgen!` that component-layer does not implement (yet), with the reason given to
 /// the user.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("async", "async host functions need the async ABI, which the runtime does not implement yet"),
-    ("concurrent_imports", "async host functions need the async ABI, which the runtime does not implement yet"),
-    ("concurrent_exports", "async exports need the async ABI, which the runtime does not implement yet"),
+    ("async", "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`"),
+    ("concurrent_imports", "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`"),
+    ("concurrent_exports", "bindgen! does not generate async bindings yet: call async exports through `TypedFunc::call_async`"),
     ("exports", "per-function export flags (async, tracing) are not supported"),
     ("tracing", "tracing of host calls is not supported"),
     ("verbose_tracing", "tracing of host calls is not supported"),
