@@ -28,7 +28,7 @@ use wasm_encoder::{
 
 use crate::encode::TypeEncoder;
 use crate::guest::{Encoding, RET_AREA};
-use crate::streams::{async_func_type, mem, memory_type, module, wait, Side, Types, EXIT, EVENT_SUBTASK, RETURNED};
+use crate::streams::{async_func_type, mem, memory_type, module, wait, Side, Types, EVENT_SUBTASK, EXIT, RETURNED};
 use crate::ty::{Ty, TypeSet};
 
 /// At most this many slices per call: their return areas fill `RET_AREA..RET_AREA + 8 * MAX_PARTS`.

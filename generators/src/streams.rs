@@ -794,7 +794,11 @@ fn channel_type(b: &mut ComponentBuilder, types: &mut TypeEncoder<'_>, c: &Chann
 }
 
 /// An `async func` type.
-pub(crate) fn async_func_type(b: &mut ComponentBuilder, param: (&str, ComponentValType), result: ComponentValType) -> u32 {
+pub(crate) fn async_func_type(
+    b: &mut ComponentBuilder,
+    param: (&str, ComponentValType),
+    result: ComponentValType,
+) -> u32 {
     let (ft, mut enc) = b.type_function(None);
     enc.async_(true);
     enc.params([param]);

@@ -24,8 +24,14 @@ pub use gen::Generator;
 /// the user.
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("async", "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`"),
-    ("concurrent_imports", "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`"),
-    ("concurrent_exports", "bindgen! does not generate async bindings yet: call async exports through `TypedFunc::call_async`"),
+    (
+        "concurrent_imports",
+        "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`",
+    ),
+    (
+        "concurrent_exports",
+        "bindgen! does not generate async bindings yet: call async exports through `TypedFunc::call_async`",
+    ),
     ("exports", "per-function export flags (async, tracing) are not supported"),
     ("tracing", "tracing of host calls is not supported"),
     ("verbose_tracing", "tracing of host calls is not supported"),
