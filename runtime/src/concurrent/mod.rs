@@ -140,6 +140,9 @@ pub(crate) struct ConcurrentState<E: WasmEngine> {
     /// Frames below the running code that wait for something, outermost first: frames blocked in nested event
     /// loops, and callers of the async tasks running above them ([`event_loop::as_caller`]).
     pub blocked: Vec<Awaited>,
+    /// Tasks whose [`crate::Func::call_async`] future the host dropped before it completed ([`task::Abandon`]),
+    /// reaped by the next call or loop ([`task::reap_abandoned`]).
+    pub abandoned: Arc<std::sync::Mutex<Vec<TaskId>>>,
     /// How many event loops run nested (bounded by [`MAX_LOOP_DEPTH`]).
     pub loops: u32,
     /// Where the next search for a ready task starts, so that ready tasks take turns.
@@ -157,6 +160,7 @@ impl<E: WasmEngine> Default for ConcurrentState<E> {
             host_waits: Vec::new(),
             current: Current::None,
             blocked: Vec::new(),
+            abandoned: Arc::default(),
             loops: 0,
             next: 0,
         }

@@ -52,6 +52,12 @@ impl<T> Slab<T> {
         v
     }
 
+    /// The number of live values.
+    #[cfg(test)]
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
     /// The number of slots (live or free): ids are below it.
     pub fn capacity(&self) -> u32 {
         self.slots.len() as u32

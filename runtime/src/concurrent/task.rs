@@ -15,7 +15,7 @@
 //! by the [`TypedLift`] the call left in its resolver, so no [`Value`] is built for it.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 
 use smallvec::SmallVec;
@@ -174,6 +174,7 @@ pub(crate) fn call_async<T: 'static, E: WasmEngine, A: LowerArgs + ?Sized, X: Li
     on_resolve: impl FnOnce(&mut Ctx<'_, T, E>, Option<X>, Option<Vec<crate::abi::StrHint>>) -> Result<R>,
 ) -> Result<R> {
     check_not_poisoned(&ctx.data_mut().rt)?;
+    reap_abandoned(&mut ctx.data_mut().rt);
     let r = call_async_inner::<T, E, _>(ctx, f, caller, params, X::resolver::<T, E>());
     let rt = &mut ctx.data_mut().rt;
     match r {
@@ -223,8 +224,10 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
     params: &A,
 ) -> Result<Option<X>> {
     check_not_poisoned(&ctx.data_mut().rt)?;
+    reap_abandoned(&mut ctx.data_mut().rt);
     let r = async {
         let id = new_task(&mut ctx.data_mut().rt, Arc::new(f.clone()), X::resolver::<T, E>());
+        let abandon = Abandon::new(&ctx.data_mut().rt, id);
         let inst = f.opts.instance as usize;
         if !startable(&ctx.data_mut().rt, f.opts.instance) {
             ctx.data_mut().rt.instances[inst].num_waiting_to_enter += 1;
@@ -235,6 +238,7 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
         }
         as_caller::<T, E, _>(ctx, Awaited::Resolved(id), |ctx| start::<T, E, _>(ctx, id, params, Entry::Call(None)))?;
         drive::<T, E>(ctx, Awaited::Resolved(id)).await?;
+        abandon.disarm();
         take_result(&mut ctx.data_mut().rt, id)?.map(X::from_async_result).transpose()
     }
     .await;
@@ -242,6 +246,58 @@ pub(crate) async fn call_from_host_async<T: 'static, E: WasmEngine, A: LowerArgs
         ctx.data_mut().rt.poisoned = true;
         e.in_func(&f.site)
     })
+}
+
+/// Hands a host call's task back to the store when the host drops the call's future before it completes (a
+/// timeout, a `select!`): the task is queued in [`ConcurrentState::abandoned`](super::ConcurrentState) and
+/// [`reap_abandoned`] lets it go. A future dropped before it ran holds no task; one dropped after an error leaves
+/// a poisoned store, which never runs again.
+pub(crate) struct Abandon {
+    id: TaskId,
+    queue: Option<Arc<Mutex<Vec<TaskId>>>>,
+}
+
+impl Abandon {
+    fn new<E: WasmEngine>(rt: &RuntimeState<E>, id: TaskId) -> Abandon {
+        Abandon { id, queue: Some(rt.concurrent.abandoned.clone()) }
+    }
+
+    /// The call completed: its task is the call's to take.
+    fn disarm(mut self) {
+        self.queue = None;
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if let Some(q) = self.queue.take() {
+            q.lock().unwrap_or_else(PoisonError::into_inner).push(self.id);
+        }
+    }
+}
+
+/// Lets the tasks of dropped host-call futures go. A task that never started (it waited for backpressure) is
+/// removed and no longer counts as waiting to enter its instance; a started one runs on in the store as the
+/// spec has it (its instance's other callers may wait for it), and is freed when it exits, as its result has
+/// no taker.
+pub(crate) fn reap_abandoned<E: WasmEngine>(rt: &mut RuntimeState<E>) {
+    let ids = std::mem::take(&mut *rt.concurrent.abandoned.lock().unwrap_or_else(PoisonError::into_inner));
+    for id in ids {
+        let Ok(task) = rt.concurrent.tasks.get_mut(id) else { continue };
+        let inst = task.inst as usize;
+        if task.state == TaskState::Initial {
+            rt.concurrent.tasks.remove(id);
+            if let Some(i) = rt.instances.get_mut(inst) {
+                i.num_waiting_to_enter = i.num_waiting_to_enter.saturating_sub(1);
+            }
+            continue;
+        }
+        task.result = None;
+        task.result_taken = true;
+        if task.wait == Wait::Exited {
+            rt.concurrent.tasks.remove(id);
+        }
+    }
 }
 
 /// Runs the event loop for the host until `awaited` holds, yielding to the caller's executor while only host
@@ -672,5 +728,137 @@ pub(crate) fn request_cancellation<T: 'static, E: WasmEngine>(
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use crate::store::AsContextMut;
+    use crate::{Component, Engine, Linker, Store, Value};
+
+    /// `run` raises backpressure, calls the async import `wait` and returns its result once it has it, then
+    /// lowers backpressure: a second call cannot start while the first waits.
+    const WAT: &str = r#"(component
+      (import "wait" (func $wait async (result u32)))
+      (core module $Mem (memory (export "mem") 1))
+      (core instance $mem (instantiate $Mem))
+      (core func $wait (canon lower (func $wait) async (memory (core memory $mem "mem"))))
+      (core func $task.return (canon task.return (result u32)))
+      (core func $inc (canon backpressure.inc))
+      (core func $dec (canon backpressure.dec))
+      (core func $ws.new (canon waitable-set.new))
+      (core func $join (canon waitable.join))
+      (core func $subtask.drop (canon subtask.drop))
+      (core module $m
+        (import "" "mem" (memory 1))
+        (import "" "wait" (func $wait (param i32) (result i32)))
+        (import "" "task.return" (func $task.return (param i32)))
+        (import "" "inc" (func $inc))
+        (import "" "dec" (func $dec))
+        (import "" "ws.new" (func $ws.new (result i32)))
+        (import "" "join" (func $join (param i32 i32)))
+        (import "" "subtask.drop" (func $subtask.drop (param i32)))
+        (func (export "run") (result i32) (local $st i32) (local $ws i32)
+          (call $inc)
+          (local.set $st (call $wait (i32.const 16)))
+          (if (i32.eq (local.get $st) (i32.const 2)) ;; RETURNED
+            (then (call $dec) (call $task.return (i32.load (i32.const 16))) (return (i32.const 0))))
+          (local.set $ws (call $ws.new))
+          (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $ws))
+          (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4)))) ;; WAIT
+        (func (export "cb") (param i32 i32 i32) (result i32)
+          (call $subtask.drop (local.get 1))
+          (call $dec)
+          (call $task.return (i32.load (i32.const 16)))
+          (i32.const 0)))
+      (core instance $i (instantiate $m (with "" (instance
+        (export "mem" (memory $mem "mem"))
+        (export "wait" (func $wait))
+        (export "task.return" (func $task.return))
+        (export "inc" (func $inc))
+        (export "dec" (func $dec))
+        (export "ws.new" (func $ws.new))
+        (export "join" (func $join))
+        (export "subtask.drop" (func $subtask.drop))))))
+      (func (export "run") async (result u32)
+        (canon lift (core func $i "run") async (callback (core func $i "cb")))))"#;
+
+    /// The answer of the first `wait`, which the test gives late.
+    #[derive(Default)]
+    struct Late {
+        value: Option<u32>,
+        waker: Option<Waker>,
+        calls: u32,
+    }
+
+    /// The first call's answer (given late), or 7 at once.
+    struct LateAnswer(Option<Arc<Mutex<Late>>>);
+
+    impl Future for LateAnswer {
+        type Output = anyhow::Result<Option<Value>>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let Some(late) = &self.0 else { return Poll::Ready(Ok(Some(Value::U32(7)))) };
+            let mut late = late.lock().unwrap();
+            match late.value {
+                Some(v) => Poll::Ready(Ok(Some(Value::U32(v)))),
+                None => {
+                    late.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+        fut.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn a_dropped_call_future_leaves_no_task_behind() {
+        dropped_call_futures(Engine::new(wasmi_runtime_layer::Engine::default()));
+        dropped_call_futures(Engine::new(wasmtime_runtime_layer::Engine::default()));
+    }
+
+    fn dropped_call_futures<E: wasm_runtime_layer::backend::WasmEngine>(engine: Engine<E>) {
+        let c = Component::new(&engine, &wat::parse_str(WAT).unwrap()).unwrap();
+        let late: Arc<Mutex<Late>> = Arc::default();
+        let mut l = Linker::new();
+        let host = late.clone();
+        l.root()
+            .func_new_async("wait", move |_, _| {
+                let mut h = host.lock().unwrap();
+                h.calls += 1;
+                LateAnswer((h.calls == 1).then(|| host.clone()))
+            })
+            .unwrap();
+        let mut s = Store::new(&engine, ());
+        let run = l.instantiate(&mut s, &c).unwrap().get_func("run").unwrap();
+        let mut out = [Value::Bool(false)];
+        // The first call starts, raises backpressure and waits for the host; its future is dropped.
+        {
+            let mut first = Box::pin(run.call_async(&mut s, &[], &mut out));
+            assert!(poll_once(first.as_mut()).is_pending());
+        }
+        // The second cannot start (backpressure) and is dropped while it waits to.
+        {
+            let mut second = Box::pin(run.call_async(&mut s, &[], &mut out));
+            assert!(poll_once(second.as_mut()).is_pending());
+        }
+        assert_eq!(s.as_context_mut().rt().concurrent.tasks.live(), 2);
+        // The host answers the first call late. The next call lets the second go, waits for the first (which
+        // runs on in the store, lowering backpressure), starts, and the first is freed when it exits.
+        late.lock().unwrap().value = Some(5);
+        run.call(&mut s, &[], &mut out).unwrap();
+        assert_eq!(out[0], Value::U32(7));
+        assert!(!s.is_poisoned());
+        let mut ctx = s.as_context_mut();
+        let rt = ctx.rt();
+        assert_eq!(rt.concurrent.tasks.live(), 0, "tasks of dropped futures are freed");
+        assert!(rt.instances.iter().all(|i| i.num_waiting_to_enter == 0 && i.backpressure == 0));
     }
 }

@@ -119,8 +119,9 @@ impl Func {
     /// [`Func::call`].
     ///
     /// A function that is not `async` is called synchronously, as by [`Func::call`]. Errors are those of
-    /// [`Func::call`]. Dropping the future before it is ready abandons the call: the store is left with the
-    /// task, which later calls' event loops may run, and its result is discarded.
+    /// [`Func::call`]. Dropping the future before it is ready (a timeout, a `select!`) abandons the call: a task
+    /// that had not started yet (it waited for backpressure) is forgotten; one that started runs on in the
+    /// store as the spec has it, in later calls' event loops, and its result is discarded when it exits.
     pub async fn call_async<S: AsContextMut>(
         &self,
         mut store: S,
