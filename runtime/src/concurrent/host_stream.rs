@@ -15,11 +15,14 @@
 //!
 //! Reading needs the guest to run: [`StreamReader::read`] and [`FutureReader::read`] run the store's event loop
 //! until values are there or the guest dropped its end (`_async` variants yield to the executor as
-//! [`crate::Func::call_async`] does). A guest end waiting for a host writer that nobody will write to keeps the
+//! [`crate::Func::call_async`] does). Inside an async host function's future, which cannot hold the store, the
+//! event loop that polls the future is what runs the guest: there [`StreamReader::next_batch`] and
+//! [`FutureReader::into_value`] wait on the channel alone. A guest end waiting for a host writer that nobody will write to keeps the
 //! loop waiting (parked, in a synchronous call) until the writer is dropped: drop or close writers you are done
 //! with.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
@@ -43,8 +46,19 @@ pub(crate) struct Chan {
     host_closed: bool,
     /// The guest's end is gone.
     guest_dropped: bool,
-    /// The event loop waiting for a host writer.
+    /// The event loop waiting for a host writer, or for a host reader to take what it holds.
     waker: Option<Waker>,
+    /// A host reader's store-less read ([`StreamReader::next_batch`]) waiting for the guest.
+    reader_waker: Option<Waker>,
+}
+
+impl Chan {
+    /// Wakes a store-less host read: the guest wrote or dropped its end.
+    fn wake_reader(&mut self) {
+        if let Some(w) = self.reader_waker.take() {
+            w.wake();
+        }
+    }
 }
 
 /// The host's end of a stream or future, as the store sees it.
@@ -69,7 +83,9 @@ fn close(chan: &Mutex<Chan>) {
 
 /// The guest dropped its end of a shared stream or future with a host end.
 pub(crate) fn guest_dropped(host: &HostEnd) {
-    lock(&host.chan).guest_dropped = true;
+    let mut c = lock(&host.chan);
+    c.guest_dropped = true;
+    c.wake_reader();
 }
 
 /// A new stream or future of `kind` whose other end is the host's; its readable end is in flight.
@@ -133,23 +149,29 @@ pub(crate) fn service<T: 'static, E: WasmEngine>(
     };
     let want = if kind == CopyKind::Future { 1 } else { remain };
     if host_reads {
-        let queued = {
-            let c = lock(&chan);
+        {
+            let mut c = lock(&chan);
             if c.host_closed {
                 drop(c);
                 return finish(rt, shared, w, result::DROPPED, 0);
             }
-            c.queue.len()
-        };
-        // The host end takes at most HOST_CHUNK elements at a time and holds at most that many unread: a guest
-        // write of 2^28 payload-less elements, or one write after another, cannot make the host allocate without
-        // bound. The guest's write completes with what was taken, or waits while the host has not read.
-        if queued >= HOST_CHUNK as usize {
-            return Ok(false);
+            // The host end takes at most HOST_CHUNK elements at a time and holds at most that many unread: a
+            // guest write of 2^28 payload-less elements, or one write after another, cannot make the host
+            // allocate without bound. The guest's write completes with what was taken, or waits while the host
+            // has not read (the host's next read wakes the loop).
+            if c.queue.len() >= HOST_CHUNK as usize {
+                if let Some(waker) = waker {
+                    c.waker = Some(waker.clone());
+                }
+                return Ok(false);
+            }
         }
         let values = read_guest::<T, E>(ctx, buffer, elem, want.min(HOST_CHUNK))?;
         let n = values.len() as u32;
-        lock(&chan).queue.extend(values);
+        let mut c = lock(&chan);
+        c.queue.extend(values);
+        c.wake_reader();
+        drop(c);
         return finish(&mut ctx.data_mut().rt, shared, w, result::COMPLETED, n);
     }
     let mut c = lock(&chan);
@@ -434,13 +456,56 @@ impl StreamReader {
             .collect()
     }
 
-    /// The values queued, or `None` at the end.
+    /// The values queued, or `None` at the end. Wakes an event loop whose guest write waits for room.
     fn take(&self) -> Option<Vec<Value>> {
         let mut c = lock(&self.chan);
         if c.queue.is_empty() && c.guest_dropped {
             return None;
         }
+        if let Some(w) = c.waker.take() {
+            w.wake();
+        }
         Some(c.queue.drain(..).collect())
+    }
+
+    /// The next values the guest wrote, without the store: for an async host function's future, which cannot
+    /// hold the store ([`crate::LinkerInstance::func_new_async`]), while the event loop that polls it runs the
+    /// guest. Ready with the values queued so far once there are some, `None` once the guest dropped its
+    /// writable end and everything was read; pending otherwise. Outside the event loop nothing runs the guest:
+    /// use [`StreamReader::read_async`] there. A guest that waits for this host call while it holds the
+    /// stream's writable end open without writing deadlocks with it, as with any host future that waits for the
+    /// guest it serves.
+    ///
+    /// ```
+    /// # use component_layer::{Linker, StreamReader, Value};
+    /// let mut linker = Linker::<(), wasmi_runtime_layer::Engine>::new();
+    /// // `sink: async func(s: stream<u8>) -> u32` counts the bytes a guest sends it.
+    /// linker.root().func_new_async("sink", |store, args| {
+    ///     let reader = match &args[0] {
+    ///         Value::Stream(s) => StreamReader::new(store, s.clone()),
+    ///         _ => unreachable!("checked against the import's type"),
+    ///     };
+    ///     async move {
+    ///         let mut reader = reader?;
+    ///         let mut n = 0;
+    ///         while let Some(values) = reader.next_batch().await {
+    ///             n += values.len() as u32;
+    ///         }
+    ///         Ok(Some(Value::U32(n)))
+    ///     }
+    /// })?;
+    /// # Ok::<(), component_layer::Error>(())
+    /// ```
+    pub fn next_batch(&mut self) -> impl Future<Output = Option<Vec<Value>>> + Send + '_ {
+        std::future::poll_fn(|cx| {
+            let mut c = lock(&self.chan);
+            if c.queue.is_empty() && !c.guest_dropped {
+                c.reader_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            drop(c);
+            Poll::Ready(self.take())
+        })
     }
 }
 
@@ -506,6 +571,23 @@ impl FutureReader {
             Poll::Ready(()) => Ok(lock(&self.chan).queue.pop_front()),
             Poll::Pending => Err(Error::internal("a parking loop returned pending")),
         }
+    }
+
+    /// The future's value without the store, as [`StreamReader::next_batch`]: for an async host function's
+    /// future, while the event loop that polls it runs the guest. `None` if the guest dropped its writable end
+    /// without writing.
+    pub fn into_value(self) -> impl Future<Output = Option<Value>> + Send + 'static {
+        std::future::poll_fn(move |cx| {
+            let mut c = lock(&self.chan);
+            if let Some(v) = c.queue.pop_front() {
+                return Poll::Ready(Some(v));
+            }
+            if c.guest_dropped {
+                return Poll::Ready(None);
+            }
+            c.reader_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
     }
 
     /// [`FutureReader::read`] as a future.

@@ -337,3 +337,150 @@ fn call_async_yields_while_a_guest_waits_for_a_host_writer() {
         assert!(!s.is_poisoned());
     });
 }
+
+/// `send` passes the readable end of a new `stream<u32>` to the async host import `sink` (async lower), writes
+/// `0..n` into the writable end with synchronous writes (each completes with what the host end takes), drops
+/// it, and returns what `sink` returns. `fsend` does the same with a `future<u32>` holding `n` and `fsink`.
+const SENDER: &str = r#"(component
+  (type $s (stream u32))
+  (type $f (future u32))
+  (import "sink" (func $sink async (param "s" $s) (result u32)))
+  (import "fsink" (func $fsink async (param "f" $f) (result u32)))
+  (core module $Mem (memory (export "mem") 5))
+  (core instance $mem (instantiate $Mem))
+  (core func $sink (canon lower (func $sink) async (memory (core memory $mem "mem"))))
+  (core func $fsink (canon lower (func $fsink) async (memory (core memory $mem "mem"))))
+  (core func $new (canon stream.new $s))
+  (core func $write (canon stream.write $s (memory (core memory $mem "mem"))))
+  (core func $drop-w (canon stream.drop-writable $s))
+  (core func $fnew (canon future.new $f))
+  (core func $fwrite (canon future.write $f (memory (core memory $mem "mem"))))
+  (core func $return-u32 (canon task.return (result u32)))
+  (core func $ws.new (canon waitable-set.new))
+  (core func $join (canon waitable.join))
+  (core module $m
+    (import "" "mem" (memory 5))
+    (import "" "sink" (func $sink (param i32 i32) (result i32)))
+    (import "" "fsink" (func $fsink (param i32 i32) (result i32)))
+    (import "" "new" (func $new (result i64)))
+    (import "" "write" (func $write (param i32 i32 i32) (result i32)))
+    (import "" "drop-w" (func $drop-w (param i32)))
+    (import "" "fnew" (func $fnew (result i64)))
+    (import "" "fwrite" (func $fwrite (param i32 i32) (result i32)))
+    (import "" "return-u32" (func $return-u32 (param i32)))
+    (import "" "ws.new" (func $ws.new (result i32)))
+    (import "" "join" (func $join (param i32 i32)))
+    ;; Returns the host's answer now if the call returned, else waits for the subtask.
+    (func $finish (param $st i32) (result i32) (local $ws i32)
+      (if (i32.eq (local.get $st) (i32.const 2)) ;; RETURNED
+        (then (call $return-u32 (i32.load (i32.const 16))) (return (i32.const 0))))
+      (local.set $ws (call $ws.new))
+      (call $join (i32.shr_u (local.get $st) (i32.const 4)) (local.get $ws))
+      (i32.or (i32.const 2) (i32.shl (local.get $ws) (i32.const 4)))) ;; WAIT
+    (func (export "send") (param $n i32) (result i32)
+      (local $rw i64) (local $w i32) (local $st i32) (local $k i32) (local $r i32)
+      (block $filled (loop $fill
+        (br_if $filled (i32.ge_u (local.get $k) (local.get $n)))
+        (i32.store offset=256 (i32.shl (local.get $k) (i32.const 2)) (local.get $k))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $fill)))
+      (local.set $rw (call $new))
+      (local.set $w (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))))
+      (local.set $st (call $sink (i32.wrap_i64 (local.get $rw)) (i32.const 16)))
+      (local.set $k (i32.const 0))
+      (block $written (loop $more
+        (br_if $written (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $r (call $write (local.get $w)
+          (i32.add (i32.const 256) (i32.shl (local.get $k) (i32.const 2))) (i32.sub (local.get $n) (local.get $k))))
+        (if (i32.ne (i32.and (local.get $r) (i32.const 0xf)) (i32.const 0)) (then unreachable)) ;; COMPLETED
+        (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $r) (i32.const 4))))
+        (br $more)))
+      (call $drop-w (local.get $w))
+      (call $finish (local.get $st)))
+    (func (export "fsend") (param $n i32) (result i32) (local $rw i64) (local $st i32)
+      (local.set $rw (call $fnew))
+      (local.set $st (call $fsink (i32.wrap_i64 (local.get $rw)) (i32.const 16)))
+      (i32.store (i32.const 32) (local.get $n))
+      (if (i32.ne (call $fwrite (i32.wrap_i64 (i64.shr_u (local.get $rw) (i64.const 32))) (i32.const 32))
+                  (i32.const 0)) ;; COMPLETED
+        (then unreachable))
+      (call $finish (local.get $st)))
+    (func (export "cb") (param $ev i32) (param $p1 i32) (param $p2 i32) (result i32)
+      (if (i32.ne (local.get $ev) (i32.const 1)) (then unreachable)) ;; SUBTASK
+      (call $return-u32 (i32.load (i32.const 16)))
+      (i32.const 0)))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "mem" (memory $mem "mem"))
+    (export "sink" (func $sink)) (export "fsink" (func $fsink)) (export "new" (func $new))
+    (export "write" (func $write)) (export "drop-w" (func $drop-w))
+    (export "fnew" (func $fnew)) (export "fwrite" (func $fwrite))
+    (export "return-u32" (func $return-u32)) (export "ws.new" (func $ws.new)) (export "join" (func $join))))))
+  (func (export "send") async (param "n" u32) (result u32)
+    (canon lift (core func $i "send") async (callback (core func $i "cb"))))
+  (func (export "fsend") async (param "n" u32) (result u32)
+    (canon lift (core func $i "fsend") async (callback (core func $i "cb")))))"#;
+
+#[test]
+fn an_async_host_function_reads_a_guest_stream_without_the_store() {
+    both!(|engine| {
+        let c = component(&engine, SENDER);
+        let mut l = linker();
+        // How many values `sink` read, in how many batches.
+        let seen: Arc<std::sync::Mutex<(usize, usize)>> = Arc::default();
+        let record = seen.clone();
+        l.root()
+            .func_new_async("sink", move |store, args| {
+                let reader = match &args[0] {
+                    Value::Stream(s) => StreamReader::new(store, s.clone()),
+                    other => panic!("{other:?}"),
+                };
+                let record = record.clone();
+                async move {
+                    let mut reader = reader?;
+                    let mut sum = 0u32;
+                    while let Some(values) = reader.next_batch().await {
+                        let mut r = record.lock().unwrap();
+                        r.0 += values.len();
+                        r.1 += 1;
+                        for v in values {
+                            let Value::U32(x) = v else { panic!("{v:?}") };
+                            sum = sum.wrapping_add(x);
+                        }
+                    }
+                    Ok(Some(Value::U32(sum)))
+                }
+            })
+            .unwrap();
+        l.root()
+            .func_new_async("fsink", |store, args| {
+                let reader = match &args[0] {
+                    Value::Future(f) => FutureReader::new(store, f.clone()),
+                    other => panic!("{other:?}"),
+                };
+                async move {
+                    match reader?.into_value().await {
+                        Some(Value::U32(n)) => Ok(Some(Value::U32(n + 1))),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            })
+            .unwrap();
+        let mut s = store(&engine);
+        let i = l.instantiate(&mut s, &c).unwrap();
+        let send = i.get_func("send").unwrap();
+        let mut out = [Value::Bool(false)];
+        for n in [0u32, 1, 10, 70_000] {
+            *seen.lock().unwrap() = (0, 0);
+            send.call(&mut s, &[Value::U32(n)], &mut out).unwrap();
+            assert_eq!(out[0], Value::U32((0..n).fold(0u32, u32::wrapping_add)), "n = {n}");
+            let (values, batches) = *seen.lock().unwrap();
+            assert_eq!(values, n as usize);
+            // 70,000 values in one write: the host end takes 65,536, the guest's next write waits until the
+            // host function has read them.
+            assert_eq!(batches, usize::from(n > 0) + usize::from(n > 65_536), "n = {n}");
+        }
+        i.get_func("fsend").unwrap().call(&mut s, &[Value::U32(41)], &mut out).unwrap();
+        assert_eq!(out[0], Value::U32(42));
+        assert!(!s.is_poisoned());
+    });
+}
