@@ -404,7 +404,7 @@ fn caller_component(set: &TypeSet, exports: &[Concurrent]) -> ComponentBuilder {
         let list = side.types.val(&mut side.b, &c.list());
         let enc = c.caller.option();
         let ft = async_func_type(&mut side.b, ("x", list), list);
-        let q = side.b.import(&format!("q{i}"), wasm_encoder::ComponentTypeRef::Func(ft));
+        let q = side.b.import(format!("q{i}"), wasm_encoder::ComponentTypeRef::Func(ft));
         let lowered = side.b.lower_func(None, q, [enc, O::Memory(side.memory), O::Realloc(side.realloc), O::Async]);
         side.host.push((format!("lower{i}"), lowered));
         let task_return = side.b.task_return(Some(list), [enc, O::Memory(side.memory)]);

@@ -532,8 +532,12 @@ pub use component_layer_macro::flags;
 /// * `additional_derives: [PartialEq, Eq, Hash]` — for records, variants and enums.
 /// * `skip_mut_forwarding_impls: true` — no `impl Host for &mut T`.
 ///
-/// What `bindgen!` does not generate yet (async functions, `future`, `stream` and `error-context`, which the
-/// runtime runs through [`TypedFunc`], [`Func::call_async`] and `func_wrap_async`), what the runtime cannot run
+/// An `async func` export gets `call_*`, which runs the store's event loop until the task returns, and
+/// `call_*_async`, a future that yields to the executor while only host futures can make progress.
+///
+/// What `bindgen!` does not generate yet (host traits for async imports, `future`, `stream` and
+/// `error-context` in signatures, which the runtime runs through [`TypedFunc`], [`Func::call_async`] and
+/// `func_wrap_async`), what the runtime cannot run
 /// (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
 /// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT and keys that name
 /// nothing. A host on both backends is `examples/bindgen.rs`.

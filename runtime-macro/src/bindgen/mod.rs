@@ -23,15 +23,16 @@ pub use gen::Generator;
 /// Options of wasmtime's `bindgen!` that component-layer does not implement (yet), with the reason given to
 /// the user.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("async", "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`"),
+    (
+        "async",
+        "bindgen! does not generate async host traits yet (define async host functions with `func_wrap_async`); \
+         every `async func` export gets a `call_*_async` future without this option",
+    ),
     (
         "concurrent_imports",
-        "bindgen! does not generate async bindings yet: define async host functions with `func_wrap_async`",
+        "bindgen! does not generate async host traits yet: define async host functions with `func_wrap_async`",
     ),
-    (
-        "concurrent_exports",
-        "bindgen! does not generate async bindings yet: call async exports through `TypedFunc::call_async`",
-    ),
+    ("concurrent_exports", "every `async func` export gets a `call_*_async` future without this option"),
     ("exports", "per-function export flags (async, tracing) are not supported"),
     ("tracing", "tracing of host calls is not supported"),
     ("verbose_tracing", "tracing of host calls is not supported"),
@@ -547,6 +548,9 @@ mod tests {
         assert!(e.contains("unknown bindgen! option `colour`"), "{e}");
         let e = error_of(r#"inline: "package a:b; world w { import f: func(x: future<u8>); }""#);
         assert!(e.contains("does not support yet"), "{e}");
+        let e = error_of(r#"inline: "package a:b; world w { import f: async func(); }""#);
+        assert!(e.contains("an async import (bindgen! does not generate async host traits yet"), "{e}");
+        assert_eq!(error_of(r#"inline: "package a:b; world w { export f: async func(x: u32) -> string; }""#), "");
         let e = error_of(r#"inline: "package a:b; world w { import f: func(x: nope); }""#);
         assert!(e.contains("inline WIT"), "{e}");
         let e = error_of(r#"world: "w""#);

@@ -448,3 +448,41 @@ fn typed_async_result_type_mismatch_is_an_error() {
         assert!(err.to_string().contains("greet"), "{err}");
     });
 }
+
+/// Bindings of some of the guest's async exports: `call_*` runs the event loop to the end, `call_*_async` is a
+/// future.
+mod async_world {
+    component_layer::bindgen!({
+        inline: "
+            package test:typed-async;
+            world exports {
+                export scalar: async func(x: u32) -> u32;
+                export greet: async func(n: u32) -> string;
+                export squares: async func(n: u32) -> list<u32>;
+                export opt: async func(x: u32) -> option<u32>;
+                export nothing: async func();
+            }
+        ",
+    });
+}
+
+#[test]
+fn bindgen_calls_async_exports() {
+    both!(|engine| {
+        let c = component(&engine, &wat());
+        let mut store = store(&engine);
+        let w = async_world::Exports::instantiate(&mut store, &c, &host()).unwrap();
+        assert_eq!(w.call_scalar(&mut store, 4).unwrap(), 12);
+        assert_eq!(w.call_greet(&mut store, 5).unwrap(), "hello");
+        assert_eq!(w.call_squares(&mut store, 3).unwrap(), vec![0, 1, 4]);
+        w.call_nothing(&mut store).unwrap();
+        let (r, pending) = block_on(w.call_squares_async(&mut store, 4));
+        assert_eq!(r.unwrap(), vec![0, 1, 4, 9]);
+        assert!(pending > 0, "`squares` waits for the host's `tick`");
+        assert_eq!(block_on(w.call_scalar_async(&mut store, 5)).0.unwrap(), 15);
+        assert_eq!(block_on(w.call_greet_async(&mut store, 18)).0.unwrap(), "hello, async world");
+        block_on(w.call_nothing_async(&mut store)).0.unwrap();
+        assert_eq!(w.call_opt(&mut store, 0).unwrap(), block_on(w.call_opt_async(&mut store, 0)).0.unwrap());
+        assert!(!store.is_poisoned());
+    });
+}

@@ -39,6 +39,20 @@ impl Generator<'_> {
                {finish}\n\
              }}"
         );
+        // An `async func` export is also called as a future, which yields to the executor while only host
+        // futures can make progress (`TypedFunc::call_async`); `call_*` runs the store's event loop to the end.
+        if f.kind.is_async() {
+            let _ = writeln!(
+                out,
+                "/// [`Self::{method}`] as a future, which returns `Poll::Pending` while only host futures can make\n\
+                 /// progress.\n\
+                 pub async fn {method}_async<S: {K}::AsContextMut>(&self, store: S{params}) -> {K}::Result<{ret}> {{\n\
+                   let __f = {K}::TypedFunc::<({call_types}), {results}>::new_unchecked({field_expr}.clone());\n\
+                   let __r = __f.call_async(store, ({names})).await?;\n\
+                   {finish}\n\
+                 }}"
+            );
+        }
     }
 
     /// The type check of an export at load time.
