@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::fmt::Write as _;
 
 use arbitrary::{Result, Unstructured};
 use component_layer::{List, Value};
@@ -64,11 +65,17 @@ pub enum Tier {
     /// sibling admits one task at a time with `backpressure.inc`/`dec` and yields before it returns. See
     /// [`crate::backpressure`].
     Backpressure,
+    /// Streams between a component and the host: the stream tier's caller with the host as its callee. An
+    /// `async func` export writes its `list<u8>` argument into a `stream<u8>` whose readable end it passes to the
+    /// host import `s{i}`, which reads it to its end and returns what it read; or it calls the host import
+    /// `p{i}`, which returns a stream carrying the list, and reads it. Every engine's host ends of streams
+    /// (component-layer's `StreamReader`/`StreamWriter`, wasmtime's consumers and producers) carry the values.
+    HostStream,
 }
 
 impl Tier {
     /// All tiers.
-    pub const ALL: [Tier; 12] = [
+    pub const ALL: [Tier; 13] = [
         Tier::Echo,
         Tier::Transform,
         Tier::Probe,
@@ -81,6 +88,7 @@ impl Tier {
         Tier::Async,
         Tier::Stream,
         Tier::Backpressure,
+        Tier::HostStream,
     ];
 
     /// The tier's name.
@@ -98,12 +106,13 @@ impl Tier {
             Tier::Async => "async",
             Tier::Stream => "stream",
             Tier::Backpressure => "backpressure",
+            Tier::HostStream => "host-stream",
         }
     }
 
     /// Whether the tier's components use the async ABI (`async func` exports or imports).
     pub fn uses_async_abi(self) -> bool {
-        matches!(self, Tier::Async | Tier::Stream | Tier::Backpressure)
+        matches!(self, Tier::Async | Tier::Stream | Tier::Backpressure | Tier::HostStream)
     }
 
     /// The tier with this name.
@@ -139,6 +148,12 @@ pub enum HostBehaviour {
     /// their `Debug` form) mapped into the (scalar) result type, so every engine gets the same answer for the
     /// same arguments.
     Hash,
+    /// The import's first parameter is a `stream<T>` (its signature says `list<T>`: the values): the host reads
+    /// it to its end, logs the values it read as the argument and returns them (the host-stream tier).
+    ReadStream,
+    /// The import's result is a `stream<T>` (its signature says `list<T>`: the values): the host returns a stream
+    /// that carries its first argument, written before the call returns, and ends it (the host-stream tier).
+    WriteStream,
     /// Calls the named export of the same instance with its own arguments and returns what it returns. The
     /// instance is still running the call that called this import, so the runtime must refuse to reenter it
     /// (a trap).
@@ -374,6 +389,7 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
         Tier::Async => g.async_echo(seed),
         Tier::Stream => g.streams(seed),
         Tier::Backpressure => g.backpressure(seed),
+        Tier::HostStream => g.host_streams(seed),
     }
 }
 
@@ -654,6 +670,82 @@ impl Gen<'_, '_, '_> {
 
     /// A stream's element type: any but `char` (wasmparser 0.254 refuses `stream<char>`: a stream of text is to be
     /// `stream<u8>` with an encoding).
+    /// Host streams: the stream tier's caller side alone, its callee the host ([`Tier::HostStream`]). Bytes only:
+    /// a host end in wasmtime has a static Rust element type.
+    fn host_streams(mut self, seed: u64) -> Result<Case> {
+        use crate::streams::{Channel, Direction, Transport};
+        let dir = if self.u.arbitrary()? { Direction::Param } else { Direction::Result };
+        let n = self.u.int_in_range(1..=3)?;
+        let mut channels = Vec::new();
+        for _ in 0..n {
+            let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
+                Ok(if u.ratio(1, 4)? { u.int_in_range(5..=64)? } else { u.int_in_range(1..=4)? })
+            };
+            let transport = Transport::Stream {
+                write: chunk(self.u)?,
+                read: chunk(self.u)?,
+                cancel_write: self.u.ratio(1, 3)?,
+                cancel_read: self.u.ratio(1, 3)?,
+            };
+            let enc = self.encoding()?;
+            channels.push(Channel { elem: Ty::U8, transport, writer: enc, reader: enc });
+        }
+        let component = crate::streams::encode_host(&self.set, &channels, dir);
+        let list = Ty::List(Box::new(Ty::U8));
+        let (callee, param, how, behaviour) = match dir {
+            Direction::Param => {
+                ("s", "s", "the caller writes, the host reads its stream parameter", HostBehaviour::ReadStream)
+            }
+            Direction::Result => {
+                ("p", "x", "the host returns a stream it wrote, the caller reads", HostBehaviour::WriteStream)
+            }
+        };
+        let note = channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
+            .chain(std::iter::once(how.to_string()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let sig = Sig { params: vec![("x".into(), list.clone())], result: Some(list.clone()) };
+        let imports = (0..n)
+            .map(|i| HostImport {
+                name: format!("{callee}{i}"),
+                sig: Sig { params: vec![(param.into(), list.clone())], result: Some(list.clone()) },
+                behaviour: behaviour.clone(),
+            })
+            .collect();
+        let mut wit = String::from("world case {\n");
+        for i in 0..n {
+            let _ = match dir {
+                Direction::Param => writeln!(wit, "  import s{i}: async func(s: stream<u8>) -> list<u8>;"),
+                Direction::Result => writeln!(wit, "  import p{i}: async func(x: list<u8>) -> stream<u8>;"),
+            };
+        }
+        for i in 0..n {
+            let _ = writeln!(wit, "  export e{i}: async func(x: list<u8>) -> list<u8>;");
+        }
+        wit.push_str("}\n");
+        let mut calls = Vec::new();
+        for _ in 0..self.n_calls()? {
+            let i = self.u.choose_index(n)?;
+            let x = self.value(&list)?;
+            calls.push(Call::new(format!("e{i}"), vec![x.clone()], Expect::Returns(Some(x))));
+        }
+        Ok(Case {
+            seed,
+            tier: Tier::HostStream,
+            exports: (0..n).map(|i| (format!("e{i}"), sig.clone())).collect(),
+            imports,
+            set: self.set,
+            component,
+            calls,
+            note,
+            stub_imports: false,
+            wit_source: Some(wit),
+        })
+    }
+
     fn stream_elem(&mut self) -> Result<Ty> {
         for _ in 0..8 {
             let elem = self.ty()?;

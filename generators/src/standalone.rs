@@ -21,10 +21,11 @@ use crate::ty::{Def, Flat, Ty, TypeSet};
 /// host resources and their imports are played by [`resource`]'s stand-in; other imports by [`wrap`]'s, which
 /// answers the same for every call, so the calls must queue the same host return values.
 pub fn wrap_case(case: &Case) -> Result<Vec<u8>, String> {
-    if case.tier == Tier::Async {
-        return Err(
-            "the async tier's imports are `async func`s answered by the host's executor; no stand-in yet".into()
-        );
+    if matches!(case.tier, Tier::Async | Tier::HostStream) {
+        return Err(format!(
+            "the {} tier's imports are `async func`s answered by the host's executor; no stand-in yet",
+            case.tier
+        ));
     }
     if case.stub_imports {
         return Err("the case's unknown imports are trapping stubs, which a .wast host does not define".into());
@@ -64,6 +65,9 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
             }
             HostBehaviour::Hash => return Err(format!("cannot stand in for hashing import `{}`", imp.name)),
             HostBehaviour::Reenter(_) => return Err(format!("cannot stand in for reentering import `{}`", imp.name)),
+            HostBehaviour::ReadStream | HostBehaviour::WriteStream => {
+                return Err(format!("cannot stand in for host stream import `{}`", imp.name))
+            }
             HostBehaviour::EchoFirst => match (&imp.sig.params.first(), &imp.sig.result) {
                 (Some((_, Ty::List(_))), Some(Ty::List(_))) => Body::EchoFirstList,
                 _ => return Err(format!("cannot stand in for echoing import `{}`", imp.name)),

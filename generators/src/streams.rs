@@ -1010,6 +1010,16 @@ pub fn encode(set: &TypeSet, channels: &[Channel], dir: Direction) -> Vec<u8> {
     b.finish()
 }
 
+/// The host-stream tier's component: the caller side alone, its callee's functions (`s{i}` or `p{i}`) imported
+/// from the host; exports `e{i}: async func(x: list<T>) -> list<T>`.
+pub fn encode_host(set: &TypeSet, channels: &[Channel], dir: Direction) -> Vec<u8> {
+    match dir {
+        Direction::Param => writer_component(set, channels, dir),
+        Direction::Result => reader_component(set, channels, dir),
+    }
+    .finish()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::case::Tier;
@@ -1033,6 +1043,27 @@ mod tests {
         }
         for flavour in ["stream<", "future<list<", "write cancelled", "read cancelled", "caller writes", "caller reads"]
         {
+            assert!(notes.contains(flavour), "no case has {flavour}: {notes}");
+        }
+    }
+
+    #[test]
+    fn host_stream_cases_import_the_callee_from_the_host_and_are_valid() {
+        let mut notes = String::new();
+        for seed in 0..24 {
+            let case = generate_case(seed, Tier::HostStream);
+            let mut features = wasmparser::WasmFeatures::default();
+            features.insert(wasmparser::WasmFeatures::CM_ASYNC);
+            wasmparser::Validator::new_with_features(features)
+                .validate_all(&case.component)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", case.wit()));
+            assert_eq!(case.imports.len(), case.exports.len(), "seed {seed}");
+            for call in &case.calls {
+                assert_eq!(call.expect, crate::Expect::Returns(Some(call.args[0].clone())), "seed {seed}");
+            }
+            notes.push_str(&case.note);
+        }
+        for flavour in ["host reads", "host returns", "write cancelled", "read cancelled"] {
             assert!(notes.contains(flavour), "no case has {flavour}: {notes}");
         }
     }

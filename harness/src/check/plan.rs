@@ -88,6 +88,22 @@ fn export_funcs(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<E
     }
 }
 
+/// The first imported function (by its path) whose type passes a stream, a future or an error-context.
+pub fn unserved_import(items: &[(String, ItemType)], prefix: &[String]) -> Option<String> {
+    items.iter().find_map(|(name, item)| {
+        let mut path = prefix.to_vec();
+        path.push(name.clone());
+        match item {
+            ItemType::Func(ty) => {
+                let mut types = ty.params().iter().map(|(_, t)| t).chain(ty.result());
+                types.any(crate::engine::value::has_async_values).then(|| path.join("#"))
+            }
+            ItemType::Instance(inner) => unserved_import(inner, &path),
+            _ => None,
+        }
+    })
+}
+
 /// The imported resource types with their paths (names from the imports down to the type), first path first.
 fn import_resources(items: &[(String, ItemType)], prefix: &[String], out: &mut Vec<(ResourceType, Vec<String>)>) {
     for (name, item) in items {

@@ -109,22 +109,31 @@ impl<E: WasmEngine> LayerEngine<E> {
         for imp in &case.imports {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
             let name = imp.name.clone();
-            let defined = match case.asynchronous {
-                true => linker.root().func_new_async(&name, move |ctx, args| {
-                    let mut out = [Value::Bool(false)];
-                    let answer = case_host_fn(&imp, &state, &reenter, fault, ctx, args, &mut out)
-                        .map(|()| imp.sig.result.as_ref().map(|_| out[0].clone()));
-                    let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
-                    async move {
-                        if later {
-                            YieldOnce::default().await;
+            let defined = match imp.behaviour {
+                HostBehaviour::ReadStream => {
+                    linker.root().func_new_async(&name, move |ctx, args| read_stream(&imp, &state, fault, ctx, args))
+                }
+                HostBehaviour::WriteStream => linker.root().func_new_async(&name, move |ctx, args| {
+                    let answer = write_stream(&imp, &state, fault, ctx, args);
+                    async move { answer }
+                }),
+                _ => match case.asynchronous {
+                    true => linker.root().func_new_async(&name, move |ctx, args| {
+                        let mut out = [Value::Bool(false)];
+                        let answer = case_host_fn(&imp, &state, &reenter, fault, ctx, args, &mut out)
+                            .map(|()| imp.sig.result.as_ref().map(|_| out[0].clone()));
+                        let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
+                        async move {
+                            if later {
+                                YieldOnce::default().await;
+                            }
+                            answer
                         }
-                        answer
-                    }
-                }),
-                false => linker.root().func_new(&name, move |ctx, args, results| {
-                    case_host_fn(&imp, &state, &reenter, fault, ctx, args, results)
-                }),
+                    }),
+                    false => linker.root().func_new(&name, move |ctx, args, results| {
+                        case_host_fn(&imp, &state, &reenter, fault, ctx, args, results)
+                    }),
+                },
             };
             defined.map_err(classify)?;
         }
@@ -138,6 +147,64 @@ impl<E: WasmEngine> LayerEngine<E> {
             .and_then(Option::as_mut)
             .ok_or_else(|| Failure::trap_of(TrapClass::Other, "the instance was dropped"))
     }
+}
+
+/// A [`HostBehaviour::ReadStream`] import: takes the stream's readable end now; its future reads the stream
+/// to its end (the event loop that polls it runs the guest that writes) and answers with the bytes read.
+fn read_stream<E: WasmEngine>(
+    imp: &HostImport,
+    state: &SharedState,
+    fault: Option<HostFault>,
+    ctx: component_layer::StoreContextMut<'_, (), E>,
+    args: &[Value],
+) -> impl std::future::Future<Output = anyhow::Result<Option<Value>>> + Send + 'static {
+    let reader = match args.first() {
+        Some(Value::Stream(s)) => component_layer::StreamReader::new(ctx, s.clone()).map_err(anyhow::Error::from),
+        _ => Err(anyhow::Error::new(HostFailure(format!("`{}` expects a stream", imp.name)))),
+    };
+    let (imp, state) = (imp.clone(), state.clone());
+    async move {
+        let mut reader = reader?;
+        let mut bytes = Vec::new();
+        while let Some(values) = reader.next_batch().await {
+            for v in values {
+                match v {
+                    Value::U8(b) => bytes.push(b),
+                    v => return Err(anyhow::Error::new(HostFailure(format!("a stream<u8> carried {v:?}")))),
+                }
+            }
+        }
+        let answer = state.lock().answer(&imp, vec![Value::List(component_layer::List::U8(bytes))], fault)?;
+        match answer {
+            Answer::Return(v) => Ok(v),
+            Answer::Reenter(_) => Err(anyhow::Error::new(HostFailure("a stream import cannot reenter".into()))),
+        }
+    }
+}
+
+/// A [`HostBehaviour::WriteStream`] import: a new stream whose host end is written with the answer (its
+/// argument) and closed before the call returns.
+fn write_stream<E: WasmEngine>(
+    imp: &HostImport,
+    state: &SharedState,
+    fault: Option<HostFault>,
+    ctx: component_layer::StoreContextMut<'_, (), E>,
+    args: &[Value],
+) -> anyhow::Result<Option<Value>> {
+    let values = match state.lock().answer(imp, args.to_vec(), fault)? {
+        Answer::Return(Some(Value::List(l))) => l,
+        other => {
+            let what = match other {
+                Answer::Return(v) => format!("{v:?}"),
+                Answer::Reenter(e) => format!("a reentry of {e}"),
+            };
+            return Err(anyhow::Error::new(HostFailure(format!("`{}` cannot stream {what}", imp.name))));
+        }
+    };
+    let (writer, stream) = component_layer::StreamWriter::new(ctx);
+    writer.write(values.iter())?;
+    writer.close();
+    Ok(Some(Value::Stream(stream)))
 }
 
 /// A host function of a case host.

@@ -114,6 +114,21 @@ pub fn has_resources(ty: &ValueType) -> bool {
     }
 }
 
+/// Whether a type mentions a stream, a future or an error-context, which the generic hosts cannot make or serve.
+pub fn has_async_values(ty: &ValueType) -> bool {
+    match ty {
+        ValueType::Stream(_) | ValueType::Future(_) | ValueType::ErrorContext => true,
+        ValueType::List(t) | ValueType::Option(t) => has_async_values(t),
+        ValueType::Record(fs) => fs.iter().any(|(_, t)| has_async_values(t)),
+        ValueType::Tuple(ts) => ts.iter().any(has_async_values),
+        ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(has_async_values)),
+        ValueType::Result { ok, err } => {
+            ok.as_deref().is_some_and(has_async_values) || err.as_deref().is_some_and(has_async_values)
+        }
+        _ => false,
+    }
+}
+
 /// A resource position's stand-in: `slot(index, own)` gives what goes there.
 pub type Slot<'a, R> = dyn FnMut(u32, bool) -> Result<R, String> + 'a;
 

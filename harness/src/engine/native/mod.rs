@@ -1,6 +1,7 @@
 //! wasmtime 48's native component support: the reference engine.
 
 mod generic;
+mod streams;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -112,22 +113,64 @@ impl NativeEngine {
         for imp in &case.imports {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
             let name = imp.name.clone();
-            let defined = match case.asynchronous {
-                true => linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
-                    let answer = accessor.with(|mut access| {
-                        case_host_fn(&imp, &state, &reenter, fault, access.as_context_mut(), args, results)
-                    });
-                    let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
-                    Box::pin(async move {
-                        if later {
-                            YieldOnce::default().await;
-                        }
-                        answer
+            let defined = match imp.behaviour {
+                HostBehaviour::ReadStream => {
+                    linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
+                        let (imp, state) = (imp.clone(), state.clone());
+                        Box::pin(async move {
+                            let Some(Val::Stream(stream)) = args.first() else {
+                                return Err(wasmtime::Error::new(HostFailure(format!(
+                                    "`{}` expects a stream",
+                                    imp.name
+                                ))));
+                            };
+                            let reader = wasmtime::component::StreamReader::<u8>::try_from_stream_any(stream.clone())?;
+                            let (collect, read) = streams::Collect::new();
+                            accessor.with(|mut access| reader.pipe(access.as_context_mut(), collect))?;
+                            let bytes = read.await;
+                            let answer = state
+                                .lock()
+                                .answer(&imp, vec![Value::List(component_layer::List::U8(bytes))], fault)
+                                .map_err(|e| wasmtime::Error::new(HostFailure(e.to_string())))?;
+                            match (answer, results.first_mut()) {
+                                (Answer::Return(Some(v)), Some(slot)) => {
+                                    *slot = to_val(&v).map_err(wasmtime::Error::msg)?
+                                }
+                                _ => {
+                                    return Err(wasmtime::Error::new(HostFailure(
+                                        "a stream import answers a list".into(),
+                                    )))
+                                }
+                            }
+                            Ok(())
+                        })
                     })
-                }),
-                false => linker.root().func_new(&name, move |store, _, args, results| {
-                    case_host_fn(&imp, &state, &reenter, fault, store, args, results)
-                }),
+                }
+                HostBehaviour::WriteStream => {
+                    linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
+                        let answer = accessor.with(|mut access| {
+                            streams::write(&imp, &state, fault, access.as_context_mut(), args, results)
+                        });
+                        Box::pin(async move { answer })
+                    })
+                }
+                _ => match case.asynchronous {
+                    true => linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
+                        let answer = accessor.with(|mut access| {
+                            case_host_fn(&imp, &state, &reenter, fault, access.as_context_mut(), args, results)
+                        });
+                        let later = imp.behaviour == HostBehaviour::ReturnQueuedLater;
+                        Box::pin(async move {
+                            if later {
+                                YieldOnce::default().await;
+                            }
+                            answer
+                        })
+                    }),
+                    false => linker.root().func_new(&name, move |store, _, args, results| {
+                        case_host_fn(&imp, &state, &reenter, fault, store, args, results)
+                    }),
+                },
             };
             defined.map_err(link)?;
         }
