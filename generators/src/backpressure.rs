@@ -444,24 +444,12 @@ pub fn encode(set: &TypeSet, exports: &[Concurrent]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use crate::case::Tier;
-    use crate::generate_case;
 
     #[test]
     fn cases_split_lists_into_concurrent_calls_and_are_valid() {
-        let mut notes = String::new();
-        for seed in 0..24 {
-            let case = generate_case(seed, Tier::Backpressure);
-            let mut features = wasmparser::WasmFeatures::default();
-            features.insert(wasmparser::WasmFeatures::CM_ASYNC);
-            wasmparser::Validator::new_with_features(features)
-                .validate_all(&case.component)
-                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", case.wit()));
-            assert!(case.imports.is_empty(), "seed {seed}");
-            for call in &case.calls {
-                assert_eq!(call.expect, crate::Expect::Returns(Some(call.args[0].clone())), "seed {seed}");
-            }
-            notes.push_str(&case.note);
-        }
+        let notes = crate::async_tests::echo_cases_notes(Tier::Backpressure, |seed, case| {
+            assert!(case.imports.is_empty(), "seed {seed}")
+        });
         for flavour in ["in 2 calls", "in 4 calls", "yields 0 times", "yields 3 times", "cancelled"] {
             assert!(notes.contains(flavour), "no case has {flavour}: {notes}");
         }

@@ -393,6 +393,17 @@ pub fn generate(u: &mut Unstructured<'_>, seed: u64, tier: Tier, config: &CaseCo
     }
 }
 
+/// A stream case's note: each export's channel, then how the channels run.
+fn channels_note(set: &TypeSet, channels: &[crate::streams::Channel], how: &str) -> String {
+    channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("e{i} {}", c.describe(set)))
+        .chain(std::iter::once(how.to_string()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 struct Gen<'u, 'd, 'c> {
     u: &'u mut Unstructured<'d>,
     set: TypeSet,
@@ -617,15 +628,7 @@ impl Gen<'_, '_, '_> {
             let transport = if dir == Direction::Param && self.u.ratio(1, 3)? {
                 Transport::Future
             } else {
-                let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
-                    Ok(if u.ratio(1, 4)? { u.int_in_range(5..=64)? } else { u.int_in_range(1..=4)? })
-                };
-                Transport::Stream {
-                    write: chunk(self.u)?,
-                    read: chunk(self.u)?,
-                    cancel_write: self.u.ratio(1, 3)?,
-                    cancel_read: self.u.ratio(1, 3)?,
-                }
+                self.stream_transport()?
             };
             channels.push(Channel { elem, transport, writer: self.encoding()?, reader: self.encoding()? });
         }
@@ -634,13 +637,7 @@ impl Gen<'_, '_, '_> {
             Direction::Param => "the caller writes, the callee reads its stream parameter",
             Direction::Result => "the callee returns the stream and writes, the caller reads",
         };
-        let note = channels
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
-            .chain(std::iter::once(how.to_string()))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let note = channels_note(&self.set, &channels, how);
         let sigs: Vec<Sig> = channels
             .iter()
             .map(|c| {
@@ -673,20 +670,12 @@ impl Gen<'_, '_, '_> {
     /// Host streams: the stream tier's caller side alone, its callee the host ([`Tier::HostStream`]). Bytes only:
     /// a host end in wasmtime has a static Rust element type.
     fn host_streams(mut self, seed: u64) -> Result<Case> {
-        use crate::streams::{Channel, Direction, Transport};
+        use crate::streams::{Channel, Direction};
         let dir = if self.u.arbitrary()? { Direction::Param } else { Direction::Result };
         let n = self.u.int_in_range(1..=3)?;
         let mut channels = Vec::new();
         for _ in 0..n {
-            let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
-                Ok(if u.ratio(1, 4)? { u.int_in_range(5..=64)? } else { u.int_in_range(1..=4)? })
-            };
-            let transport = Transport::Stream {
-                write: chunk(self.u)?,
-                read: chunk(self.u)?,
-                cancel_write: self.u.ratio(1, 3)?,
-                cancel_read: self.u.ratio(1, 3)?,
-            };
+            let transport = self.stream_transport()?;
             let enc = self.encoding()?;
             channels.push(Channel { elem: Ty::U8, transport, writer: enc, reader: enc });
         }
@@ -700,13 +689,7 @@ impl Gen<'_, '_, '_> {
                 ("p", "x", "the host returns a stream it wrote, the caller reads", HostBehaviour::WriteStream)
             }
         };
-        let note = channels
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
-            .chain(std::iter::once(how.to_string()))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let note = channels_note(&self.set, &channels, how);
         let sig = Sig { params: vec![("x".into(), list.clone())], result: Some(list.clone()) };
         let imports = (0..n)
             .map(|i| HostImport {
@@ -743,6 +726,20 @@ impl Gen<'_, '_, '_> {
             note,
             stub_imports: false,
             wit_source: Some(wit),
+        })
+    }
+
+    /// A stream's chunk sizes (mostly small, so copies are partial) and whether each side cancels its first
+    /// blocked copy.
+    fn stream_transport(&mut self) -> Result<crate::streams::Transport> {
+        let chunk = |u: &mut Unstructured<'_>| -> Result<u32> {
+            Ok(if u.ratio(1, 4)? { u.int_in_range(5..=64)? } else { u.int_in_range(1..=4)? })
+        };
+        Ok(crate::streams::Transport::Stream {
+            write: chunk(self.u)?,
+            read: chunk(self.u)?,
+            cancel_write: self.u.ratio(1, 3)?,
+            cancel_read: self.u.ratio(1, 3)?,
         })
     }
 

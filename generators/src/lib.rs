@@ -72,3 +72,29 @@ pub fn generate_case_with(seed: u64, tier: Tier, config: &CaseConfig) -> Case {
         }
     }
 }
+
+/// What the async tiers' tests share.
+#[cfg(test)]
+pub(crate) mod async_tests {
+    use crate::case::{Case, Tier};
+
+    /// The notes of seeds 0..24 of `tier`, whose components must validate with the async ABI and whose calls must
+    /// each expect their argument back; `check` looks at each case too.
+    pub fn echo_cases_notes(tier: Tier, check: impl Fn(u64, &Case)) -> String {
+        let mut notes = String::new();
+        for seed in 0..24 {
+            let case = crate::generate_case(seed, tier);
+            let mut features = wasmparser::WasmFeatures::default();
+            features.insert(wasmparser::WasmFeatures::CM_ASYNC);
+            wasmparser::Validator::new_with_features(features)
+                .validate_all(&case.component)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", case.wit()));
+            for call in &case.calls {
+                assert_eq!(call.expect, crate::Expect::Returns(Some(call.args[0].clone())), "seed {seed}");
+            }
+            check(seed, &case);
+            notes.push_str(&case.note);
+        }
+        notes
+    }
+}

@@ -101,32 +101,27 @@ pub fn from_plain_val(v: &Val) -> Result<Value, String> {
 
 /// Whether a type mentions a resource.
 pub fn has_resources(ty: &ValueType) -> bool {
-    match ty {
-        ValueType::Own(_) | ValueType::Borrow(_) => true,
-        ValueType::List(t) | ValueType::Option(t) => has_resources(t),
-        ValueType::Record(fs) => fs.iter().any(|(_, t)| has_resources(t)),
-        ValueType::Tuple(ts) => ts.iter().any(has_resources),
-        ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(has_resources)),
-        ValueType::Result { ok, err } => {
-            ok.as_deref().is_some_and(has_resources) || err.as_deref().is_some_and(has_resources)
-        }
-        _ => false,
-    }
+    mentions(ty, &|t| matches!(t, ValueType::Own(_) | ValueType::Borrow(_)))
 }
 
 /// Whether a type mentions a stream, a future or an error-context, which the generic hosts cannot make or serve.
 pub fn has_async_values(ty: &ValueType) -> bool {
-    match ty {
-        ValueType::Stream(_) | ValueType::Future(_) | ValueType::ErrorContext => true,
-        ValueType::List(t) | ValueType::Option(t) => has_async_values(t),
-        ValueType::Record(fs) => fs.iter().any(|(_, t)| has_async_values(t)),
-        ValueType::Tuple(ts) => ts.iter().any(has_async_values),
-        ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(has_async_values)),
-        ValueType::Result { ok, err } => {
-            ok.as_deref().is_some_and(has_async_values) || err.as_deref().is_some_and(has_async_values)
+    mentions(ty, &|t| matches!(t, ValueType::Stream(_) | ValueType::Future(_) | ValueType::ErrorContext))
+}
+
+/// Whether `ty` is, or contains in its lists, options, records, tuples, variants or results, a type `leaf` picks.
+fn mentions(ty: &ValueType, leaf: &dyn Fn(&ValueType) -> bool) -> bool {
+    leaf(ty)
+        || match ty {
+            ValueType::List(t) | ValueType::Option(t) => mentions(t, leaf),
+            ValueType::Record(fs) => fs.iter().any(|(_, t)| mentions(t, leaf)),
+            ValueType::Tuple(ts) => ts.iter().any(|t| mentions(t, leaf)),
+            ValueType::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(|t| mentions(t, leaf))),
+            ValueType::Result { ok, err } => {
+                ok.as_deref().is_some_and(|t| mentions(t, leaf)) || err.as_deref().is_some_and(|t| mentions(t, leaf))
+            }
+            _ => false,
         }
-        _ => false,
-    }
 }
 
 /// A resource position's stand-in: `slot(index, own)` gives what goes there.
