@@ -533,11 +533,14 @@ pub use component_layer_macro::flags;
 /// * `skip_mut_forwarding_impls: true` — no `impl Host for &mut T`.
 ///
 /// An `async func` export gets `call_*`, which runs the store's event loop until the task returns, and
-/// `call_*_async`, a future that yields to the executor while only host futures can make progress.
+/// `call_*_async`, a future that yields to the executor while only host futures can make progress. An
+/// `async func` import's host method returns a [`BoxFuture<R>`](BoxFuture) (`R` is
+/// `component_layer::Result<T>` when trappable): the method runs with the host (or, with `store`, the
+/// [`Access`]) borrowed, and the future it returns owns what it needs, as the guest goes on while it is pending
+/// (it is defined with [`LinkerInstance::func_wrap_async`]; `subtask.cancel` drops it).
 ///
-/// What `bindgen!` does not generate yet (host traits for async imports, `future`, `stream` and
-/// `error-context` in signatures, which the runtime runs through [`TypedFunc`], [`Func::call_async`] and
-/// `func_wrap_async`), what the runtime cannot run
+/// What `bindgen!` does not generate yet (`future`, `stream` and `error-context` in signatures, which the
+/// runtime runs through [`TypedFunc`], [`Func::call_async`] and `func_wrap_async`), what the runtime cannot run
 /// (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
 /// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT and keys that name
 /// nothing. A host on both backends is `examples/bindgen.rs`.
@@ -546,6 +549,10 @@ pub use component_layer_macro::bindgen;
 #[doc(hidden)]
 pub use component_layer_macro::bindgen_every_world as __bindgen_every_world;
 pub use func::{Access, Func, HostFn};
+
+/// The future that a `bindgen!` host method of an `async func` import returns: it owns what it needs, since it
+/// runs after the method has given back its borrow of the host and the store, while the guest goes on.
+pub type BoxFuture<R> = std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + 'static>>;
 pub use instance::{Export, ExportIndex, ExportInstance, ExportLookup, Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
 pub use module::Module;

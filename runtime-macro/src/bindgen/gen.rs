@@ -141,6 +141,8 @@ struct HostFn {
     returns: bool,
     /// Whether it is a resource's destructor.
     is_drop: bool,
+    /// Whether it is an `async func`: its method returns a `Send + 'static` future of its result.
+    is_async: bool,
 }
 
 /// An exported interface under one of its names.
@@ -334,7 +336,7 @@ impl<'a> Generator<'a> {
         self.flags.get(&(owner, item.to_owned())).copied().unwrap_or(self.opts.default_flags)
     }
 
-    /// The world uses nothing bindgen! cannot generate (async imports, streams, futures, error-contexts) or the
+    /// The world uses nothing bindgen! cannot generate (streams, futures, error-contexts in signatures) or the
     /// runtime cannot do.
     fn check_supported(&self) -> Result<(), String> {
         let w = &self.resolve.worlds[self.world];
@@ -344,8 +346,7 @@ impl<'a> Generator<'a> {
                 w.name
             ))
         };
-        let imports = w.imports.iter().map(|i| (i, true));
-        for ((key, item), imported) in imports.chain(w.exports.iter().map(|e| (e, false))) {
+        for (key, item) in w.imports.iter().chain(&w.exports) {
             let name = self.resolve.name_world_key(key);
             let mut funcs: Vec<&Function> = Vec::new();
             let mut types: Vec<TypeId> = Vec::new();
@@ -359,15 +360,6 @@ impl<'a> Generator<'a> {
                 WorldItem::Type { id, .. } => types.push(*id),
             }
             for f in funcs {
-                // Async exports are called as any other (`call_*` runs the event loop; `call_*_async` is a
-                // future); host traits for async imports are not generated yet.
-                if imported && f.kind.is_async() {
-                    return unsupported(
-                        "an async import (bindgen! does not generate async host traits yet; define it with \
-                         `func_wrap_async` on the linker)",
-                        &format!("`{}` of `{name}`", f.name),
-                    );
-                }
                 if f.params.len() > 12 {
                     return unsupported("a function with more than 12 parameters", &format!("`{}`", f.name));
                 }

@@ -25,12 +25,13 @@ pub use gen::Generator;
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "async",
-        "bindgen! does not generate async host traits yet (define async host functions with `func_wrap_async`); \
-         every `async func` export gets a `call_*_async` future without this option",
+        "the WIT decides what is async: every `async func` import's host method returns a future and every \
+         `async func` export gets a `call_*_async` future, without this option",
     ),
     (
         "concurrent_imports",
-        "bindgen! does not generate async host traits yet: define async host functions with `func_wrap_async`",
+        "every `async func` import's host method returns a future without this option (synchronous WIT \
+         functions stay synchronous)",
     ),
     ("concurrent_exports", "every `async func` export gets a `call_*_async` future without this option"),
     ("exports", "per-function export flags (async, tracing) are not supported"),
@@ -548,8 +549,7 @@ mod tests {
         assert!(e.contains("unknown bindgen! option `colour`"), "{e}");
         let e = error_of(r#"inline: "package a:b; world w { import f: func(x: future<u8>); }""#);
         assert!(e.contains("does not support yet"), "{e}");
-        let e = error_of(r#"inline: "package a:b; world w { import f: async func(); }""#);
-        assert!(e.contains("an async import (bindgen! does not generate async host traits yet"), "{e}");
+        assert_eq!(error_of(r#"inline: "package a:b; world w { import f: async func(x: u32) -> string; }""#), "");
         assert_eq!(error_of(r#"inline: "package a:b; world w { export f: async func(x: u32) -> string; }""#), "");
         let e = error_of(r#"inline: "package a:b; world w { import f: func(x: nope); }""#);
         assert!(e.contains("inline WIT"), "{e}");

@@ -379,3 +379,119 @@ fn call_async_future_is_send() {
         assert_send(&call);
     });
 }
+
+/// `bindgen!` over the guest's world: `double` is an `async func` import, so its host method returns a future.
+mod doubling {
+    component_layer::bindgen!({
+        inline: "
+            package test:async-host;
+            world doubling {
+                import double: async func(x: u32) -> u32;
+                export run: async func(x: u32) -> u32;
+                export run-sync: func(x: u32) -> u32;
+                export cancel: async func(x: u32) -> u32;
+            }
+        ",
+    });
+}
+
+/// The same world with `double` trappable and reaching the store.
+mod doubling_store {
+    component_layer::bindgen!({
+        inline: "
+            package test:async-host;
+            world doubling {
+                import double: async func(x: u32) -> u32;
+                export run: async func(x: u32) -> u32;
+            }
+        ",
+        imports: { default: trappable | store },
+    });
+}
+
+/// A host whose `double` answers 10 ms later from another thread, or never; it counts its calls.
+#[derive(Default)]
+struct Doubler {
+    calls: u32,
+    never: Option<Arc<AtomicBool>>,
+}
+
+impl doubling::DoublingImports for Doubler {
+    fn double(&mut self, x: u32) -> component_layer::BoxFuture<u32> {
+        self.calls += 1;
+        let never = self.never.clone().map(Never);
+        let (tx, rx) = oneshot();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            tx.send(x * 2);
+        });
+        Box::pin(async move {
+            if let Some(n) = never {
+                let _ = n.await;
+            }
+            rx.await
+        })
+    }
+}
+
+#[test]
+fn bindgen_async_import_host_returns_a_future() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut l = component_layer::Linker::new();
+        doubling::Doubling::add_to_linker(&mut l, |h: &mut Doubler| h).unwrap();
+        let pre = doubling::Doubling::instantiate_pre(&c, &l).unwrap();
+        let mut s = component_layer::Store::new(&engine, Doubler::default());
+        let w = pre.instantiate(&mut s).unwrap();
+        // Pending at first, so `run` waits for the subtask (+1000).
+        assert_eq!(w.call_run(&mut s, 4).unwrap(), 1008);
+        // A synchronous lower of the async import blocks until the future is ready.
+        assert_eq!(w.call_run_sync(&mut s, 21).unwrap(), 42);
+        assert_eq!(s.data().calls, 2);
+        // `subtask.cancel` drops the pending future: CANCELLED_BEFORE_RETURNED.
+        let dropped = Arc::new(AtomicBool::new(false));
+        s.data_mut().never = Some(dropped.clone());
+        assert_eq!(w.call_cancel(&mut s, 1).unwrap(), 4);
+        assert!(dropped.load(Ordering::SeqCst));
+        assert_eq!(s.data().calls, 3);
+        assert!(!s.is_poisoned());
+    });
+}
+
+/// A store-reaching, trappable `double`: it reads its factor from the store before the future runs, and an
+/// `Err` from the future traps the caller.
+struct Factor(u32);
+
+impl<E: wasm_runtime_layer::backend::WasmEngine> doubling_store::DoublingImportsWithStore<Factor, E> for Factor {
+    fn double(
+        mut host: component_layer::Access<'_, Factor, E, Self>,
+        x: u32,
+    ) -> component_layer::BoxFuture<component_layer::Result<u32>> {
+        let factor = host.get().0;
+        Box::pin(async move {
+            std::thread::yield_now();
+            if factor == 0 {
+                return Err(component_layer::Error::new(component_layer::ErrorKind::Unsupported("factor 0".into())));
+            }
+            Ok(x * factor)
+        })
+    }
+}
+
+impl doubling_store::DoublingImports for Factor {}
+
+#[test]
+fn bindgen_async_import_with_store_and_trap() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut l = component_layer::Linker::new();
+        doubling_store::Doubling::add_to_linker(&mut l, |h: &mut Factor| h).unwrap();
+        let mut s = component_layer::Store::new(&engine, Factor(3));
+        let w = doubling_store::Doubling::instantiate(&mut s, &c, &l).unwrap();
+        assert_eq!(w.call_run(&mut s, 5).unwrap(), 15);
+        s.data_mut().0 = 0;
+        let err = w.call_run(&mut s, 5).unwrap_err();
+        assert!(err.to_string().contains("factor 0"), "{err}");
+        assert!(s.is_poisoned());
+    });
+}

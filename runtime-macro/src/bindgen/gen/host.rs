@@ -7,6 +7,10 @@ use wit_parser::{Docs, Function, FunctionKind, InterfaceId, TypeId};
 
 use super::*;
 
+/// The error of every function of the dummy host.
+const DUMMY_ERR: &str =
+    "::component_layer::Error::new(::component_layer::ErrorKind::Unsupported(\"dummy host\".into()))";
+
 impl Generator<'_> {
     /// A host function of imported function `f` (of interface `owner`, or of the world), as the method
     /// `method`.
@@ -34,6 +38,7 @@ impl Generator<'_> {
             docs: f.docs.clone(),
             returns: f.result.is_some(),
             is_drop: false,
+            is_async: f.kind.is_async(),
         }
     }
 
@@ -53,15 +58,20 @@ impl Generator<'_> {
             },
             returns: false,
             is_drop: true,
+            is_async: false,
         }
     }
 
     /// The declaration of a host method, with its parameter and result types as seen from the module (`root`:
-    /// from the root, for the dummy host).
+    /// from the root, for the dummy host). An `async func` returns a boxed future that owns what it needs: it
+    /// runs after the method has given back its borrow of the host (and of the store), while the guest goes on.
+    /// (An `impl Future + 'static` in the trait would capture the borrow all the same: RPITIT captures every
+    /// lifetime in scope, and `use<Self>` would make every implementation spell out its captures.)
     pub(super) fn host_sig(h: &HostFn, root: bool) -> String {
         let params: String =
             h.params.iter().map(|(n, t, rt)| format!(", {n}: {}", if root { rt } else { t })).collect();
         let ret = if root { &h.root_ret } else { &h.ret };
+        let ret = if h.is_async { format!("{K}::BoxFuture<{ret}>") } else { ret.clone() };
         if h.flags.store {
             format!("fn {}(host: {K}::Access<'_, T, E, Self>{params}) -> {ret}", h.method)
         } else {
@@ -98,10 +108,12 @@ impl Generator<'_> {
                     format!(
                         "{} {{ {} }}\n",
                         Self::host_sig(h, true),
-                        if h.is_drop {
-                            format!("{OK}(())")
-                        } else {
-                            format!("::core::result::Result::Err({K}::Error::new({K}::ErrorKind::Unsupported(\"dummy host\".into())))")
+                        match (h.is_drop, h.is_async) {
+                            (true, _) => format!("{OK}(())"),
+                            (false, false) => format!("::core::result::Result::Err({DUMMY_ERR})"),
+                            (false, true) => format!(
+                                "::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err({DUMMY_ERR})))"
+                            ),
                         }
                     )
                 })
@@ -141,21 +153,25 @@ impl Generator<'_> {
         traits
     }
 
-    /// The statement that defines host function `h` (of trait `tr`) as `wit` in the linker instance `inst`.
+    /// The statement that defines host function `h` (of trait `tr`) as `wit` in the linker instance `inst`: an
+    /// `async func` with `func_wrap_async`, awaiting the future its method returns.
     pub(super) fn register_fn(&self, h: &HostFn, tr: &str, wit: &str) -> String {
         let names: String = (0..h.params.len()).map(|i| format!("p{i},")).collect();
         let types: String = h.params.iter().map(|(_, t, _)| format!("{t},")).collect();
         let call = self.host_call(h, tr, &names);
-        let result = if h.flags.trappable {
-            format!("let r = r.map_err({K}::__internal::anyhow::Error::from)?;")
-        } else {
-            String::new()
+        // From the method's result `r` to the host function's `anyhow::Result` of a tuple.
+        let result = match (h.flags.trappable, h.returns) {
+            (true, true) => format!("r.map(|r| (r,)).map_err({K}::__internal::anyhow::Error::from)"),
+            (true, false) => format!("r.map_err({K}::__internal::anyhow::Error::from)"),
+            (false, true) => format!("{OK}((r,))"),
+            (false, false) => format!("{{ let () = r; {OK}(()) }}"),
         };
-        let ok = if h.returns { format!("{OK}((r,))") } else { format!("{{ let () = r; {OK}(()) }}") };
-        format!(
-            "inst.func_wrap({wit:?}, move |mut cx: {K}::StoreContextMut<'_, T, E>, ({names}): ({types})| {{ \
-               let r = {call}; {result} {ok} }})?;\n"
-        )
+        let (wrap, body) = if h.is_async {
+            ("func_wrap_async", format!("let fut = {call}; async move {{ let r = fut.await; {result} }}"))
+        } else {
+            ("func_wrap", format!("let r = {call}; {result}"))
+        };
+        format!("inst.{wrap}({wit:?}, move |mut cx: {K}::StoreContextMut<'_, T, E>, ({names}): ({types})| {{ {body} }})?;\n")
     }
 
     /// The call of host method `h` of trait `tr` inside a host function whose store context is `cx`.
