@@ -539,9 +539,11 @@ pub use component_layer_macro::flags;
 /// [`Access`]) borrowed, and the future it returns owns what it needs, as the guest goes on while it is pending
 /// (it is defined with [`LinkerInstance::func_wrap_async`]; `subtask.cancel` drops it).
 ///
-/// What `bindgen!` does not generate yet (`future`, `stream` and `error-context` in signatures, which the
-/// runtime runs through [`TypedFunc`], [`Func::call_async`] and `func_wrap_async`), what the runtime cannot run
-/// (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
+/// `stream<T>`, `future<T>` and `error-context` are [`StreamAny`], [`FutureAny`] and [`ErrorContextAny`]
+/// (readable ends of any element type, made and read with [`StreamWriter`], [`StreamReader`], [`FutureWriter`]
+/// and [`FutureReader`]).
+///
+/// What the runtime cannot run (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
 /// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT and keys that name
 /// nothing. A host on both backends is `examples/bindgen.rs`.
 pub use component_layer_macro::bindgen;

@@ -336,8 +336,7 @@ impl<'a> Generator<'a> {
         self.flags.get(&(owner, item.to_owned())).copied().unwrap_or(self.opts.default_flags)
     }
 
-    /// The world uses nothing bindgen! cannot generate (streams, futures, error-contexts in signatures) or the
-    /// runtime cannot do.
+    /// The world uses nothing the runtime cannot do (maps, fixed-length lists, …).
     fn check_supported(&self) -> Result<(), String> {
         let w = &self.resolve.worlds[self.world];
         let unsupported = |what: &str, where_: &str| {
@@ -380,14 +379,14 @@ impl<'a> Generator<'a> {
 
     fn unsupported_in(&self, ty: &Type) -> Option<&'static str> {
         let id = match ty {
-            Type::ErrorContext => return Some("`error-context` (the async ABI)"),
+            Type::ErrorContext => return None,
             Type::Id(id) => *id,
             _ => return None,
         };
         let inner = |t: &Option<Type>| t.as_ref().and_then(|t| self.unsupported_in(t));
         match &self.resolve.types[id].kind {
-            TypeDefKind::Future(_) => Some("`future` (the async ABI)"),
-            TypeDefKind::Stream(_) => Some("`stream` (the async ABI)"),
+            // Readable ends of any element type (`StreamAny`, `FutureAny`).
+            TypeDefKind::Future(_) | TypeDefKind::Stream(_) => None,
             TypeDefKind::Map(..) => Some("`map`"),
             TypeDefKind::FixedLengthList(..) => Some("a fixed-length list"),
             TypeDefKind::Unknown => Some("an unresolved type"),

@@ -547,8 +547,12 @@ mod tests {
         assert!(e.contains("option `tracing` is not supported"), "{e}");
         let e = error_of(&inline("colour: true"));
         assert!(e.contains("unknown bindgen! option `colour`"), "{e}");
-        let e = error_of(r#"inline: "package a:b; world w { import f: func(x: future<u8>); }""#);
-        assert!(e.contains("does not support yet"), "{e}");
+        let params: Vec<String> = (0..13).map(|i| format!("p{i}: u8")).collect();
+        let e = error_of(&format!(r#"inline: "package a:b; world w {{ import f: func({}); }}""#, params.join(", ")));
+        assert!(e.contains("more than 12 parameters") && e.contains("does not support yet"), "{e}");
+        let wit = "package a:b; world w { import f: async func(x: future<u8>) -> stream<string>; \
+                   export g: func(e: error-context, s: list<stream>) -> option<future<u32>>; }";
+        assert_eq!(error_of(&format!("inline: {wit:?}")), "");
         assert_eq!(error_of(r#"inline: "package a:b; world w { import f: async func(x: u32) -> string; }""#), "");
         assert_eq!(error_of(r#"inline: "package a:b; world w { export f: async func(x: u32) -> string; }""#), "");
         let e = error_of(r#"inline: "package a:b; world w { import f: func(x: nope); }""#);

@@ -2,6 +2,7 @@
 //! model and the table of Rust types are documented on [`TypedFunc`], which rustdoc shows (this module is
 //! private).
 
+mod async_values;
 mod builtins;
 mod host_resource;
 pub(crate) mod internal;
@@ -201,6 +202,8 @@ impl<C: ComponentType> ComponentResults for (C,) {
 /// | `own<R>`, `borrow<R>`       | [`Resource<R>`](crate::Resource) of a host type `R`, or [`ResourceAny`](crate::ResourceAny) |
 /// | `record`, `variant`, `enum` | a type with `#[derive(ComponentType, Lift, Lower)]`    |
 /// | `flags`                     | a type declared with [`crate::flags!`]                 |
+/// | `stream<T>`, `future<T>`    | [`StreamAny`](crate::StreamAny), [`FutureAny`](crate::FutureAny) (readable ends, of any element type) |
+/// | `error-context`             | [`ErrorContextAny`](crate::ErrorContextAny)            |
 ///
 /// `&T`, `Box<T>` and `Arc<T>` stand for whatever `T` stands for.
 ///

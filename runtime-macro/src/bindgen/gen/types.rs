@@ -100,7 +100,7 @@ impl Generator<'_> {
                 Some(lt) => format!("&{lt} str"),
                 None => "::std::string::String".into(),
             },
-            Type::ErrorContext => "()".into(),
+            Type::ErrorContext => format!("{K}::ErrorContextAny"),
             Type::Id(id) => {
                 let def = &self.resolve.types[*id];
                 let by_ref = |s: String| match lt {
@@ -144,6 +144,7 @@ impl Generator<'_> {
                         }
                     }
                     TypeDefKind::Type(t) => self.ty(t, cx, mode),
+                    TypeDefKind::Stream(_) | TypeDefKind::Future(_) => async_end(&def.kind),
                     // Rejected by `check_supported`; anything here would not be reached.
                     _ => "()".into(),
                 }
@@ -321,9 +322,20 @@ impl Generator<'_> {
                             format!("{K}::ResourceAny")
                         }
                     }
+                    TypeDefKind::Stream(_) | TypeDefKind::Future(_) => async_end(kind),
                     _ => "()".into(),
                 }
             }
         }
+    }
+}
+
+/// The readable end of a `stream<T>` or `future<T>`, of any element type: the runtime's value names the shared
+/// channel, and whoever reads it (a guest, or the host through `StreamReader`/`FutureReader`) checks the
+/// elements.
+fn async_end(kind: &TypeDefKind) -> String {
+    match kind {
+        TypeDefKind::Stream(_) => format!("{K}::StreamAny"),
+        _ => format!("{K}::FutureAny"),
     }
 }
