@@ -17,9 +17,9 @@
 //! until values are there or the guest dropped its end (`_async` variants yield to the executor as
 //! [`crate::Func::call_async`] does). Inside an async host function's future, which cannot hold the store, the
 //! event loop that polls the future is what runs the guest: there [`StreamReader::next_batch`] and
-//! [`FutureReader::into_value`] wait on the channel alone. A guest end waiting for a host writer that nobody will write to keeps the
-//! loop waiting (parked, in a synchronous call) until the writer is dropped: drop or close writers you are done
-//! with.
+//! [`FutureReader::into_value`] wait on the channel alone, and a writer's [`StreamWriter::drained`] waits for
+//! the guest to read. A guest end waiting for a host writer that nobody will write to keeps the loop waiting
+//! (parked, in a synchronous call) until the writer is dropped: drop or close writers you are done with.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -48,14 +48,15 @@ pub(crate) struct Chan {
     guest_dropped: bool,
     /// The event loop waiting for a host writer, or for a host reader to take what it holds.
     waker: Option<Waker>,
-    /// A host reader's store-less read ([`StreamReader::next_batch`]) waiting for the guest.
-    reader_waker: Option<Waker>,
+    /// The host end's store-less wait for the guest: a reader's [`StreamReader::next_batch`] for its writes, a
+    /// writer's [`StreamWriter::drained`] for its reads.
+    host_waker: Option<Waker>,
 }
 
 impl Chan {
-    /// Wakes a store-less host read: the guest wrote or dropped its end.
-    fn wake_reader(&mut self) {
-        if let Some(w) = self.reader_waker.take() {
+    /// Wakes a store-less wait of the host end: the guest wrote, read or dropped its end.
+    fn wake_host(&mut self) {
+        if let Some(w) = self.host_waker.take() {
             w.wake();
         }
     }
@@ -85,7 +86,7 @@ fn close(chan: &Mutex<Chan>) {
 pub(crate) fn guest_dropped(host: &HostEnd) {
     let mut c = lock(&host.chan);
     c.guest_dropped = true;
-    c.wake_reader();
+    c.wake_host();
 }
 
 /// A new stream or future of `kind` whose other end is the host's; its readable end is in flight.
@@ -170,7 +171,7 @@ pub(crate) fn service<T: 'static, E: WasmEngine>(
         let n = values.len() as u32;
         let mut c = lock(&chan);
         c.queue.extend(values);
-        c.wake_reader();
+        c.wake_host();
         drop(c);
         return finish(&mut ctx.data_mut().rt, shared, w, result::COMPLETED, n);
     }
@@ -187,6 +188,7 @@ pub(crate) fn service<T: 'static, E: WasmEngine>(
     }
     let n = (want as usize).min(c.queue.len());
     let values: Vec<Value> = c.queue.drain(..n).collect();
+    c.wake_host();
     drop(c);
     write_guest::<T, E>(ctx, buffer, elem, &values)?;
     finish(&mut ctx.data_mut().rt, shared, w, result::COMPLETED, values.len() as u32)
@@ -378,6 +380,25 @@ impl StreamWriter {
         lock(&self.chan).guest_dropped
     }
 
+    /// How many of the values written so far the guest has not read yet.
+    pub fn queued(&self) -> usize {
+        lock(&self.chan).queue.len()
+    }
+
+    /// Waits until the guest has read all but `max_queued` of the values written so far, or dropped its end: a
+    /// producer's backpressure, since [`StreamWriter::write`] itself never waits. It needs no store, so it can
+    /// run inside an async host function's future or on another thread while the event loop runs the guest.
+    pub fn drained(&self, max_queued: usize) -> impl Future<Output = ()> + Send + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut c = lock(&self.chan);
+            if c.queue.len() <= max_queued || c.guest_dropped {
+                return Poll::Ready(());
+            }
+            c.host_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+
     /// Ends the stream, as dropping the writer does.
     pub fn close(self) {}
 }
@@ -500,7 +521,7 @@ impl StreamReader {
         std::future::poll_fn(|cx| {
             let mut c = lock(&self.chan);
             if c.queue.is_empty() && !c.guest_dropped {
-                c.reader_waker = Some(cx.waker().clone());
+                c.host_waker = Some(cx.waker().clone());
                 return Poll::Pending;
             }
             drop(c);
@@ -585,7 +606,7 @@ impl FutureReader {
             if c.guest_dropped {
                 return Poll::Ready(None);
             }
-            c.reader_waker = Some(cx.waker().clone());
+            c.host_waker = Some(cx.waker().clone());
             Poll::Pending
         })
     }

@@ -338,6 +338,48 @@ fn call_async_yields_while_a_guest_waits_for_a_host_writer() {
     });
 }
 
+/// `StreamWriter::drained` is a producer's backpressure: it waits, without the store, until the guest has read
+/// what was queued, and the guest's reads wake it.
+#[test]
+fn a_host_writer_waits_for_the_guest_to_drain_its_queue() {
+    both!(|engine| {
+        let c = component(&engine, GUEST);
+        let mut s = store(&engine);
+        let i = linker().instantiate(&mut s, &c).unwrap();
+        let f = i.get_func("sum-async").unwrap();
+        let (call_wakes, writer_wakes) =
+            (Arc::new(Counter(AtomicUsize::new(0))), Arc::new(Counter(AtomicUsize::new(0))));
+        let (call_waker, writer_waker) = (Waker::from(call_wakes.clone()), Waker::from(writer_wakes.clone()));
+        let (writer, stream) = StreamWriter::new(&mut s);
+        writer.write((1..=10).map(Value::U32)).unwrap();
+        assert_eq!(writer.queued(), 10);
+        let mut drained = Box::pin(writer.drained(0));
+        assert!(drained.as_mut().poll(&mut Context::from_waker(&writer_waker)).is_pending());
+        let mut out = [Value::Bool(false)];
+        let args = [Value::Stream(stream)];
+        {
+            let mut call = Box::pin(f.call_async(&mut s, &args, &mut out));
+            // The guest reads all ten (4 + 4 + 2) and waits for more.
+            assert!(call.as_mut().poll(&mut Context::from_waker(&call_waker)).is_pending());
+            assert!(writer_wakes.0.load(Ordering::SeqCst) >= 1, "the guest's reads woke the writer");
+            assert_eq!(writer.queued(), 0);
+            assert!(drained.as_mut().poll(&mut Context::from_waker(&writer_waker)).is_ready());
+            writer.write([Value::U32(11), Value::U32(12)]).unwrap();
+            let mut room = Box::pin(writer.drained(2));
+            assert!(room.as_mut().poll(&mut Context::from_waker(&writer_waker)).is_ready(), "2 queued, 2 allowed");
+            drop(room);
+            drop(drained);
+            drop(writer);
+            match call.as_mut().poll(&mut Context::from_waker(&call_waker)) {
+                Poll::Ready(r) => r.unwrap(),
+                Poll::Pending => panic!("the stream ended"),
+            }
+        }
+        assert_eq!(out[0], Value::U32(78));
+        assert!(!s.is_poisoned());
+    });
+}
+
 /// `send` passes the readable end of a new `stream<u32>` to the async host import `sink` (async lower), writes
 /// `0..n` into the writable end with synchronous writes (each completes with what the host end takes), drops
 /// it, and returns what `sink` returns. `fsend` does the same with a `future<u32>` holding `n` and `fsink`.
