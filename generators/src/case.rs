@@ -638,10 +638,17 @@ impl Gen<'_, '_, '_> {
             Direction::Result => "the callee returns the stream and writes, the caller reads",
         };
         let note = channels_note(&self.set, &channels, how);
-        let sigs: Vec<Sig> = channels
-            .iter()
-            .map(|c| {
-                let list = Ty::List(Box::new(c.elem.clone()));
+        let elems = channels.iter().map(|c| c.elem.clone()).collect();
+        self.echo_lists(seed, Tier::Stream, elems, component, note)
+    }
+
+    /// The case of `component`, whose exports `e{i}: func(x: list<T_i>) -> list<T_i>` (`T_i` = `elems[i]`) must
+    /// give their argument back, with random calls of them.
+    fn echo_lists(mut self, seed: u64, tier: Tier, elems: Vec<Ty>, component: Vec<u8>, note: String) -> Result<Case> {
+        let sigs: Vec<Sig> = elems
+            .into_iter()
+            .map(|elem| {
+                let list = Ty::List(Box::new(elem));
                 Sig { params: vec![("x".into(), list.clone())], result: Some(list) }
             })
             .collect();
@@ -653,7 +660,7 @@ impl Gen<'_, '_, '_> {
         }
         Ok(Case {
             seed,
-            tier: Tier::Stream,
+            tier,
             exports: sigs.into_iter().enumerate().map(|(i, s)| (format!("e{i}"), s)).collect(),
             imports: Vec::new(),
             set: self.set,
@@ -777,31 +784,8 @@ impl Gen<'_, '_, '_> {
             .map(|(i, c)| format!("e{i} {}", c.describe(&self.set)))
             .collect::<Vec<_>>()
             .join("; ");
-        let sigs: Vec<Sig> = exports
-            .iter()
-            .map(|c| {
-                let list = Ty::List(Box::new(c.elem.clone()));
-                Sig { params: vec![("x".into(), list.clone())], result: Some(list) }
-            })
-            .collect();
-        let mut calls = Vec::new();
-        for _ in 0..self.n_calls()? {
-            let i = self.u.choose_index(sigs.len())?;
-            let x = self.value(&sigs[i].params[0].1)?;
-            calls.push(Call::new(format!("e{i}"), vec![x.clone()], Expect::Returns(Some(x))));
-        }
-        Ok(Case {
-            seed,
-            tier: Tier::Backpressure,
-            exports: sigs.into_iter().enumerate().map(|(i, s)| (format!("e{i}"), s)).collect(),
-            imports: Vec::new(),
-            set: self.set,
-            component,
-            calls,
-            note,
-            stub_imports: false,
-            wit_source: None,
-        })
+        let elems = exports.iter().map(|c| c.elem.clone()).collect();
+        self.echo_lists(seed, Tier::Backpressure, elems, component, note)
     }
 
     /// Transform: `t(x: list<T>) -> list<T>` transforms `x` and passes it to `i(x)`, which echoes it.
