@@ -24,6 +24,7 @@
 // Host answers (harness -> driver): {"answer":{"ok":v}} | {"answer":{"throw":msg}} | {"answer":{"payload":v}}
 
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 const jcoPath = process.argv[process.argv.length - 1];
 let transpile;
@@ -43,6 +44,10 @@ const instances = [];
 
 let pending = '';
 const chunk = Buffer.alloc(1 << 16);
+// A read can end inside a character (a long line arrives in several reads): the decoder keeps the bytes of a
+// character split across reads until its end arrives. (Decoding each read on its own turned one character into
+// U+FFFDs, which looked like a jco bug in a string argument.)
+const decoder = new StringDecoder('utf8');
 
 function readLine() {
   for (;;) {
@@ -61,7 +66,7 @@ function readLine() {
       throw e;
     }
     if (n === 0) return null;
-    pending += chunk.toString('utf8', 0, n);
+    pending += decoder.write(chunk.subarray(0, n));
   }
 }
 

@@ -7,6 +7,8 @@
 //! * `jco/wast::every-file` — every conformance file on jco: passing, or skipped by a rule with its reason;
 //! * `jco/structure::resource-functions` — exported resources' constructors, methods and statics are found and
 //!   called on jco (structure-tier cases; no link error);
+//! * `jco/values::long-multibyte-strings` — strings of 3- and 4-byte characters longer than one pipe read cross
+//!   to the driver and back intact (a character split between two reads once came out as U+FFFDs);
 //! * `jco/selftest::flip-bool` — a jco that flips every bool it returns (`jco!flip-bool`) is the one engine wrong,
 //!   and a jco-only divergence is jco's finding; plain jco is not wrong on the same cases.
 //!
@@ -46,6 +48,7 @@ pub fn trials(exp: std::sync::Arc<component_harness::expectations::Expectations>
     let ignored = unavailable.is_some();
     let mut out = vec![
         Trial::test("jco/values::echo-and-lift", values).with_ignored_flag(ignored),
+        Trial::test("jco/values::long-multibyte-strings", long_strings).with_ignored_flag(ignored),
         Trial::test("jco/selftest::flip-bool", selftest).with_ignored_flag(ignored),
         Trial::test("jco/structure::resource-functions", resource_functions).with_ignored_flag(ignored),
     ];
@@ -93,6 +96,53 @@ fn values() -> Result<(), Failed> {
     } else {
         Err(Failed::from(failures.join("\n")))
     }
+}
+
+/// `echo(s: string) -> string`, lifted with `string-encoding=utf16` (so jco transcodes both ways too).
+const ECHO_UTF16: &str = r#"(component
+  (core module $m
+    (memory (export "mem") 4)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (if (i32.and (i32.ne (local.get 0) (i32.const 0)) (i32.le_u (local.get 3) (local.get 1)))
+        (then (return (local.get 0))))
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+        (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    (func (export "echo") (param i32 i32) (result i32)
+      (global.set $next (i32.const 1024))
+      (i32.store (i32.const 0) (local.get 0))
+      (i32.store (i32.const 4) (local.get 1))
+      (i32.const 0)))
+  (core instance $i (instantiate $m))
+  (func (export "echo") (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))
+      string-encoding=utf16)))"#;
+
+/// Long strings of multi-byte characters through the driver's pipe, at every offset modulo their width: each
+/// JSON line is longer than one read, so some character always straddles two reads.
+fn long_strings() -> Result<(), Failed> {
+    use component_harness::engine::{CallSpec, Host};
+    let bytes = wat::parse_str(ECHO_UTF16).map_err(|e| Failed::from(e.to_string()))?;
+    let mut jco = EngineSpec::plain(EngineKind::Jco).open();
+    let fail = |e: component_harness::engine::Failure| Failed::from(format!("{e:?}"));
+    let c = jco.compile(&bytes).map_err(fail)?;
+    let i = jco.instantiate(c, &Host::wast()).map_err(fail)?;
+    for (pad, ch) in [(0, '\u{a7a0}'), (1, '\u{a7a0}'), (2, '\u{a7a0}'), (1, '\u{1e8d3}'), (3, '\u{1e8d3}')] {
+        let s: String = "a".repeat(pad) + &std::iter::repeat_n(ch, 30_000).collect::<String>();
+        let v = component_layer::Value::String(s.as_str().into());
+        let got = jco.call(i, &CallSpec::root("echo", vec![v.clone()])).map_err(fail)?;
+        if got.as_ref() != Some(&v) {
+            let got = match &got {
+                Some(component_layer::Value::String(g)) => g.chars().filter(|c| *c != ch).take(8).collect(),
+                other => format!("{other:?}"),
+            };
+            return Err(Failed::from(format!("{pad} + 30000 × {ch:?} came back changed: {got:?}")));
+        }
+    }
+    Ok(())
 }
 
 /// The driver calls an exported resource's `[constructor]`, `[method]` and `[static]` functions (a class, its
