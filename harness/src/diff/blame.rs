@@ -9,11 +9,12 @@
 //!   calls component-layer made are recorded on both backends and replayed on each core engine without
 //!   component-layer, and the two core engines are shown to compute different results from the same inputs. The
 //!   evidence (the core module, reduced; the call; each backend's result) goes with the finding. Without it, the
-//!   divergence is component-layer's.
+//!   divergence is component-layer's. The evidence runs the case on both backends itself, so it is sought even
+//!   when the other layer engine was not among those compared (`--engine jco --engine wasmtime --engine
+//!   layer-wasmi`).
 //! * wasmtime alone is wrong: both of our engines agree against the reference. That is a wasmtime deviation or a
 //!   bug both layer engines share; it fails the run until it is triaged against the specification.
-//! * Anything else (both layer engines wrong, a crash of a layer engine, fewer engines compared) is
-//!   component-layer's.
+//! * Anything else (both layer engines wrong, a crash of a layer engine) is component-layer's.
 //!
 //! * jco alone is wrong, with wasmtime and at least one layer engine agreeing against it: jco's finding. jco is
 //!   an implementation independent of both ours and wasmtime's, so agreement of the others is the evidence.
@@ -71,7 +72,6 @@ impl Blame {
         let kinds: Vec<Option<EngineKind>> =
             engines.iter().map(|e| EngineSpec::parse(e).ok().filter(|s| s.fault.is_none()).map(|s| s.kind)).collect();
         let has = |k: EngineKind| kinds.contains(&Some(k));
-        let all = has(EngineKind::LayerWasmi) && has(EngineKind::LayerWasmtime) && has(EngineKind::Wasmtime);
         let [w] = wrong else { return Suspect::Runtime };
         let kind = EngineSpec::parse(w).map(|s| s.kind).ok();
         // The other implementations must have run, plainly, and agreed: the reference and one of ours at least.
@@ -79,9 +79,11 @@ impl Blame {
         match kind {
             Some(EngineKind::Jco) if others => Suspect::Jco,
             Some(EngineKind::Wasmtime) => Suspect::Reference,
-            // The other backend must have run, plainly, and agreed: else there is nothing to compare against.
+            // The evidence runs the case on component-layer over both core backends itself and compares them at the
+            // core level, so the other layer engine need not be among those compared: with jco, wasmtime and
+            // layer-wasmi alone, a wasmi miscompilation is still wasmi's, with evidence.
             Some(k @ (EngineKind::LayerWasmi | EngineKind::LayerWasmtime))
-                if all && EngineSpec::parse(w).is_ok_and(|s| s.fault.is_none()) =>
+                if EngineSpec::parse(w).is_ok_and(|s| s.fault.is_none()) =>
             {
                 Suspect::Backend(k)
             }
@@ -143,8 +145,9 @@ mod tests {
         assert_eq!(Blame::suspect(&names(&["layer-wasmtime"]), &three), Suspect::Backend(EngineKind::LayerWasmtime));
         assert_eq!(Blame::suspect(&names(&["wasmtime"]), &three), Suspect::Reference);
         assert_eq!(Blame::suspect(&names(&["layer-wasmi", "layer-wasmtime"]), &three), Suspect::Runtime);
-        // Without the other backend there is nothing to compare the core calls with.
-        assert_eq!(Blame::suspect(&names(&["layer-wasmi"]), &names(&["layer-wasmi", "wasmtime"])), Suspect::Runtime);
+        // The evidence compares the core backends itself: the other layer engine need not have run.
+        let without_other = names(&["jco", "wasmtime", "layer-wasmi"]);
+        assert_eq!(Blame::suspect(&names(&["layer-wasmi"]), &without_other), Suspect::Backend(EngineKind::LayerWasmi));
         // A self-test engine that is wrong on purpose is never a backend's fault.
         let faulty = names(&["layer-wasmi!flip-bool", "layer-wasmtime", "wasmtime"]);
         assert_eq!(Blame::suspect(&names(&["layer-wasmi!flip-bool"]), &faulty), Suspect::Runtime);
