@@ -541,7 +541,9 @@ pub use component_layer_macro::flags;
 ///
 /// `stream<T>`, `future<T>` and `error-context` are [`StreamAny`], [`FutureAny`] and [`ErrorContextAny`]
 /// (readable ends of any element type, made and read with [`StreamWriter`], [`StreamReader`], [`FutureWriter`]
-/// and [`FutureReader`]).
+/// and [`FutureReader`]). A host method that reads a stream or future it is passed takes the `store` flag: it makes
+/// its reader from the [`Access`] (`StreamReader::new(&mut host, s)`) and reads it, without the store, in the future
+/// it returns ([`StreamReader::next_batch`], [`FutureReader::into_value`]).
 ///
 /// What the runtime cannot run (maps, fixed-length lists) and wasmtime options without a meaning here (`async`, `tracing`, `ownership`,
 /// `trappable_error_type`, ...) are compile errors that say so, as are errors in the WIT and keys that name

@@ -595,3 +595,84 @@ fn typed_stream_and_future_types_are_checked() {
         assert!(!s.is_poisoned());
     });
 }
+
+/// `bindgen!` over `SENDER`'s world: the async imports get the streams and futures as `StreamAny` and
+/// `FutureAny`; with the `store` flag the host method makes its reader from the `Access` and reads it, store-less,
+/// in the future it returns.
+mod sender_world {
+    component_layer::bindgen!({
+        inline: "
+            package test:sender;
+            world sender {
+                import sink: async func(s: stream<u32>) -> u32;
+                import fsink: async func(f: future<u32>) -> u32;
+                export send: async func(n: u32) -> u32;
+                export fsend: async func(n: u32) -> u32;
+            }
+        ",
+        imports: { default: store | trappable },
+    });
+}
+
+/// A host of `sender_world` that counts the batches it read.
+#[derive(Default)]
+struct Sink {
+    batches: Arc<AtomicUsize>,
+}
+
+impl sender_world::SenderImports for Sink {}
+
+impl<E: wasm_runtime_layer::backend::WasmEngine> sender_world::SenderImportsWithStore<Sink, E> for Sink {
+    fn sink(
+        mut host: component_layer::Access<'_, Sink, E, Self>,
+        s: component_layer::StreamAny,
+    ) -> component_layer::BoxFuture<component_layer::Result<u32>> {
+        let batches = host.get().batches.clone();
+        let reader = StreamReader::new(&mut host, s);
+        Box::pin(async move {
+            let mut reader = reader?;
+            let mut sum = 0u32;
+            while let Some(values) = reader.next_batch().await {
+                batches.fetch_add(1, Ordering::SeqCst);
+                for v in values {
+                    let Value::U32(x) = v else {
+                        return Err(component_layer::Error::new(component_layer::ErrorKind::Unsupported(
+                            "not a u32".into(),
+                        )));
+                    };
+                    sum = sum.wrapping_add(x);
+                }
+            }
+            Ok(sum)
+        })
+    }
+
+    fn fsink(
+        mut host: component_layer::Access<'_, Sink, E, Self>,
+        f: component_layer::FutureAny,
+    ) -> component_layer::BoxFuture<component_layer::Result<u32>> {
+        let reader = FutureReader::new(&mut host, f);
+        Box::pin(async move {
+            match reader?.into_value().await {
+                Some(Value::U32(n)) => Ok(n + 1),
+                _ => Err(component_layer::Error::new(component_layer::ErrorKind::Unsupported("not a u32".into()))),
+            }
+        })
+    }
+}
+
+#[test]
+fn bindgen_async_imports_read_streams_and_futures() {
+    both!(|engine| {
+        let c = component(&engine, SENDER);
+        let mut l = component_layer::Linker::new();
+        sender_world::Sender::add_to_linker(&mut l, |h: &mut Sink| h).unwrap();
+        let mut s = component_layer::Store::new(&engine, Sink::default());
+        let w = sender_world::Sender::instantiate(&mut s, &c, &l).unwrap();
+        assert_eq!(w.call_send(&mut s, 10).unwrap(), 45);
+        assert_eq!(w.call_send(&mut s, 70_000).unwrap(), (0..70_000u32).fold(0, u32::wrapping_add));
+        assert_eq!(s.data().batches.load(Ordering::SeqCst), 3, "one batch of 10, two of 70,000 (65,536 at most)");
+        assert_eq!(w.call_fsend(&mut s, 41).unwrap(), 42);
+        assert!(!s.is_poisoned());
+    });
+}
