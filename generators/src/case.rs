@@ -672,8 +672,6 @@ impl Gen<'_, '_, '_> {
         })
     }
 
-    /// A stream's element type: any but `char` (wasmparser 0.254 refuses `stream<char>`: a stream of text is to be
-    /// `stream<u8>` with an encoding).
     /// Host streams: the stream tier's caller side alone, its callee the host ([`Tier::HostStream`]). Bytes only:
     /// a host end in wasmtime has a static Rust element type.
     fn host_streams(mut self, seed: u64) -> Result<Case> {
@@ -697,7 +695,6 @@ impl Gen<'_, '_, '_> {
             }
         };
         let note = channels_note(&self.set, &channels, how);
-        let sig = Sig { params: vec![("x".into(), list.clone())], result: Some(list.clone()) };
         let imports = (0..n)
             .map(|i| HostImport {
                 name: format!("{callee}{i}"),
@@ -716,24 +713,10 @@ impl Gen<'_, '_, '_> {
             let _ = writeln!(wit, "  export e{i}: async func(x: list<u8>) -> list<u8>;");
         }
         wit.push_str("}\n");
-        let mut calls = Vec::new();
-        for _ in 0..self.n_calls()? {
-            let i = self.u.choose_index(n)?;
-            let x = self.value(&list)?;
-            calls.push(Call::new(format!("e{i}"), vec![x.clone()], Expect::Returns(Some(x))));
-        }
-        Ok(Case {
-            seed,
-            tier: Tier::HostStream,
-            exports: (0..n).map(|i| (format!("e{i}"), sig.clone())).collect(),
-            imports,
-            set: self.set,
-            component,
-            calls,
-            note,
-            stub_imports: false,
-            wit_source: Some(wit),
-        })
+        let mut case = self.echo_lists(seed, Tier::HostStream, vec![Ty::U8; n], component, note)?;
+        case.imports = imports;
+        case.wit_source = Some(wit);
+        Ok(case)
     }
 
     /// A stream's chunk sizes (mostly small, so copies are partial) and whether each side cancels its first
@@ -750,6 +733,8 @@ impl Gen<'_, '_, '_> {
         })
     }
 
+    /// A stream's element type: any but `char` (wasmparser 0.254 refuses `stream<char>`: a stream of text is to be
+    /// `stream<u8>` with an encoding).
     fn stream_elem(&mut self) -> Result<Ty> {
         for _ in 0..8 {
             let elem = self.ty()?;

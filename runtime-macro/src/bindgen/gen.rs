@@ -378,11 +378,8 @@ impl<'a> Generator<'a> {
     }
 
     fn unsupported_in(&self, ty: &Type) -> Option<&'static str> {
-        let id = match ty {
-            Type::ErrorContext => return None,
-            Type::Id(id) => *id,
-            _ => return None,
-        };
+        let Type::Id(id) = ty else { return None };
+        let id = *id;
         let inner = |t: &Option<Type>| t.as_ref().and_then(|t| self.unsupported_in(t));
         match &self.resolve.types[id].kind {
             // Readable ends of any element type (`StreamAny`, `FutureAny`).

@@ -7,8 +7,8 @@
 //! pending, and this crate has no `unsafe` to hand out a second access to it (wasmtime's `Accessor` does that).
 //! What the future needs from the store, the closure takes before it returns the future (a stream or future
 //! argument becomes a [`crate::StreamReader`] or [`crate::FutureReader`] there, which the future reads with
-//! `next_batch` or `into_value`); what the future must hand back, it hands back as its result (or through state the host shares with it, like an
-//! `Arc<Mutex<…>>` in the store's data).
+//! `next_batch` or `into_value`); what the future must hand back, it hands back as its result (or through state
+//! the host shares with it, like an `Arc<Mutex<…>>` in the store's data).
 //!
 //! **Calling one.** The future is polled once when the call is made. Ready at once, the call is an ordinary
 //! call: an async lower returns `RETURNED`. Otherwise an async lower returns `STARTED` with a subtask handle: the

@@ -8,8 +8,9 @@ use wit_parser::{Docs, Function, FunctionKind, InterfaceId, TypeId};
 use super::*;
 
 /// The error of every function of the dummy host.
-const DUMMY_ERR: &str =
-    "::component_layer::Error::new(::component_layer::ErrorKind::Unsupported(\"dummy host\".into()))";
+fn dummy_err() -> String {
+    format!("{K}::Error::new({K}::ErrorKind::Unsupported(\"dummy host\".into()))")
+}
 
 impl Generator<'_> {
     /// A host function of imported function `f` (of interface `owner`, or of the world), as the method
@@ -110,9 +111,10 @@ impl Generator<'_> {
                         Self::host_sig(h, true),
                         match (h.is_drop, h.is_async) {
                             (true, _) => format!("{OK}(())"),
-                            (false, false) => format!("::core::result::Result::Err({DUMMY_ERR})"),
+                            (false, false) => format!("::core::result::Result::Err({})", dummy_err()),
                             (false, true) => format!(
-                                "::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err({DUMMY_ERR})))"
+                                "::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err({})))",
+                                dummy_err()
                             ),
                         }
                     )

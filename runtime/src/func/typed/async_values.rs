@@ -19,67 +19,6 @@ use crate::error::{Error, Result};
 use crate::types::ValueType;
 use crate::values::Value;
 
-/// One of the three handle values of the async ABI, as the typed traits see it.
-trait AsyncValue: Sized {
-    /// What the type is called in mismatch messages, and the component type it stands for.
-    const RUST: &'static str;
-    const WANT: &'static str;
-    fn fits(ty: &ValueType) -> bool;
-    fn to_value(&self) -> Value;
-    fn from_value(v: Value) -> Option<Self>;
-}
-
-impl AsyncValue for StreamAny {
-    const RUST: &'static str = "StreamAny";
-    const WANT: &'static str = "a stream";
-    fn fits(ty: &ValueType) -> bool {
-        matches!(ty, ValueType::Stream(_))
-    }
-    fn to_value(&self) -> Value {
-        Value::Stream(self.clone())
-    }
-    fn from_value(v: Value) -> Option<Self> {
-        match v {
-            Value::Stream(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-impl AsyncValue for FutureAny {
-    const RUST: &'static str = "FutureAny";
-    const WANT: &'static str = "a future";
-    fn fits(ty: &ValueType) -> bool {
-        matches!(ty, ValueType::Future(_))
-    }
-    fn to_value(&self) -> Value {
-        Value::Future(self.clone())
-    }
-    fn from_value(v: Value) -> Option<Self> {
-        match v {
-            Value::Future(f) => Some(f),
-            _ => None,
-        }
-    }
-}
-
-impl AsyncValue for ErrorContextAny {
-    const RUST: &'static str = "ErrorContextAny";
-    const WANT: &'static str = "an error-context";
-    fn fits(ty: &ValueType) -> bool {
-        matches!(ty, ValueType::ErrorContext)
-    }
-    fn to_value(&self) -> Value {
-        Value::ErrorContext(self.clone())
-    }
-    fn from_value(v: Value) -> Option<Self> {
-        match v {
-            Value::ErrorContext(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
 /// The plan's definition behind `ty`, when it is a stream, future or error-context type.
 fn async_def<'t, T: 'static, E: WasmEngine>(cx: &Cx<'t, '_, T, E>, ty: Ty) -> Result<&'t TypeDef> {
     let types = cx.types;
@@ -92,25 +31,30 @@ fn async_def<'t, T: 'static, E: WasmEngine>(cx: &Cx<'t, '_, T, E>, ty: Ty) -> Re
     }
 }
 
-fn lower_handle<V: AsyncValue, T: 'static, E: WasmEngine>(v: &V, cx: &mut Cx<'_, '_, T, E>, ty: Ty) -> Result<u32> {
-    let def = async_def(cx, ty)?;
-    cx.lower_async_value(def, &v.to_value())
-}
-
-fn lift_handle<V: AsyncValue, T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, index: u32) -> Result<V> {
-    let def = async_def(cx, ty)?;
-    V::from_value(cx.lift_async_value(def, index)?)
-        .ok_or_else(|| Error::usage(format!("type mismatch: `{}` lifted from `{def:?}`", V::RUST)))
-}
-
+/// The typed traits of `$t`, the [`Value`] case `$case` of component type `$ty` (`$want` in messages): each
+/// crossing goes through a `Value`, as dynamic values do, so both take the same checks.
 macro_rules! async_value_traits {
-    ($($t:ty),*) => {$(
+    ($($t:ident: Value::$case:ident, $ty:pat, $want:literal;)*) => {$(
         impl ComponentType for $t {
             fn typecheck(ty: &ValueType) -> Result<()> {
-                if <$t as AsyncValue>::fits(ty) {
-                    Ok(())
-                } else {
-                    Err(mismatch(<$t as AsyncValue>::RUST, <$t as AsyncValue>::WANT, ty))
+                match ty {
+                    $ty => Ok(()),
+                    other => Err(mismatch(stringify!($t), $want, other)),
+                }
+            }
+        }
+
+        impl $t {
+            fn lower_handle<T: 'static, E: WasmEngine>(&self, cx: &mut Cx<'_, '_, T, E>, ty: Ty) -> Result<u32> {
+                let def = async_def(cx, ty)?;
+                cx.lower_async_value(def, &Value::$case(self.clone()))
+            }
+
+            fn lift_handle<T: 'static, E: WasmEngine>(cx: &mut Cx<'_, '_, T, E>, ty: Ty, index: u32) -> Result<Self> {
+                let def = async_def(cx, ty)?;
+                match cx.lift_async_value(def, index)? {
+                    Value::$case(v) => Ok(v),
+                    _ => Err(Error::usage(format!("type mismatch: `{}` lifted from `{def:?}`", stringify!($t)))),
                 }
             }
         }
@@ -122,7 +66,7 @@ macro_rules! async_value_traits {
                 ty: Ty,
                 out: &mut FlatBuf,
             ) -> Result<()> {
-                out.push(u64::from(lower_handle(self, cx, ty)?));
+                out.push(u64::from(self.lower_handle(cx, ty)?));
                 Ok(())
             }
             fn store<T: 'static, E: WasmEngine>(
@@ -132,7 +76,7 @@ macro_rules! async_value_traits {
                 buf: &mut [u8],
                 off: usize,
             ) -> Result<()> {
-                put(buf, off, &lower_handle(self, cx, ty)?.to_le_bytes());
+                put(buf, off, &self.lower_handle(cx, ty)?.to_le_bytes());
                 Ok(())
             }
         }
@@ -144,7 +88,7 @@ macro_rules! async_value_traits {
                 src: &mut FlatSrc<'_>,
             ) -> Result<Self> {
                 let index = src.next_bits()? as u32;
-                lift_handle(cx, ty, index)
+                Self::lift_handle(cx, ty, index)
             }
             fn load<T: 'static, E: WasmEngine>(
                 cx: &mut Cx<'_, '_, T, E>,
@@ -152,10 +96,14 @@ macro_rules! async_value_traits {
                 buf: &[u8],
                 off: usize,
             ) -> Result<Self> {
-                lift_handle(cx, ty, get4(buf, off)).map_err(|e| cx.at_address(buf, off, e))
+                Self::lift_handle(cx, ty, get4(buf, off)).map_err(|e| cx.at_address(buf, off, e))
             }
         }
     )*};
 }
 
-async_value_traits!(StreamAny, FutureAny, ErrorContextAny);
+async_value_traits! {
+    StreamAny: Value::Stream, ValueType::Stream(_), "a stream";
+    FutureAny: Value::Future, ValueType::Future(_), "a future";
+    ErrorContextAny: Value::ErrorContext, ValueType::ErrorContext, "an error-context";
+}
