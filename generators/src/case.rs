@@ -621,21 +621,13 @@ impl Gen<'_, '_, '_> {
         let mut channels = Vec::new();
         for _ in 0..n {
             let elem = self.stream_elem()?;
-            // A callee that returns a future's readable end finishes (drops its writable end, exits) after the
-            // caller has read the value, and so possibly after the call that the host made has returned: when that
-            // last step runs is the executor's choice, and the guest keeps one call's state per instance. Futures
-            // go as parameters only.
-            let transport = if dir == Direction::Param && self.u.ratio(1, 3)? {
-                Transport::Future
-            } else {
-                self.stream_transport()?
-            };
+            let transport = if self.u.ratio(1, 3)? { Transport::Future } else { self.stream_transport()? };
             channels.push(Channel { elem, transport, writer: self.encoding()?, reader: self.encoding()? });
         }
         let component = crate::streams::encode(&self.set, &channels, dir);
         let how = match dir {
             Direction::Param => "the caller writes, the callee reads its stream parameter",
-            Direction::Result => "the callee returns the stream and writes, the caller reads",
+            Direction::Result => "the callee returns the stream or future and writes, the caller reads",
         };
         let note = channels_note(&self.set, &channels, how);
         let elems = channels.iter().map(|c| c.elem.clone()).collect();

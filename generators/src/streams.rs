@@ -10,9 +10,12 @@
 //! The future flavour sends the whole list as one `future<list<T>>`. In half the cases the roles are swapped
 //! ([`Direction::Result`]): the exported caller is the reader, and calls the writer's
 //! `p{i}: async func(x: list<T>) -> stream<T>`, which returns the readable end with `task.return` and writes after
-//! returning, so a stream crosses as a result, and the callee runs on after its caller has its value. (Futures go
-//! as parameters only: a callee writing a returned future would finish after its caller returned, at a moment the
-//! spec leaves to the executor, and each side keeps one call's state per instance, in globals.)
+//! returning, so a stream or a future crosses as a result, and the callee runs on after its caller has its value.
+//! A callee writing a returned future finishes (learns that its write completed, drops its writable end, exits)
+//! after its caller has read the value, and so possibly after the host's call returned and the next call began:
+//! when that last step runs is the executor's choice. Each side keeps one call's state per instance (in
+//! globals), so the writing callee holds backpressure from its start to its exit: a second call waits, `STARTING`,
+//! until the first is done, its arguments lifted only then.
 //!
 //! Every copy crosses memories and string encodings with the element type's full lifting and lowering (strings
 //! and lists inside elements are allocated in the reader by its `realloc`); the different chunk sizes make partial
@@ -246,13 +249,15 @@ fn check_result(f: &mut Function, r: u32, future: bool) {
 // The writer's core instance.
 //
 // Imports: `libc.reset` (0), the built-ins `waitable-set.new` (1), `waitable.join` (2), `waitable-set.drop` (3),
-// `subtask.drop` (4), then per channel: a caller's async-lowered reader function, `task.return`, `new`, `write`,
+// `subtask.drop` (4), `backpressure.inc` (5), `backpressure.dec` (6) (a callee's), then per channel: a caller's async-lowered reader function, `task.return`, `new`, `write`,
 // `cancel-write`, `drop-writable`. Functions per channel: `e{i}` (a caller) or `p{i}` (a callee), `cb{i}`, pump,
 // finish, advance.
 // Globals: the waitable set, the writable end, the next element's address, the elements (or futures) left to
 // write, whether the reader returned, whether the writable end is dropped, whether a write was cancelled.
 
-const W_IMPORTS: u32 = 5;
+const W_IMPORTS: u32 = 7;
+const W_BACKPRESSURE_INC: u32 = 5;
+const W_BACKPRESSURE_DEC: u32 = 6;
 const W_PER_CHANNEL: u32 = 6;
 const W_FUNCS: u32 = 5;
 const W_SET: u32 = 0;
@@ -302,6 +307,8 @@ fn writer_module(set: &TypeSet, channels: &[Channel], caller: bool) -> Module {
     imports.import("host", "waitable.join", EntityType::Function(i32x2));
     imports.import("host", "waitable-set.drop", EntityType::Function(i32_unit));
     imports.import("host", "subtask.drop", EntityType::Function(i32_unit));
+    imports.import("host", "backpressure.inc", EntityType::Function(unit));
+    imports.import("host", "backpressure.dec", EntityType::Function(unit));
     for (i, c) in channels.iter().enumerate() {
         let write = if c.transport == Transport::Future { i32x2_i32 } else { i32x3_i32 };
         if caller {
@@ -368,7 +375,8 @@ fn writer_export(c: &Channel, fns: &WriterFns) -> Function {
         f.instruction(&I::I32Const(0)).instruction(&I::GlobalSet(g));
     }
     let Some(lower) = fns.lower else {
-        // A callee: the task returns the readable end at once and writes on.
+        // A callee: the task holds backpressure until it exits, returns the readable end at once and writes on.
+        f.instruction(&I::Call(W_BACKPRESSURE_INC));
         f.instruction(&I::I32Const(1)).instruction(&I::GlobalSet(W_RETURNED));
         f.instruction(&I::LocalGet(both)).instruction(&I::I32WrapI64).instruction(&I::Call(fns.task_return));
         f.instruction(&I::Call(fns.pump)).instruction(&I::End);
@@ -460,7 +468,7 @@ fn writer_pump(c: &Channel, fns: &WriterFns) -> Function {
 }
 
 /// Once the reader returned and the writable end is dropped: a caller returns the reader's result, a callee (which
-/// returned already) just exits; both rewind the heap (`EXIT`). `WAIT` before.
+/// returned already) lets its backpressure go; both rewind the heap and exit (`EXIT`). `WAIT` before.
 fn writer_finish(fns: &WriterFns) -> Function {
     let mut f = Function::new([]);
     f.instruction(&I::GlobalGet(W_RETURNED)).instruction(&I::GlobalGet(W_DROPPED)).instruction(&I::I32And);
@@ -470,6 +478,8 @@ fn writer_finish(fns: &WriterFns) -> Function {
         f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA, 2)));
         f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(RET_AREA + 4, 2)));
         f.instruction(&I::Call(fns.task_return));
+    } else {
+        f.instruction(&I::Call(W_BACKPRESSURE_DEC));
     }
     f.instruction(&I::Call(0)).instruction(&I::I32Const(EXIT));
     f.instruction(&I::Else);
@@ -934,6 +944,9 @@ fn reader_component(set: &TypeSet, channels: &[Channel], dir: Direction) -> Comp
 fn writer_component(set: &TypeSet, channels: &[Channel], dir: Direction) -> ComponentBuilder {
     let caller = dir == Direction::Param;
     let mut side = Side::new(set);
+    let (inc, dec) = (side.b.backpressure_inc(), side.b.backpressure_dec());
+    side.host.push(("backpressure.inc".into(), inc));
+    side.host.push(("backpressure.dec".into(), dec));
     let mut lifts = Vec::new();
     for (i, c) in channels.iter().enumerate() {
         let ty = channel_type(&mut side.b, &mut side.types, c);
@@ -1026,9 +1039,14 @@ mod tests {
 
     #[test]
     fn cases_carry_values_through_streams_and_futures_and_are_valid() {
+        let future_results = std::cell::Cell::new(0);
         let notes = crate::async_tests::echo_cases_notes(Tier::Stream, |seed, case| {
-            assert!(case.imports.is_empty(), "seed {seed}")
+            assert!(case.imports.is_empty(), "seed {seed}");
+            if case.note.contains("future<list<") && case.note.contains("the caller reads") {
+                future_results.set(future_results.get() + 1);
+            }
         });
+        assert!(future_results.get() > 0, "no case returns a future: {notes}");
         for flavour in ["stream<", "future<list<", "write cancelled", "read cancelled", "caller writes", "caller reads"]
         {
             assert!(notes.contains(flavour), "no case has {flavour}: {notes}");

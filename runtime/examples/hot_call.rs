@@ -7,7 +7,9 @@
 //! `hostadd-…` for an import with two parameters and a result) make the guest call a host import N times: the
 //! floor takes a `wasm_runtime_layer` host function, `dyn` a `func_new` and `typed` a `func_wrap`. With
 //! `load FILE [N [wasmtime]]` it loads a component N times (first loads, on wasmi unless told) instead, to
-//! profile `Component::new`, and `load-floor FILE [N [wasmtime]]` compiles its core modules N times.
+//! profile `Component::new`, `load-floor FILE [N [wasmtime]]` compiles its core modules N times, and
+//! `load-validate FILE [N]` only validates the component with wasmparser N times (the part of a first load that
+//! no runtime using wasmparser's validator can skip).
 
 use component_layer::{Component, Linker, Store, Value};
 use wasm_runtime_layer::backend::WasmEngine;
@@ -178,11 +180,17 @@ fn run<E: WasmEngine>(
 
 /// Loads a component file `n` times on `backend` as a first load (`Component::new_uncached`), or, with `floor`,
 /// compiles its core modules `n` times through `wasm_runtime_layer` (what loading costs at least).
-fn load<E: WasmEngine>(engine: E, path: &str, n: u32, floor: bool) -> component_layer::Result<()> {
+fn load<E: WasmEngine>(engine: E, path: &str, n: u32, mode: &str) -> component_layer::Result<()> {
     let bytes = std::fs::read(path).map_err(usage)?;
     let bytes = wat::parse_bytes(&bytes).map_err(usage)?;
     let start = std::time::Instant::now();
-    if floor {
+    if mode == "load-validate" {
+        for _ in 0..n {
+            wasmparser::Validator::new_with_features(component_layer::default_features())
+                .validate_all(&bytes)
+                .map_err(usage)?;
+        }
+    } else if mode == "load-floor" {
         let engine = wasm_runtime_layer::Engine::new(engine);
         let mut modules = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
@@ -201,7 +209,11 @@ fn load<E: WasmEngine>(engine: E, path: &str, n: u32, floor: bool) -> component_
             Component::new_uncached(&engine, &bytes, component_layer::default_features())?;
         }
     }
-    let what = if floor { "compiling the core modules" } else { "Component::new (first load)" };
+    let what = match mode {
+        "load-floor" => "compiling the core modules",
+        "load-validate" => "validating the component (wasmparser)",
+        _ => "Component::new (first load)",
+    };
     println!("{what}: {:.1} us", start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
     Ok(())
 }
@@ -209,13 +221,12 @@ fn load<E: WasmEngine>(engine: E, path: &str, n: u32, floor: bool) -> component_
 fn main() -> component_layer::Result<()> {
     let mut args = std::env::args().skip(1);
     let first = args.next();
-    if let Some(mode @ ("load" | "load-floor")) = first.as_deref() {
+    if let Some(mode @ ("load" | "load-floor" | "load-validate")) = first.as_deref() {
         let path = args.next().unwrap_or_default();
         let n = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
-        let floor = mode == "load-floor";
         return match args.next().as_deref() {
-            Some("wasmtime") => load(wasmtime_runtime_layer::Engine::default(), &path, n, floor),
-            _ => load(wasmi_runtime_layer::Engine::default(), &path, n, floor),
+            Some("wasmtime") => load(wasmtime_runtime_layer::Engine::default(), &path, n, mode),
+            _ => load(wasmi_runtime_layer::Engine::default(), &path, n, mode),
         };
     }
     let n: u32 = first.and_then(|s| s.parse().ok()).unwrap_or(2_000_000);

@@ -302,6 +302,7 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
             rt.concurrent.waitables.get_mut(w)?.handle = handle;
             let sink = ResultSink {
                 waitable: w,
+                ty: t.ty,
                 opts: t.opts.clone(),
                 plan: t.plan.clone(),
                 resources: t.resources.clone(),

@@ -9,9 +9,11 @@
 //! lowered into the caller's memory at the out-pointer when it resolves, which the caller learns as a
 //! `SUBTASK` event. Handles the caller lent for the call stay lent until that event is delivered.
 //!
-//! Arguments are lifted when the call is made, also when backpressure delays the callee's start (the spec lifts
-//! them when the callee starts): a caller that changes the argument memory between the call and the start is
-//! not seen to.
+//! Arguments are lifted when the callee starts (the spec's `on_start`), which is at the call unless
+//! backpressure, or another task waiting to enter, delays it: a `STARTING` subtask keeps the caller's flat
+//! arguments, and the event loop lifts them from the caller's memory and handle table when it starts the
+//! callee. Until then the caller still owns the handles it passes and lends nothing; a subtask cancelled before
+//! it started lifts nothing at all.
 
 use std::sync::Arc;
 
@@ -23,10 +25,12 @@ use super::task::{may_leave, new_task, request_cancellation, start, startable, E
 use super::waitable::{i32_result, leave_set, take_event, wait_for_event, Pending, Waitable, WaitableKind};
 use super::{AsyncTrap, Awaited, TaskId, WaitableId, BLOCKED};
 use crate::abi::table::Element;
-use crate::abi::{val_bits, Cx};
+use crate::abi::types::FuncIdx;
+use crate::abi::{val_bits, CallOptions, Cx};
+use crate::component::plan::Plan;
 use crate::error::{trap, Error, PathSegment, Result, Trap};
 use crate::func::call::{call_lifted, host_error, lift_lowered_args, LiftedFunc, LowerTrampoline, Target};
-use crate::resources::ResourceAny;
+use crate::resources::{ResourceAny, ResourceType};
 use crate::store::Ctx;
 use crate::store::{RuntimeState, StoreContextMut};
 use crate::values::Value;
@@ -136,35 +140,13 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
     let fe = t.plan.types.func(t.ty);
     let bits: SmallVec<[u64; 8]> = args.iter().map(val_bits).collect();
     let retptr = fe.def.result.map(|_| bits.last().copied().unwrap_or(0) as u32);
-
-    let mut cx = Cx::new(ctx, &t.opts, &t.plan.types, &t.resources);
-    let params = lift_params(&mut cx, t, &bits);
-    let (lenders, host_borrows) = (std::mem::take(&mut cx.lenders), std::mem::take(&mut cx.host_borrows));
-    drop(cx);
-    let params = match params {
-        Ok(p) => p,
-        Err(e) => {
-            release(&mut ctx.data_mut().rt, lenders, host_borrows);
-            return Err(e);
-        }
-    };
     let status = match &t.callee {
-        Target::Lifted(f) if f.async_ty => {
-            let subtask = Subtask {
-                state: state::STARTING,
-                task: None,
-                host: false,
-                delivered: false,
-                cancellation_requested: false,
-                lenders,
-                host_borrows,
-            };
-            start_subtask::<T, E>(ctx, t, f, subtask, params, retptr)?
-        }
+        Target::Lifted(f) if f.async_ty => start_subtask::<T, E>(ctx, t, f, &bits, retptr)?,
         _ => {
-            let r = call_to_completion::<T, E>(ctx, t, params)
+            let lifted = lift_args(ctx, (&t.opts, &t.plan, &t.resources), t.ty, &bits)?;
+            let r = call_to_completion::<T, E>(ctx, t, lifted.params)
                 .and_then(|v| deliver_now::<T, E>(ctx, t, retptr, v.as_ref()));
-            release(&mut ctx.data_mut().rt, lenders, host_borrows);
+            release(&mut ctx.data_mut().rt, lifted.lenders, lifted.host_borrows);
             r?;
             state::RETURNED
         }
@@ -173,17 +155,59 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
     Ok(())
 }
 
-/// Lifts an async lower's arguments: flat when they fit `MAX_FLAT_ASYNC_PARAMS`, else from the pointer.
-fn lift_params<T: 'static, E: WasmEngine>(
-    cx: &mut Cx<'_, '_, T, E>,
-    t: &LowerTrampoline<T, E>,
+/// An async lower's arguments, lifted from the caller, with the handles they lent.
+struct LiftedArgs {
+    params: Vec<Value>,
+    lenders: Vec<(u32, u32)>,
+    host_borrows: Vec<ResourceAny>,
+}
+
+/// The caller's side of an async lower: its options, plan and resources.
+type CallerSide<'a, E> = (&'a CallOptions<E>, &'a Arc<Plan>, &'a Arc<[ResourceType]>);
+
+/// Lifts an async lower's arguments (`lift_flat_values` with `MAX_FLAT_ASYNC_PARAMS`): flat when they fit, else
+/// from the pointer. A failed lift returns what it lent.
+fn lift_args<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    (opts, plan, resources): CallerSide<'_, E>,
+    ty: FuncIdx,
+    bits: &[u64],
+) -> Result<LiftedArgs> {
+    let fe = plan.types.func(ty);
+    let flat = fe.abi.params_flat.as_ref().map(Vec::len).filter(|&n| n <= MAX_FLAT_ASYNC_PARAMS);
+    let mut cx = Cx::new(ctx, opts, &plan.types, resources);
+    let mut params = SmallVec::new();
+    let lifted = lift_lowered_args(&mut cx, fe, flat, bits, &mut params);
+    let (lenders, host_borrows) = (std::mem::take(&mut cx.lenders), std::mem::take(&mut cx.host_borrows));
+    drop(cx);
+    match lifted {
+        Ok(()) => Ok(LiftedArgs { params: params.into_vec(), lenders, host_borrows }),
+        Err(e) => {
+            release(&mut ctx.data_mut().rt, lenders, host_borrows);
+            Err(e)
+        }
+    }
+}
+
+/// Lifts the arguments of task `id`, an async-lowered call whose start was delayed, as the event loop starts it:
+/// from its caller's flat arguments `bits`, with the caller's options kept in the task's [`ResultSink`]. The
+/// handles they lend are the subtask's from now on.
+pub(crate) fn lift_delayed_args<T: 'static, E: WasmEngine>(
+    ctx: &mut Ctx<'_, T, E>,
+    id: TaskId,
     bits: &[u64],
 ) -> Result<Vec<Value>> {
-    let fe = t.plan.types.func(t.ty);
-    let flat = fe.abi.params_flat.as_ref().map(Vec::len).filter(|&n| n <= MAX_FLAT_ASYNC_PARAMS);
-    let mut params = SmallVec::new();
-    lift_lowered_args(cx, fe, flat, bits, &mut params)?;
-    Ok(params.into_vec())
+    let rt = &mut ctx.data_mut().rt;
+    let Resolver::Subtask(sink) = &rt.concurrent.tasks.get(id)?.resolver else {
+        return Err(Error::internal("delayed arguments of a task without a caller"));
+    };
+    let (w, ty, opts, plan, resources) =
+        (sink.waitable, sink.ty, sink.opts.clone(), sink.plan.clone(), sink.resources.clone());
+    let lifted = lift_args(ctx, (&opts, &plan, &resources), ty, bits)?;
+    let s = subtask_mut(&mut ctx.data_mut().rt, w)?;
+    s.lenders = lifted.lenders;
+    s.host_borrows = lifted.host_borrows;
+    Ok(lifted.params)
 }
 
 /// Calls a host function or a synchronous callee for an async lower.
@@ -225,16 +249,25 @@ fn deliver_now<T: 'static, E: WasmEngine>(
     cx.store_values(&[ty], &[0], std::slice::from_ref(v), ptr, lay.size).map_err(|e| e.at(PathSegment::Result))
 }
 
-/// Starts the callee's task for an async call; returns the status the caller sees.
+/// Starts the callee's task for an async call; returns the status the caller sees. A callee that cannot start
+/// yet keeps the caller's flat arguments `bits` until it can ([`lift_delayed_args`]).
 fn start_subtask<T: 'static, E: WasmEngine>(
     ctx: &mut Ctx<'_, T, E>,
     t: &LowerTrampoline<T, E>,
     f: &Arc<LiftedFunc<E>>,
-    subtask: Subtask,
-    params: Vec<Value>,
+    bits: &[u64],
     retptr: Option<u32>,
 ) -> Result<u32> {
-    let caller = t.opts.instance;
+    let (caller, callee) = (t.opts.instance, f.opts.instance);
+    let rt = &ctx.data_mut().rt;
+    let now = startable(rt, callee) && rt.instances[callee as usize].num_waiting_to_enter == 0;
+    let (params, lenders, host_borrows) = match now {
+        true => {
+            let a = lift_args(ctx, (&t.opts, &t.plan, &t.resources), t.ty, bits)?;
+            (Some(a.params), a.lenders, a.host_borrows)
+        }
+        false => (None, Vec::new(), Vec::new()),
+    };
     let rt = &mut ctx.data_mut().rt;
     let w = rt.concurrent.waitables.insert(Waitable {
         inst: caller,
@@ -242,20 +275,34 @@ fn start_subtask<T: 'static, E: WasmEngine>(
         wset: None,
         pending: None,
         has_sync_waiter: false,
-        kind: WaitableKind::Subtask(subtask),
+        kind: WaitableKind::Subtask(Subtask {
+            state: state::STARTING,
+            task: None,
+            host: false,
+            delivered: false,
+            cancellation_requested: false,
+            lenders,
+            host_borrows,
+        }),
     });
-    let sink =
-        ResultSink { waitable: w, opts: t.opts.clone(), plan: t.plan.clone(), resources: t.resources.clone(), retptr };
+    let sink = ResultSink {
+        waitable: w,
+        ty: t.ty,
+        opts: t.opts.clone(),
+        plan: t.plan.clone(),
+        resources: t.resources.clone(),
+        retptr,
+    };
     let id = new_task(rt, f.clone(), Resolver::Subtask(Box::new(sink)));
     subtask_mut(rt, w)?.task = Some(id);
-    let callee = f.opts.instance;
-    if startable(rt, callee) && rt.instances[callee as usize].num_waiting_to_enter == 0 {
-        as_caller::<T, E, _>(ctx, Awaited::CalleeBlocks, |ctx| {
+    match params {
+        Some(params) => as_caller::<T, E, _>(ctx, Awaited::CalleeBlocks, |ctx| {
             start::<T, E, _>(ctx, id, &params[..], Entry::Call(Some(caller)))
-        })?;
-    } else {
-        rt.concurrent.tasks.get_mut(id)?.args = Some(params);
-        rt.instances[callee as usize].num_waiting_to_enter += 1;
+        })?,
+        None => {
+            rt.concurrent.tasks.get_mut(id)?.args = Some(bits.into());
+            rt.instances[callee as usize].num_waiting_to_enter += 1;
+        }
     }
     let rt = &mut ctx.data_mut().rt;
     let s = subtask_mut(rt, w)?;

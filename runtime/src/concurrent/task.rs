@@ -75,6 +75,8 @@ pub(crate) enum Resolver<E: WasmEngine> {
 /// How a result is delivered to an async caller: its lowering options, the function type and the out-pointer.
 pub(crate) struct ResultSink<E: WasmEngine> {
     pub waitable: super::WaitableId,
+    /// The lowered function's type, in `plan`.
+    pub ty: crate::abi::types::FuncIdx,
     pub opts: CallOptions<E>,
     pub plan: Arc<Plan>,
     pub resources: Arc<[ResourceType]>,
@@ -128,8 +130,9 @@ pub(crate) struct AsyncTask<E: WasmEngine> {
     pub result: Option<Option<Returned>>,
     /// Whether the result was taken (or is not kept): an exited task is then freed.
     pub result_taken: bool,
-    /// Arguments of a task that could not start when it was called.
-    pub args: Option<Vec<Value>>,
+    /// The caller's flat arguments of an async-lowered call that could not start when it was made, lifted when
+    /// the event loop starts it ([`super::subtask::lift_delayed_args`]).
+    pub args: Option<Box<[u64]>>,
 }
 
 /// The borrow scope of async task `id`.
@@ -498,10 +501,11 @@ pub(crate) fn resume<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, id: Tas
     }
     let ev = match wait {
         Wait::Start => {
-            let args = task.args.take().unwrap_or_default();
+            let bits = task.args.take().unwrap_or_default();
             rt.instances[inst as usize].num_waiting_to_enter =
                 rt.instances[inst as usize].num_waiting_to_enter.saturating_sub(1);
-            return start::<T, E, _>(ctx, id, &args[..], Entry::Loop);
+            let params = super::subtask::lift_delayed_args::<T, E>(ctx, id, &bits)?;
+            return start::<T, E, _>(ctx, id, &params[..], Entry::Loop);
         }
         Wait::Yielded if cancelled => (event::TASK_CANCELLED, 0, 0),
         Wait::Yielded => (event::NONE, 0, 0),
@@ -548,10 +552,9 @@ pub(crate) fn resolve<T: 'static, E: WasmEngine>(
         }
         Resolver::Subtask(sink) => sink,
     };
-    let ty = task.func.ty;
     let returned = result.is_some();
     match &result {
-        Some(Some(Returned::Value(v))) => deliver::<T, E>(ctx, &sink, ty, v)?,
+        Some(Some(Returned::Value(v))) => deliver::<T, E>(ctx, &sink, v)?,
         Some(Some(Returned::Typed(_))) => return Err(Error::internal("a typed result for an async caller")),
         _ => {}
     }
@@ -559,13 +562,8 @@ pub(crate) fn resolve<T: 'static, E: WasmEngine>(
 }
 
 /// Lowers an async call's result into the caller's memory at its out-pointer (`on_resolve` of an async lower).
-fn deliver<T: 'static, E: WasmEngine>(
-    ctx: &mut Ctx<'_, T, E>,
-    sink: &ResultSink<E>,
-    ty: crate::abi::types::FuncIdx,
-    v: &Value,
-) -> Result<()> {
-    let fe = sink.plan.types.func(ty);
+fn deliver<T: 'static, E: WasmEngine>(ctx: &mut Ctx<'_, T, E>, sink: &ResultSink<E>, v: &Value) -> Result<()> {
+    let fe = sink.plan.types.func(sink.ty);
     let (Some(rty), Some(ptr)) = (fe.def.result, sink.retptr) else { return Ok(()) };
     let caller = sink.opts.instance;
     set_may_leave::<T, E>(ctx, caller, false);
