@@ -68,8 +68,10 @@ pub enum Tier {
     /// Streams between a component and the host: the stream tier's caller with the host as its callee. An
     /// `async func` export writes its `list<u8>` argument into a `stream<u8>` whose readable end it passes to the
     /// host import `s{i}`, which reads it to its end and returns what it read; or it calls the host import
-    /// `p{i}`, which returns a stream carrying the list, and reads it. Every engine's host ends of streams
-    /// (component-layer's `StreamReader`/`StreamWriter`, wasmtime's consumers and producers) carry the values.
+    /// `p{i}`, which returns a stream carrying the list, and reads it; or the same with a `future<list<u8>>`
+    /// carrying the whole list. Every engine's host ends of streams and futures (component-layer's
+    /// `StreamReader`/`StreamWriter`/`FutureReader`/`FutureWriter`, wasmtime's consumers and producers) carry the
+    /// values.
     HostStream,
 }
 
@@ -154,6 +156,11 @@ pub enum HostBehaviour {
     /// The import's result is a `stream<T>` (its signature says `list<T>`: the values): the host returns a stream
     /// that carries its first argument, written before the call returns, and ends it (the host-stream tier).
     WriteStream,
+    /// As [`HostBehaviour::ReadStream`] for a `future<list<T>>` parameter: the host reads its one value.
+    ReadFuture,
+    /// As [`HostBehaviour::WriteStream`] for a `future<list<T>>` result: the host returns a future whose value,
+    /// its first argument, is written before the call returns.
+    WriteFuture,
     /// Calls the named export of the same instance with its own arguments and returns what it returns. The
     /// instance is still running the call that called this import, so the runtime must refuse to reenter it
     /// (a trap).
@@ -664,41 +671,44 @@ impl Gen<'_, '_, '_> {
         })
     }
 
-    /// Host streams: the stream tier's caller side alone, its callee the host ([`Tier::HostStream`]). Bytes only:
-    /// a host end in wasmtime has a static Rust element type.
+    /// Host streams: the stream tier's caller side alone, its callee the host ([`Tier::HostStream`]): a
+    /// `stream<u8>` or a `future<list<u8>>` that the host reads or returns. Bytes only: a host end in wasmtime has
+    /// a static Rust element type.
     fn host_streams(mut self, seed: u64) -> Result<Case> {
-        use crate::streams::{Channel, Direction};
+        use crate::streams::{Channel, Direction, Transport};
         let dir = if self.u.arbitrary()? { Direction::Param } else { Direction::Result };
         let n = self.u.int_in_range(1..=3)?;
         let mut channels = Vec::new();
         for _ in 0..n {
-            let transport = self.stream_transport()?;
+            let transport = if self.u.ratio(1, 3)? { Transport::Future } else { self.stream_transport()? };
             let enc = self.encoding()?;
             channels.push(Channel { elem: Ty::U8, transport, writer: enc, reader: enc });
         }
         let component = crate::streams::encode_host(&self.set, &channels, dir);
         let list = Ty::List(Box::new(Ty::U8));
-        let (callee, param, how, behaviour) = match dir {
-            Direction::Param => {
-                ("s", "s", "the caller writes, the host reads its stream parameter", HostBehaviour::ReadStream)
-            }
-            Direction::Result => {
-                ("p", "x", "the host returns a stream it wrote, the caller reads", HostBehaviour::WriteStream)
-            }
+        let (callee, param, how) = match dir {
+            Direction::Param => ("s", "s", "the caller writes, the host reads its stream or future parameter"),
+            Direction::Result => ("p", "x", "the host returns a stream or future it wrote, the caller reads"),
         };
         let note = channels_note(&self.set, &channels, how);
-        let imports = (0..n)
-            .map(|i| HostImport {
+        let mut imports = Vec::new();
+        let mut wit = String::from("world case {\n");
+        for (i, c) in channels.iter().enumerate() {
+            let future = c.transport == Transport::Future;
+            let (channel, behaviour) = match (dir, future) {
+                (Direction::Param, false) => ("stream<u8>", HostBehaviour::ReadStream),
+                (Direction::Param, true) => ("future<list<u8>>", HostBehaviour::ReadFuture),
+                (Direction::Result, false) => ("stream<u8>", HostBehaviour::WriteStream),
+                (Direction::Result, true) => ("future<list<u8>>", HostBehaviour::WriteFuture),
+            };
+            imports.push(HostImport {
                 name: format!("{callee}{i}"),
                 sig: Sig { params: vec![(param.into(), list.clone())], result: Some(list.clone()) },
-                behaviour: behaviour.clone(),
-            })
-            .collect();
-        let mut wit = String::from("world case {\n");
-        for i in 0..n {
+                behaviour,
+            });
             let _ = match dir {
-                Direction::Param => writeln!(wit, "  import s{i}: async func(s: stream<u8>) -> list<u8>;"),
-                Direction::Result => writeln!(wit, "  import p{i}: async func(x: list<u8>) -> stream<u8>;"),
+                Direction::Param => writeln!(wit, "  import s{i}: async func(s: {channel}) -> list<u8>;"),
+                Direction::Result => writeln!(wit, "  import p{i}: async func(x: list<u8>) -> {channel};"),
             };
         }
         for i in 0..n {

@@ -65,7 +65,10 @@ pub fn wrap(case: &Case, call: &Call) -> Result<Vec<u8>, String> {
             }
             HostBehaviour::Hash => return Err(format!("cannot stand in for hashing import `{}`", imp.name)),
             HostBehaviour::Reenter(_) => return Err(format!("cannot stand in for reentering import `{}`", imp.name)),
-            HostBehaviour::ReadStream | HostBehaviour::WriteStream => {
+            HostBehaviour::ReadStream
+            | HostBehaviour::WriteStream
+            | HostBehaviour::ReadFuture
+            | HostBehaviour::WriteFuture => {
                 return Err(format!("cannot stand in for host stream import `{}`", imp.name))
             }
             HostBehaviour::EchoFirst => match (&imp.sig.params.first(), &imp.sig.result) {

@@ -1058,7 +1058,7 @@ mod tests {
         let notes = crate::async_tests::echo_cases_notes(Tier::HostStream, |seed, case| {
             assert_eq!(case.imports.len(), case.exports.len(), "seed {seed}")
         });
-        for flavour in ["host reads", "host returns", "write cancelled", "read cancelled"] {
+        for flavour in ["host reads", "host returns", "future<list<u8>>", "write cancelled", "read cancelled"] {
             assert!(notes.contains(flavour), "no case has {flavour}: {notes}");
         }
     }

@@ -146,9 +146,11 @@ fn stand_in(case: &Case, name: &str, sig: &Sig, behaviour: &HostBehaviour) -> Re
     }
     match behaviour {
         HostBehaviour::Trap => Ok(StandIn::Trap),
-        HostBehaviour::ReturnQueuedLater | HostBehaviour::ReadStream | HostBehaviour::WriteStream => {
-            Err(format!("cannot stand in for async import `{name}`"))
-        }
+        HostBehaviour::ReturnQueuedLater
+        | HostBehaviour::ReadStream
+        | HostBehaviour::WriteStream
+        | HostBehaviour::ReadFuture
+        | HostBehaviour::WriteFuture => Err(format!("cannot stand in for async import `{name}`")),
         HostBehaviour::Hash if sig.result.is_none() => Ok(StandIn::Nothing),
         HostBehaviour::Hash => Err(format!("cannot stand in for hashing import `{name}`")),
         HostBehaviour::ReturnQueued => {

@@ -212,10 +212,13 @@ impl CaseState {
             HostBehaviour::ReturnQueued | HostBehaviour::ReturnQueuedLater => {
                 Ok(Answer::Return(self.queue.pop_front()))
             }
-            // A stream import's engine host hands over the values it read (or is to write) as the argument.
-            HostBehaviour::EchoFirst | HostBehaviour::ReadStream | HostBehaviour::WriteStream => {
-                Ok(Answer::Return(args.first().cloned()))
-            }
+            // A stream or future import's engine host hands over the values it read (or is to write) as the
+            // argument.
+            HostBehaviour::EchoFirst
+            | HostBehaviour::ReadStream
+            | HostBehaviour::WriteStream
+            | HostBehaviour::ReadFuture
+            | HostBehaviour::WriteFuture => Ok(Answer::Return(args.first().cloned())),
             HostBehaviour::Trap => Err(anyhow::Error::new(HostFailure(format!("host import `{name}` traps")))),
             HostBehaviour::Reenter(export) => Ok(Answer::Reenter(export.clone())),
             HostBehaviour::Hash => match &imp.sig.result {

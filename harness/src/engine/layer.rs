@@ -113,10 +113,15 @@ impl<E: WasmEngine> LayerEngine<E> {
                 HostBehaviour::ReadStream => {
                     linker.root().func_new_async(&name, move |ctx, args| read_stream(&imp, &state, fault, ctx, args))
                 }
-                HostBehaviour::WriteStream => linker.root().func_new_async(&name, move |ctx, args| {
-                    let answer = write_stream(&imp, &state, fault, ctx, args);
-                    async move { answer }
-                }),
+                HostBehaviour::WriteStream | HostBehaviour::WriteFuture => {
+                    linker.root().func_new_async(&name, move |ctx, args| {
+                        let answer = write_channel(&imp, &state, fault, ctx, args);
+                        async move { answer }
+                    })
+                }
+                HostBehaviour::ReadFuture => {
+                    linker.root().func_new_async(&name, move |ctx, args| read_future(&imp, &state, fault, ctx, args))
+                }
                 _ => match case.asynchronous {
                     true => linker.root().func_new_async(&name, move |ctx, args| {
                         let mut out = [Value::Bool(false)];
@@ -168,23 +173,61 @@ fn read_stream<E: WasmEngine>(
         let mut bytes = Vec::new();
         while let Some(values) = reader.next_batch().await {
             for v in values {
-                match v {
-                    Value::U8(b) => bytes.push(b),
-                    v => return Err(anyhow::Error::new(HostFailure(format!("a stream<u8> carried {v:?}")))),
-                }
+                bytes.push(byte(v)?);
             }
         }
-        let answer = state.lock().answer(&imp, vec![Value::List(component_layer::List::U8(bytes))], fault)?;
-        match answer {
-            Answer::Return(v) => Ok(v),
-            Answer::Reenter(_) => Err(anyhow::Error::new(HostFailure("a stream import cannot reenter".into()))),
-        }
+        answer_read(&imp, &state, fault, bytes)
     }
 }
 
-/// A [`HostBehaviour::WriteStream`] import: a new stream whose host end is written with the answer (its
-/// argument) and closed before the call returns.
-fn write_stream<E: WasmEngine>(
+/// A [`HostBehaviour::ReadFuture`] import: takes the future's readable end now; its future waits for the value
+/// (a `list<u8>`) and answers with its bytes.
+fn read_future<E: WasmEngine>(
+    imp: &HostImport,
+    state: &SharedState,
+    fault: Option<HostFault>,
+    ctx: component_layer::StoreContextMut<'_, (), E>,
+    args: &[Value],
+) -> impl std::future::Future<Output = anyhow::Result<Option<Value>>> + Send + 'static {
+    let reader = match args.first() {
+        Some(Value::Future(f)) => component_layer::FutureReader::new(ctx, f.clone()).map_err(anyhow::Error::from),
+        _ => Err(anyhow::Error::new(HostFailure(format!("`{}` expects a future", imp.name)))),
+    };
+    let (imp, state) = (imp.clone(), state.clone());
+    async move {
+        let value = reader?.into_value().await;
+        let bytes = match value {
+            Some(Value::List(l)) => l.iter().map(byte).collect::<anyhow::Result<Vec<u8>>>()?,
+            v => return Err(anyhow::Error::new(HostFailure(format!("a future<list<u8>> carried {v:?}")))),
+        };
+        answer_read(&imp, &state, fault, bytes)
+    }
+}
+
+/// A byte of a `stream<u8>` or `list<u8>`.
+fn byte(v: Value) -> anyhow::Result<u8> {
+    match v {
+        Value::U8(b) => Ok(b),
+        v => Err(anyhow::Error::new(HostFailure(format!("a channel of u8 carried {v:?}")))),
+    }
+}
+
+/// The answer of a reading import: the bytes it read, logged as its argument.
+fn answer_read(
+    imp: &HostImport,
+    state: &SharedState,
+    fault: Option<HostFault>,
+    bytes: Vec<u8>,
+) -> anyhow::Result<Option<Value>> {
+    match state.lock().answer(imp, vec![Value::List(component_layer::List::U8(bytes))], fault)? {
+        Answer::Return(v) => Ok(v),
+        Answer::Reenter(_) => Err(anyhow::Error::new(HostFailure("a stream import cannot reenter".into()))),
+    }
+}
+
+/// A [`HostBehaviour::WriteStream`] or [`HostBehaviour::WriteFuture`] import: a new stream (or future) whose
+/// host end is written with the answer (its argument) and closed before the call returns.
+fn write_channel<E: WasmEngine>(
     imp: &HostImport,
     state: &SharedState,
     fault: Option<HostFault>,
@@ -201,6 +244,11 @@ fn write_stream<E: WasmEngine>(
             return Err(anyhow::Error::new(HostFailure(format!("`{}` cannot stream {what}", imp.name))));
         }
     };
+    if imp.behaviour == HostBehaviour::WriteFuture {
+        let (writer, future) = component_layer::FutureWriter::new(ctx);
+        writer.write(Value::List(values))?;
+        return Ok(Some(Value::Future(future)));
+    }
     let (writer, stream) = component_layer::StreamWriter::new(ctx);
     writer.write(values.iter())?;
     writer.close();

@@ -128,25 +128,30 @@ impl NativeEngine {
                             let (collect, read) = streams::Collect::new();
                             accessor.with(|mut access| reader.pipe(access.as_context_mut(), collect))?;
                             let bytes = read.await;
-                            let answer = state
-                                .lock()
-                                .answer(&imp, vec![Value::List(component_layer::List::U8(bytes))], fault)
-                                .map_err(|e| wasmtime::Error::new(HostFailure(e.to_string())))?;
-                            match (answer, results.first_mut()) {
-                                (Answer::Return(Some(v)), Some(slot)) => {
-                                    *slot = to_val(&v).map_err(wasmtime::Error::msg)?
-                                }
-                                _ => {
-                                    return Err(wasmtime::Error::new(HostFailure(
-                                        "a stream import answers a list".into(),
-                                    )))
-                                }
-                            }
-                            Ok(())
+                            streams::answer_read(&imp, &state, fault, bytes, results)
                         })
                     })
                 }
-                HostBehaviour::WriteStream => {
+                HostBehaviour::ReadFuture => {
+                    linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
+                        let (imp, state) = (imp.clone(), state.clone());
+                        Box::pin(async move {
+                            let Some(Val::Future(future)) = args.first() else {
+                                return Err(wasmtime::Error::new(HostFailure(format!(
+                                    "`{}` expects a future",
+                                    imp.name
+                                ))));
+                            };
+                            let reader =
+                                wasmtime::component::FutureReader::<Vec<u8>>::try_from_future_any(future.clone())?;
+                            let (collect, read) = streams::Collect::new();
+                            accessor.with(|mut access| reader.pipe(access.as_context_mut(), collect))?;
+                            let bytes = read.await;
+                            streams::answer_read(&imp, &state, fault, bytes, results)
+                        })
+                    })
+                }
+                HostBehaviour::WriteStream | HostBehaviour::WriteFuture => {
                     linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
                         let answer = accessor.with(|mut access| {
                             streams::write(&imp, &state, fault, access.as_context_mut(), args, results)

@@ -1,5 +1,5 @@
-//! wasmtime's host ends of the host-stream tier's `stream<u8>`s: a consumer that collects what the guest
-//! writes ([`Collect`]) and a producer from the answer ([`write`]).
+//! wasmtime's host ends of the host-stream tier's `stream<u8>`s and `future<list<u8>>`s: a consumer that collects
+//! what the guest writes ([`Collect`]) and a producer from the answer ([`write`]).
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use component_gen::HostImport;
 use component_layer::Value;
-use wasmtime::component::{Source, StreamConsumer, StreamReader, StreamResult, Val};
+use wasmtime::component::{FutureConsumer, FutureReader, Source, StreamConsumer, StreamReader, StreamResult, Val};
 use wasmtime::StoreContextMut;
 
 use super::super::host::{Answer, HostFailure, HostFault, SharedState};
@@ -52,6 +52,23 @@ impl StreamConsumer<()> for Collect {
     }
 }
 
+impl FutureConsumer<()> for Collect {
+    type Item = Vec<u8>;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        mut store: StoreContextMut<'_, ()>,
+        mut source: Source<'_, Vec<u8>>,
+        _: bool,
+    ) -> Poll<wasmtime::Result<()>> {
+        let mut value: Option<Vec<u8>> = None;
+        source.read(&mut store, &mut value)?;
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).bytes.extend(value.unwrap_or_default());
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl Drop for Collect {
     fn drop(&mut self) {
         let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -75,7 +92,28 @@ impl std::future::Future for Read {
     }
 }
 
-/// A [`component_gen::HostBehaviour::WriteStream`] import: its answer (the argument) as a new stream's bytes.
+/// The answer of a reading import (`ReadStream`, `ReadFuture`): the bytes it read, logged as its argument, into
+/// the result slot.
+pub fn answer_read(
+    imp: &HostImport,
+    state: &SharedState,
+    fault: Option<HostFault>,
+    bytes: Vec<u8>,
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
+    let answer = state
+        .lock()
+        .answer(imp, vec![Value::List(component_layer::List::U8(bytes))], fault)
+        .map_err(|e| wasmtime::Error::new(HostFailure(e.to_string())))?;
+    match (answer, results.first_mut()) {
+        (Answer::Return(Some(v)), Some(slot)) => *slot = super::to_val(&v).map_err(wasmtime::Error::msg)?,
+        _ => return Err(wasmtime::Error::new(HostFailure("a stream import answers a list".into()))),
+    }
+    Ok(())
+}
+
+/// A [`component_gen::HostBehaviour::WriteStream`] (or `WriteFuture`) import: its answer (the argument) as a new
+/// stream's bytes (or a future's value).
 pub fn write(
     imp: &HostImport,
     state: &SharedState,
@@ -100,8 +138,13 @@ pub fn write(
             .collect::<wasmtime::Result<_>>()?,
         _ => return Err(wasmtime::Error::new(HostFailure(format!("`{}` streams a list", imp.name)))),
     };
-    let reader = StreamReader::new(&mut store, bytes)?;
     let slot = results.first_mut().ok_or_else(|| wasmtime::Error::new(HostFailure("no result slot".into())))?;
-    *slot = Val::Stream(reader.try_into_stream_any(&mut store)?);
+    *slot = match imp.behaviour {
+        component_gen::HostBehaviour::WriteFuture => {
+            let reader = FutureReader::new(&mut store, async move { Ok::<_, wasmtime::Error>(bytes) })?;
+            Val::Future(reader.try_into_future_any(&mut store)?)
+        }
+        _ => Val::Stream(StreamReader::new(&mut store, bytes)?.try_into_stream_any(&mut store)?),
+    };
     Ok(())
 }
