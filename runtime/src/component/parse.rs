@@ -302,16 +302,21 @@ fn record(payload: &Payload<'_>, validator: &Validator, stack: &mut Vec<Frame>) 
             }
         }
         Payload::ComponentTypeSection(s) => {
-            // Only resource definitions matter to the runtime; every type adds one index, so find the index of
-            // each resource definition by counting from the end.
-            let defs: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
-            let first = types.component_type_count() - defs.len() as u32;
-            for (i, def) in defs.iter().enumerate() {
-                if let wasmparser::ComponentType::Resource { dtor, .. } = def {
+            // Only resource definitions matter to the runtime. Every type adds one index, so the section's types
+            // are the last `count` ones; the definitions themselves (for the destructors, which only the binary
+            // has) are read again only when one of them is a resource.
+            let first = types.component_type_count() - s.count();
+            let is_resource =
+                |i: u32| matches!(types.component_any_type_at(first + i), ComponentAnyTypeId::Resource(_));
+            if !(0..s.count()).any(is_resource) {
+                return Ok(());
+            }
+            for (i, def) in s.clone().into_iter().enumerate() {
+                if let wasmparser::ComponentType::Resource { dtor, .. } = def? {
                     let ComponentAnyTypeId::Resource(r) = types.component_any_type_at(first + i as u32) else {
                         unreachable!("a resource definition defines a resource")
                     };
-                    inits.push(LocalInit::Resource { id: r.resource(), dtor: *dtor });
+                    inits.push(LocalInit::Resource { id: r.resource(), dtor });
                 }
             }
         }
@@ -321,10 +326,9 @@ fn record(payload: &Payload<'_>, validator: &Validator, stack: &mut Vec<Frame>) 
             }
         }
         Payload::ComponentInstanceSection(s) => {
-            let insts: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
-            let first = types.component_instance_count() - insts.len() as u32;
-            for (i, inst) in insts.into_iter().enumerate() {
-                inits.push(match inst {
+            let first = types.component_instance_count() - s.count();
+            for (i, inst) in s.clone().into_iter().enumerate() {
+                inits.push(match inst? {
                     wasmparser::ComponentInstance::Instantiate { component_index, args } => {
                         LocalInit::ComponentInstantiate {
                             component: component_index,
@@ -358,11 +362,14 @@ fn record(payload: &Payload<'_>, validator: &Validator, stack: &mut Vec<Frame>) 
             }
         }
         Payload::ComponentExportSection(s) => {
-            let exports: Vec<_> = s.clone().into_iter().collect::<std::result::Result<_, _>>()?;
             // Each exported type appended one type index, in order.
-            let n_types = exports.iter().filter(|e| e.kind == ComponentExternalKind::Type).count() as u32;
+            let mut n_types = 0;
+            for export in s.clone() {
+                n_types += u32::from(export?.kind == ComponentExternalKind::Type);
+            }
             let mut next_type = types.component_type_count() - n_types;
-            for export in exports {
+            for export in s.clone() {
+                let export = export?;
                 let item = match export.kind {
                     ComponentExternalKind::Type => {
                         next_type += 1;
