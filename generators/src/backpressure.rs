@@ -16,6 +16,12 @@
 //! before the subtask joins any set), which the spec resolves at once as `CANCELLED_BEFORE_STARTED` without
 //! running the callee (anything else traps), drops the subtask and makes the same call again.
 //!
+//! A call that comes back `STARTING` has not lifted its arguments yet: the spec lifts them when the callee starts
+//! (`on_start`). The caller checks it: it swaps the first and last elements of such a slice in its own memory
+//! right after the call, and swaps them back in that slice's result. The callee echoes what it was given, so the
+//! list comes back whole only if the engine lifted the arguments at the start; one that lifted them at the call
+//! gives back a list with those elements swapped.
+//!
 //! What the spec leaves open — whether a yield suspends the callee or goes on at once (so whether later calls come
 //! back `RETURNED`, `STARTED` or `STARTING`, and whether the cancel happens), and the order in which waiting calls
 //! start — cannot change the result: every slice comes back into its own return area, and the caller concatenates
@@ -86,8 +92,9 @@ fn area(j: u32) -> i32 {
 //
 // Imports: `libc.realloc` (0), `libc.reset` (1), `waitable-set.new` (2), `waitable.join` (3), `waitable-set.drop`
 // (4), `subtask.drop` (5), `subtask.cancel` (6), then per export the async-lowered `q{i}` and `task.return`.
-// Functions per export: `e{i}`, `cb{i}`, issue, track, finish. Globals: the waitable set, the argument's pointer and
-// length, the subtasks that returned, whether a call was cancelled.
+// Functions: `swap` (shared), then per export: `e{i}`, `cb{i}`, issue, track, finish. Globals: the waitable set, the
+// argument's pointer and length, the subtasks that returned, whether a call was cancelled, the slices swapped (a
+// bit per slice).
 
 const C_IMPORTS: u32 = 7;
 const C_PER_EXPORT: u32 = 2;
@@ -97,6 +104,7 @@ const C_PTR: u32 = 1;
 const C_LEN: u32 = 2;
 const C_DONE: u32 = 3;
 const C_CANCELLED: u32 = 4;
+const C_SWAPPED: u32 = 5;
 
 /// Indices of one export's functions in the caller.
 struct CallerFns {
@@ -105,12 +113,19 @@ struct CallerFns {
     issue: u32,
     track: u32,
     finish: u32,
+    /// The shared `swap(ptr, len, size)`.
+    swap: u32,
+}
+
+/// The index of export `i`'s first function: after the shared `swap`.
+fn caller_own(i: u32, n_imported: u32) -> u32 {
+    n_imported + 1 + C_FUNCS * i
 }
 
 fn caller_fns(i: u32, n_imported: u32) -> CallerFns {
     let imp = C_IMPORTS + C_PER_EXPORT * i;
-    let own = n_imported + C_FUNCS * i;
-    CallerFns { lower: imp, task_return: imp + 1, issue: own + 2, track: own + 3, finish: own + 4 }
+    let own = caller_own(i, n_imported);
+    CallerFns { lower: imp, task_return: imp + 1, issue: own + 2, track: own + 3, finish: own + 4, swap: n_imported }
 }
 
 fn caller_module(set: &TypeSet, exports: &[Concurrent]) -> wasm_encoder::Module {
@@ -137,6 +152,8 @@ fn caller_module(set: &TypeSet, exports: &[Concurrent]) -> wasm_encoder::Module 
     let mut funcs = FunctionSection::new();
     let mut out = ExportSection::new();
     let mut code = CodeSection::new();
+    funcs.function(t.i32x3);
+    code.function(&caller_swap());
     for (i, c) in exports.iter().enumerate() {
         let i = i as u32;
         let fns = caller_fns(i, n_imported);
@@ -147,12 +164,12 @@ fn caller_module(set: &TypeSet, exports: &[Concurrent]) -> wasm_encoder::Module 
         code.function(&caller_export(c, &fns));
         code.function(&caller_callback(&fns));
         code.function(&caller_issue(c, &fns, layout.size));
-        code.function(&caller_track(c, &fns));
+        code.function(&caller_track(c, &fns, layout.size));
         code.function(&caller_finish(c, &fns, layout.size, layout.align));
-        out.export(&format!("e{i}"), ExportKind::Func, n_imported + C_FUNCS * i);
-        out.export(&format!("cb{i}"), ExportKind::Func, n_imported + C_FUNCS * i + 1);
+        out.export(&format!("e{i}"), ExportKind::Func, caller_own(i, n_imported));
+        out.export(&format!("cb{i}"), ExportKind::Func, caller_own(i, n_imported) + 1);
     }
-    module(&t, &imports, &funcs, 5, &out, &code)
+    module(&t, &imports, &funcs, 6, &out, &code)
 }
 
 /// `e{i}(ptr, len)`: makes every call, then finishes (if all returned at once) or waits.
@@ -162,7 +179,7 @@ fn caller_export(c: &Concurrent, fns: &CallerFns) -> Function {
     f.instruction(&I::Call(2)).instruction(&I::GlobalSet(C_SET));
     f.instruction(&I::LocalGet(ptr)).instruction(&I::GlobalSet(C_PTR));
     f.instruction(&I::LocalGet(len)).instruction(&I::GlobalSet(C_LEN));
-    for g in [C_DONE, C_CANCELLED] {
+    for g in [C_DONE, C_CANCELLED, C_SWAPPED] {
         f.instruction(&I::I32Const(0)).instruction(&I::GlobalSet(g));
     }
     for j in 0..c.parts {
@@ -174,23 +191,50 @@ fn caller_export(c: &Concurrent, fns: &CallerFns) -> Function {
     f
 }
 
-/// `issue(j) -> status`: calls `q{i}` with slice `j`, elements `[len * j / parts, len * (j + 1) / parts)`, its
-/// result going to the slice's return area.
-fn caller_issue(c: &Concurrent, fns: &CallerFns, size: u32) -> Function {
-    let (j, start) = (0, 1);
-    let mut f = Function::new([(1, ValType::I32)]);
+/// Leaves slice `j`'s `(ptr, len)` on the stack: elements `[len * j / parts, len * (j + 1) / parts)` of the
+/// argument (`j` and `start` are locals).
+fn slice(f: &mut Function, c: &Concurrent, size: u32, j: u32, start: u32) {
     let bound = |f: &mut Function, plus: i32| {
         f.instruction(&I::GlobalGet(C_LEN)).instruction(&I::LocalGet(j));
         f.instruction(&I::I32Const(plus)).instruction(&I::I32Add).instruction(&I::I32Mul);
         f.instruction(&I::I32Const(c.parts as i32)).instruction(&I::I32DivU);
     };
-    bound(&mut f, 0);
+    bound(f, 0);
     f.instruction(&I::LocalSet(start));
     f.instruction(&I::GlobalGet(C_PTR));
     f.instruction(&I::LocalGet(start)).instruction(&I::I32Const(size as i32)).instruction(&I::I32Mul);
     f.instruction(&I::I32Add);
-    bound(&mut f, 1);
+    bound(f, 1);
     f.instruction(&I::LocalGet(start)).instruction(&I::I32Sub);
+}
+
+/// `swap(ptr, len, size)`: swaps the first and last of `len` elements of `size` bytes at `ptr` (through a scratch
+/// block from `realloc`), if there are two or more.
+fn caller_swap() -> Function {
+    let (ptr, len, size, scratch, last) = (0, 1, 2, 3, 4);
+    let mut f = Function::new([(2, ValType::I32)]);
+    f.instruction(&I::LocalGet(len)).instruction(&I::I32Const(2)).instruction(&I::I32GeU);
+    f.instruction(&I::If(BlockType::Empty));
+    f.instruction(&I::I32Const(0)).instruction(&I::I32Const(0)).instruction(&I::I32Const(8));
+    f.instruction(&I::LocalGet(size)).instruction(&I::Call(0)).instruction(&I::LocalSet(scratch));
+    f.instruction(&I::LocalGet(ptr))
+        .instruction(&I::LocalGet(len))
+        .instruction(&I::I32Const(1))
+        .instruction(&I::I32Sub);
+    f.instruction(&I::LocalGet(size)).instruction(&I::I32Mul).instruction(&I::I32Add).instruction(&I::LocalSet(last));
+    for (dst, src) in [(scratch, ptr), (ptr, last), (last, scratch)] {
+        f.instruction(&I::LocalGet(dst)).instruction(&I::LocalGet(src)).instruction(&I::LocalGet(size));
+        f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
+    }
+    f.instruction(&I::End).instruction(&I::End);
+    f
+}
+
+/// `issue(j) -> status`: calls `q{i}` with slice `j`, its result going to the slice's return area.
+fn caller_issue(c: &Concurrent, fns: &CallerFns, size: u32) -> Function {
+    let (j, start) = (0, 1);
+    let mut f = Function::new([(1, ValType::I32)]);
+    slice(&mut f, c, size, j, start);
     f.instruction(&I::LocalGet(j)).instruction(&I::I32Const(8)).instruction(&I::I32Mul);
     f.instruction(&I::I32Const(area(0))).instruction(&I::I32Add);
     f.instruction(&I::Call(fns.lower)).instruction(&I::End);
@@ -198,10 +242,11 @@ fn caller_issue(c: &Concurrent, fns: &CallerFns, size: u32) -> Function {
 }
 
 /// `track(j, status)`: counts a call that returned at once; cancels the first one that waits to start (with
-/// `cancel`) and makes it again; joins any other subtask to the set.
-fn caller_track(c: &Concurrent, fns: &CallerFns) -> Function {
-    let (j, status, handle) = (0, 1, 2);
-    let mut f = Function::new([(1, ValType::I32)]);
+/// `cancel`) and makes it again; joins any other subtask to the set, and swaps the first and last elements of a
+/// slice whose call waits to start (its arguments are not lifted yet).
+fn caller_track(c: &Concurrent, fns: &CallerFns, size: u32) -> Function {
+    let (j, status, handle, start) = (0, 1, 2, 3);
+    let mut f = Function::new([(2, ValType::I32)]);
     f.instruction(&I::LocalGet(status)).instruction(&I::I32Const(4)).instruction(&I::I32ShrU);
     f.instruction(&I::LocalSet(handle));
     f.instruction(&I::LocalGet(status)).instruction(&I::I32Const(0xf)).instruction(&I::I32And);
@@ -225,6 +270,14 @@ fn caller_track(c: &Concurrent, fns: &CallerFns) -> Function {
         f.instruction(&I::End);
     }
     f.instruction(&I::LocalGet(handle)).instruction(&I::GlobalGet(C_SET)).instruction(&I::Call(3));
+    f.instruction(&I::LocalGet(status)).instruction(&I::I32Const(0xf)).instruction(&I::I32And);
+    f.instruction(&I::I32Const(STARTING)).instruction(&I::I32Eq).instruction(&I::If(BlockType::Empty));
+    slice(&mut f, c, size, j, start);
+    f.instruction(&I::I32Const(size as i32)).instruction(&I::Call(fns.swap));
+    f.instruction(&I::GlobalGet(C_SWAPPED));
+    f.instruction(&I::I32Const(1)).instruction(&I::LocalGet(j)).instruction(&I::I32Shl);
+    f.instruction(&I::I32Or).instruction(&I::GlobalSet(C_SWAPPED));
+    f.instruction(&I::End);
     f.instruction(&I::End);
     f
 }
@@ -254,6 +307,15 @@ fn caller_finish(c: &Concurrent, fns: &CallerFns, size: u32, align: u32) -> Func
     wait(&mut f, C_SET);
     f.instruction(&I::Return).instruction(&I::End);
     f.instruction(&I::GlobalGet(C_SET)).instruction(&I::Call(4));
+    // The slices swapped before their calls started come back swapped: swap them back.
+    for j in 0..c.parts {
+        f.instruction(&I::GlobalGet(C_SWAPPED)).instruction(&I::I32Const(1 << j)).instruction(&I::I32And);
+        f.instruction(&I::If(BlockType::Empty));
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(area(j) as u32, 2)));
+        f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(area(j) as u32 + 4, 2)));
+        f.instruction(&I::I32Const(size as i32)).instruction(&I::Call(fns.swap));
+        f.instruction(&I::End);
+    }
     f.instruction(&I::I32Const(0));
     for j in 0..c.parts {
         f.instruction(&I::I32Const(0)).instruction(&I::I32Load(mem(area(j) as u32 + 4, 2)));

@@ -155,6 +155,7 @@ pub(crate) struct Types {
     pub i32_i32: u32,
     pub i32x2_i32: u32,
     pub i32x3_i32: u32,
+    pub i32x3: u32,
 }
 
 impl Types {
@@ -176,6 +177,7 @@ impl Types {
             i32_i32: func(&[I32], &[I32]),
             i32x2_i32: func(&[I32, I32], &[I32]),
             i32x3_i32: func(&[I32; 3], &[I32]),
+            i32x3: func(&[I32; 3], &[]),
             section,
         }
     }
