@@ -110,17 +110,14 @@ impl<E: WasmEngine> LayerEngine<E> {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
             let name = imp.name.clone();
             let defined = match imp.behaviour {
-                HostBehaviour::ReadStream => {
-                    linker.root().func_new_async(&name, move |ctx, args| read_stream(&imp, &state, fault, ctx, args))
+                HostBehaviour::ReadStream | HostBehaviour::ReadFuture => {
+                    linker.root().func_new_async(&name, move |ctx, args| read_channel(&imp, &state, fault, ctx, args))
                 }
                 HostBehaviour::WriteStream | HostBehaviour::WriteFuture => {
                     linker.root().func_new_async(&name, move |ctx, args| {
                         let answer = write_channel(&imp, &state, fault, ctx, args);
                         async move { answer }
                     })
-                }
-                HostBehaviour::ReadFuture => {
-                    linker.root().func_new_async(&name, move |ctx, args| read_future(&imp, &state, fault, ctx, args))
                 }
                 _ => match case.asynchronous {
                     true => linker.root().func_new_async(&name, move |ctx, args| {
@@ -154,52 +151,51 @@ impl<E: WasmEngine> LayerEngine<E> {
     }
 }
 
-/// A [`HostBehaviour::ReadStream`] import: takes the stream's readable end now; its future reads the stream
-/// to its end (the event loop that polls it runs the guest that writes) and answers with the bytes read.
-fn read_stream<E: WasmEngine>(
-    imp: &HostImport,
-    state: &SharedState,
-    fault: Option<HostFault>,
-    ctx: component_layer::StoreContextMut<'_, (), E>,
-    args: &[Value],
-) -> impl std::future::Future<Output = anyhow::Result<Option<Value>>> + Send + 'static {
-    let reader = match args.first() {
-        Some(Value::Stream(s)) => component_layer::StreamReader::new(ctx, s.clone()).map_err(anyhow::Error::from),
-        _ => Err(anyhow::Error::new(HostFailure(format!("`{}` expects a stream", imp.name)))),
-    };
-    let (imp, state) = (imp.clone(), state.clone());
-    async move {
-        let mut reader = reader?;
-        let mut bytes = Vec::new();
-        while let Some(values) = reader.next_batch().await {
-            for v in values {
-                bytes.push(byte(v)?);
-            }
-        }
-        answer_read(&imp, &state, fault, bytes)
-    }
+/// A host end that a reading import takes.
+enum ChannelReader {
+    Stream(component_layer::StreamReader),
+    Future(component_layer::FutureReader),
 }
 
-/// A [`HostBehaviour::ReadFuture`] import: takes the future's readable end now; its future waits for the value
-/// (a `list<u8>`) and answers with its bytes.
-fn read_future<E: WasmEngine>(
+/// A [`HostBehaviour::ReadStream`] or [`HostBehaviour::ReadFuture`] import: takes the stream's (or future's)
+/// readable end now; its future reads the stream to its end (or awaits the future's `list<u8>`; the event loop
+/// that polls it runs the guest that writes) and answers with the bytes read.
+fn read_channel<E: WasmEngine>(
     imp: &HostImport,
     state: &SharedState,
     fault: Option<HostFault>,
     ctx: component_layer::StoreContextMut<'_, (), E>,
     args: &[Value],
 ) -> impl std::future::Future<Output = anyhow::Result<Option<Value>>> + Send + 'static {
-    let reader = match args.first() {
-        Some(Value::Future(f)) => component_layer::FutureReader::new(ctx, f.clone()).map_err(anyhow::Error::from),
-        _ => Err(anyhow::Error::new(HostFailure(format!("`{}` expects a future", imp.name)))),
+    let reader: anyhow::Result<ChannelReader> = match args.first() {
+        Some(Value::Stream(s)) => {
+            component_layer::StreamReader::new(ctx, s.clone()).map(ChannelReader::Stream).map_err(Into::into)
+        }
+        Some(Value::Future(f)) => {
+            component_layer::FutureReader::new(ctx, f.clone()).map(ChannelReader::Future).map_err(Into::into)
+        }
+        _ => Err(anyhow::Error::new(HostFailure(format!("`{}` expects a stream or a future", imp.name)))),
     };
     let (imp, state) = (imp.clone(), state.clone());
     async move {
-        let value = reader?.into_value().await;
-        let bytes = match value {
-            Some(Value::List(l)) => l.iter().map(byte).collect::<anyhow::Result<Vec<u8>>>()?,
-            v => return Err(anyhow::Error::new(HostFailure(format!("a future<list<u8>> carried {v:?}")))),
-        };
+        let mut bytes = Vec::new();
+        match reader? {
+            ChannelReader::Stream(mut reader) => {
+                while let Some(values) = reader.next_batch().await {
+                    for v in values {
+                        bytes.push(byte(v)?);
+                    }
+                }
+            }
+            ChannelReader::Future(reader) => match reader.into_value().await {
+                Some(Value::List(l)) => {
+                    for v in l.iter() {
+                        bytes.push(byte(v)?);
+                    }
+                }
+                v => return Err(anyhow::Error::new(HostFailure(format!("a future<list<u8>> carried {v:?}")))),
+            },
+        }
         answer_read(&imp, &state, fault, bytes)
     }
 }

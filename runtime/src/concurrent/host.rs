@@ -300,15 +300,8 @@ pub(crate) fn lower_async<T: 'static, E: WasmEngine>(
                 }
             };
             rt.concurrent.waitables.get_mut(w)?.handle = handle;
-            let sink = ResultSink {
-                waitable: w,
-                ty: t.ty,
-                opts: t.opts.clone(),
-                plan: t.plan.clone(),
-                resources: t.resources.clone(),
-                retptr,
-            };
-            let call = HostCall { future: Some(future), waitable: w, ty: t.ty, sink: Some(sink), result: None };
+            let sink = Some(ResultSink::of(t, w, retptr));
+            let call = HostCall { future: Some(future), waitable: w, ty: t.ty, sink, result: None };
             let id = ctx.data_mut().host_calls.insert(call);
             subtask_host_id(&mut ctx.data_mut().rt, w, id)?;
             state::STARTED | (handle << 4)

@@ -285,15 +285,7 @@ fn start_subtask<T: 'static, E: WasmEngine>(
             host_borrows,
         }),
     });
-    let sink = ResultSink {
-        waitable: w,
-        ty: t.ty,
-        opts: t.opts.clone(),
-        plan: t.plan.clone(),
-        resources: t.resources.clone(),
-        retptr,
-    };
-    let id = new_task(rt, f.clone(), Resolver::Subtask(Box::new(sink)));
+    let id = new_task(rt, f.clone(), Resolver::Subtask(Box::new(ResultSink::of(t, w, retptr))));
     subtask_mut(rt, w)?.task = Some(id);
     match params {
         Some(params) => as_caller::<T, E, _>(ctx, Awaited::CalleeBlocks, |ctx| {

@@ -83,6 +83,24 @@ pub(crate) struct ResultSink<E: WasmEngine> {
     pub retptr: Option<u32>,
 }
 
+impl<E: WasmEngine> ResultSink<E> {
+    /// The sink of an async lower `t`'s subtask `waitable`, whose result goes to `retptr`.
+    pub fn of<T: 'static>(
+        t: &crate::func::call::LowerTrampoline<T, E>,
+        waitable: super::WaitableId,
+        retptr: Option<u32>,
+    ) -> Self {
+        ResultSink {
+            waitable,
+            ty: t.ty,
+            opts: t.opts.clone(),
+            plan: t.plan.clone(),
+            resources: t.resources.clone(),
+            retptr,
+        }
+    }
+}
+
 /// A result kept for the host or a synchronous caller.
 pub(crate) enum Returned {
     /// Lifted as a dynamic value.

@@ -114,38 +114,25 @@ impl NativeEngine {
             let (imp, state, reenter) = (imp.clone(), self.state.clone(), self.reenter.clone());
             let name = imp.name.clone();
             let defined = match imp.behaviour {
-                HostBehaviour::ReadStream => {
+                HostBehaviour::ReadStream | HostBehaviour::ReadFuture => {
                     linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
                         let (imp, state) = (imp.clone(), state.clone());
                         Box::pin(async move {
-                            let Some(Val::Stream(stream)) = args.first() else {
-                                return Err(wasmtime::Error::new(HostFailure(format!(
-                                    "`{}` expects a stream",
-                                    imp.name
-                                ))));
-                            };
-                            let reader = wasmtime::component::StreamReader::<u8>::try_from_stream_any(stream.clone())?;
                             let (collect, read) = streams::Collect::new();
-                            accessor.with(|mut access| reader.pipe(access.as_context_mut(), collect))?;
-                            let bytes = read.await;
-                            streams::answer_read(&imp, &state, fault, bytes, results)
-                        })
-                    })
-                }
-                HostBehaviour::ReadFuture => {
-                    linker.root().func_new_concurrent(&name, move |accessor, _, args, results| {
-                        let (imp, state) = (imp.clone(), state.clone());
-                        Box::pin(async move {
-                            let Some(Val::Future(future)) = args.first() else {
-                                return Err(wasmtime::Error::new(HostFailure(format!(
-                                    "`{}` expects a future",
+                            accessor.with(|mut access| match args.first() {
+                                Some(Val::Stream(s)) => {
+                                    wasmtime::component::StreamReader::<u8>::try_from_stream_any(s.clone())?
+                                        .pipe(access.as_context_mut(), collect)
+                                }
+                                Some(Val::Future(f)) => {
+                                    wasmtime::component::FutureReader::<Vec<u8>>::try_from_future_any(f.clone())?
+                                        .pipe(access.as_context_mut(), collect)
+                                }
+                                _ => Err(wasmtime::Error::new(HostFailure(format!(
+                                    "`{}` expects a stream or a future",
                                     imp.name
-                                ))));
-                            };
-                            let reader =
-                                wasmtime::component::FutureReader::<Vec<u8>>::try_from_future_any(future.clone())?;
-                            let (collect, read) = streams::Collect::new();
-                            accessor.with(|mut access| reader.pipe(access.as_context_mut(), collect))?;
+                                )))),
+                            })?;
                             let bytes = read.await;
                             streams::answer_read(&imp, &state, fault, bytes, results)
                         })
