@@ -9,7 +9,10 @@
 //! `load FILE [N [wasmtime]]` it loads a component N times (first loads, on wasmi unless told) instead, to
 //! profile `Component::new`, `load-floor FILE [N [wasmtime]]` compiles its core modules N times, and
 //! `load-validate FILE [N]` only validates the component with wasmparser N times (the part of a first load that
-//! no runtime using wasmparser's validator can skip).
+//! no runtime using wasmparser's validator can skip). The `listout-…` modes (`wasmi-listout-floor`,
+//! `wasmi-listout-dyn`, `wasmi-listout-typed`, the same with `wasmtime`) take a 64 KiB `list<u8>` out of the
+//! guest N times: the floor calls the core function, reads the `(ptr, len)` it returns and then the bytes, each
+//! in one read.
 
 use component_layer::{Component, Linker, Store, Value};
 use wasm_runtime_layer::backend::WasmEngine;
@@ -61,6 +64,22 @@ const HOST_CORE: &str = r#"(module
         (local.set $acc (call $add (local.get $acc) (local.get $n)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $l)))))"#;
+
+/// The guest of the `listout` modes: `make(n)` returns a `list<u8>` of `n` bytes at 1024 (its return area at 16).
+const LIST_WAT: &str = r#"(component
+  (core module $m
+    (memory (export "memory") 2)
+    (func (export "make") (param $n i32) (result i32)
+      (i32.store (i32.const 16) (i32.const 1024))
+      (i32.store (i32.const 20) (local.get $n))
+      (i32.const 16))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0)))
+  (core instance $i (instantiate $m))
+  (func (export "make") (param "n" u32) (result (list u8))
+    (canon lift (core func $i "make") (memory (core memory $i "memory")) (realloc (core func $i "realloc")))))"#;
+
+/// Bytes per `listout` call.
+const LIST_BYTES: u32 = 64 * 1024;
 
 fn usage(e: impl std::fmt::Display) -> component_layer::Error {
     component_layer::Error::new(component_layer::ErrorKind::Usage(e.to_string()))
@@ -115,6 +134,67 @@ fn host<E: WasmEngine>(name: &str, engine: E, n: u32, what: &str) -> component_l
     }
     let ns = start.elapsed().as_nanos() as f64 / f64::from(n.max(1));
     println!("{name}: {what} {ns:.1} ns/import call");
+    Ok(())
+}
+
+/// `n` calls taking a 64 KiB `list<u8>` out of the guest: `form` is `floor`, `dyn` or `typed`.
+fn list_out<E: WasmEngine>(name: &str, engine: E, n: u32, form: &str) -> component_layer::Result<()> {
+    let bytes = wat::parse_str(LIST_WAT).map_err(usage)?;
+    let mut total = 0usize;
+    let start;
+    if form == "floor" {
+        use wasm_runtime_layer::{Extern, Imports, Instance, Module, Store, Val};
+        let engine = wasm_runtime_layer::Engine::new(engine);
+        let core = wasmparser::Parser::new(0)
+            .parse_all(&bytes)
+            .find_map(|p| match p {
+                Ok(wasmparser::Payload::ModuleSection { unchecked_range, .. }) => bytes.get(unchecked_range),
+                _ => None,
+            })
+            .ok_or_else(|| usage("no core module"))?;
+        let module = Module::new(&engine, core).map_err(usage)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &Imports::new()).map_err(usage)?;
+        let make = instance.get_export(&store, "make").and_then(Extern::into_func).ok_or_else(|| usage("no make"))?;
+        let memory =
+            instance.get_export(&store, "memory").and_then(Extern::into_memory).ok_or_else(|| usage("no memory"))?;
+        start = std::time::Instant::now();
+        let mut out = [Val::I32(0)];
+        for _ in 0..n {
+            make.call(&mut store, &[Val::I32(LIST_BYTES as i32)], &mut out).map_err(usage)?;
+            let Val::I32(ret) = out[0] else { return Err(usage("make returned no i32")) };
+            let mut pair = [0u8; 8];
+            memory.read(&store, ret as usize, &mut pair).map_err(usage)?;
+            let ptr = u32::from_le_bytes([pair[0], pair[1], pair[2], pair[3]]);
+            let len = u32::from_le_bytes([pair[4], pair[5], pair[6], pair[7]]);
+            let mut list = vec![0u8; len as usize];
+            memory.read(&store, ptr as usize, &mut list).map_err(usage)?;
+            total += list.len();
+        }
+    } else {
+        let engine = component_layer::Engine::new(engine);
+        let component = Component::new(&engine, &bytes)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new().instantiate(&mut store, &component)?;
+        let make = instance.get_func("make").ok_or_else(|| usage("no make"))?;
+        start = std::time::Instant::now();
+        if form == "typed" {
+            let typed = make.typed::<(u32,), (Vec<u8>,)>()?;
+            for _ in 0..n {
+                total += typed.call(&mut store, (LIST_BYTES,))?.0.len();
+            }
+        } else {
+            let mut out = [Value::Bool(false)];
+            for _ in 0..n {
+                make.call(&mut store, &[Value::U32(LIST_BYTES)], &mut out)?;
+                if let Value::List(l) = &out[0] {
+                    total += l.len();
+                }
+            }
+        }
+    }
+    let ns = start.elapsed().as_nanos() as f64 / f64::from(n.max(1));
+    println!("{name}: listout-{form} {ns:.1} ns/call ({total} bytes)");
     Ok(())
 }
 
@@ -232,6 +312,12 @@ fn main() -> component_layer::Result<()> {
     let n: u32 = first.and_then(|s| s.parse().ok()).unwrap_or(2_000_000);
     let mode = args.next().unwrap_or_else(|| "all".into());
     let (backend, what) = mode.split_once('-').unwrap_or((mode.as_str(), "all"));
+    if let Some(form) = what.strip_prefix("listout-") {
+        return match backend {
+            "wasmtime" => list_out("wasmtime", wasmtime_runtime_layer::Engine::default(), n, form),
+            _ => list_out("wasmi", wasmi_runtime_layer::Engine::default(), n, form),
+        };
+    }
     if what.starts_with("host") {
         return match backend {
             "wasmtime" => host("wasmtime", wasmtime_runtime_layer::Engine::default(), n, what),
