@@ -251,9 +251,9 @@ fn check_result(f: &mut Function, r: u32, future: bool) {
 // The writer's core instance.
 //
 // Imports: `libc.reset` (0), the built-ins `waitable-set.new` (1), `waitable.join` (2), `waitable-set.drop` (3),
-// `subtask.drop` (4), `backpressure.inc` (5), `backpressure.dec` (6) (a callee's), then per channel: a caller's async-lowered reader function, `task.return`, `new`, `write`,
-// `cancel-write`, `drop-writable`. Functions per channel: `e{i}` (a caller) or `p{i}` (a callee), `cb{i}`, pump,
-// finish, advance.
+// `subtask.drop` (4), `backpressure.inc` (5), `backpressure.dec` (6) (a callee's), then per channel: a caller's
+// async-lowered reader function, `task.return`, `new`, `write`, `cancel-write`, `drop-writable`. Functions per
+// channel: `e{i}` (a caller) or `p{i}` (a callee), `cb{i}`, pump, finish, advance.
 // Globals: the waitable set, the writable end, the next element's address, the elements (or futures) left to
 // write, whether the reader returned, whether the writable end is dropped, whether a write was cancelled.
 

@@ -183,41 +183,22 @@ fn read_channel<E: WasmEngine>(
             ChannelReader::Stream(mut reader) => {
                 while let Some(values) = reader.next_batch().await {
                     for v in values {
-                        bytes.push(byte(v)?);
+                        match v {
+                            Value::U8(b) => bytes.push(b),
+                            v => return Err(anyhow::Error::new(HostFailure(format!("a stream<u8> carried {v:?}")))),
+                        }
                     }
                 }
             }
             ChannelReader::Future(reader) => match reader.into_value().await {
-                Some(Value::List(l)) => {
-                    for v in l.iter() {
-                        bytes.push(byte(v)?);
-                    }
-                }
+                Some(Value::List(component_layer::List::U8(b))) => bytes = b,
                 v => return Err(anyhow::Error::new(HostFailure(format!("a future<list<u8>> carried {v:?}")))),
             },
         }
-        answer_read(&imp, &state, fault, bytes)
-    }
-}
-
-/// A byte of a `stream<u8>` or `list<u8>`.
-fn byte(v: Value) -> anyhow::Result<u8> {
-    match v {
-        Value::U8(b) => Ok(b),
-        v => Err(anyhow::Error::new(HostFailure(format!("a channel of u8 carried {v:?}")))),
-    }
-}
-
-/// The answer of a reading import: the bytes it read, logged as its argument.
-fn answer_read(
-    imp: &HostImport,
-    state: &SharedState,
-    fault: Option<HostFault>,
-    bytes: Vec<u8>,
-) -> anyhow::Result<Option<Value>> {
-    match state.lock().answer(imp, vec![Value::List(component_layer::List::U8(bytes))], fault)? {
-        Answer::Return(v) => Ok(v),
-        Answer::Reenter(_) => Err(anyhow::Error::new(HostFailure("a stream import cannot reenter".into()))),
+        match state.lock().answer(&imp, vec![Value::List(component_layer::List::U8(bytes))], fault)? {
+            Answer::Return(v) => Ok(v),
+            Answer::Reenter(_) => Err(anyhow::Error::new(HostFailure("a stream import cannot reenter".into()))),
+        }
     }
 }
 

@@ -314,7 +314,7 @@ fn record(payload: &Payload<'_>, validator: &Validator, stack: &mut Vec<Frame>) 
             for (i, def) in s.clone().into_iter().enumerate() {
                 if let wasmparser::ComponentType::Resource { dtor, .. } = def? {
                     let ComponentAnyTypeId::Resource(r) = types.component_any_type_at(first + i as u32) else {
-                        unreachable!("a resource definition defines a resource")
+                        return Err(PErr::new("internal: a resource definition without a resource type", 0, false));
                     };
                     inits.push(LocalInit::Resource { id: r.resource(), dtor });
                 }
